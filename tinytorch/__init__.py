@@ -1,0 +1,18 @@
+"""tinytorch: a PyTorch-like deep learning framework in pure NumPy, built in a course."""
+
+from .tensor import (
+    Tensor, cat, stack, where,
+    float16, float32, float64, int8, int32, int64, bool_,
+)
+from .grad_mode import no_grad, enable_grad, is_grad_enabled
+from .random import Generator, manual_seed
+from .creation import (
+    tensor, from_numpy, zeros, ones, full, zeros_like, ones_like, eye, arange, linspace,
+    randn, rand, randint, randperm,
+)
+from .functional_ops import (
+    matmul, exp, log, sqrt, abs, tanh, sigmoid, relu, clamp, softmax, log_softmax,
+    sum, mean, argmax, reshape, transpose, permute, flatten,
+)
+
+__version__ = "0.1.0"
