@@ -1,0 +1,9 @@
+"""Exercise checks: the notebooks call these on the learner's own code.
+
+Each check runs the learner's function or class on varied inputs (edge cases included),
+compares with tinytorch's reference, prints `PASS name: ...` or a `FAIL` report naming the
+input, expected and got values and a hint, and raises `CheckFailed` on failure.
+"""
+
+from .core import CheckFailed, check_function, assert_close
+from .activations import check_relu, check_sigmoid, check_tanh, check_gelu, check_softmax

@@ -1,0 +1,49 @@
+"""Checks for module 02 (activations): each takes the learner's function `f(x: Tensor) -> Tensor`."""
+
+import numpy as np
+
+from ..tensor import Tensor
+from .core import check_function
+
+
+def _cases():
+    rng = np.random.default_rng(2)
+    return [
+        ("mixed signs (5,)", (Tensor(np.array([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=np.float32)),)),
+        ("all zeros (3,)", (Tensor(np.zeros(3, dtype=np.float32)),)),
+        ("random (4, 3)", (Tensor(rng.standard_normal((4, 3)).astype(np.float32)),)),
+        ("large magnitudes (4,)", (Tensor(np.array([-100.0, -30.0, 30.0, 100.0], dtype=np.float32)),)),
+        ("batch (2, 3, 4)", (Tensor(rng.standard_normal((2, 3, 4)).astype(np.float32) * 3),)),
+    ]
+
+
+def check_relu(relu):
+    """relu(x) = max(x, 0), elementwise."""
+    check_function("relu", relu, lambda x: x.relu(), _cases(), hint="np.maximum(x.data, 0)")
+
+
+def check_sigmoid(sigmoid):
+    """sigmoid(x) = 1 / (1 + exp(-x)), without overflow warnings for large |x|."""
+    check_function(
+        "sigmoid", sigmoid, lambda x: x.sigmoid(), _cases(), strict_float=True,
+        hint="for very negative x, exp(-x) overflows: compute with exp(x) / (1 + exp(x)) there",
+    )
+
+
+def check_tanh(tanh):
+    check_function("tanh", tanh, lambda x: x.tanh(), _cases(), hint="np.tanh, or 2 * sigmoid(2x) - 1")
+
+
+def check_gelu(gelu):
+    check_function(
+        "gelu", gelu, lambda x: x.gelu(approximate="tanh"), _cases(), atol=1e-4,
+        hint="0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))",
+    )
+
+
+def check_softmax(softmax):
+    """softmax(x, dim=-1): rows of positive numbers summing to 1, stable for large inputs."""
+    check_function(
+        "softmax", lambda x: softmax(x, dim=-1), lambda x: x.softmax(dim=-1), _cases(), strict_float=True,
+        hint="subtract the maximum along dim before exp, so exp never overflows",
+    )
