@@ -1,0 +1,6 @@
+"""Small datasets that ship inside the package or are generated; nothing is downloaded."""
+
+from .digits import Digits, load_digits
+from .synthetic import make_blobs, make_spirals, make_xor, xor_truth_table
+
+__all__ = ["Digits", "load_digits", "make_blobs", "make_spirals", "make_xor", "xor_truth_table"]
