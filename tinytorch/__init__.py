@@ -1,5 +1,7 @@
 """tinytorch: a PyTorch-like deep learning framework in pure NumPy, built in a course."""
 
+__version__ = "0.1.0"
+
 from .tensor import (
     Tensor, cat, stack, where,
     float16, float32, float64, int8, int32, int64, bool_,
@@ -14,5 +16,3 @@ from .functional_ops import (
     matmul, exp, log, sqrt, abs, tanh, sigmoid, relu, clamp, softmax, log_softmax,
     sum, mean, argmax, reshape, transpose, permute, flatten,
 )
-
-__version__ = "0.1.0"
