@@ -1,0 +1,8 @@
+"""tinytorch.nn: layers, losses and the Module system (PyTorch's `torch.nn`)."""
+
+from . import functional, init, utils
+from .module import Module, Parameter, Sequential, ModuleList, ModuleDict
+from .linear import Linear, Identity
+from .activation import ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax
+from .dropout import Dropout
+from .flatten import Flatten

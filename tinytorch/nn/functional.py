@@ -1,0 +1,8 @@
+"""tinytorch.nn.functional: the functional forms of the layers (PyTorch's `torch.nn.functional`).
+
+Each function lives next to its Module in a topic file; this module only re-exports them.
+"""
+
+from .linear import linear
+from .activation import relu, leaky_relu, sigmoid, tanh, gelu, softmax, log_softmax
+from .dropout import dropout

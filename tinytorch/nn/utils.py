@@ -1,0 +1,1 @@
+"""tinytorch.nn.utils: gradient clipping and parameter flattening helpers."""
