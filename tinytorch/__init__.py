@@ -16,3 +16,4 @@ from .functional_ops import (
     matmul, exp, log, sqrt, abs, tanh, sigmoid, relu, clamp, softmax, log_softmax,
     sum, mean, argmax, reshape, transpose, permute, flatten,
 )
+from . import data, datasets
