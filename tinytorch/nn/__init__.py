@@ -6,3 +6,4 @@ from .linear import Linear, Identity
 from .activation import ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax
 from .dropout import Dropout
 from .flatten import Flatten
+from .loss import MSELoss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss

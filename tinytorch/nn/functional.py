@@ -6,3 +6,6 @@ Each function lives next to its Module in a topic file; this module only re-expo
 from .linear import linear
 from .activation import relu, leaky_relu, sigmoid, tanh, gelu, softmax, log_softmax
 from .dropout import dropout
+from .loss import (
+    mse_loss, cross_entropy, nll_loss, binary_cross_entropy_with_logits, binary_cross_entropy,
+)

@@ -1,0 +1,343 @@
+"""Loss functions, each one fused node with a hand-written, numerically stable backward.
+
+MSELoss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss and their functional forms.
+Class-index losses take input (N, C) or (N, C, d1, ...) with integer targets (N,) or (N, d1, ...),
+as in PyTorch; for a sequence model, flatten: `cross_entropy(logits.view(-1, C), y.view(-1))`.
+"""
+
+import numpy as np
+
+from collections import namedtuple
+
+from ..tensor import Tensor
+from .module import Module, check_input
+
+# rows (M, C); labels (M,) with ignored ones set to 0; kept (M,) bool; class_weight (C,) or None;
+# row_weight (M,) = w[label], 0 where ignored; out_shape for reduction='none'; to_input_layout(grad (M, C)).
+_ClassProblem = namedtuple(
+    "_ClassProblem", "rows labels kept class_weight row_weight out_shape to_input_layout"
+)
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, op):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss, reduction, denominator=None):
+    """Reduce per-element losses; returns the value and the factor d(value)/d(each element)."""
+    if reduction == "none":
+        return loss, 1
+    total = loss.sum(dtype=loss.dtype)
+    if reduction == "sum":
+        return total, 1
+    count = loss.size if denominator is None else denominator
+    scale = np.asarray(1.0, dtype=loss.dtype) / np.asarray(count, dtype=loss.dtype)
+    return total * scale, scale
+
+
+def _check_same_shape(input, target, op):
+    check_input(target, op)
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{op}: target shape {tuple(target.shape)} must match input shape {tuple(input.shape)}"
+        )
+
+
+# ---------------------------------------------------------------------- regression
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: reduce((input - target)^2)."""
+    check_input(input, "mse_loss")
+    _check_same_shape(input, target, "mse_loss")
+    _check_reduction(reduction, "mse_loss")
+    diff = input.data - target.data
+    out, scale = _reduce(diff * diff, reduction)
+
+    def backward(g):
+        grad = (2 * g * scale) * diff
+        return grad, -grad
+
+    return Tensor._result(np.asarray(out), (input, target), backward, "MseLossBackward")
+
+
+# ---------------------------------------------------------------------- class-index losses
+
+
+def _class_problem(input, target, weight, ignore_index, op):
+    """Validate (input, target) and flatten them to rows (M, C) and labels (M,).
+
+    Returns a _ClassProblem (see its comment).
+    """
+    check_input(input, op)
+    check_input(target, op)
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(
+            f"{op}: target must hold class indices with an integer dtype (e.g. int64), got dtype "
+            f"{target.dtype}; class-probability targets are not supported"
+        )
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have shape (N, C) or (N, C, d1, ...), got shape ()")
+    unbatched = input.ndim == 1
+    x = input.data[None] if unbatched else input.data  # (N, C, d...)
+    y = target.data[None] if unbatched else target.data  # (N, d...)
+    n_classes = x.shape[1]
+    expected = x.shape[:1] + x.shape[2:]
+    if y.shape != expected:
+        raise ValueError(
+            f"{op}: input shape {tuple(input.shape)} needs target shape {expected if not unbatched else ()}, "
+            f"got {tuple(target.shape)}"
+        )
+    # Move classes last so each row is one prediction: (N, C, d...) -> (N, d..., C) -> (M, C).
+    moved = np.moveaxis(x, 1, -1) if x.ndim > 2 else x
+    rows = moved.reshape(-1, n_classes)
+    labels = y.reshape(-1)
+    ignored = labels == ignore_index
+    bad = (labels < 0) | (labels >= n_classes)
+    bad &= ~ignored
+    if bad.any():
+        value = labels[bad][0]
+        raise IndexError(f"{op}: target value {value} is out of range for {n_classes} classes (expected 0 <= target < {n_classes})")
+    safe_labels = np.where(ignored, 0, labels)
+    if weight is None:
+        class_weight = None
+        row_weight = (~ignored).astype(rows.dtype)
+    else:
+        if weight.shape != (n_classes,):
+            raise ValueError(f"{op}: weight shape {tuple(weight.shape)} must be ({n_classes},) for {n_classes} classes")
+        class_weight = weight.data.astype(rows.dtype)
+        row_weight = np.where(ignored, 0, class_weight[safe_labels]).astype(rows.dtype)
+    out_shape = () if unbatched else y.shape
+
+    def to_input_layout(grad_rows):
+        grad = grad_rows.reshape(moved.shape)
+        grad = np.moveaxis(grad, -1, 1) if x.ndim > 2 else grad
+        return grad[0] if unbatched else grad
+
+    return _ClassProblem(rows, safe_labels, ~ignored, class_weight, row_weight, out_shape, to_input_layout)
+
+
+def _log_softmax_rows(rows):
+    shifted = rows - rows.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (M, C)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy from logits and class indices, fused and stable (log-sum-exp).
+
+    Per row: loss = -sum_c a_c * log_softmax(x)_c with a = (1 - s) * w[y] * onehot(y) + (s / C) * w,
+    so the gradient is softmax(x) * sum(a) - a. 'mean' divides by the summed weights w[y] of the
+    rows that are not ignored (the number of such rows without `weight`), as PyTorch does.
+    """
+    op = "cross_entropy"
+    _check_reduction(reduction, op)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    rows, labels, kept, class_weight, row_weight, out_shape, to_input_layout = _class_problem(
+        input, target, weight, ignore_index, op
+    )
+    m, n_classes = rows.shape
+    logp = _log_softmax_rows(rows)  # (M, C)
+    picked = logp[np.arange(m), labels]  # (M,)
+    loss = (1.0 - label_smoothing) * row_weight * -picked
+    if label_smoothing > 0:
+        weighted = logp if class_weight is None else logp * class_weight
+        loss = loss + (label_smoothing / n_classes) * np.where(kept, -weighted.sum(axis=1), 0)
+    loss = loss.astype(rows.dtype)
+    out, scale = _reduce(loss.reshape(out_shape), reduction, denominator=row_weight.sum())
+
+    def backward(g):
+        upstream = np.broadcast_to(g * scale, out_shape).reshape(m, 1)  # (M, 1)
+        a_label = (1.0 - label_smoothing) * row_weight  # weight of the target class, (M,)
+        if label_smoothing > 0:
+            smooth = (label_smoothing / n_classes) * (np.ones(n_classes, rows.dtype) if class_weight is None else class_weight)
+            a_total = a_label + np.where(kept, smooth.sum(), 0)  # (M,)
+        else:
+            a_total = a_label
+        grad = np.exp(logp) * a_total[:, None]  # softmax * sum(a)
+        grad[np.arange(m), labels] -= a_label
+        if label_smoothing > 0:
+            grad -= np.where(kept[:, None], smooth[None, :], 0)
+        return (to_input_layout((grad * upstream).astype(rows.dtype)), None)
+
+    return Tensor._result(np.asarray(out), (input, target), backward, "CrossEntropyLossBackward")
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood from log-probabilities (e.g. `log_softmax` output) and class indices."""
+    op = "nll_loss"
+    _check_reduction(reduction, op)
+    rows, labels, _, _, row_weight, out_shape, to_input_layout = _class_problem(
+        input, target, weight, ignore_index, op
+    )
+    m = rows.shape[0]
+    loss = (-row_weight * rows[np.arange(m), labels]).astype(rows.dtype)
+    out, scale = _reduce(loss.reshape(out_shape), reduction, denominator=row_weight.sum())
+
+    def backward(g):
+        upstream = np.broadcast_to(g * scale, out_shape).reshape(m)
+        grad = np.zeros_like(rows)
+        grad[np.arange(m), labels] = -row_weight * upstream
+        return (to_input_layout(grad), None)
+
+    return Tensor._result(np.asarray(out), (input, target), backward, "NllLossBackward")
+
+
+# ---------------------------------------------------------------------- binary losses
+
+
+def _check_binary(input, target, weight, op):
+    check_input(input, op)
+    _check_same_shape(input, target, op)
+    if not np.issubdtype(target.dtype, np.floating):
+        raise TypeError(f"{op}: target must be floating point (probabilities in [0, 1]), got dtype {target.dtype}")
+    if weight is not None:
+        try:
+            np.broadcast_shapes(weight.shape, input.shape)
+        except ValueError:
+            raise ValueError(
+                f"{op}: weight shape {tuple(weight.shape)} cannot be broadcast to input shape {tuple(input.shape)}"
+            ) from None
+        return weight.data
+    return None
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable formula.
+
+    loss = (1 - y) * x + (1 + (p - 1) * y) * softplus(-x), softplus(-x) = log1p(exp(-|x|)) + max(-x, 0);
+    with pos_weight p = 1 this is max(x, 0) - x * y + log(1 + exp(-|x|)).
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, op)
+    w = _check_binary(input, target, weight, op)
+    x, y = input.data, target.data
+    softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)  # log(1 + e^-x), never overflows
+    if pos_weight is None:
+        log_weight = 1
+    else:
+        try:
+            log_weight = 1 + (pos_weight.data - 1) * y
+        except ValueError:
+            raise ValueError(
+                f"{op}: pos_weight shape {tuple(pos_weight.shape)} cannot be broadcast to input shape {tuple(x.shape)}"
+            ) from None
+    loss = (1 - y) * x + log_weight * softplus_neg
+    if w is not None:
+        loss = loss * w
+    out, scale = _reduce(loss.astype(x.dtype), reduction)
+
+    def backward(g):
+        upstream = g * scale
+        if w is not None:
+            upstream = upstream * w
+        e = np.exp(-np.abs(x))
+        sigmoid_neg = np.where(x >= 0, e, 1) / (1 + e)  # sigmoid(-x) = 1 / (1 + e^x), never overflows
+        grad_x = ((1 - y) - log_weight * sigmoid_neg) * upstream
+        grad_y = None
+        if target.requires_grad:
+            pos = 0 if pos_weight is None else (pos_weight.data - 1) * softplus_neg
+            grad_y = (-x + pos) * upstream
+        return grad_x.astype(x.dtype), None if grad_y is None else grad_y.astype(y.dtype)
+
+    return Tensor._result(np.asarray(out), (input, target), backward, "BinaryCrossEntropyWithLogitsBackward")
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """Binary cross-entropy from probabilities; logs are clamped at -100 like PyTorch.
+
+    Prefer `binary_cross_entropy_with_logits` on logits: it is exact where sigmoid saturates.
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(reduction, op)
+    w = _check_binary(input, target, weight, op)
+    x, y = input.data, target.data
+    if np.any((x < 0) | (x > 1)) or np.isnan(x).any():
+        raise ValueError(f"{op}: all elements of input should be between 0 and 1, got min {x.min()} and max {x.max()}")
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(x), -100)
+        log_1mx = np.maximum(np.log1p(-x), -100)
+    loss = -(y * log_x + (1 - y) * log_1mx)
+    if w is not None:
+        loss = loss * w
+    out, scale = _reduce(loss.astype(x.dtype), reduction)
+
+    def backward(g):
+        upstream = g * scale
+        if w is not None:
+            upstream = upstream * w
+        # PyTorch's formula; the floor keeps x = 0 or 1 finite.
+        grad_x = (x - y) / np.maximum((1 - x) * x, 1e-12) * upstream
+        grad_y = (log_1mx - log_x) * upstream if target.requires_grad else None
+        return grad_x.astype(x.dtype), None if grad_y is None else grad_y.astype(y.dtype)
+
+    return Tensor._result(np.asarray(out), (input, target), backward, "BinaryCrossEntropyBackward")
+
+
+# ---------------------------------------------------------------------- Module forms
+
+
+class _Loss(Module):
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        _check_reduction(reduction, type(self).__name__)
+        self.reduction = reduction
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+
+
+class MSELoss(_Loss):
+    def forward(self, input, target):
+        return mse_loss(input, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax + negative log-likelihood on logits (N, C) and class indices (N,)."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood on log-probabilities (N, C) and class indices (N,)."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits; stable where a separate sigmoid would saturate."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input, target):
+        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities in [0, 1]."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return binary_cross_entropy(input, target, self.weight, self.reduction)
