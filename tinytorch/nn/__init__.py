@@ -7,3 +7,5 @@ from .activation import ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftma
 from .dropout import Dropout
 from .flatten import Flatten
 from .loss import MSELoss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss
+from .embedding import Embedding, SinusoidalPositionalEncoding, LearnedPositionalEmbedding
+from .attention import MultiHeadAttention, MultiheadAttention

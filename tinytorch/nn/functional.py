@@ -9,3 +9,5 @@ from .dropout import dropout
 from .loss import (
     mse_loss, cross_entropy, nll_loss, binary_cross_entropy_with_logits, binary_cross_entropy,
 )
+from .embedding import embedding
+from .attention import scaled_dot_product_attention, attention_weights
