@@ -9,3 +9,5 @@ from .flatten import Flatten
 from .loss import MSELoss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss
 from .embedding import Embedding, SinusoidalPositionalEncoding, LearnedPositionalEmbedding
 from .attention import MultiHeadAttention, MultiheadAttention
+from .conv import Conv2d
+from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d

@@ -11,3 +11,5 @@ from .loss import (
 )
 from .embedding import embedding
 from .attention import scaled_dot_product_attention, attention_weights
+from .conv import conv2d
+from .pooling import max_pool2d, avg_pool2d, adaptive_avg_pool2d

@@ -1,0 +1,215 @@
+"""2-D convolution: im2col (a strided window view) + one matrix product, hand-written backward.
+
+The forward turns every receptive field into a row of a matrix `cols` (N*Ho*Wo, C*kh*kw),
+so the whole convolution is `cols @ weight.T`. The backward is two more matrix products; the
+input gradient is scattered back from `cols` (col2im) with one strided add per kernel position,
+never a loop over pixels or batch items.
+"""
+
+import math
+import sys
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter, check_input
+
+# Pyodide's NumPy has no BLAS: `@` falls back to naive loops that are very slow when an operand
+# is a transposed view (measured ~7x slower than einsum for the weight gradient), while einsum's
+# SIMD kernels handle any layout. Natively, BLAS-backed `@` is ~10x faster than einsum.
+# See bench/conv.py for the figures.
+USE_EINSUM = sys.platform == "emscripten"
+
+
+def _matmul(a, b):
+    """Batched matrix product (..., m, k) @ (..., k, n): the one place conv's FLOPs happen."""
+    if USE_EINSUM:
+        return np.einsum("...ij,...jk->...ik", a, b)
+    return np.matmul(a, b)
+
+
+def _pair(value, name, op, minimum):
+    """(int, int) from an int or a pair, checking each is >= minimum."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _padding(padding, kernel, dilation, stride, op):
+    """((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride {stride})")
+        # PyTorch puts the odd extra row/column of padding at the bottom/right.
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    ph, pw = _pair(padding, "padding", op, 0)
+    return (ph, ph), (pw, pw)
+
+
+def _windows(x, kernel, stride, dilation, op, pad_value=0.0):
+    """Padded input and its (N, C, Ho, Wo, kh, kw) window view (no copy) for x (N, C, Hp, Wp)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1  # extent of a dilated kernel
+    if x.shape[2] < span_h or x.shape[3] < span_w:
+        raise ValueError(
+            f"{op}: kernel size ({kh}, {kw}) (dilated extent ({span_h}, {span_w})) is larger than "
+            f"the padded input size ({x.shape[2]}, {x.shape[3]})"
+        )
+    view = sliding_window_view(x, (span_h, span_w), axis=(2, 3))  # (N, C, Hp-span+1, Wp-span+1, span_h, span_w)
+    return view[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def _pad(x, pads, value=0.0):
+    """x (N, C, H, W) padded by ((top, bottom), (left, right)); no copy when there is none."""
+    if not any(pads[0] + pads[1]):
+        return x
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=value)
+
+
+def _col2im(grad_windows, padded_shape, stride, dilation, pads, dtype):
+    """Sum grad_windows (N, C, Ho, Wo, kh, kw) back onto the input (N, C, H, W) they were cut from.
+
+    One strided add per kernel position (kh*kw of them); overlapping windows accumulate.
+    """
+    N, C, Ho, Wo, kh, kw = grad_windows.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    grad = np.zeros(padded_shape, dtype=dtype)  # (N, C, Hp, Wp)
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            grad[:, :, top:top + sh * (Ho - 1) + 1:sh, left:left + sw * (Wo - 1) + 1:sw] += grad_windows[:, :, :, :, i, j]
+    (pt, pb), (pl, pr) = pads
+    return grad[:, :, pt:padded_shape[2] - pb, pl:padded_shape[3] - pr]
+
+
+def _batched(input, op):
+    """(N, C, H, W) array for a 4-D input or a 3-D (C, H, W) one, and whether it was batched."""
+    check_input(input, op)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
+    return (input.data, True) if input.ndim == 4 else (input.data[None], False)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _op="conv2d"):
+    """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C/groups, kh, kw).
+
+    `padding` is an int, a pair, 'valid' or 'same' (zeros). Output (N, O, Ho, Wo) with
+    Ho = (H + 2*pad - dilation*(kh-1) - 1) // stride + 1.
+    """
+    op = _op
+    x, batched = _batched(input, op)
+    check_input(weight, op)
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D (out_channels, in_channels/groups, kh, kw), got shape {tuple(weight.shape)}")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    O, Cg, kh, kw = weight.shape
+    N, C, H, W = x.shape
+    if C != Cg * groups:
+        raise ValueError(f"{op}: expected input with {Cg * groups} channels, got shape {tuple(input.shape)}")
+    if O % groups:
+        raise ValueError(f"{op}: out_channels ({O}) must be divisible by groups ({groups})")
+    if bias is not None and tuple(bias.shape) != (O,):
+        raise ValueError(f"{op}: bias shape {tuple(bias.shape)} does not match out_channels {O} of weight {tuple(weight.shape)}")
+    for other in (weight, bias):
+        if other is not None and other.dtype != x.dtype:
+            raise TypeError(f"{op}: input dtype {x.dtype} and parameter dtype {other.dtype} differ; convert one with .to()")
+    stride = _pair(stride, "stride", op, 1)
+    dilation = _pair(dilation, "dilation", op, 1)
+    pads = _padding(padding, (kh, kw), dilation, stride, op)
+
+    G, Og, K = groups, O // groups, Cg * kh * kw
+    xp = _pad(x, pads)
+    windows = _windows(xp, (kh, kw), stride, dilation, op)  # (N, C, Ho, Wo, kh, kw)
+    Ho, Wo = windows.shape[2:4]
+    # im2col: one row per (image, output pixel), grouped channels first.   (G, N*Ho*Wo, K)
+    cols = windows.reshape(N, G, Cg, Ho, Wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6).reshape(G, N * Ho * Wo, K)
+    w = weight.data.reshape(G, Og, K)  # (G, Og, K)
+    out = _matmul(cols, w.transpose(0, 2, 1))  # (G, N*Ho*Wo, Og)
+    out = out.reshape(G, N, Ho, Wo, Og).transpose(1, 0, 4, 2, 3).reshape(N, O, Ho, Wo)  # (N, O, Ho, Wo)
+    if bias is not None:
+        out += bias.data.reshape(O, 1, 1)
+
+    def backward(g):
+        g = g if batched else g[None]  # (N, O, Ho, Wo)
+        g_rows = g.reshape(N, G, Og, Ho, Wo).transpose(1, 0, 3, 4, 2).reshape(G, N * Ho * Wo, Og)
+        grad_x = grad_w = grad_b = None
+        if input.requires_grad:
+            grad_cols = _matmul(g_rows, w)  # (G, N*Ho*Wo, K)
+            grad_windows = grad_cols.reshape(G, N, Ho, Wo, Cg, kh, kw).transpose(1, 0, 4, 2, 3, 5, 6)
+            grad_windows = grad_windows.reshape(N, C, Ho, Wo, kh, kw)
+            grad_x = _col2im(grad_windows, xp.shape, stride, dilation, pads, x.dtype)
+            grad_x = grad_x if batched else grad_x[0]
+        if weight.requires_grad:
+            grad_w = _matmul(g_rows.transpose(0, 2, 1), cols).reshape(O, Cg, kh, kw)  # (G, Og, K)
+        if bias is not None and bias.requires_grad:
+            grad_b = g.sum(axis=(0, 2, 3))
+        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
+
+    parents = (input, weight) if bias is None else (input, weight, bias)
+    return Tensor._result(out if batched else out[0], parents, backward, "ConvolutionBackward")
+
+
+class Conv2d(Module):
+    """2-D convolution over inputs (N, in_channels, H, W) with weight (out, in/groups, kh, kw)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=None):
+        super().__init__()
+        op = "Conv2d"
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{op}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair(kernel_size, "kernel_size", op, 1)
+        self.stride = _pair(stride, "stride", op, 1)
+        self.dilation = _pair(dilation, "dilation", op, 1)
+        _padding(padding, self.kernel_size, self.dilation, self.stride, op)  # validate now, not at first call
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", op, 0)
+        self.padding_mode = padding_mode
+        dtype = dtype or np.float32
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in/groups*kh*kw."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, _op="Conv2d")
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
