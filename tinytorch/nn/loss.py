@@ -120,11 +120,6 @@ def _class_problem(input, target, weight, ignore_index, op):
     return _ClassProblem(rows, safe_labels, ~ignored, class_weight, row_weight, out_shape, to_input_layout)
 
 
-def _log_softmax_rows(rows):
-    shifted = rows - rows.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (M, C)
-
-
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy from logits and class indices, fused and stable (log-sum-exp).
 
@@ -140,28 +135,39 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         input, target, weight, ignore_index, op
     )
     m, n_classes = rows.shape
-    logp = _log_softmax_rows(rows)  # (M, C)
-    picked = logp[np.arange(m), labels]  # (M,)
-    loss = (1.0 - label_smoothing) * row_weight * -picked
+    dtype = rows.dtype
+    arange = np.arange(m)
+    # log_softmax(x)_c = shifted_c - log(sumexp); never materialised: only the picked entry and
+    # (with smoothing) the row sum are needed, and the backward reuses exp(shifted).
+    shifted = rows - rows.max(axis=1, keepdims=True)  # (M, C), max entry 0: exp cannot overflow
+    picked_shifted = shifted[arange, labels]  # (M,)
     if label_smoothing > 0:
-        weighted = logp if class_weight is None else logp * class_weight
-        loss = loss + (label_smoothing / n_classes) * np.where(kept, -weighted.sum(axis=1), 0)
-    loss = loss.astype(rows.dtype)
+        if class_weight is None:
+            smooth = np.full(n_classes, label_smoothing / n_classes, dtype)
+        else:
+            smooth = (label_smoothing / n_classes) * class_weight
+        smooth_shifted = shifted @ smooth  # (M,): sum_c smooth_c * shifted_c
+    exp_shifted = np.exp(shifted, out=shifted)  # reuse the buffer
+    log_sumexp = np.log(exp_shifted.sum(axis=1))  # (M,)
+    a_label = (1.0 - label_smoothing) * row_weight  # weight on the target class, (M,)
+    a_total = a_label  # sum_c a_c per row
+    loss = a_label * (log_sumexp - picked_shifted)
+    if label_smoothing > 0:
+        kept_smooth = np.where(kept, smooth.sum(), 0).astype(dtype)
+        a_total = a_label + kept_smooth
+        loss = loss + np.where(kept, kept_smooth * log_sumexp - smooth_shifted, 0)
+    loss = loss.astype(dtype)
     out, scale = _reduce(loss.reshape(out_shape), reduction, denominator=row_weight.sum())
 
     def backward(g):
-        upstream = np.broadcast_to(g * scale, out_shape).reshape(m, 1)  # (M, 1)
-        a_label = (1.0 - label_smoothing) * row_weight  # weight of the target class, (M,)
+        upstream = np.broadcast_to(g * scale, out_shape).reshape(m)  # (M,)
+        # softmax * sum(a) - a, each row times its upstream gradient
+        row_factor = (upstream * a_total / np.exp(log_sumexp)).astype(dtype)
+        grad = exp_shifted * row_factor[:, None]  # (M, C)
+        grad[arange, labels] -= (upstream * a_label).astype(dtype)
         if label_smoothing > 0:
-            smooth = (label_smoothing / n_classes) * (np.ones(n_classes, rows.dtype) if class_weight is None else class_weight)
-            a_total = a_label + np.where(kept, smooth.sum(), 0)  # (M,)
-        else:
-            a_total = a_label
-        grad = np.exp(logp) * a_total[:, None]  # softmax * sum(a)
-        grad[np.arange(m), labels] -= a_label
-        if label_smoothing > 0:
-            grad -= np.where(kept[:, None], smooth[None, :], 0)
-        return (to_input_layout((grad * upstream).astype(rows.dtype)), None)
+            grad -= np.where(kept, upstream, 0).astype(dtype)[:, None] * smooth[None, :]
+        return (to_input_layout(grad), None)
 
     return Tensor._result(np.asarray(out), (input, target), backward, "CrossEntropyLossBackward")
 
