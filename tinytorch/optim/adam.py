@@ -63,20 +63,26 @@ class Adam(Optimizer):
                     else:
                         g = g + weight_decay * p.data
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                m += (1 - beta1) * (g - m)  # PyTorch's m.lerp_(g, 1 - beta1)
+                # One scratch array, reused with out=, keeps the step to a single allocation.
+                tmp = np.subtract(g, m)
+                tmp *= 1 - beta1
+                m += tmp  # PyTorch's m.lerp_(g, 1 - beta1): m + (1 - beta1) * (g - m)
+                np.multiply(g, g, out=tmp)
+                tmp *= 1 - beta2
                 v *= beta2
-                v += (1 - beta2) * (g * g)
+                v += tmp
                 if group["amsgrad"]:
                     np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
                     v = state["max_exp_avg_sq"]
                 # Bias corrections in Python floats (double precision), as PyTorch does.
                 step_size = lr / (1 - beta1 ** step)
                 bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-                denom = np.sqrt(v)
+                denom = np.sqrt(v, out=tmp)
                 denom /= bias_correction2_sqrt
                 denom += eps
-                p.data -= step_size * (m / denom)
-
+                update = np.divide(m, denom, out=tmp)
+                update *= step_size
+                p.data -= update
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (`torch.optim.AdamW`): p = p * (1 - lr * weight_decay)

@@ -49,7 +49,8 @@ class SGD(Optimizer):
                         buf = state["momentum_buffer"] = g.copy()
                     else:
                         buf *= momentum
-                        buf += (1 - group["dampening"]) * g
+                        dampening = group["dampening"]
+                        buf += g if dampening == 0 else (1 - dampening) * g
                     g = g + momentum * buf if group["nesterov"] else buf
                 # In place on the array: views of p.data (and the optimizer's own
                 # references) see the update, as with PyTorch's p.add_().
