@@ -279,3 +279,31 @@ def _tokenizer_for_property_tests():
 def _saved(tok, path):
     tok.save(path)
     return path
+
+
+# ---------------------------------------------------------------- corpus
+
+def test_corpus_is_small_readable_ascii_prose():
+    from tinytorch.datasets import load_corpus
+
+    text = load_corpus()
+    assert isinstance(text, str)
+    assert 30_000 < len(text) < 60_000
+    assert text.isascii()
+    assert not text.startswith("#") and "licensed" not in text[:2000]  # header stripped
+    assert CharTokenizer(text).vocab_size < 80
+    assert text.count("\n\n") > 100  # paragraphs
+    assert load_corpus() is text  # read once
+
+
+def test_bpe_on_corpus_compresses_and_round_trips(tmp_path):
+    from tinytorch.datasets import load_corpus
+
+    text = load_corpus()
+    tok = BPETokenizer()
+    tok.train(text, vocab_size=512)
+    ids = tok.encode(text)
+    assert len(ids) < len(text) / 2
+    assert tok.decode(ids) == text
+    loaded = BPETokenizer.load(_saved(tok, tmp_path / "corpus.json"))
+    assert loaded.encode(text) == ids

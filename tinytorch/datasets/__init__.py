@@ -11,3 +11,5 @@ from .sequences import (
 )
 __all__ += ["IGNORE_INDEX", "SequenceTask", "addition_task", "exact_match_accuracy", "make_addition",
             "make_reversal", "make_sorting", "reversal_task", "sorting_task"]
+from .corpus import load_corpus
+__all__ += ["load_corpus"]
