@@ -11,3 +11,4 @@ from .embedding import Embedding, SinusoidalPositionalEncoding, LearnedPositiona
 from .attention import MultiHeadAttention, MultiheadAttention
 from .conv import Conv2d
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

@@ -13,3 +13,4 @@ from .embedding import embedding
 from .attention import scaled_dot_product_attention, attention_weights
 from .conv import conv2d
 from .pooling import max_pool2d, avg_pool2d, adaptive_avg_pool2d
+from .normalization import batch_norm, layer_norm
