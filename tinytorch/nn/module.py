@@ -250,14 +250,23 @@ class Module:
 
     # ------------------------------------------------------------------ dtype conversion
 
-    def to(self, dtype):
+    def to(self, device_or_dtype=None, dtype=None):
         """Convert floating-point parameters and buffers to `dtype`, in place (returns self).
 
+        Accepts `to(np.float64)`, `to(dtype=np.float64)` and `to("cpu")` (the only device).
         The Parameter objects stay the same, so an optimizer built earlier still sees them.
         """
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self  # the only device there is
-        dtype = np.dtype(dtype)
+        if isinstance(device_or_dtype, str) and device_or_dtype == "cpu":
+            device_or_dtype = None
+        if device_or_dtype is not None and dtype is not None:
+            raise TypeError("Module.to: pass the dtype once, positionally or as dtype=")
+        dtype = dtype if device_or_dtype is None else device_or_dtype
+        if dtype is None:
+            return self
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Module.to: expected 'cpu' or a floating-point dtype, got {dtype!r}") from None
         if not np.issubdtype(dtype, np.floating):
             raise TypeError(f"Module.to: only floating-point dtypes are supported, got {dtype}")
         for tensor in list(self.parameters()) + list(self.buffers()):
