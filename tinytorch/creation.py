@@ -34,8 +34,27 @@ def ones(*size, dtype=np.float32, requires_grad=False):
     return Tensor(np.ones(_shape(size), dtype=dtype), requires_grad=requires_grad)
 
 
-def full(size, fill_value, dtype=np.float32, requires_grad=False):
+def empty(*size, dtype=np.float32, requires_grad=False):
+    """An uninitialized tensor (here: zeros, so results never depend on stale memory)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def _fill_dtype(fill_value):
+    """PyTorch's dtype for a fill value: bool, int64 for integers, float32 for floats."""
+    if isinstance(fill_value, (bool, np.bool_)):
+        return np.bool_
+    if isinstance(fill_value, (int, np.integer)):
+        return np.int64
+    return np.float32
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    dtype = _fill_dtype(fill_value) if dtype is None else dtype
     return Tensor(np.full(_shape((size,)), fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    return Tensor(np.full_like(_as_array(t), fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
@@ -74,6 +93,16 @@ def rand(*size, generator=None, dtype=np.float32, requires_grad=False):
     """Uniform samples in [0, 1)."""
     data = rng_of(generator).random(_shape(size), dtype=np.float64).astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
+
+
+def randn_like(t, generator=None, dtype=None, requires_grad=False):
+    t = _as_array(t)
+    return randn(*t.shape, generator=generator, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t, generator=None, dtype=None, requires_grad=False):
+    t = _as_array(t)
+    return rand(*t.shape, generator=generator, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=np.int64):

@@ -1,4 +1,4 @@
-"""Global switch for recording operations (`no_grad`, `enable_grad`)."""
+"""Global switch for recording operations (`no_grad`, `enable_grad`, `set_grad_enabled`)."""
 
 import contextlib
 
@@ -11,26 +11,56 @@ def is_grad_enabled():
 
 
 class _GradMode(contextlib.ContextDecorator):
-    """Context manager (and decorator) that sets grad mode and restores it on exit."""
+    """Context manager (and decorator) that sets grad mode and restores it on exit.
 
-    def __init__(self, mode):
-        self.mode = mode
+    As in PyTorch, `no_grad` / `enable_grad` work as `with no_grad():`, `@no_grad()` and `@no_grad`.
+    """
+
+    mode = True
+
+    def __new__(cls, func=None):
+        if func is not None:  # used as a bare decorator: `@no_grad`
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
+        self.previous = []  # a stack, so one instance can be entered again while active
 
     def __enter__(self):
         global _enabled
-        self.previous, _enabled = _enabled, self.mode
+        self.previous.append(_enabled)
+        _enabled = self.mode
 
     def __exit__(self, *exc):
         global _enabled
-        _enabled = self.previous
+        _enabled = self.previous.pop()
         return False
 
 
-def no_grad():
+class no_grad(_GradMode):
     """Stop recording: use for evaluation and for in-place parameter updates."""
-    return _GradMode(False)
+
+    mode = False
 
 
-def enable_grad():
+class enable_grad(_GradMode):
     """Record operations again, e.g. inside a `no_grad` block."""
-    return _GradMode(True)
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off: `with set_grad_enabled(False):`, or call it to set it globally."""
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
+
+    def __init__(self, mode):
+        global _enabled
+        super().__init__()
+        self.mode = bool(mode)
+        self.previous.append(_enabled)  # calling it (without `with`) sets the mode right away
+        _enabled = self.mode
+
+    def __enter__(self):
+        pass  # already set by __init__; __exit__ restores the saved mode

@@ -6,28 +6,48 @@ Each result of a differentiable operation keeps its inputs (`_parents`) and a cl
 `backward()` visits the recorded graph in reverse topological order, calling those closures.
 """
 
+import math
 from collections import namedtuple
 
 import numpy as np
 
 from . import grad_mode
+from .random import rng_of
 
 float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int32, int64, bool_ = np.int8, np.int32, np.int64, np.bool_
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
+TopK = namedtuple("TopK", ["values", "indices"])
 
 
 def _as_array(data, dtype=None):
-    """NumPy array for `data`; Python floats default to float32, as in PyTorch."""
+    """NumPy array for `data`; Python floats default to float32 and ints to int64, as in PyTorch."""
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     array = np.asarray(data, dtype=dtype)
-    if dtype is None and array.dtype == np.float64:
-        array = array.astype(np.float32)
+    if dtype is None:
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        elif array.dtype.kind == "i" and array.dtype != np.int64:  # int32 default on 32-bit WebAssembly
+            array = array.astype(np.int64)
     return array
+
+
+def _promoted(a, b, to_float=False):
+    """Operands with PyTorch's promotion: an integer or bool array takes the dtype of a floating
+    one (NumPy would turn int64 with float32 into float64); `to_float` (true division) turns two
+    non-floating operands into float32."""
+    a_float, b_float = a.dtype.kind == "f", b.dtype.kind == "f"
+    if a_float and not b_float:
+        b = b.astype(a.dtype)
+    elif b_float and not a_float:
+        a = a.astype(b.dtype)
+    elif to_float and not a_float:
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    return a, b
 
 
 def _unbroadcast(grad, shape):
@@ -42,14 +62,32 @@ def _unbroadcast(grad, shape):
 
 
 def _normalize_dims(dim, ndim, op):
-    """Tuple of non-negative axes for `dim` (int, tuple or None = all)."""
+    """Sorted tuple of non-negative axes for `dim` (int, tuple or None = all)."""
     if dim is None:
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(d % max(ndim, 1) for d in dims))
+    if ndim == 0:  # a 0-d tensor accepts dim 0 / -1 and has nothing to reduce
+        return ()
+    axes = tuple(sorted(d % ndim for d in dims))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dim {dim} names the same dimension twice")
+    return axes
+
+
+def _normalize_dim(dim, ndim, op):
+    """One non-negative axis for `dim` (for ops that work along a single dimension)."""
+    if ndim == 0:
+        raise IndexError(f"{op}: needs a tensor with at least 1 dimension, got a 0-d tensor")
+    (axis,) = _normalize_dims(dim, ndim, op)
+    return axis
+
+
+def _size_args(args):
+    """Accept both `f(2, 3)` and `f((2, 3))` for shape arguments."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
 
 
 def _erf(x):
@@ -69,11 +107,33 @@ def _freed_backward(grad):
     )
 
 
+def _scatter_add(shape, index, g):
+    """Gradient of `x[index]`: zeros of `shape` with `g` added at `index` (repeats add up)."""
+    grad = np.zeros(shape, dtype=g.dtype)
+    if g.size == 0:
+        return grad
+    if isinstance(index, np.ndarray) and index.dtype.kind in "iu" and len(shape) > 1:
+        # whole rows picked by one integer array (an embedding lookup): sorting the rows and
+        # summing runs of equal rows is several times faster than np.add.at
+        rows = index.reshape(-1) % shape[0]  # (N,)
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        starts = np.flatnonzero(np.diff(sorted_rows, prepend=-1))  # first of each run
+        g_rows = g.reshape(rows.size, -1)[order]  # (N, row size)
+        grad.reshape(shape[0], -1)[sorted_rows[starts]] = np.add.reduceat(g_rows, starts, axis=0)
+    elif isinstance(index, np.ndarray) and index.dtype == np.bool_:
+        grad[index] = g  # a mask selects each element at most once
+    else:
+        np.add.at(grad, index, g)
+    return grad
+
+
 class Tensor:
     """An array with optional gradient tracking. `data` is the underlying NumPy array."""
 
-    # NumPy defers to our operators, so `np.float32(2) * t` returns a Tensor.
-    __array_priority__ = 1000
+    # NumPy ufuncs and operators on arrays defer to our reflected operators, so
+    # `np.float32(2) * t` and `array + t` return Tensors (recorded), never detached arrays.
+    __array_ufunc__ = None
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _as_array(data, dtype)
@@ -82,38 +142,58 @@ class Tensor:
         self._backward = None
         self._op = ""
         self._retains_grad = False
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
-            self.requires_grad_(True)
+            self.requires_grad = True
 
     # ------------------------------------------------------------------ graph plumbing
 
     @classmethod
     def _result(cls, data, parents, backward, op):
-        """The output of an operation; records it when any input requires grad."""
+        """The output of an operation; records it when any input requires grad.
+
+        `backward(grad)` returns one gradient array (or None) per parent.
+        """
+        if type(data) is not np.ndarray:  # NumPy returns scalars, not 0-d arrays, from 0-d ops
+            data = np.asarray(data)
         out = cls.__new__(cls)
         out.data, out.grad, out._op, out._retains_grad = data, None, op, False
-        if grad_mode.is_grad_enabled() and any(p.requires_grad for p in parents):
-            out._parents, out._backward, out.requires_grad = parents, backward, True
-        else:
-            out._parents, out._backward, out.requires_grad = (), None, False
+        out._parents, out._backward, out._requires_grad = (), None, False
+        if grad_mode._enabled:
+            for p in parents:
+                if p._requires_grad:
+                    out._parents, out._backward, out._requires_grad = parents, backward, True
+                    break
         return out
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad: only floating-point tensors can require gradients, got dtype {self.data.dtype}"
+            )
+        if not self.is_leaf and bool(value) != self._requires_grad:
+            raise RuntimeError(
+                "requires_grad: only leaf tensors can change requires_grad; use .detach() for a "
+                "copy cut from the graph"
+            )
+        self._requires_grad = bool(value)
 
     @property
     def is_leaf(self):
         """True for tensors created by the user rather than by a recorded operation."""
-        return not self._parents
+        return self._backward is None
 
     @property
     def grad_fn(self):
         """Name of the operation that produced this tensor, or None for leaves."""
-        return self._op or None if self._parents else None
+        return None if self._backward is None else self._op
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
-            raise RuntimeError(
-                f"requires_grad: only floating-point tensors can require gradients, got dtype {self.data.dtype}"
-            )
         self.requires_grad = requires_grad
         return self
 
@@ -128,7 +208,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
         if gradient is None:
             if self.data.size != 1:
@@ -148,17 +228,22 @@ class Tensor:
             grad = grads.pop(id(node), None)
             if grad is None:
                 continue
-            if node.is_leaf or node._retains_grad:
+            if node._backward is None:  # a leaf
                 node._accumulate(grad)
-            if node.is_leaf:
                 continue
-            for parent, parent_grad in zip(node._parents, node._backward(grad)):
-                if parent_grad is None or not parent.requires_grad:
+            if node._retains_grad:
+                node._accumulate(grad)
+            parents = node._parents
+            for parent, parent_grad in zip(parents, node._backward(grad)):
+                if parent_grad is None or not parent._requires_grad:
                     continue
+                parent_grad = _checked_grad(parent_grad, parent, node)
                 key = id(parent)
                 grads[key] = grads[key] + parent_grad if key in grads else parent_grad
             if not retain_graph:
-                node._backward = _freed_backward
+                # drop the closure and the inputs so intermediate arrays can be freed now
+                # rather than when the output tensor goes away
+                node._backward, node._parents = _freed_backward, ()
 
     def _topological_order(self):
         """Nodes that require grad, each after all of its inputs (iterative DFS)."""
@@ -172,15 +257,15 @@ class Tensor:
                 continue
             visited.add(id(node))
             stack.append((node, True))
-            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
+            stack.extend((p, False) for p in node._parents if p._requires_grad and id(p) not in visited)
         return order
 
     def _accumulate(self, grad):
-        grad = np.asarray(grad, dtype=self.data.dtype)
         if self.grad is None:
-            self.grad = Tensor(grad.copy())
+            # a copy: `grad` may be shared with other nodes or be a read-only broadcast view
+            self.grad = Tensor(np.array(grad, dtype=self.data.dtype))
         else:
-            self.grad.data = self.grad.data + grad
+            self.grad.data = np.asarray(self.grad.data + grad)
 
     # ------------------------------------------------------------------ basic properties
 
@@ -195,6 +280,10 @@ class Tensor:
     @property
     def dtype(self):
         return self.data.dtype
+
+    @property
+    def device(self):
+        return "cpu"
 
     @property
     def T(self):
@@ -220,19 +309,36 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
+    def __array__(self, dtype=None, copy=None):
+        """`np.asarray(t)` gives the data (no gradient tracking)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"index: only one-element integer tensors can be used as an index, got {self.dtype} {self.shape}")
+        return int(self.data.item())
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
         extra = ""
         if self.data.dtype not in (np.float32, np.int64, np.bool_):
             extra += f", dtype={self.data.dtype}"
-        if self._parents:
+        if self._backward is not None:
             extra += f", grad_fn=<{self._op}>"
-        elif self.requires_grad:
+        elif self._requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
@@ -246,12 +352,20 @@ class Tensor:
     # ------------------------------------------------------------------ dtype conversion
 
     def to(self, dtype):
-        """A copy with another dtype; gradients flow back through float casts."""
+        """A copy with another dtype (`to("cpu")` is accepted and returns self); gradients
+        flow back through float casts."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
         source = self.data.dtype
+        if np.dtype(dtype) == source:
+            return self
         out_data = self.data.astype(dtype)
-        if not np.issubdtype(out_data.dtype, np.floating):
+        if out_data.dtype.kind != "f":
             return Tensor(out_data)
         return Tensor._result(out_data, (self,), lambda g: (g.astype(source),), "ToBackward")
+
+    def cpu(self):
+        return self
 
     def float(self):
         return self.to(np.float32)
@@ -265,72 +379,109 @@ class Tensor:
     def long(self):
         return self.to(np.int64)
 
+    def int(self):
+        return self.to(np.int32)
+
     def bool(self):
         return self.to(np.bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
 
     # ------------------------------------------------------------------ arithmetic
 
     def _other(self, other):
+        """`other` as a Tensor. Python and NumPy scalars take this tensor's dtype (so a float32
+        tensor times 0.5 stays float32); a float scalar with an integer tensor gives float32."""
         if isinstance(other, Tensor):
             return other
-        floating = np.issubdtype(self.data.dtype, np.floating)
-        return Tensor(np.asarray(other, dtype=self.data.dtype if floating else None))
+        kind = self.data.dtype.kind
+        if kind == "f":
+            return Tensor(np.asarray(other, dtype=self.data.dtype))
+        if isinstance(other, (bool, int, float, np.generic)):
+            if isinstance(other, (float, np.floating)):
+                return Tensor(np.asarray(other, dtype=np.float32))
+            if kind in "iu" and not isinstance(other, (bool, np.bool_)):
+                return Tensor(np.asarray(other, dtype=self.data.dtype))
+        return Tensor(other)
 
     def _elementwise(self, other, fn, op):
-        """Apply a broadcasting binary NumPy function with a clear error on bad shapes."""
+        """`(fn(a, b), a, b)` for a broadcasting binary NumPy function, with a clear error on
+        bad shapes. As in PyTorch, an integer operand takes the dtype of a floating one (NumPy
+        would make int64 with float32 float64), and division of integers gives float32."""
+        a, b = _promoted(self.data, other.data, to_float=fn is np.divide)
         try:
-            return fn(self.data, other.data)
+            return fn(a, b), a, b
         except ValueError:
+            if _broadcast_shapes_or_none(a.shape, b.shape) is not None:
+                raise  # not a shape problem (e.g. integers to negative integer powers)
             raise ValueError(
                 f"{op}: shapes {self.shape} and {other.shape} cannot be broadcast together"
             ) from None
 
     def __add__(self, other):
         other = self._other(other)
-        a_shape, b_shape = self.shape, other.shape
-        out = self._elementwise(other, np.add, "add")
-        return Tensor._result(
-            out, (self, other),
-            lambda g: (_unbroadcast(g, a_shape), _unbroadcast(g, b_shape)), "AddBackward",
-        )
+        out, _, _ = self._elementwise(other, np.add, "add")
+
+        def backward(g):
+            return (
+                _unbroadcast(g, self.shape) if self._requires_grad else None,
+                _unbroadcast(g, other.shape) if other._requires_grad else None,
+            )
+
+        return Tensor._result(out, (self, other), backward, "AddBackward")
 
     def __sub__(self, other):
         other = self._other(other)
-        a_shape, b_shape = self.shape, other.shape
-        out = self._elementwise(other, np.subtract, "sub")
-        return Tensor._result(
-            out, (self, other),
-            lambda g: (_unbroadcast(g, a_shape), _unbroadcast(-g, b_shape)), "SubBackward",
-        )
+        out, _, _ = self._elementwise(other, np.subtract, "sub")
+
+        def backward(g):
+            return (
+                _unbroadcast(g, self.shape) if self._requires_grad else None,
+                _unbroadcast(-g, other.shape) if other._requires_grad else None,
+            )
+
+        return Tensor._result(out, (self, other), backward, "SubBackward")
 
     def __mul__(self, other):
         other = self._other(other)
-        a, b = self.data, other.data
-        out = self._elementwise(other, np.multiply, "mul")
-        return Tensor._result(
-            out, (self, other),
-            lambda g: (_unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)), "MulBackward",
-        )
+        out, a, b = self._elementwise(other, np.multiply, "mul")
+
+        def backward(g):
+            return (
+                _unbroadcast(g * b, a.shape) if self._requires_grad else None,
+                _unbroadcast(g * a, b.shape) if other._requires_grad else None,
+            )
+
+        return Tensor._result(out, (self, other), backward, "MulBackward")
 
     def __truediv__(self, other):
         other = self._other(other)
-        a, b = self.data, other.data
-        out = self._elementwise(other, np.divide, "div")
-        return Tensor._result(
-            out, (self, other),
-            lambda g: (_unbroadcast(g / b, a.shape), _unbroadcast(-g * out / b, b.shape)),
-            "DivBackward",
-        )
+        out, a, b = self._elementwise(other, np.divide, "div")
+
+        def backward(g):
+            grad_a = grad_b = None
+            if self._requires_grad:
+                grad_a = _unbroadcast(g / b, a.shape)
+            if other._requires_grad:
+                grad_b = _unbroadcast(-g * out / b, b.shape)
+            return grad_a, grad_b
+
+        return Tensor._result(out, (self, other), backward, "DivBackward")
 
     def __pow__(self, exponent):
         exponent = self._other(exponent)
-        a, p = self.data, exponent.data
-        out = self._elementwise(exponent, np.power, "pow")
+        out, a, p = self._elementwise(exponent, np.power, "pow")
 
         def backward(g):
-            grad_a = _unbroadcast(g * p * np.power(a, p - 1), a.shape)
-            grad_p = None
-            if exponent.requires_grad:
+            grad_a = grad_p = None
+            if self._requires_grad:
+                local = p * np.power(a, p - 1)
+                # x ** 0 has zero gradient everywhere, including at x = 0 (not 0 * inf)
+                if np.any(p == 0):
+                    local = np.where(p == 0, 0, local)
+                grad_a = _unbroadcast(g * local, a.shape)
+            if exponent._requires_grad:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     grad_p = _unbroadcast(g * out * np.log(np.where(a > 0, a, 1)), p.shape)
             return grad_a, grad_p
@@ -358,18 +509,45 @@ class Tensor:
     def __pos__(self):
         return self
 
-    def _inplace(self, other, fn, op):
-        """In-place update of `data`; refused where it would corrupt gradients."""
-        if grad_mode.is_grad_enabled() and self.requires_grad:
+    # PyTorch's method forms
+    add, sub, mul, div, pow = __add__, __sub__, __mul__, __truediv__, __pow__
+
+    def clone(self):
+        """A copy of the data that stays in the graph (gradients flow back unchanged)."""
+        return Tensor._result(self.data.copy(), (self,), lambda g: (g,), "CloneBackward")
+
+    # ------------------------------------------------------------------ in-place updates
+
+    def _check_inplace(self, op, other=None):
+        """In-place updates are not recorded, so refuse them where gradients would be wrong."""
+        if not grad_mode._enabled:
+            return
+        if self._requires_grad:
             raise RuntimeError(
                 f"{op}: a tensor that requires grad cannot be modified in place while recording; "
                 "wrap the update in `with tinytorch.no_grad():`"
             )
+        if isinstance(other, Tensor) and other._requires_grad:
+            raise RuntimeError(
+                f"{op}: the operand requires grad, but in-place updates are not recorded; "
+                "use the out-of-place form (e.g. `a = a + b`) to keep the gradient"
+            )
+
+    def _inplace(self, other, fn, op):
+        """`self.data = fn(self.data, other)` in place, with clear errors."""
+        self._check_inplace(op, other)
         other = self._other(other)
-        result = self._elementwise(other, fn, op)
-        if result.shape != self.shape:
-            raise ValueError(f"{op}: result shape {result.shape} does not match tensor shape {self.shape}")
-        self.data[...] = result
+        try:
+            fn(self.data, other.data, out=self.data, casting="same_kind")
+        except TypeError:
+            result = np.result_type(self.data, other.data)
+            raise TypeError(f"{op}: result dtype {result} cannot be stored in a tensor of dtype {self.dtype}") from None
+        except ValueError as error:
+            if not self.data.flags.writeable:
+                raise ValueError(f"{op}: this tensor is a read-only view (e.g. from expand); use .clone() first") from None
+            raise ValueError(
+                f"{op}: shape {other.shape} does not broadcast to the tensor's shape {self.shape}"
+            ) from None
         return self
 
     def __iadd__(self, other):
@@ -387,22 +565,60 @@ class Tensor:
     def add_(self, other):
         return self._inplace(other, np.add, "add_")
 
+    def sub_(self, other):
+        return self._inplace(other, np.subtract, "sub_")
+
     def mul_(self, other):
         return self._inplace(other, np.multiply, "mul_")
 
-    def copy_(self, other):
-        return self._inplace(other, lambda a, b: np.broadcast_to(b, a.shape).astype(a.dtype), "copy_")
+    def div_(self, other):
+        return self._inplace(other, np.divide, "div_")
+
+    def _assign(self, index, value, op):
+        self._check_inplace(op, value)
+        value = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[index] = value
+        except ValueError as error:
+            if not self.data.flags.writeable:
+                raise ValueError(f"{op}: this tensor is a read-only view (e.g. from expand); use .clone() first") from None
+            raise ValueError(f"{op}: {error} (tensor shape {self.shape}, value shape {np.shape(value)})") from None
+        except IndexError as error:
+            raise IndexError(f"{op}: {error} (tensor shape {self.shape})") from None
+        return self
+
+    def copy_(self, src):
+        """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
+        src_shape = np.shape(src.data if isinstance(src, Tensor) else src)
+        try:
+            np.broadcast_shapes(src_shape, self.shape)
+        except ValueError:
+            raise ValueError(f"copy_: shape {src_shape} does not broadcast to the tensor's shape {self.shape}") from None
+        return self._assign(Ellipsis, src, "copy_")
 
     def zero_(self):
-        return self._inplace(0, lambda a, b: np.zeros_like(a), "zero_")
+        return self._assign(Ellipsis, 0, "zero_")
 
     def fill_(self, value):
-        return self._inplace(value, lambda a, b: np.full_like(a, b), "fill_")
+        return self._assign(Ellipsis, value, "fill_")
+
+    def __setitem__(self, index, value):
+        self._assign(_numpy_index(index), value, "setitem")
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        """Fill with samples from U(a, b) (used by weight initialization)."""
+        sample = rng_of(generator).uniform(a, b, self.shape)
+        return self._assign(Ellipsis, sample, "uniform_")
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        """Fill with samples from N(mean, std^2) (used by weight initialization)."""
+        sample = rng_of(generator).normal(mean, std, self.shape)
+        return self._assign(Ellipsis, sample, "normal_")
 
     # ------------------------------------------------------------------ comparisons (no grad)
 
     def _compare(self, other, fn, op):
-        return Tensor(self._elementwise(self._other(other), fn, op))
+        return Tensor(self._elementwise(self._other(other), fn, op)[0])
 
     def __lt__(self, other):
         return self._compare(other, np.less, "lt")
@@ -431,6 +647,12 @@ class Tensor:
     def __or__(self, other):
         return self._compare(other, np.logical_or, "logical_or")
 
+    def all(self, dim=None, keepdim=False):
+        return Tensor(self.data.all(axis=_normalize_dims(dim, self.ndim, "all"), keepdims=keepdim))
+
+    def any(self, dim=None, keepdim=False):
+        return Tensor(self.data.any(axis=_normalize_dims(dim, self.ndim, "any"), keepdims=keepdim))
+
     # ------------------------------------------------------------------ matmul
 
     def matmul(self, other):
@@ -438,19 +660,26 @@ class Tensor:
         other = self._other(other)
         if self.ndim == 0 or other.ndim == 0:
             raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {self.shape} and {other.shape}")
-        a = self.data[None, :] if self.ndim == 1 else self.data  # (..., n, k)
-        b = other.data[:, None] if other.ndim == 1 else other.data  # (..., k, m)
+        a, b = _promoted(self.data, other.data)
+        a = a[None, :] if self.ndim == 1 else a  # (..., n, k)
+        b = b[:, None] if other.ndim == 1 else b  # (..., k, m)
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(
                 f"matmul: shapes {self.shape} and {other.shape} are not aligned: "
                 f"{a.shape[-1]} != {b.shape[-2]}"
             )
-        try:
-            full = a @ b  # (..., n, m)
-        except ValueError:
-            raise ValueError(
-                f"matmul: batch dimensions of shapes {self.shape} and {other.shape} cannot be broadcast"
-            ) from None
+        # (..., n, k) @ (k, m), e.g. activations @ weights: one big GEMM over all rows
+        # instead of NumPy's loop of one small GEMM per batch item
+        rows_times_matrix = a.ndim > 2 and b.ndim == 2
+        if rows_times_matrix:
+            full = (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+        else:
+            try:
+                full = a @ b  # (..., n, m)
+            except ValueError:
+                raise ValueError(
+                    f"matmul: batch dimensions of shapes {self.shape} and {other.shape} cannot be broadcast"
+                ) from None
         out = full
         if self.ndim == 1:
             out = out[..., 0, :]
@@ -458,18 +687,19 @@ class Tensor:
             out = out[..., 0]
 
         def backward(g):
-            g = g.reshape(full.shape)
+            g = g.reshape(full.shape)  # (..., n, m)
             grad_a = grad_b = None
-            if self.requires_grad:
-                if a.ndim == 2 and b.ndim > 2:  # (n, k) shared across a batch of b
+            if self._requires_grad:
+                if rows_times_matrix:
+                    grad_a = g.reshape(-1, g.shape[-1]) @ b.T
+                elif a.ndim == 2 and b.ndim > 2:  # (n, k) shared across a batch of b
                     grad_a = np.einsum("...nm,...km->nk", g, b)
                 else:
                     grad_a = _unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
                 grad_a = grad_a.reshape(self.shape)
-            if other.requires_grad:
-                if b.ndim == 2 and a.ndim > 2:  # weights shared across the batch: one big GEMM
-                    k, m = b.shape
-                    grad_b = a.reshape(-1, k).T @ g.reshape(-1, m)
+            if other._requires_grad:
+                if rows_times_matrix:  # weights shared across the batch: one big GEMM
+                    grad_b = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
                 else:
                     grad_b = _unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
                 grad_b = grad_b.reshape(other.shape)
@@ -494,38 +724,85 @@ class Tensor:
                 g = np.expand_dims(g, dims)
             return (np.broadcast_to(g, shape),)
 
-        return Tensor._result(out, (self,), backward, "SumBackward")
+        return Tensor._result(np.asarray(out), (self,), backward, "SumBackward")
+
+    def _reduced_count(self, dims, op):
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{op}: input dtype must be floating point, got {self.dtype}; use .float() first")
+        return math.prod(self.shape[d] for d in dims)
 
     def mean(self, dim=None, keepdim=False):
         dims = _normalize_dims(dim, self.ndim, "mean")
-        count = int(np.prod([self.shape[d] for d in dims])) if dims else 1
+        count = self._reduced_count(dims, "mean")
         if count == 0:
             raise ValueError(f"mean: cannot average over an empty dimension of shape {self.shape}")
-        return self.sum(dim=dim, keepdim=keepdim) / count
+        shape = self.shape
+        out = self.data.mean(axis=dims, keepdims=keepdim)
 
-    def var(self, dim=None, keepdim=False, correction=1):
-        """Variance; `correction=1` is Bessel's correction (PyTorch's default), 0 the biased one."""
+        def backward(g):
+            if not keepdim:
+                g = np.expand_dims(g, dims)
+            return (np.broadcast_to(g / count, shape),)
+
+        return Tensor._result(np.asarray(out), (self,), backward, "MeanBackward")
+
+    def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        """Variance; `correction=1` is Bessel's correction (PyTorch's default), 0 the biased one
+        (`unbiased=False` is the older spelling of `correction=0`)."""
+        if unbiased is not None:
+            correction = int(unbiased)
         dims = _normalize_dims(dim, self.ndim, "var")
-        count = int(np.prod([self.shape[d] for d in dims])) if dims else 1
-        centered = self - self.mean(dim=dims, keepdim=True)
-        return (centered * centered).sum(dim=dims, keepdim=keepdim) / max(count - correction, 1)
+        count = self._reduced_count(dims, "var")
+        x = self.data
+        centered = x - x.mean(axis=dims, keepdims=True)
+        dof = max(count - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
+            out = (centered * centered).sum(axis=dims, keepdims=keepdim) / dof
+        scale = 2 / dof if dof else math.inf
+
+        def backward(g):
+            if not keepdim:
+                g = np.expand_dims(g, dims)
+            with np.errstate(invalid="ignore"):
+                return (g * centered * scale,)
+
+        return Tensor._result(out, (self,), backward, "VarBackward")
+
+    def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        """Standard deviation: the square root of `var` with the same arguments."""
+        return self.var(dim, keepdim, correction, unbiased).sqrt()
+
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(x))) along `dim`, computed without overflow."""
+        dims = _normalize_dims(dim, self.ndim, "logsumexp")
+        x = self.data
+        peak = x.max(axis=dims, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0)  # rows of -inf stay -inf, not nan
+        out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
+
+        def backward(g):
+            if not keepdim:
+                g = np.expand_dims(g, dims)
+            return (g * np.exp(x - out),)
+
+        result = out if keepdim else out.squeeze(dims)
+        return Tensor._result(result, (self,), backward, "LogsumexpBackward")
 
     def _extreme(self, dim, keepdim, pick, arg, op):
         if self.data.size == 0:
             raise ValueError(f"{op}: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
-            out = pick(self.data)
-            # gradient shared evenly between tied extremes, as PyTorch does
+            out = np.asarray(pick(self.data))
+            # the gradient is shared evenly between tied extremes, as PyTorch does
             mask = self.data == out
-            return Tensor._result(
-                np.asarray(out), (self,), lambda g: (mask * (g / mask.sum()),), f"{op.capitalize()}Backward"
-            )
-        (axis,) = _normalize_dims(dim, self.ndim, op)
+            count = int(mask.sum())
+            return Tensor._result(out, (self,), lambda g: (mask * (g / count),), f"{op.capitalize()}Backward")
+        axis = _normalize_dim(dim, self.ndim, op)
         indices = np.expand_dims(arg(self.data, axis=axis), axis)
         values = np.take_along_axis(self.data, indices, axis)
         shape = self.shape
 
-        def backward(g):
+        def backward(g):  # with dim, the gradient goes to the returned index only
             grad = np.zeros(shape, dtype=g.dtype)
             np.put_along_axis(grad, indices, g if keepdim else np.expand_dims(g, axis), axis)
             return (grad,)
@@ -546,19 +823,36 @@ class Tensor:
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
             return Tensor(np.asarray(self.data.argmax(), dtype=np.int64))
-        (axis,) = _normalize_dims(dim, self.ndim, "argmax")
+        axis = _normalize_dim(dim, self.ndim, "argmax")
         return Tensor(self.data.argmax(axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim=None, keepdim=False):
         if dim is None:
             return Tensor(np.asarray(self.data.argmin(), dtype=np.int64))
-        (axis,) = _normalize_dims(dim, self.ndim, "argmin")
+        axis = _normalize_dim(dim, self.ndim, "argmin")
         return Tensor(self.data.argmin(axis=axis, keepdims=keepdim).astype(np.int64))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The `k` largest (or smallest) elements along `dim` and their indices."""
+        axis = _normalize_dim(dim, self.ndim, "topk")
+        if not 0 <= k <= self.shape[axis]:
+            raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {self.shape[axis]} (shape {self.shape})")
+        order = np.argsort(-self.data if largest else self.data, axis=axis, kind="stable")
+        indices = np.take(order, np.arange(k), axis=axis)
+        values = np.take_along_axis(self.data, indices, axis)
+        shape = self.shape
+
+        def backward(g):
+            grad = np.zeros(shape, dtype=g.dtype)
+            np.put_along_axis(grad, indices, g, axis)
+            return (grad,)
+
+        return TopK(Tensor._result(values, (self,), backward, "TopkBackward"), Tensor(indices.astype(np.int64)))
 
     # ------------------------------------------------------------------ shape manipulation
 
     def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        shape = _size_args(shape)
         source = self.shape
         try:
             out = self.data.reshape(shape)
@@ -571,46 +865,73 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        start = _normalize_dim(start_dim, self.ndim, "flatten")
+        end = _normalize_dim(end_dim, self.ndim, "flatten")
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
     def unsqueeze(self, dim):
+        if not -(self.ndim + 1) <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {self.ndim} dimensions")
         dim = dim % (self.ndim + 1)
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def squeeze(self, dim=None):
-        if dim is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        (axis,) = _normalize_dims(dim, self.ndim, "squeeze")
-        if self.shape[axis] != 1:
-            return self
-        return self.reshape(self.shape[:axis] + self.shape[axis + 1:])
+        """Drop size-1 dimensions (all, or those in `dim`; others in `dim` are kept)."""
+        dims = _normalize_dims(dim, self.ndim, "squeeze")
+        shape = tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1))
+        return self if shape == self.shape else self.reshape(shape)
 
     def expand(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        lead = len(shape) - self.ndim
-        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        shape = _size_args(shape)
         source = self.shape
+        lead = len(shape) - self.ndim
+        if lead < 0 or any(n == -1 for n in shape[:lead]):
+            raise ValueError(f"expand: cannot expand shape {source} to {shape}")
+        shape = tuple(source[i - lead] if n == -1 else n for i, n in enumerate(shape))
         try:
             out = np.broadcast_to(self.data, shape)
         except ValueError:
             raise ValueError(f"expand: cannot expand shape {source} to {shape}") from None
         return Tensor._result(out, (self,), lambda g: (_unbroadcast(g, source),), "ExpandBackward")
 
+    def repeat(self, *sizes):
+        """Tile the tensor `sizes[i]` times along each dimension (like `torch.Tensor.repeat`)."""
+        sizes = _size_args(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: needs at least {self.ndim} sizes for shape {self.shape}, got {sizes}")
+        source = (1,) * (len(sizes) - self.ndim) + self.shape
+        out = np.tile(self.data.reshape(source), sizes)
+        tiled = tuple(n for pair in zip(sizes, source) for n in pair)  # (r0, s0, r1, s1, ...)
+
+        def backward(g):
+            axes = tuple(range(0, 2 * len(sizes), 2))
+            return (g.reshape(tiled).sum(axis=axes).reshape(self.shape),)
+
+        return Tensor._result(out, (self,), backward, "RepeatBackward")
+
     def permute(self, *dims):
-        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
-            raise ValueError(f"permute: dims {dims} are not a permutation of the {self.ndim} dims of shape {self.shape}")
-        inverse = np.argsort([d % self.ndim for d in dims])
+        dims = _size_args(dims)
+        n = self.ndim
+        if len(dims) != n or any(not -n <= d < n for d in dims) or len({d % n for d in dims}) != n:
+            raise ValueError(f"permute: dims {dims} are not a permutation of the {n} dims of shape {self.shape}")
+        dims = tuple(d % n for d in dims)
+        inverse = tuple(np.argsort(dims))
         return Tensor._result(
             self.data.transpose(dims), (self,), lambda g: (g.transpose(inverse),), "PermuteBackward"
         )
 
     def transpose(self, dim0, dim1):
         dims = list(range(self.ndim))
-        (a,), (b,) = _normalize_dims(dim0, self.ndim, "transpose"), _normalize_dims(dim1, self.ndim, "transpose")
+        a, b = _normalize_dim(dim0, self.ndim, "transpose"), _normalize_dim(dim1, self.ndim, "transpose")
         dims[a], dims[b] = dims[b], dims[a]
         return self.permute(*dims)
+
+    @property
+    def mT(self):
+        """Transpose of the last two dimensions (batched matrices)."""
+        return self.transpose(-2, -1)
 
     def contiguous(self):
         return self
@@ -625,34 +946,62 @@ class Tensor:
         advanced = _is_advanced(index)
 
         def backward(g):
+            if advanced:
+                return (_scatter_add(shape, index, g),)
             grad = np.zeros(shape, dtype=g.dtype)
-            if advanced:  # repeated indices must add up
-                np.add.at(grad, index, g)
-            else:
-                grad[index] = g
+            grad[index] = g
             return (grad,)
 
-        return Tensor._result(out, (self,), backward, "IndexBackward")
+        return Tensor._result(np.asarray(out), (self,), backward, "IndexBackward")
 
     def split(self, split_size, dim=0):
-        """Chunks of `split_size` along `dim` (the last may be smaller)."""
-        (axis,) = _normalize_dims(dim, self.ndim, "split")
+        """Pieces along `dim`: of `split_size` each (the last may be smaller), or of the sizes
+        in a list."""
+        axis = _normalize_dim(dim, self.ndim, "split")
         length = self.shape[axis]
+        if isinstance(split_size, (list, tuple)):
+            if sum(split_size) != length or any(s < 0 for s in split_size):
+                raise ValueError(f"split: sizes {list(split_size)} do not add up to {length} (dim {dim} of shape {self.shape})")
+            bounds = np.cumsum([0, *split_size]).tolist()
+        else:
+            if split_size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {split_size}")
+            bounds = list(range(0, length, split_size)) + [length]
         prefix = (slice(None),) * axis
-        return [self[prefix + (slice(i, i + split_size),)] for i in range(0, length, split_size)]
+        return tuple(self[prefix + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
 
     def chunk(self, chunks, dim=0):
-        (axis,) = _normalize_dims(dim, self.ndim, "chunk")
-        return self.split(-(-self.shape[axis] // chunks), dim)
+        axis = _normalize_dim(dim, self.ndim, "chunk")
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        return self.split(max(-(-self.shape[axis] // chunks), 1), dim)
 
     def masked_fill(self, mask, value):
         """Copy with `value` where `mask` is True (mask broadcasts to this shape)."""
-        mask = _as_array(mask).astype(bool)
-        try:
-            np.broadcast_to(mask, self.shape)
-        except ValueError:
-            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {self.shape}") from None
-        return where(Tensor(mask), self._other(value), self)
+        mask = _as_array(mask).astype(bool, copy=False)
+        if _broadcast_shapes_or_none(mask.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {self.shape}")
+        if isinstance(value, Tensor):
+            if value._requires_grad:
+                return where(Tensor(mask), value, self)
+            value = value.data
+        out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
+        return Tensor._result(out, (self,), lambda g: (np.where(mask, 0, g),), "MaskedFillBackward")
+
+    def tril(self, diagonal=0):
+        """Lower triangle of the last two dimensions (the rest set to zero)."""
+        return self._triangle(np.tril, diagonal, "tril")
+
+    def triu(self, diagonal=0):
+        """Upper triangle of the last two dimensions (the rest set to zero)."""
+        return self._triangle(np.triu, diagonal, "triu")
+
+    def _triangle(self, fn, diagonal, op):
+        if self.ndim < 2:
+            raise ValueError(f"{op}: needs at least 2 dimensions, got shape {self.shape}")
+        keep = fn(np.ones(self.shape[-2:], dtype=bool), diagonal)
+        out = np.where(keep, self.data, 0)
+        return Tensor._result(out, (self,), lambda g: (np.where(keep, g, 0),), f"{op.capitalize()}Backward")
 
     # ------------------------------------------------------------------ elementwise functions
 
@@ -666,7 +1015,7 @@ class Tensor:
 
     def log(self):
         x = self.data
-        return self._unary(np.log(x), lambda: 1.0 / x, "LogBackward")
+        return Tensor._result(np.log(x), (self,), lambda g: (g / x,), "LogBackward")
 
     def sqrt(self):
         out = np.sqrt(self.data)
@@ -676,6 +1025,14 @@ class Tensor:
         x = self.data
         return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward")
 
+    def sin(self):
+        x = self.data
+        return self._unary(np.sin(x), lambda: np.cos(x), "SinBackward")
+
+    def cos(self):
+        x = self.data
+        return self._unary(np.cos(x), lambda: -np.sin(x), "CosBackward")
+
     def clamp(self, min=None, max=None):
         x = self.data
         inside = np.ones(x.shape, dtype=bool)  # gradient flows only where x was not clipped
@@ -683,9 +1040,31 @@ class Tensor:
             inside &= x >= min
         if max is not None:
             inside &= x <= max
-        return self._unary(np.clip(x, min, max), lambda: inside.astype(x.dtype), "ClampBackward")
+        out = np.clip(x, min, max).astype(x.dtype, copy=False)
+        return Tensor._result(out, (self,), lambda g: (np.where(inside, g, 0),), "ClampBackward")
 
     clip = clamp
+
+    def maximum(self, other):
+        """Elementwise maximum; tied elements share the gradient equally, as in PyTorch."""
+        return self._pick(other, np.greater, np.maximum, "maximum")
+
+    def minimum(self, other):
+        """Elementwise minimum; tied elements share the gradient equally, as in PyTorch."""
+        return self._pick(other, np.less, np.minimum, "minimum")
+
+    def _pick(self, other, wins, fn, op):
+        other = self._other(other)
+        out, a, b = self._elementwise(other, fn, op)
+
+        def backward(g):
+            share = np.where(a == b, 0.5, wins(a, b)).astype(g.dtype)  # 1 where a is picked, 0.5 on ties
+            return (
+                _unbroadcast(g * share, a.shape) if self._requires_grad else None,
+                _unbroadcast(g * (1 - share), b.shape) if other._requires_grad else None,
+            )
+
+        return Tensor._result(out, (self, other), backward, f"{op.capitalize()}Backward")
 
     def tanh(self):
         out = np.tanh(self.data)
@@ -693,31 +1072,31 @@ class Tensor:
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
-        out = np.exp(-np.logaddexp(0, -self.data)).astype(self.data.dtype)
+        out = np.exp(-np.logaddexp(0, -self.data)).astype(self.data.dtype, copy=False)
         return self._unary(out, lambda: out * (1.0 - out), "SigmoidBackward")
 
     def relu(self):
         x = self.data
-        return self._unary(np.maximum(x, 0), lambda: (x > 0).astype(x.dtype), "ReluBackward")
+        return Tensor._result(np.maximum(x, 0), (self,), lambda g: (np.where(x > 0, g, 0),), "ReluBackward")
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
         x = self.data
         if approximate == "tanh":
-            c = np.sqrt(2.0 / np.pi).astype(x.dtype)
+            c = math.sqrt(2.0 / math.pi)
             inner = np.tanh(c * (x + 0.044715 * x**3))
             out = 0.5 * x * (1.0 + inner)
             local = lambda: 0.5 * (1.0 + inner) + 0.5 * x * (1.0 - inner**2) * c * (1.0 + 3 * 0.044715 * x**2)
         elif approximate == "none":
-            cdf = 0.5 * (1.0 + _erf(x / np.sqrt(2.0)))
-            out = (x * cdf).astype(x.dtype)
-            local = lambda: cdf + x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+            cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
+            out = x * cdf
+            local = lambda: cdf + x * np.exp(-0.5 * x * x) * (1 / math.sqrt(2.0 * math.pi))
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return self._unary(out, lambda: local().astype(x.dtype), "GeluBackward")
+        return self._unary(out, local, "GeluBackward")
 
     def softmax(self, dim=-1):
-        (axis,) = _normalize_dims(dim, self.ndim, "softmax")
+        axis = _normalize_dim(dim, self.ndim, "softmax")
         shifted = np.exp(self.data - self.data.max(axis=axis, keepdims=True))
         out = shifted / shifted.sum(axis=axis, keepdims=True)
         return Tensor._result(
@@ -725,7 +1104,7 @@ class Tensor:
         )
 
     def log_softmax(self, dim=-1):
-        (axis,) = _normalize_dims(dim, self.ndim, "log_softmax")
+        axis = _normalize_dim(dim, self.ndim, "log_softmax")
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return Tensor._result(
@@ -733,20 +1112,34 @@ class Tensor:
         )
 
 
+def _checked_grad(grad, parent, node):
+    """The gradient `node` computed for `parent`, as an array of the parent's shape and dtype
+    (a wrong shape from a hand-written backward would otherwise broadcast silently)."""
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
+    if grad.shape != parent.data.shape:
+        raise RuntimeError(
+            f"backward: {node._op} returned a gradient of shape {grad.shape} for an input of shape {parent.shape}"
+        )
+    if grad.dtype != parent.data.dtype:  # e.g. a float64 constant must not upcast float32 gradients
+        grad = grad.astype(parent.data.dtype)
+    return grad
+
+
 def _numpy_index(index):
-    """Translate Tensor indices (inside tuples too) to NumPy arrays."""
+    """Translate Tensor and list indices (inside tuples too) to NumPy arrays."""
     if isinstance(index, Tensor):
         return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
+    if isinstance(index, tuple):
+        return tuple(_numpy_index(i) if isinstance(i, (Tensor, list)) else i for i in index)
     return index
 
 
 def _is_advanced(index):
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+    return any(isinstance(p, np.ndarray) for p in parts)
 
 
 def _check_same_shapes(tensors, dim, op, skip_dim):
@@ -766,7 +1159,11 @@ def _check_same_shapes(tensors, dim, op, skip_dim):
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    (axis,) = _normalize_dims(dim, tensors[0].ndim if tensors else 1, "cat")
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    if any(t.ndim == 0 for t in tensors):
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
+    axis = _normalize_dim(dim, tensors[0].ndim, "cat")
     _check_same_shapes(tensors, axis, "cat", skip_dim=True)
     out = np.concatenate([t.data for t in tensors], axis=axis)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
@@ -777,7 +1174,10 @@ def stack(tensors, dim=0):
     """Join tensors along a new dimension."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     _check_same_shapes(tensors, 0, "stack", skip_dim=False)
-    axis = dim % (tensors[0].ndim + 1)
+    ndim = tensors[0].ndim
+    if not -(ndim + 1) <= dim <= ndim:
+        raise IndexError(f"stack: dim {dim} is out of range for stacking tensors with {ndim} dimensions")
+    axis = dim % (ndim + 1)
     out = np.stack([t.data for t in tensors], axis=axis)
     return Tensor._result(
         out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward"
@@ -785,18 +1185,35 @@ def stack(tensors, dim=0):
 
 
 def where(condition, input, other):
-    """Elementwise choice: `input` where `condition` is True, else `other` (broadcasting)."""
-    cond = _as_array(condition).astype(bool)
-    a = input if isinstance(input, Tensor) else Tensor(input)
-    b = other if isinstance(other, Tensor) else Tensor(np.asarray(other, dtype=a.dtype))
+    """Elementwise choice: `input` where `condition` is True, else `other` (broadcasting).
+    A scalar `input` or `other` takes the dtype of the tensor operand."""
+    cond = _as_array(condition).astype(bool, copy=False)
+    if isinstance(input, Tensor):
+        a = input
+        b = a._other(other)
+    elif isinstance(other, Tensor):
+        b = other
+        a = b._other(input)
+    else:
+        a, b = Tensor(input), Tensor(other)
     try:
         out = np.where(cond, a.data, b.data)
     except ValueError:
         raise ValueError(
             f"where: shapes {cond.shape}, {a.shape} and {b.shape} cannot be broadcast together"
         ) from None
-    return Tensor._result(
-        out, (a, b),
-        lambda g: (_unbroadcast(np.where(cond, g, 0), a.shape), _unbroadcast(np.where(cond, 0, g), b.shape)),
-        "WhereBackward",
-    )
+
+    def backward(g):
+        return (
+            _unbroadcast(np.where(cond, g, 0), a.shape) if a._requires_grad else None,
+            _unbroadcast(np.where(cond, 0, g), b.shape) if b._requires_grad else None,
+        )
+
+    return Tensor._result(out, (a, b), backward, "WhereBackward")
+
+
+def _broadcast_shapes_or_none(*shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        return None
