@@ -184,6 +184,11 @@ def test_dropout_is_seedable_and_gradient_uses_same_mask():
     np.testing.assert_array_equal(x.grad.data, b.data)  # d(x * mask)/dx = mask, and x = 1
 
 
+def test_dropout_gradcheck_with_fixed_generator():
+    x = t64(rng().normal(size=(4, 5)), True)
+    gradcheck(lambda a: F.dropout(a, 0.4, generator=tt.Generator(7)), [x])  # same mask every call
+
+
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, "0.5"])
 def test_dropout_rejects_bad_p(p):
     with pytest.raises(ValueError, match=r"Dropout: dropout probability must be in \[0, 1\)"):
