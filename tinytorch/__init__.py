@@ -17,3 +17,4 @@ from .functional_ops import (
     sum, mean, argmax, reshape, transpose, permute, flatten,
 )
 from . import data, datasets
+from . import nn, optim
