@@ -72,3 +72,19 @@ def test_naive_overflowing_formulas_fail_as_unstable(check, naive):
 def test_learner_exception_is_reported_not_propagated():
     with pytest.raises(CheckFailed, match="raised AttributeError"):
         check_relu(lambda x: x.no_such_method())
+
+
+def test_yours_or_reference_follows_the_latest_check_outcome(capsys):
+    mine = lambda x: tt.Tensor(np.maximum(x.data, 0))
+    reference = lambda x: x.relu()
+    from tinytorch.checks import results, yours_or_reference
+
+    results.pop("relu", None)
+    assert yours_or_reference("relu", mine, reference) is reference
+    assert "not run yet" in capsys.readouterr().out
+    check_relu(mine)
+    assert yours_or_reference("relu", mine, reference) is mine
+    with pytest.raises(CheckFailed):
+        check_relu(lambda x: x)
+    assert yours_or_reference("relu", mine, reference) is reference
+    assert "your check failed" in capsys.readouterr().out

@@ -5,5 +5,5 @@ compares with tinytorch's reference, prints `PASS name: ...` or a `FAIL` report 
 input, expected and got values and a hint, and raises `CheckFailed` on failure.
 """
 
-from .core import CheckFailed, check_function, assert_close
+from .core import CheckFailed, assert_close, check_function, results, yours_or_reference
 from .activations import check_relu, check_sigmoid, check_tanh, check_gelu, check_softmax

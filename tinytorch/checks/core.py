@@ -10,6 +10,10 @@ class CheckFailed(AssertionError):
     """The learner's implementation disagrees with the reference (the message says where)."""
 
 
+# name -> True/False: the latest outcome of each check in this Python session.
+results = {}
+
+
 def _array(value):
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
@@ -24,6 +28,7 @@ def _summary(value, limit=6):
 
 def fail(name, case, message, hint=None):
     """Print the failure report and raise CheckFailed."""
+    results[name] = False
     report = f"FAIL {name} on {case}: {message}"
     if hint:
         report += f"\n  hint: {hint}"
@@ -77,4 +82,16 @@ def check_function(name, learner_fn, reference_fn, cases, hint=None, atol=1e-5, 
 
 
 def passed(name, count, cases):
+    results[name] = True
     print(f"PASS {name}: {count} cases ({', '.join(cases)})")
+
+
+def yours_or_reference(name, yours, reference):
+    """The learner's implementation if its check `name` passed in this session, else the
+    library's; says in one line which one is used, so later cells run either way."""
+    if results.get(name):
+        print(f"Using your {name}.")
+        return yours
+    state = "failed" if name in results else "not run yet"
+    print(f"Using tinytorch's {name} (your check {state}).")
+    return reference
