@@ -23,7 +23,6 @@ from contextlib import nullcontext
 import numpy as np
 
 import tinytorch
-import tinytorch.optim  # until tinytorch/__init__.py re-exports it
 from tinytorch import nn
 
 try:
