@@ -1,0 +1,242 @@
+"""Acceleration: formulations agree, choose_fastest, fused bias+GELU, float16 and loss scaling."""
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tinytorch import nn, optim
+from tinytorch.acceleration import (
+    CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, LossScaler, MasterWeights, bias_gelu,
+    choose_fastest, conv_output_size, gelu_op_chain, im2col, matmul_blocked,
+)
+from tinytorch.gradcheck import gradcheck
+from tinytorch.quantization import model_size_bytes
+
+rng = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (1, 1, 1), (17, 9, 20)])
+def test_matmul_formulations_agree(shape):
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    for name, fn in MATMUL_FORMULATIONS.items():
+        out = fn(a, b)
+        assert out.shape == (m, n), name
+        assert np.allclose(out, a.astype(np.float64) @ b, atol=1e-4), name
+    assert np.allclose(matmul_blocked(a, b, block=4), a @ b, atol=1e-5)  # ragged edge tiles
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), ((1, 2), (2, 0))])
+def test_conv_formulations_agree_with_each_other(stride, padding):
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    reference = CONV2D_FORMULATIONS["naive loops"](x, w, stride=stride, padding=padding)
+    for name, fn in CONV2D_FORMULATIONS.items():
+        assert np.allclose(fn(x, w, stride=stride, padding=padding), reference, atol=1e-4), name
+
+
+def test_conv_formulations_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=2, padding=1).numpy()
+    for name, fn in CONV2D_FORMULATIONS.items():
+        assert np.allclose(fn(x, w, stride=2, padding=1), expected, atol=1e-4), name
+
+
+def test_im2col_layout_and_padding_value():
+    x = np.arange(2 * 1 * 3 * 3).reshape(2, 1, 3, 3)
+    cols, (hout, wout) = im2col(x, 2)
+    assert (hout, wout) == (2, 2) and cols.shape == (2 * 2 * 2, 1 * 2 * 2)
+    assert cols[0].tolist() == [0, 1, 3, 4] and cols[4].tolist() == [9, 10, 12, 13]
+    cols, _ = im2col(x, 3, padding=1, pad_value=-7)
+    assert cols[0].tolist() == [-7, -7, -7, -7, 0, 1, -7, 3, 4]
+
+
+def test_formulation_errors():
+    a, b = np.ones((3, 4), np.float32), np.ones((5, 2), np.float32)
+    for name, fn in MATMUL_FORMULATIONS.items():
+        with pytest.raises(ValueError, match=r"shapes \(3, 4\) and \(5, 2\) are not aligned: 4 != 5"):
+            fn(a, b)
+    with pytest.raises(ValueError, match="matmul_blocked: block must be a positive int"):
+        matmul_blocked(a, a.T, block=0)
+    with pytest.raises(ValueError, match=r"conv2d: kernel \(5, 5\) is larger than the padded input \(4, 4\)"):
+        conv_output_size(4, 4, 5)
+    with pytest.raises(ValueError, match="conv2d_naive: input has 2 channels but weight"):
+        CONV2D_FORMULATIONS["naive loops"](np.ones((1, 2, 4, 4)), np.ones((3, 3, 2, 2)))
+    with pytest.raises(ValueError, match=r"im2col: expected input \(N, C, H, W\), got shape \(4, 4\)"):
+        im2col(np.ones((4, 4)), 2)
+
+
+def test_choose_fastest_returns_a_candidate_and_its_table():
+    a = rng.standard_normal((32, 32)).astype(np.float32)
+    candidates = {name: fn for name, fn in MATMUL_FORMULATIONS.items() if name != "naive loops"}
+    winner, table = choose_fastest(candidates, a, a, repeats=3)
+    assert winner in candidates and table.winner == winner
+    assert sorted(r["name"] for r in table.rows) == sorted(candidates)
+    assert table.rows[0]["name"] == winner and table.rows[0]["relative"] == 1.0
+    medians = [r["median_ms"] for r in table.rows]
+    assert medians == sorted(medians) and all(r["relative"] >= 1.0 for r in table.rows)
+    text = str(table)
+    assert "NumPy" in text and all(name in text for name in candidates) and f"fastest: {winner}" in text
+
+
+def test_choose_fastest_rejects_a_wrong_candidate():
+    candidates = {"right": lambda x: x * 2, "wrong": lambda x: x * 2 + 1e-2}
+    with pytest.raises(ValueError, match="choose_fastest: candidate 'wrong' disagrees with 'right'"):
+        choose_fastest(candidates, np.ones(4))
+    winner, _ = choose_fastest(candidates, np.ones(4), check=False, repeats=1)
+    assert winner in candidates
+    with pytest.raises(ValueError, match="choose_fastest: candidates must be a non-empty dict"):
+        choose_fastest({}, 1)
+    with pytest.raises(TypeError, match="choose_fastest: candidate 'x' is not callable"):
+        choose_fastest({"x": 3}, 1)
+    with pytest.raises(ValueError, match="choose_fastest: repeats must be an int >= 1"):
+        choose_fastest(candidates, np.ones(4), repeats=0)
+
+
+@pytest.mark.parametrize("approximate", ["tanh", "none"])
+def test_bias_gelu_gradients(approximate):
+    x = tt.tensor(rng.standard_normal((3, 4, 5)) * 2, requires_grad=True)
+    b = tt.tensor(rng.standard_normal(5), requires_grad=True)
+    gradcheck(lambda x, b: bias_gelu(x, b, approximate), [x, b])
+
+
+@pytest.mark.parametrize("approximate", ["tanh", "none"])
+def test_bias_gelu_equals_the_unfused_ops(approximate):
+    x = tt.tensor(rng.standard_normal((6, 8)).astype(np.float32))
+    b = tt.tensor(rng.standard_normal(8).astype(np.float32))
+    fused = bias_gelu(x, b, approximate)
+    assert fused.dtype == np.float32
+    assert np.allclose(fused.data, (x + b).gelu(approximate=approximate).data, atol=1e-6)
+    if approximate == "tanh":
+        assert np.allclose(gelu_op_chain(x + b).data, fused.data, atol=1e-6)
+
+
+def test_bias_gelu_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    for approximate in ("tanh", "none"):
+        expected = torch.nn.functional.gelu(torch.from_numpy(x) + torch.from_numpy(b), approximate=approximate)
+        assert np.allclose(bias_gelu(tt.tensor(x), tt.tensor(b), approximate).data, expected.numpy(), atol=1e-6)
+
+
+def test_fusion_candidates_agree_and_can_be_timed():
+    x = tt.tensor(rng.standard_normal((16, 32)).astype(np.float32), requires_grad=True)
+    b = tt.tensor(rng.standard_normal(32).astype(np.float32), requires_grad=True)
+    winner, table = choose_fastest(FUSION_CANDIDATES, x, b, repeats=2)
+    assert winner in FUSION_CANDIDATES and len(table.rows) == 3
+
+
+def test_bias_gelu_errors():
+    with pytest.raises(ValueError, match=r"bias_gelu: bias of shape \(4,\) does not match input \(2, 5\)"):
+        bias_gelu(tt.zeros(2, 5), tt.zeros(4))
+    with pytest.raises(ValueError, match="bias_gelu: approximate must be"):
+        bias_gelu(tt.zeros(2, 5), tt.zeros(5), approximate="fast")
+    with pytest.raises(TypeError, match="bias_gelu: input and bias must be Tensors"):
+        bias_gelu(np.zeros((2, 5)), tt.zeros(5))
+
+
+def test_float16_storage_halves_the_model():
+    tt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    before = model_size_bytes(model)
+    model.half()
+    assert model_size_bytes(model) * 2 == before
+    assert model(tt.randn(2, 16).half()).dtype == np.float16
+
+
+class OneParameter:
+    """A stand-in optimizer over one parameter, to drive the scaler deterministically."""
+
+    def __init__(self, value=1.0):
+        self.param = nn.Parameter(np.array([value], np.float32))
+        self.optimizer = optim.SGD([self.param], lr=0.5)
+
+    def backward_with(self, grad):
+        self.param.grad = tt.tensor(np.array([grad], np.float32))
+
+
+def test_loss_scaler_skips_a_step_on_overflow_and_halves_the_scale():
+    setup = OneParameter()
+    scaler = LossScaler(init_scale=1024.0, growth_interval=3)
+    for bad in (np.inf, np.nan):
+        setup.backward_with(bad)
+        assert scaler.step(setup.optimizer) is False
+        scaler.update()
+        assert setup.param.data[0] == 1.0  # unchanged: the step was skipped
+    assert scaler.get_scale() == 256.0 and scaler.skipped_steps == 2
+
+
+def test_loss_scaler_grows_the_scale_after_n_good_steps_and_unscales():
+    setup = OneParameter()
+    scaler = LossScaler(init_scale=8.0, growth_interval=3)
+    for step in range(1, 7):
+        scale = scaler.get_scale()
+        setup.backward_with(2.0 * scale)  # the gradient of a scaled loss
+        before = setup.param.data[0]
+        assert scaler.step(setup.optimizer) is True
+        assert setup.param.data[0] == pytest.approx(before - 0.5 * 2.0)  # unscaled before the update
+        scaler.update()
+        assert scaler.get_scale() == (8.0 if step < 3 else 16.0 if step < 6 else 32.0)
+    # an overflow resets the count of good steps
+    setup.backward_with(np.inf)
+    scaler.step(setup.optimizer)
+    scaler.update()
+    assert scaler.get_scale() == 16.0
+
+
+def test_loss_scaler_scales_the_loss_and_checks_call_order():
+    scaler = LossScaler(init_scale=4.0)
+    assert scaler.scale(tt.tensor(1.5)).item() == 6.0
+    setup = OneParameter()
+    setup.backward_with(1.0)
+    scaler.unscale_(setup.optimizer)
+    with pytest.raises(RuntimeError, match="LossScaler.unscale_: already called"):
+        scaler.unscale_(setup.optimizer)
+    scaler.step(setup.optimizer)
+    scaler.update()
+    with pytest.raises(RuntimeError, match="LossScaler.update: call step"):
+        scaler.update()
+    assert LossScaler(enabled=False).scale(tt.tensor(2.0)).item() == 2.0
+    with pytest.raises(ValueError, match="LossScaler: backoff_factor must be in"):
+        LossScaler(backoff_factor=1.0)
+    with pytest.raises(ValueError, match="LossScaler: init_scale must be > 0"):
+        LossScaler(init_scale=0)
+    with pytest.raises(ValueError, match="LossScaler: growth_interval must be an int >= 1"):
+        LossScaler(growth_interval=0)
+    with pytest.raises(TypeError, match="LossScaler.scale: expected a Tensor loss"):
+        scaler.scale(1.0)
+    restored = LossScaler()
+    restored.load_state_dict(scaler.state_dict())
+    assert restored.get_scale() == scaler.get_scale()
+
+
+def test_mixed_precision_training_recovers_from_an_overflowing_scale():
+    tt.manual_seed(0)
+    x = tt.randn(64, 8)
+    y = (x.data[:, :1] > 0).astype(np.int64).reshape(-1)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)).half()
+    master = MasterWeights(model)
+    optimizer = optim.SGD(master.parameters(), lr=0.5)
+    scaler = LossScaler(init_scale=2.0 ** 24, growth_interval=1000)  # overflows float16 at first
+    loss_fn = nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(40):
+        loss = loss_fn(model(x.half()).float(), tt.tensor(y))
+        with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point
+            scaler.scale(loss).backward()
+        master.copy_grads_to_master()
+        scaler.step(optimizer)
+        scaler.update()
+        master.copy_master_to_model()
+        model.zero_grad()
+        losses.append(loss.item())
+    assert scaler.skipped_steps >= 1 and scaler.get_scale() < 2.0 ** 24
+    assert all(p.dtype == np.float16 for p in model.parameters())
+    assert all(p.dtype == np.float32 for p in master.parameters())
+    assert losses[-1] < 0.5 * losses[0]
+    with pytest.raises(ValueError, match="MasterWeights: ReLU has no parameters"):
+        MasterWeights(nn.ReLU())
