@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinytorch
-from tinytorch.text import BPETokenizer, CharTokenizer
+from tinytorch.text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer
 
 # Any Unicode text that is valid UTF-8: every code point except the surrogates (category Cs).
 unicode_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=200)
@@ -146,6 +147,59 @@ def test_bpe_train_is_deterministic(trained):
 def test_bpe_frequent_word_becomes_one_token(trained):
     assert trained.encode(" learn") == [trained.vocab.index(b" learn")]
     assert len(trained.encode(" perceptron")) < len(" perceptron")
+
+
+def reference_train(chunks, num_merges):
+    """Slow, obviously correct BPE: recount every pair before every merge.
+
+    Returns the merges and each chunk's final ids. Ties go to the smallest pair, as in
+    BPETokenizer.train.
+    """
+    words = [list(chunk.encode("utf-8")) for chunk in chunks]
+    merges = []
+    for new_id in range(256, 256 + num_merges):
+        counts = Counter(pair for word in words for pair in zip(word, word[1:]))
+        if not counts:
+            break
+        pair = min(counts, key=lambda p: (-counts[p], p))
+        merges.append(pair)
+        for k, word in enumerate(words):
+            out, i = [], 0
+            while i < len(word):
+                if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+                    out.append(new_id)
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            words[k] = out
+    return merges, words
+
+
+@pytest.mark.parametrize("pattern", [GPT2_SPLIT_PATTERN, None])
+def test_bpe_train_and_encode_match_slow_reference(pattern):
+    text = SAMPLE[:1500] + "aaaaaaa bbbbbb abababab aaab" * 3
+    tok = BPETokenizer(pattern=pattern)
+    tok.train(text, vocab_size=256 + 60)
+    chunks = tok._chunks(text)
+    merges, words = reference_train(chunks, 60)
+    assert list(tok.merges) == merges
+    assert tok.encode(text) == [i for word in words for i in word]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="ab c", max_size=400), st.sampled_from([GPT2_SPLIT_PATTERN, None]))
+@example("a" * 301 + " aab" * 80, None)
+@example("ab" * 150 + "ba" * 150 + "c" * 20, GPT2_SPLIT_PATTERN)
+def test_bpe_matches_reference_on_repetitive_text(text, pattern):
+    # A tiny alphabet makes overlapping pairs (aaa, abab) and long chunks (> 256 bytes) common.
+    tok = BPETokenizer(pattern=pattern)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tok.train(text, vocab_size=256 + 20)
+    merges, words = reference_train(tok._chunks(text), 20)
+    assert list(tok.merges) == merges
+    assert tok.encode(text) == [i for word in words for i in word]
 
 
 @settings(max_examples=150, deadline=None)

@@ -22,20 +22,43 @@ GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+
 
 _FILE_TYPE = "tinytorch.text.BPETokenizer"
 _CACHE_LIMIT = 100_000  # distinct chunks whose encodings are remembered
+_LONG_CHUNK = 256  # bytes; longer chunks are encoded merge by merge (see _encode_chunk)
+_NEVER = float("inf")  # rank of a pair that was never merged
 
 
-def _merge(ids, pair, new_id):
-    """`ids` with every non-overlapping occurrence of `pair`, left to right, replaced by `new_id`."""
+def _merge(ids, pair, new_id, removed=None, added=None):
+    """`ids` with every non-overlapping occurrence of `pair`, left to right, replaced by `new_id`.
+
+    If lists `removed` and `added` are given, the adjacent pairs that disappear and appear are
+    appended to them (with repeats), which is all training needs to update its pair counts.
+    """
     first, second = pair
     out = []
-    i, n = 0, len(ids)
-    while i < n:
-        if ids[i] == first and i + 1 < n and ids[i + 1] == second:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
+    start, n = 0, len(ids)
+    while True:
+        # list.index scans in C, so long runs without `first` cost almost nothing.
+        try:
+            i = ids.index(first, start)
+        except ValueError:
+            break
+        if i + 1 == n:
+            break
+        if ids[i + 1] != second:
+            out.extend(ids[start : i + 1])
+            start = i + 1
+            continue
+        out.extend(ids[start:i])
+        if removed is not None:
+            removed.append(pair)
+            if out:  # the left neighbour, possibly a new_id from the previous occurrence
+                removed.append((out[-1], first))
+                added.append((out[-1], new_id))
+            if i + 2 < n:
+                removed.append((second, ids[i + 2]))
+                added.append((new_id, ids[i + 2]))
+        out.append(new_id)
+        start = i + 2
+    out.extend(ids[start:])
     return out
 
 
@@ -158,18 +181,17 @@ class BPETokenizer:
             merges[pair] = new_id
             changed = set()
             for index in where.pop(pair):
-                word, freq = words[index], freqs[index]
-                merged = _merge(word, pair, new_id)
-                if len(merged) == len(word):
-                    continue  # stale index entry: an earlier merge already consumed the pair
-                for old in zip(word, word[1:]):
+                removed, added = [], []
+                words[index] = _merge(words[index], pair, new_id, removed, added)
+                # A stale index entry (an earlier merge consumed the pair) changes nothing.
+                freq = freqs[index]
+                for old in removed:
                     pair_counts[old] -= freq
-                    changed.add(old)
-                for new in zip(merged, merged[1:]):
+                for new in added:
                     pair_counts[new] += freq
                     where[new].add(index)
-                    changed.add(new)
-                words[index] = merged
+                changed.update(removed)
+                changed.update(added)
             for changed_pair in changed:
                 changed_count = pair_counts[changed_pair]
                 if changed_count > 0:
@@ -209,12 +231,18 @@ class BPETokenizer:
     # ---------------------------------------------------------------- encode / decode
 
     def _encode_chunk(self, data):
-        """Ids of one chunk's bytes: apply merges in training order, like training did."""
+        """Ids of one chunk's bytes: the merges applied in training order, as training did."""
         ids = list(data)
         merges = self.merges
+        if len(ids) > _LONG_CHUNK:
+            # Long chunk (e.g. pattern=None): one C-speed pass per merge beats a Python
+            # scan over all pairs per merge; applying every merge in order gives the same ids.
+            for pair, new_id in merges.items():
+                ids = _merge(ids, pair, new_id)
+            return ids
         while len(ids) >= 2:
             # The pair with the earliest merge (smallest new id) must be merged first.
-            pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf")))
+            pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, _NEVER))
             if pair not in merges:
                 break
             ids = _merge(ids, pair, merges[pair])
