@@ -476,9 +476,9 @@ class Tensor:
         def backward(g):
             grad_a = grad_p = None
             if self._requires_grad:
-                local = p * np.power(a, p - 1)
-                # x ** 0 has zero gradient everywhere, including at x = 0 (not 0 * inf)
-                if np.any(p == 0):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    local = p * np.power(a, p - 1)
+                if np.any(p == 0):  # x ** 0 has zero gradient, also at x = 0 (not 0 * inf)
                     local = np.where(p == 0, 0, local)
                 grad_a = _unbroadcast(g * local, a.shape)
             if exponent._requires_grad:
@@ -692,8 +692,9 @@ class Tensor:
             if self._requires_grad:
                 if rows_times_matrix:
                     grad_a = g.reshape(-1, g.shape[-1]) @ b.T
-                elif a.ndim == 2 and b.ndim > 2:  # (n, k) shared across a batch of b
-                    grad_a = np.einsum("...nm,...km->nk", g, b)
+                elif a.ndim == 2 and b.ndim > 2:  # (n, k) shared across a batch of b: one GEMM
+                    n, k = a.shape
+                    grad_a = np.moveaxis(g, -2, 0).reshape(n, -1) @ np.moveaxis(b, -2, 0).reshape(k, -1).T
                 else:
                     grad_a = _unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
                 grad_a = grad_a.reshape(self.shape)
@@ -808,9 +809,9 @@ class Tensor:
             return (grad,)
 
         if not keepdim:
-            values, indices = values.squeeze(axis), indices.squeeze(axis)
+            values = values.squeeze(axis)
         result = Tensor._result(values, (self,), backward, f"{op.capitalize()}Backward")
-        return MinMax(result, Tensor(indices.astype(np.int64)))
+        return MinMax(result, Tensor((indices if keepdim else indices.squeeze(axis)).astype(np.int64)))
 
     def max(self, dim=None, keepdim=False):
         """Largest element; with `dim`, a (values, indices) pair like PyTorch."""
