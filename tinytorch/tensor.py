@@ -1085,7 +1085,7 @@ class Tensor:
         x = self.data
         if approximate == "tanh":
             c = math.sqrt(2.0 / math.pi)
-            inner = np.tanh(c * (x + 0.044715 * x**3))
+            inner = np.tanh(c * (x + 0.044715 * (x * x * x)))  # x**3 is ~100x slower (generic pow)
             out = 0.5 * x * (1.0 + inner)
             local = lambda: 0.5 * (1.0 + inner) + 0.5 * x * (1.0 - inner**2) * c * (1.0 + 3 * 0.044715 * x**2)
         elif approximate == "none":
