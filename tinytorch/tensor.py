@@ -537,12 +537,13 @@ class Tensor:
         """`self.data = fn(self.data, other)` in place, with clear errors."""
         self._check_inplace(op, other)
         other = self._other(other)
+        a, b = _promoted(self.data, other.data, to_float=fn is np.divide)
+        result = np.result_type(a, b)
+        if not np.can_cast(result, self.dtype, casting="same_kind"):
+            raise TypeError(f"{op}: result dtype {result} cannot be stored in a tensor of dtype {self.dtype}")
         try:
-            fn(self.data, other.data, out=self.data, casting="same_kind")
-        except TypeError:
-            result = np.result_type(self.data, other.data)
-            raise TypeError(f"{op}: result dtype {result} cannot be stored in a tensor of dtype {self.dtype}") from None
-        except ValueError as error:
+            fn(self.data, b, out=self.data, casting="same_kind")
+        except ValueError:
             if not self.data.flags.writeable:
                 raise ValueError(f"{op}: this tensor is a read-only view (e.g. from expand); use .clone() first") from None
             raise ValueError(
@@ -779,7 +780,8 @@ class Tensor:
         x = self.data
         peak = x.max(axis=dims, keepdims=True)
         peak = np.where(np.isfinite(peak), peak, 0)  # rows of -inf stay -inf, not nan
-        out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
+        with np.errstate(divide="ignore"):  # log(0) = -inf for rows that are all -inf
+            out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
 
         def backward(g):
             if not keepdim:
