@@ -7,3 +7,4 @@ input, expected and got values and a hint, and raises `CheckFailed` on failure.
 
 from .core import CheckFailed, assert_close, check_function, results, yours_or_reference
 from .activations import check_relu, check_sigmoid, check_tanh, check_gelu, check_softmax
+from .tensor import check_broadcast_shape, check_matmul, check_var, check_strides
