@@ -119,6 +119,9 @@ def zero_flops(module, args, kwargs, output):
 FLOP_RULES = {
     "Linear": linear_flops,
     "Conv2d": conv2d_flops,
+    # int8 layers: the same multiply-adds, counted as operations on integers
+    "QuantizedLinear": linear_flops,
+    "QuantizedConv2d": conv2d_flops,
     "MultiheadAttention": multihead_attention_flops,
     "MultiHeadAttention": multihead_attention_flops,
     "ReLU": elementwise_flops, "LeakyReLU": elementwise_flops, "GELU": elementwise_flops,

@@ -15,6 +15,16 @@ from ..tensor import Tensor
 from .qparams import check_num_bits, quantize_tensor, quantize_with
 
 
+def int32_matmul(a, b):
+    """a (N, K) @ b (M, K)^T accumulated in int32, from integer inputs of any width.
+
+    NumPy has no BLAS kernel for integers. Measured natively (NumPy 2.4, 360x128 @ 128x64):
+    einsum over int32 casts 0.8 ms, np.matmul on the same casts 3.4 ms, einsum reading
+    the int8 arrays with dtype=int32 1.6 ms; so: einsum on int32.
+    """
+    return np.einsum("nk,mk->nm", a.astype(np.int32, copy=False), b.astype(np.int32, copy=False))
+
+
 class _QuantizedLayer(Module):
     """Shared parts: int8 weight with per-channel (or per-tensor) scales, calibrated input."""
 
@@ -61,7 +71,7 @@ class QuantizedLinear(_QuantizedLayer):
             raise ValueError(f"QuantizedLinear: expected input (*, {self.in_features}), got shape {tuple(input.shape)}")
         x = input.data.reshape(-1, self.in_features)  # (N, in)
         qx = self._quantize_input(x).astype(np.int32) - self.input_zero_point.data  # (N, in) int32
-        accumulator = qx @ self.weight.data.astype(np.int32).T  # (N, out) int32
+        accumulator = int32_matmul(qx, self.weight.data)  # (N, out) int32
         out = self._rescale(accumulator).reshape(input.shape[:-1] + (self.out_features,))
         return Tensor(out)
 
@@ -104,8 +114,8 @@ class QuantizedConv2d(_QuantizedLayer):
         qx = self._quantize_input(input.data)  # (N, C, H, W) int8
         # Padding with the zero point is padding with 0.0, as the float layer does.
         cols, (hout, wout) = im2col(qx, self.kernel_size, self.stride, self.padding, pad_value=zero_point)
-        kernels = self.weight.data.reshape(self.out_channels, -1).astype(np.int32)  # (F, C*kh*kw)
-        accumulator = (cols.astype(np.int32) - zero_point) @ kernels.T  # (N*Hout*Wout, F) int32
+        kernels = self.weight.data.reshape(self.out_channels, -1)  # (F, C*kh*kw) int8
+        accumulator = int32_matmul(cols.astype(np.int32) - zero_point, kernels)  # (N*Hout*Wout, F) int32
         out = self._rescale(accumulator)
         n = input.shape[0]
         return Tensor(out.reshape(n, hout, wout, self.out_channels).transpose(0, 3, 1, 2).copy())  # (N, F, Hout, Wout)
