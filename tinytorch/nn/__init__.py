@@ -12,3 +12,4 @@ from .attention import MultiHeadAttention, MultiheadAttention
 from .conv import Conv2d
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .transformer import TransformerBlock

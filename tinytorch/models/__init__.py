@@ -1,0 +1,4 @@
+"""tinytorch.models: complete models built from tinytorch.nn (a small GPT with a KV cache)."""
+
+from .kv_cache import KVCache
+from .gpt import GPT, GPTConfig

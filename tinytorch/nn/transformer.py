@@ -1,0 +1,49 @@
+"""TransformerBlock: a pre-norm, causal decoder block (as in GPT-2 and nanoGPT)."""
+
+from collections import OrderedDict
+
+from .activation import GELU
+from .attention import MultiHeadAttention
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module, Sequential, check_input
+from .normalization import LayerNorm
+
+
+class TransformerBlock(Module):
+    """x + attn(ln1(x)), then x + mlp(ln2(x)); attention is causal (decoder-only models).
+
+    The MLP widens to `mlp_ratio * d_model` with a GELU in between (the tanh approximation, as
+    in GPT-2: several times cheaper in NumPy than the erf form). `dropout` applies to the
+    attention weights and to both residual branches.
+    """
+
+    def __init__(self, d_model, n_heads, mlp_ratio=4, dropout=0.0):
+        super().__init__()
+        self.d_model = d_model
+        self.ln1 = LayerNorm(d_model)
+        self.attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.attn_dropout = Dropout(dropout)  # on the attention branch, before the residual add
+        self.ln2 = LayerNorm(d_model)
+        hidden = int(mlp_ratio * d_model)
+        self.mlp = Sequential(OrderedDict(
+            fc=Linear(d_model, hidden),
+            gelu=GELU(approximate="tanh"),
+            proj=Linear(hidden, d_model),
+            dropout=Dropout(dropout),
+        ))
+
+    def forward(self, x, kv_cache=None):
+        """x (B, T, d_model) -> (B, T, d_model). With `kv_cache` (inference), x holds only the
+        new positions; earlier ones are read from the cache."""
+        name = type(self).__name__
+        check_input(x, name)
+        if x.ndim != 3 or x.shape[-1] != self.d_model:
+            raise ValueError(f"{name}: expected input (B, T, {self.d_model}), got shape {tuple(x.shape)}")
+        h = self.ln1(x)
+        attended, _ = self.attn(h, h, h, need_weights=False, is_causal=True, kv_cache=kv_cache)
+        x = x + self.attn_dropout(attended)  # (B, T, C)
+        return x + self.mlp(self.ln2(x))  # (B, T, C)
+
+    def extra_repr(self):
+        return f"d_model={self.d_model}"
