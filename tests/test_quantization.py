@@ -161,6 +161,13 @@ def test_quantized_conv2d_rejects_groups_and_dilation():
     conv.groups, conv.dilation = 1, 2
     with pytest.raises(NotImplementedError, match="QuantizedConv2d: dilation=2 is not supported"):
         QuantizedConv2d.from_float(conv, 1.0, 0)
+    conv.dilation, conv.padding = 1, "same"
+    conv.weight = tt.zeros(4, 2, 2, 2)
+    with pytest.raises(NotImplementedError, match=r"QuantizedConv2d: padding='same' with the even kernel \(2, 2\)"):
+        QuantizedConv2d.from_float(conv, 1.0, 0)
+    conv.padding, conv.padding_mode = 0, "reflect"
+    with pytest.raises(NotImplementedError, match="QuantizedConv2d: padding_mode='reflect' is not supported"):
+        QuantizedConv2d.from_float(conv, 1.0, 0)
 
 
 @pytest.fixture(scope="module")
@@ -255,9 +262,10 @@ def test_quantize_model_errors():
 
 
 @pytest.mark.skipif(not hasattr(nn, "Conv2d"), reason="nn.Conv2d has not landed yet")
-def test_quantize_model_replaces_conv2d():
+@pytest.mark.parametrize("padding", [1, "same"])
+def test_quantize_model_replaces_conv2d(padding):
     tt.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=padding), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
     data = [rng.uniform(0, 1, size=(8, 1, 8, 8)).astype(np.float32) for _ in range(2)]
     quantized = quantize_model(model, data)
     assert isinstance(quantized[0], QuantizedConv2d) and quantized[0].weight.dtype == np.int8

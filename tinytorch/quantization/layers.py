@@ -80,6 +80,17 @@ class QuantizedLinear(_QuantizedLayer):
         return f"in_features={self.in_features}, out_features={self.out_features}, int{self.num_bits} {scales}"
 
 
+def _numeric_padding(padding, kernel_size):
+    """Numbers for 'valid' and for 'same' with odd kernels (equal padding on both sides)."""
+    if padding == "valid":
+        return 0
+    if padding == "same":
+        if any(k % 2 == 0 for k in kernel_size):
+            raise NotImplementedError(f"QuantizedConv2d: padding='same' with the even kernel {tuple(kernel_size)} is not supported")
+        return tuple(k // 2 for k in kernel_size)
+    return padding
+
+
 class QuantizedConv2d(_QuantizedLayer):
     """Conv2d with an int8 weight (F, C, kh, kw): int8 im2col patches times int8 kernels."""
 
@@ -99,10 +110,10 @@ class QuantizedConv2d(_QuantizedLayer):
             value = getattr(conv, name, plain)
             if (value if name == "groups" else _pair(value, name, "QuantizedConv2d")) != plain:
                 raise NotImplementedError(f"QuantizedConv2d: {name}={value!r} is not supported (only {plain})")
-        if isinstance(conv.padding, str):
-            raise NotImplementedError(f"QuantizedConv2d: padding={conv.padding!r} is not supported; use numbers")
-        return cls(conv.weight.data, conv.bias, input_scale, input_zero_point, conv.stride, conv.padding,
-                   per_channel, num_bits)
+        if getattr(conv, "padding_mode", "zeros") != "zeros":
+            raise NotImplementedError(f"QuantizedConv2d: padding_mode={conv.padding_mode!r} is not supported (only 'zeros')")
+        return cls(conv.weight.data, conv.bias, input_scale, input_zero_point, conv.stride,
+                   _numeric_padding(conv.padding, conv.weight.shape[2:]), per_channel, num_bits)
 
     def forward(self, input):
         check_input(input, "QuantizedConv2d")
