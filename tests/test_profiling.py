@@ -203,3 +203,17 @@ def test_errors():
         profile(mlp(), np.zeros((2, 64)))
     with pytest.raises(ValueError, match="forward_backward_time: repeats"):
         forward_backward_time(mlp(), tt.randn(2, 64), repeats=0)
+
+
+def test_gpt_profile_counts_every_layer():
+    models = pytest.importorskip("tinytorch.models")
+    tt.manual_seed(0)
+    config = models.GPTConfig(vocab_size=20, block_size=8, n_layer=2, n_head=2, n_embd=16)
+    report = profile(models.GPT(config), tt.randint(0, 20, (2, 8)))
+    rows = rows_by_name(report)
+    assert all(r.flops is not None for r in report.rows())
+    b, t, e, h = 2, 8, 16, 2
+    attention = 2 * b * t * e * 3 * e + b * t * 3 * e + 2 * (2 * b * h * t * t * (e // h))
+    assert rows["blocks.0.attn"].flops == attention
+    assert rows["lm_head"].flops == 2 * b * t * e * 20  # tied head, no bias
+    assert report.total_params == sum(p.data.size for p in models.GPT(config).parameters())

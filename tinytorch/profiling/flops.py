@@ -89,7 +89,7 @@ def multihead_attention_flops(module, args, kwargs, output):
 
 
 def elementwise_flops(module, args, kwargs, output):
-    """One FLOP per output element (ReLU, GELU, Sigmoid, Tanh, ...)."""
+    """One FLOP per output element (ReLU, GELU, Sigmoid, Tanh, adding positions, ...)."""
     return _numel(_first_tensor(output))
 
 
@@ -131,6 +131,8 @@ FLOP_RULES = {
     "BatchNorm1d": norm_flops, "BatchNorm2d": norm_flops, "LayerNorm": norm_flops,
     "MaxPool2d": pool_flops, "AvgPool2d": pool_flops,
     "Dropout": zero_flops, "Flatten": zero_flops, "Identity": zero_flops, "Embedding": zero_flops,
+    # x + positions: one addition per element
+    "LearnedPositionalEmbedding": elementwise_flops, "SinusoidalPositionalEncoding": elementwise_flops,
 }
 
 
