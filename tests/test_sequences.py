@@ -170,7 +170,20 @@ def test_ignore_index_matches_pytorch_cross_entropy():
     torch = pytest.importorskip("torch")
     inputs, targets = make_reversal(8, length=4, seed=0)
     logits = torch.randn(8, 8, 11)
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 11), torch.from_numpy(targets).reshape(-1))
-    answer = targets[:, 3:]
-    expected = torch.nn.functional.cross_entropy(logits[:, 3:].reshape(-1, 11), torch.from_numpy(answer.copy()).reshape(-1))
+    cross_entropy = torch.nn.functional.cross_entropy
+    loss = cross_entropy(logits.reshape(-1, 11), torch.from_numpy(targets).reshape(-1))
+    answer = torch.from_numpy(targets[:, 3:].copy())  # the answer positions only
+    expected = cross_entropy(logits[:, 3:].reshape(-1, 11), answer.reshape(-1))
     torch.testing.assert_close(loss, expected)
+
+
+def test_tinytorch_cross_entropy_ignores_the_prompt():
+    from tinytorch.nn import functional as F
+
+    _, targets = make_reversal(8, length=4, seed=0)
+    logits = np.random.default_rng(0).normal(size=(8, 8, 11)).astype(np.float32)
+    def loss_of(logits, targets):
+        return F.cross_entropy(tinytorch.tensor(logits.reshape(-1, 11)), tinytorch.tensor(targets.reshape(-1)))
+
+    loss, answer = loss_of(logits, targets), loss_of(logits[:, 4:], targets[:, 4:])
+    np.testing.assert_allclose(loss.item(), answer.item(), rtol=1e-6)

@@ -295,7 +295,8 @@ def test_bpe_errors(trained, tmp_path):
         BPETokenizer().train("abc", vocab_size=300.0)
     with pytest.raises(TypeError, match="text must be a str"):
         BPETokenizer().train(b"abc", vocab_size=300)
-    with pytest.raises(ValueError, match=r"BPETokenizer.decode: token id 400 at position 1 is out of range for vocab_size 400"):
+    message = r"BPETokenizer.decode: token id 400 at position 1 is out of range for vocab_size 400"
+    with pytest.raises(ValueError, match=message):
         trained.decode([65, 400])
     with pytest.raises(ValueError, match="capturing groups"):
         BPETokenizer(pattern=r"(\w+)|\s+")

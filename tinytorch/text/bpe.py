@@ -221,7 +221,9 @@ class BPETokenizer:
         ids = []
         for token in tokens:
             if not isinstance(token, str) or not token:
-                raise ValueError(f"BPETokenizer.add_special_tokens: tokens must be non-empty str, got {token!r}")
+                raise ValueError(
+                    f"BPETokenizer.add_special_tokens: tokens must be non-empty str, got {token!r}"
+                )
             if token not in self.special_tokens:
                 self.special_tokens[token] = self.vocab_size
                 self._rebuild()
@@ -331,7 +333,8 @@ class BPETokenizer:
                 or not all(isinstance(i, int) and 0 <= i < new_id for i in pair)
             ):
                 raise ValueError(
-                    f"BPETokenizer.load: merge {new_id - 256} in {path} must be two ids below {new_id}, got {pair!r}"
+                    f"BPETokenizer.load: merge {new_id - 256} in {path} must be two ids below "
+                    f"{new_id}, got {pair!r}"
                 )
             if tuple(pair) in merges:
                 raise ValueError(f"BPETokenizer.load: merge {new_id - 256} in {path} repeats pair {pair!r}")

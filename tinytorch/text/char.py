@@ -31,7 +31,9 @@ class CharTokenizer:
             raise ValueError(f"CharTokenizer: unk must be a single character or None, got {unk!r}")
         chars = set(text) | ({unk} if unk is not None else set())
         if not chars:
-            raise ValueError("CharTokenizer: text is empty, so there are no characters to build a vocabulary from")
+            raise ValueError(
+                "CharTokenizer: text is empty, so there are no characters to build a vocabulary from"
+            )
         self.itos = sorted(chars)  # code-point order, so ids are the ranks of code points
         self.stoi = {ch: i for i, ch in enumerate(self.itos)}
         self.unk = unk
