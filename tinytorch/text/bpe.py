@@ -66,8 +66,8 @@ class BPETokenizer:
     """Byte-level BPE tokenizer: `train`, then `encode`/`decode`; `save`/`load` as JSON.
 
     `pattern` is the regular expression (stdlib `re`) that pre-splits text into chunks;
-    None trains on the raw byte stream (simpler, but slower and merges cross word
-    boundaries).
+    None trains on the raw byte stream, as minbpe's BasicTokenizer does (merges then cross
+    word boundaries).
 
     >>> tok = BPETokenizer()
     >>> tok.train("low lower lowest " * 50, vocab_size=260)
@@ -76,15 +76,15 @@ class BPETokenizer:
     """
 
     def __init__(self, pattern=GPT2_SPLIT_PATTERN):
-        if pattern is not None:
-            compiled = re.compile(pattern)
-            if compiled.groups:
-                raise ValueError(
-                    f"BPETokenizer: pattern must not contain capturing groups (use (?:...)), "
-                    f"got {compiled.groups} in {pattern!r}"
-                )
+        splitter = re.compile(pattern) if pattern is not None else None
+        if splitter is not None and splitter.groups:
+            # findall would return the groups instead of the whole matches.
+            raise ValueError(
+                f"BPETokenizer: pattern must not contain capturing groups (use (?:...)), "
+                f"got {splitter.groups} in {pattern!r}"
+            )
         self.pattern = pattern
-        self._splitter = re.compile(pattern) if pattern is not None else None
+        self._splitter = splitter
         self.merges = {}  # (id, id) -> new id; dicts keep insertion order = training order
         self.special_tokens = {}  # str -> id, numbered after the merges
         self._rebuild()
