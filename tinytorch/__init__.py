@@ -19,3 +19,4 @@ from .functional_ops import (
 from . import data, datasets
 from . import nn, optim
 from . import train
+from . import text
