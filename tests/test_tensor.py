@@ -18,6 +18,10 @@ def test_default_dtypes_follow_pytorch():
     assert tt.tensor([1, 2], dtype=tt.float64).dtype == np.float64
 
 
+def test_numpy_scalars_keep_their_dtype():
+    assert tt.tensor(np.float64(1.5)).dtype == np.float64 and tt.tensor(np.int32(2)).dtype == np.int32
+
+
 def test_numpy_arrays_keep_their_dtype_and_from_numpy_shares_memory():
     a = np.arange(3, dtype=np.float64)
     assert tt.tensor(a).dtype == np.float64

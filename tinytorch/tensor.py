@@ -28,6 +28,8 @@ def _as_array(data, dtype=None):
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     array = np.asarray(data, dtype=dtype)
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
+        return array
     if dtype is None:
         if array.dtype == np.float64:
             array = array.astype(np.float32)
