@@ -89,7 +89,7 @@ def test_quantize_tensor_errors():
         with pytest.raises(ValueError, match="quantize_tensor: input contains NaN or Inf"):
             quantize_tensor(np.array([1.0, bad], np.float32))
     with pytest.raises(TypeError, match="quantize_tensor: expected a floating-point input, got dtype int64"):
-        quantize_tensor(np.arange(4))
+        quantize_tensor(np.arange(4, dtype=np.int64))
     with pytest.raises(ValueError, match=r"quantize_tensor: num_bits must be an int in \[2, 8\]"):
         quantize_tensor(np.ones(3, np.float32), num_bits=16)
     with pytest.raises(ValueError, match="quantize_tensor: axis 2 is out of range"):
