@@ -42,8 +42,11 @@ def check_gelu(gelu):
 
 
 def check_softmax(softmax):
-    """softmax(x, dim=-1): rows of positive numbers summing to 1, stable for large inputs."""
+    """softmax(x, dim): positive numbers summing to 1 along dim, stable for large inputs."""
+    cases = [(f"{case} dim=-1", (x, -1)) for case, (x,) in _cases()]
+    x = _cases()[4][1][0]
+    cases += [("batch (2, 3, 4) dim=0", (x, 0)), ("batch (2, 3, 4) dim=1", (x, 1))]
     check_function(
-        "softmax", lambda x: softmax(x, dim=-1), lambda x: x.softmax(dim=-1), _cases(), strict_float=True,
-        hint="subtract the maximum along dim before exp, so exp never overflows",
+        "softmax", lambda x, dim: softmax(x, dim=dim), lambda x, dim: x.softmax(dim=dim), cases, strict_float=True,
+        hint="subtract the maximum along dim (keepdims=True) before exp, so exp never overflows; sum along the same dim",
     )
