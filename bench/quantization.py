@@ -14,6 +14,7 @@ Run: python bench/quantization.py [--epochs N] [--repeats N] [--json]
 """
 
 import argparse
+import os
 
 import numpy as np
 
@@ -52,7 +53,9 @@ def main():
     args = parser.parse_args()
 
     print(describe())
-    print(f"NumPy BLAS: {blas_name()}")
+    threads = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ}
+    print(f"NumPy BLAS: {blas_name()}; thread settings: {threads or 'library defaults'} "
+          "(run with OPENBLAS_NUM_THREADS=1 to match the single-threaded browser)")
     model, x_train, data = train_digits_mlp(args.epochs)
     x_test = tt.tensor(data.x_test.reshape(len(data.x_test), -1))
     calibration = [x_train[i:i + 64] for i in range(0, 256, 64)]

@@ -3,7 +3,6 @@
 import time
 from dataclasses import dataclass
 
-import numpy as np
 
 from .. import grad_mode
 from ..tensor import Tensor
