@@ -3,7 +3,6 @@
 import time
 from dataclasses import dataclass
 
-
 from .. import grad_mode
 from ..tensor import Tensor
 from .flops import count_call_flops
