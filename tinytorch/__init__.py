@@ -20,3 +20,4 @@ from . import data, datasets
 from . import nn, optim
 from . import train
 from . import text
+from . import profiling, quantization, compression, acceleration, benchmarking
