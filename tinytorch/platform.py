@@ -21,6 +21,8 @@ def is_browser():
 
 def blas_name():
     """The BLAS NumPy was built with, or 'none' (Pyodide)."""
+    if is_browser():  # Pyodide's NumPy reports a build option ("auto"), but links no BLAS
+        return "none"
     try:
         config = np.show_config(mode="dicts")
     except Exception:  # old or minimal builds have no dict mode
