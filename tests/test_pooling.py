@@ -110,6 +110,9 @@ def test_adaptive_avg_pool():
     assert F.adaptive_avg_pool2d(x, (3, None)).shape == (2, 3, 3, 4)
     assert nn.AdaptiveAvgPool2d((2, 2))(x).shape == (2, 3, 2, 2)
     assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, (2, 1)), [x])
+    unbatched = tt.tensor(rand(3, 4, 4), requires_grad=True)
+    assert F.adaptive_avg_pool2d(unbatched, 2).shape == (3, 2, 2)
+    assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, 2), [unbatched])
 
 
 def test_unbatched_input():

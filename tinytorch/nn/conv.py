@@ -76,20 +76,31 @@ def _pad(x, pads, value=0.0):
     return np.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=value)
 
 
+def _kernel_slices(kernel, stride, dilation, out_size):
+    """For each kernel position (i, j): the (rows, cols) slices of the padded input that it
+    reads for every output pixel at once. Loops over these replace loops over pixels."""
+    (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out_size
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw))
+
+
+def _unpad(x, pads):
+    """x (N, C, Hp, Wp) without its ((top, bottom), (left, right)) padding."""
+    (pt, pb), (pl, pr) = pads
+    return x[:, :, pt:x.shape[2] - pb, pl:x.shape[3] - pr]
+
+
 def _col2im(grad_windows, padded_shape, stride, dilation, pads, dtype):
     """Sum grad_windows (N, C, Ho, Wo, kh, kw) back onto the input (N, C, H, W) they were cut from.
 
     One strided add per kernel position (kh*kw of them); overlapping windows accumulate.
     """
     N, C, Ho, Wo, kh, kw = grad_windows.shape
-    (sh, sw), (dh, dw) = stride, dilation
     grad = np.zeros(padded_shape, dtype=dtype)  # (N, C, Hp, Wp)
-    for i in range(kh):
-        for j in range(kw):
-            top, left = i * dh, j * dw
-            grad[:, :, top:top + sh * (Ho - 1) + 1:sh, left:left + sw * (Wo - 1) + 1:sw] += grad_windows[:, :, :, :, i, j]
-    (pt, pb), (pl, pr) = pads
-    return grad[:, :, pt:padded_shape[2] - pb, pl:padded_shape[3] - pr]
+    for i, j, (rows, cols) in _kernel_slices((kh, kw), stride, dilation, (Ho, Wo)):
+        grad[:, :, rows, cols] += grad_windows[:, :, :, :, i, j]
+    return _unpad(grad, pads)
 
 
 def _batched(input, op):
@@ -132,26 +143,25 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     xp = _pad(x, pads)
     windows = _windows(xp, (kh, kw), stride, dilation, op)  # (N, C, Ho, Wo, kh, kw)
     Ho, Wo = windows.shape[2:4]
-    # im2col: one row per (image, output pixel), grouped channels first.   (G, N*Ho*Wo, K)
-    cols = windows.reshape(N, G, Cg, Ho, Wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6).reshape(G, N * Ho * Wo, K)
+    # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
+    # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(G, K, N * Ho * Wo)  # (G, K, N*Ho*Wo)
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
-    out = _matmul(cols, w.transpose(0, 2, 1))  # (G, N*Ho*Wo, Og)
-    out = out.reshape(G, N, Ho, Wo, Og).transpose(1, 0, 4, 2, 3).reshape(N, O, Ho, Wo)  # (N, O, Ho, Wo)
-    if bias is not None:
-        out += bias.data.reshape(O, 1, 1)
+    out = _matmul(w, cols)  # (G, Og, N*Ho*Wo)
+    out = out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3)  # (N, O, Ho, Wo)
+    out = out + bias.data.reshape(O, 1, 1) if bias is not None else np.ascontiguousarray(out)
 
     def backward(g):
         g = g if batched else g[None]  # (N, O, Ho, Wo)
-        g_rows = g.reshape(N, G, Og, Ho, Wo).transpose(1, 0, 3, 4, 2).reshape(G, N * Ho * Wo, Og)
+        g_cols = g.transpose(1, 0, 2, 3).reshape(G, Og, N * Ho * Wo)  # (G, Og, N*Ho*Wo)
         grad_x = grad_w = grad_b = None
         if input.requires_grad:
-            grad_cols = _matmul(g_rows, w)  # (G, N*Ho*Wo, K)
-            grad_windows = grad_cols.reshape(G, N, Ho, Wo, Cg, kh, kw).transpose(1, 0, 4, 2, 3, 5, 6)
-            grad_windows = grad_windows.reshape(N, C, Ho, Wo, kh, kw)
+            grad_cols = _matmul(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
+            grad_windows = grad_cols.reshape(C, kh, kw, N, Ho, Wo).transpose(3, 0, 4, 5, 1, 2)  # (N, C, Ho, Wo, kh, kw)
             grad_x = _col2im(grad_windows, xp.shape, stride, dilation, pads, x.dtype)
             grad_x = grad_x if batched else grad_x[0]
         if weight.requires_grad:
-            grad_w = _matmul(g_rows.transpose(0, 2, 1), cols).reshape(O, Cg, kh, kw)  # (G, Og, K)
+            grad_w = _matmul(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
         if bias is not None and bias.requires_grad:
             grad_b = g.sum(axis=(0, 2, 3))
         return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)

@@ -14,11 +14,32 @@ from ..tensor import Tensor
 from .module import Module, Parameter, check_input
 
 
+def _standardize(x, axes, eps):
+    """xhat = (x - mean) / sqrt(var + eps) over `axes`; returns xhat, invstd, mean, biased var."""
+    mean = x.mean(axis=axes, keepdims=True)
+    xhat = x - mean
+    var = np.square(xhat).mean(axis=axes, keepdims=True)
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat *= invstd  # in place: one pass and one array fewer
+    return xhat, invstd, mean, var
+
+
+def _scale_shift(xhat, weight, bias):
+    """xhat * weight + bias; a new array even without affine (backward keeps xhat)."""
+    out = xhat.copy() if weight is None else xhat * weight
+    if bias is not None:
+        out += bias
+    return out
+
+
 def _normalize_backward(g, xhat, invstd, weight, axes):
-    """dx for xhat = (x - mean) * invstd with statistics over `axes` (see module docstring)."""
+    """dx for out = xhat * weight with statistics over `axes` (see module docstring)."""
     gxhat = g if weight is None else g * weight
-    return invstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
-                     - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True))
+    grad = xhat * -(gxhat * xhat).mean(axis=axes, keepdims=True)
+    grad += gxhat
+    grad -= gxhat.mean(axis=axes, keepdims=True)
+    grad *= invstd
+    return grad
 
 
 def _for_parents(grads, tensors):
@@ -60,15 +81,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"{op}: {name} shape {tuple(stat.shape)} does not match {C} channels of input {tuple(input.shape)}")
     w = None if weight is None else weight.data.reshape(per_channel)
 
+    count = x.size // C  # values per channel
     if training:
-        count = x.size // C
         if count <= 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got input shape {tuple(input.shape)}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)  # biased, used to normalize
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = centered * invstd
+        xhat, invstd, mean, var = _standardize(x, axes, eps)
         if running_mean is not None:
             running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean.reshape(C)
         if running_var is not None:
@@ -78,23 +95,27 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var must be given when training=False")
         invstd = (1.0 / np.sqrt(running_var.data + eps)).astype(x.dtype).reshape(per_channel)
-        xhat = (x - running_mean.data.astype(x.dtype).reshape(per_channel)) * invstd
-
-    out = xhat if w is None else xhat * w
-    if bias is not None:
-        out = out + bias.data.reshape(per_channel)
+        xhat = x - running_mean.data.astype(x.dtype).reshape(per_channel)
+        xhat *= invstd
+    out = _scale_shift(xhat, w, None if bias is None else bias.data.reshape(per_channel))
 
     def backward(g):
-        grad_x = grad_w = grad_b = None
+        # The weight is constant per channel, so the generic formula's sums of g * weight and
+        # g * weight * xhat are weight times these two, which are also the parameter gradients.
+        sum_g = g.sum(axis=axes, keepdims=True)  # (1, C, 1, ...)
+        sum_gx = (g * xhat).sum(axis=axes, keepdims=True)
+        grad_x = None
         if input.requires_grad:
-            if training:
-                grad_x = _normalize_backward(g, xhat, invstd, w, axes)
+            scale = invstd if w is None else w * invstd
+            if training:  # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat))
+                grad_x = xhat * (-sum_gx / count)
+                grad_x += g
+                grad_x -= sum_g / count
+                grad_x *= scale
             else:  # the statistics are constants: out is affine in x
-                grad_x = g * invstd if w is None else g * (w * invstd)
-        if weight is not None and weight.requires_grad:
-            grad_w = (g * xhat).sum(axis=axes)
-        if bias is not None and bias.requires_grad:
-            grad_b = g.sum(axis=axes)
+                grad_x = g * scale
+        grad_w = sum_gx.reshape(C) if weight is not None and weight.requires_grad else None
+        grad_b = sum_g.reshape(C) if bias is not None and bias.requires_grad else None
         return _for_parents((grad_x, grad_w, grad_b), (input, weight, bias))
 
     parents = tuple(t for t in (input, weight, bias) if t is not None)
@@ -116,15 +137,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="l
     axes = tuple(range(x.ndim - len(shape), x.ndim))  # the normalized dims
     lead = tuple(range(x.ndim - len(shape)))  # the batch dims, summed for weight/bias grads
 
-    mean = x.mean(axis=axes, keepdims=True)  # (*, 1, ..., 1)
-    centered = x - mean
-    var = (centered * centered).mean(axis=axes, keepdims=True)
-    invstd = 1.0 / np.sqrt(var + eps)
-    xhat = centered * invstd
+    xhat, invstd, _, _ = _standardize(x, axes, eps)  # invstd: (*, 1, ..., 1)
     w = None if weight is None else weight.data
-    out = xhat if w is None else xhat * w
-    if bias is not None:
-        out = out + bias.data
+    out = _scale_shift(xhat, w, None if bias is None else bias.data)
 
     def backward(g):
         grad_x = _normalize_backward(g, xhat, invstd, w, axes) if input.requires_grad else None

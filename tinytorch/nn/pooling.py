@@ -7,7 +7,7 @@ one strided add per kernel position (see conv._col2im), never a loop over pixels
 import numpy as np
 
 from ..tensor import Tensor
-from .conv import _batched, _col2im, _pad, _pair, _windows
+from .conv import _batched, _kernel_slices, _pad, _pair, _unpad, _windows
 from .module import Module
 
 
@@ -44,17 +44,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     kernel, stride, padding, dilation = _pool_geometry(kernel_size, stride, padding, dilation, ceil_mode, op)
     pads = ((padding[0],) * 2, (padding[1],) * 2)
     xp = _pad(x, pads, value=-np.inf)
-    windows = _windows(xp, kernel, stride, dilation, op)  # (N, C, Ho, Wo, kh, kw)
-    N, C, Ho, Wo, kh, kw = windows.shape
-    flat = windows.reshape(N, C, Ho, Wo, kh * kw)  # copy
-    arg = flat.argmax(axis=-1)[..., None]  # (N, C, Ho, Wo, 1); first max, NaN wins (propagates)
-    out = np.take_along_axis(flat, arg, axis=-1)[..., 0]  # (N, C, Ho, Wo)
+    N, C, Ho, Wo = _windows(xp, kernel, stride, dilation, op).shape[:4]
+    slices = list(_kernel_slices(kernel, stride, dilation, (Ho, Wo)))
+    positions = [xp[:, :, rows, cols] for _, _, (rows, cols) in slices]  # kh*kw views (N, C, Ho, Wo)
+    out = positions[0].copy()
+    for candidate in positions[1:]:
+        np.maximum(out, candidate, out=out)  # propagates NaN, as PyTorch does
+    # Which position holds the maximum: going backwards, the first one that matches wins ties
+    # (as in PyTorch). A window whose maximum is NaN sends its gradient to position 0.
+    arg = np.zeros(out.shape, dtype=np.int32)
+    for k in range(len(positions) - 1, -1, -1):
+        np.copyto(arg, k, where=positions[k] == out)
 
     def backward(g):
         g = g if batched else g[None]
-        grad_windows = np.zeros((N, C, Ho, Wo, kh * kw), dtype=x.dtype)
-        np.put_along_axis(grad_windows, arg, g[..., None], axis=-1)
-        grad = _col2im(grad_windows.reshape(N, C, Ho, Wo, kh, kw), xp.shape, stride, dilation, pads, x.dtype)
+        grad = np.zeros(xp.shape, dtype=x.dtype)
+        for k, (_, _, (rows, cols)) in enumerate(slices):
+            grad[:, :, rows, cols] += np.where(arg == k, g, 0)
+        grad = _unpad(grad, pads)
         return (grad if batched else grad[0],)
 
     return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")
@@ -86,13 +93,19 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         rows = _valid_counts(x.shape[2], Ho, kh, stride[0], padding[0])
         cols = _valid_counts(x.shape[3], Wo, kw, stride[1], padding[1])
         divisor = np.outer(rows, cols).astype(x.dtype)
-    out = windows.sum(axis=(-2, -1)) / divisor  # (N, C, Ho, Wo)
+    slices = [sl for _, _, sl in _kernel_slices(kernel, stride, (1, 1), (Ho, Wo))]
+    total = np.zeros((N, C, Ho, Wo), dtype=x.dtype)
+    for rows, cols in slices:
+        total += xp[:, :, rows, cols]
+    out = total / divisor  # (N, C, Ho, Wo)
 
     def backward(g):
         g = g if batched else g[None]
-        share = (g / divisor)[..., None, None]  # (N, C, Ho, Wo, 1, 1)
-        grad_windows = np.broadcast_to(share, (N, C, Ho, Wo, kh, kw))
-        grad = _col2im(grad_windows, xp.shape, stride, (1, 1), pads, x.dtype)
+        share = g / divisor  # each input cell gets this from every window that contains it
+        grad = np.zeros(xp.shape, dtype=x.dtype)
+        for rows, cols in slices:
+            grad[:, :, rows, cols] += share
+        grad = _unpad(grad, pads)
         return (grad if batched else grad[0],)
 
     return Tensor._result(out if batched else out[0], (input,), backward, "AvgPool2DBackward")
@@ -107,11 +120,12 @@ def _valid_counts(size, out_size, kernel, stride, pad):
 def adaptive_avg_pool2d(input, output_size, _op="adaptive_avg_pool2d"):
     """Average-pool input (N, C, H, W) or (C, H, W) to (N, C, *output_size).
 
-    Supported when each output size divides the input size (e.g. 1: global average pooling);
-    then the windows are equal, non-overlapping and it is avg_pool2d with kernel = stride.
+    Supported when each output size divides the input size (e.g. 1: global average pooling),
+    so that the windows are equal and do not overlap.
     """
     op = _op
-    x, _ = _batched(input, op)
+    x, batched = _batched(input, op)
+    _check_floating(x, op)
     sizes = (output_size, output_size) if output_size is None or isinstance(output_size, (int, np.integer)) else tuple(output_size)
     if len(sizes) != 2:
         raise TypeError(f"{op}: output_size must be an int, None or a pair, got {output_size!r}")
@@ -123,8 +137,16 @@ def adaptive_avg_pool2d(input, output_size, _op="adaptive_avg_pool2d"):
         raise NotImplementedError(
             f"{op}: output size {sizes} must divide the input size ({H}, {W}); uneven adaptive windows are not supported"
         )
-    kernel = (H // sizes[0], W // sizes[1])
-    return avg_pool2d(input, kernel, kernel, _op=op)
+    (oh, ow), (kh, kw) = sizes, (H // sizes[0], W // sizes[1])
+    N, C = x.shape[:2]
+    # Equal, non-overlapping windows: a reshape exposes them as axes 3 and 5, no copy, no loop.
+    out = x.reshape(N, C, oh, kh, ow, kw).mean(axis=(3, 5))  # (N, C, oh, ow)
+
+    def backward(g):
+        share = (g.reshape(N, C, oh, 1, ow, 1) / (kh * kw)).astype(x.dtype, copy=False)
+        return (np.broadcast_to(share, (N, C, oh, kh, ow, kw)).reshape(input.shape),)
+
+    return Tensor._result(out if batched else out[0], (input,), backward, "AdaptiveAvgPool2DBackward")
 
 
 class MaxPool2d(Module):
