@@ -11,3 +11,4 @@ from .tensor import check_broadcast_shape, check_matmul, check_var, check_stride
 from .autograd import (check_unbroadcast, check_add_backward, check_mul_backward, check_matmul_backward,
                        check_sum_backward, check_relu_backward, check_sigmoid_backward, check_tanh_backward,
                        check_topological_sort, check_backward)
+from .layers import check_linear, check_sequential, check_dropout
