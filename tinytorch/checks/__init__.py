@@ -8,7 +8,9 @@ input, expected and got values and a hint, and raises `CheckFailed` on failure.
 from .core import CheckFailed, assert_close, check_function, results, yours_or_reference
 from .activations import check_relu, check_sigmoid, check_tanh, check_gelu, check_softmax
 from .tensor import check_broadcast_shape, check_matmul, check_var, check_strides
+from .optim import check_sgd, check_adam, check_adamw
 from .autograd import (check_unbroadcast, check_add_backward, check_mul_backward, check_matmul_backward,
                        check_sum_backward, check_relu_backward, check_sigmoid_backward, check_tanh_backward,
                        check_topological_sort, check_backward)
 from .layers import check_linear, check_sequential, check_dropout
+from .profiling import check_count_parameters, check_linear_flops, check_conv2d_flops, check_measure_latency, check_amdahl_speedup

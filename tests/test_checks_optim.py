@@ -1,0 +1,266 @@
+"""The module 06 checks pass on correct optimizers and fail, with a useful report, on an
+unsolved stub and on typical mistakes."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tinytorch.checks import CheckFailed
+from tinytorch.checks.optim import check_adam, check_adamw, check_sgd
+from tinytorch.optim import Optimizer
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+
+    def zero_grad(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self):
+        for group in self.param_groups:
+            lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if wd:
+                    g = g + wd * p.data
+                if momentum:
+                    state = self.state.setdefault(p, {})
+                    if "buf" not in state:
+                        state["buf"] = g.copy()
+                    else:
+                        state["buf"] = momentum * state["buf"] + g
+                    g = state["buf"]
+                p.data -= lr * g
+
+
+class Adam(Optimizer):
+    decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def step(self):
+        for group in self.param_groups:
+            lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if wd and self.decoupled:
+                    p.data *= 1 - lr * wd
+                elif wd:
+                    g = g + wd * p.data
+                state = self.state.setdefault(p, {})
+                if not state:
+                    state.update(t=0, m=np.zeros_like(p.data), v=np.zeros_like(p.data))
+                state["t"] += 1
+                t = state["t"]
+                state["m"] = b1 * state["m"] + (1 - b1) * g
+                state["v"] = b2 * state["v"] + (1 - b2) * g * g
+                m_hat = state["m"] / (1 - b1 ** t)
+                v_hat = state["v"] / (1 - b2 ** t)
+                p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+class AdamW(Adam):
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+CORRECT = [(check_sgd, SGD), (check_adam, Adam), (check_adamw, AdamW)]
+
+
+@pytest.mark.parametrize("check, cls", CORRECT)
+def test_correct_solution_passes(check, cls, capsys):
+    check(cls)
+    assert capsys.readouterr().out.startswith("PASS")
+
+
+@pytest.mark.parametrize("check, cls", CORRECT)
+def test_unsolved_stub_fails(check, cls, capsys):
+    class Stub(cls):
+        def step(self):
+            raise NotImplementedError("Exercise: write step")
+
+        def zero_grad(self):
+            raise NotImplementedError("Exercise: write zero_grad")
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check(Stub)
+    assert capsys.readouterr().out.startswith("FAIL")
+
+
+def test_exported():
+    import tinytorch.checks as exported
+    assert exported.check_sgd is check_sgd and exported.check_adam is check_adam and exported.check_adamw is check_adamw
+
+
+def test_not_an_optimizer_subclass():
+    class Plain:
+        def __init__(self, params, lr):
+            self.params = list(params)
+
+    with pytest.raises(CheckFailed, match="no param_groups"):
+        check_sgd(Plain)
+
+
+def test_sgd_zero_grad_that_does_nothing():
+    class Lazy(SGD):
+        def zero_grad(self):
+            pass
+
+    with pytest.raises(CheckFailed, match="still has a non-zero gradient"):
+        check_sgd(Lazy)
+
+
+def test_sgd_zero_grad_filling_zeros_is_accepted():
+    class Zeros(SGD):
+        def zero_grad(self):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.grad.data[...] = 0
+
+    check_sgd(Zeros)
+
+
+def test_sgd_caching_lr_at_construction():
+    class Cached(SGD):
+        def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
+            super().__init__(params, lr, momentum, weight_decay)
+            self.lr = lr
+
+        def step(self):
+            for group in self.param_groups:
+                group = dict(group, lr=self.lr)
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.data -= self.lr * p.grad.data
+
+    with pytest.raises(CheckFailed, match="learning rate was changed") as info:
+        check_sgd(Cached)
+    assert "group['lr']" in str(info.value)
+
+
+def test_sgd_moving_parameters_without_gradients():
+    class Crashes(SGD):
+        def step(self):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.data -= group["lr"] * p.grad.data
+
+    with pytest.raises(CheckFailed, match="raised AttributeError"):
+        check_sgd(Crashes)
+
+
+def test_sgd_momentum_with_dampening():
+    class Dampened(SGD):
+        def step(self):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state.setdefault(p, {"buf": np.zeros_like(p.data)})
+                    g = p.grad.data + group["weight_decay"] * p.data
+                    state["buf"] = group["momentum"] * state["buf"] + (1 - group["momentum"]) * g
+                    p.data -= group["lr"] * (state["buf"] if group["momentum"] else g)
+
+    with pytest.raises(CheckFailed, match="momentum=0.9") as info:
+        check_sgd(Dampened)
+    assert "buf = momentum * buf + g" in str(info.value)
+
+
+def test_sgd_upcasting_float32():
+    class Upcasts(SGD):
+        def step(self):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        state = self.state.setdefault(p, {})
+                        g = p.grad.data + group["weight_decay"] * p.data
+                        if group["momentum"]:
+                            state["buf"] = g.copy() if "buf" not in state else group["momentum"] * state["buf"] + g
+                            g = state["buf"]
+                        p.data = p.data - np.float64(group["lr"]) * g
+
+    with pytest.raises(CheckFailed, match="dtype changed from float32 to float64"):
+        check_sgd(Upcasts)
+
+
+def adam_variant(**changes):
+    """An Adam with one typical mistake."""
+    class Variant(Adam):
+        def step(self):
+            self.global_t = getattr(self, "global_t", 0) + 1
+            for group in self.param_groups:
+                lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    g = p.grad.data + wd * p.data
+                    state = self.state.setdefault(p, {"t": 0, "m": np.zeros_like(p.data), "v": np.zeros_like(p.data)})
+                    state["t"] += 1
+                    t = self.global_t if changes.get("global_step") else state["t"]
+                    state["m"] = b1 * state["m"] + (1 - b1) * g
+                    state["v"] = b2 * state["v"] + (1 - b2) * g * g
+                    m_hat, v_hat = state["m"], state["v"]
+                    if not changes.get("no_bias_correction"):
+                        m_hat, v_hat = m_hat / (1 - b1 ** t), v_hat / (1 - b2 ** t)
+                    if changes.get("eps_inside"):
+                        p.data -= lr * m_hat / np.sqrt(v_hat + eps)
+                    else:
+                        p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    return Variant
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("no_bias_correction", r"lr=0.01, parameter 0 .* after step 1"),
+    ("eps_inside", r"sqrt\(v_hat\) \+ eps"),
+    ("global_step", r"first gradient at step 3"),
+])
+def test_adam_mistakes(mistake, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_adam(adam_variant(**{mistake: True}))
+
+
+def test_adamw_with_l2_instead_of_decoupled_decay():
+    class Coupled(Adam):
+        def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+            super().__init__(params, lr, betas, eps, weight_decay)
+
+    with pytest.raises(CheckFailed, match="decoupled decay"):
+        check_adamw(Coupled)
+
+
+def test_adamw_decaying_after_the_update():
+    class After(Adam):
+        def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+            super().__init__(params, lr, betas, eps, 0.0)
+            self.decay = weight_decay
+
+        def step(self):
+            super().step()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.data *= 1 - group["lr"] * self.decay
+
+    with pytest.raises(CheckFailed, match=r"AdamW on .*difference"):
+        check_adamw(After)
+
+
+def test_adamw_wrong_default_decay():
+    class NoDefault(AdamW):
+        def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+            super().__init__(params, lr, betas, eps, weight_decay)
+
+    with pytest.raises(CheckFailed, match="default weight_decay"):
+        check_adamw(NoDefault)
