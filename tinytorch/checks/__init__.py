@@ -13,4 +13,3 @@ from .autograd import (check_unbroadcast, check_add_backward, check_mul_backward
                        check_sum_backward, check_relu_backward, check_sigmoid_backward, check_tanh_backward,
                        check_topological_sort, check_backward)
 from .layers import check_linear, check_sequential, check_dropout
-from .profiling import check_count_parameters, check_linear_flops, check_conv2d_flops, check_measure_latency, check_amdahl_speedup
