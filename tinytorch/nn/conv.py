@@ -1,9 +1,9 @@
 """2-D convolution: im2col (a strided window view) + one matrix product, hand-written backward.
 
-The forward turns every receptive field into a row of a matrix `cols` (N*Ho*Wo, C*kh*kw),
-so the whole convolution is `cols @ weight.T`. The backward is two more matrix products; the
-input gradient is scattered back from `cols` (col2im) with one strided add per kernel position,
-never a loop over pixels or batch items.
+The forward turns every receptive field into a column of a matrix `cols` (C*kh*kw, N*Ho*Wo),
+so the whole convolution is `weight (O, C*kh*kw) @ cols`. The backward is two more matrix
+products; the input gradient is scattered back from columns to pixels (col2im) with one strided
+add per kernel position, never a loop over pixels or batch items.
 """
 
 import math
@@ -16,10 +16,10 @@ from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
 
-# Pyodide's NumPy has no BLAS: `@` falls back to naive loops that are very slow when an operand
-# is a transposed view (measured ~7x slower than einsum for the weight gradient), while einsum's
-# SIMD kernels handle any layout. Natively, BLAS-backed `@` is ~10x faster than einsum.
-# See bench/conv.py for the figures.
+# Which NumPy formulation does the products. Pyodide's NumPy has no BLAS: there `@` runs naive
+# loops that are ~3x slower than einsum when an operand is a transposed view (the weight
+# gradient), and einsum is faster or even overall. Natively, BLAS-backed `@` is 3-10x faster.
+# bench/conv.py prints both for the benchmark CNN's layers in the runtime it runs in.
 USE_EINSUM = sys.platform == "emscripten"
 
 
