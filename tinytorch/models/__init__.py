@@ -2,3 +2,4 @@
 
 from .kv_cache import KVCache
 from .gpt import GPT, GPTConfig
+from .recipes import SequenceRun, train_reversal, train_sequence_model
