@@ -15,3 +15,4 @@ from .autograd import (check_unbroadcast, check_add_backward, check_mul_backward
 from .layers import check_linear, check_sequential, check_dropout
 from .losses import check_mse_loss, check_log_softmax, check_cross_entropy, check_binary_cross_entropy_with_logits
 from .training import check_clip_grad_norm, check_cosine_lr, check_train_one_epoch, check_evaluate
+from .data import check_tensor_dataset, check_collate, check_dataloader, check_shift_images
