@@ -147,7 +147,7 @@ print("(4, 3) * (4, 1) ->", (batch * row_scale).shape)
 def matmul(a, b):
     """Batched matrix product of Tensors (..., n, k) @ (..., k, m) -> (..., n, m)."""
     ### BEGIN SOLUTION
-    # HINT: compare a.shape[-1] with b.shape[-2], then (a.data[..., :, :, None] * b.data[..., None, :, :]).sum(axis=-2)
+    # HINT: check a.shape[-1] against b.shape[-2]; then multiply a.data as (..., n, k, 1) by b.data as (..., 1, k, m) and sum over k
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} are not aligned: {a.shape[-1]} != {b.shape[-2]}"
@@ -196,7 +196,7 @@ print("max dim=1    ", x.max(dim=1))  # values and indices, as in PyTorch
 def var(x, dim=None, keepdim=False, correction=1):
     """Variance of Tensor `x` over `dim` (int, tuple or None for all)."""
     ### BEGIN SOLUTION
-    # HINT: mean = x.mean(dim, keepdim=True); ((x - mean) ** 2).sum(dim, keepdim=keepdim) / (count - correction)
+    # HINT: the mean with keepdim=True, squared deviations summed over dim, divided by (elements per group - correction)
     mean = x.mean(dim, keepdim=True)
     count = x.numel() // mean.numel()  # elements per reduced group
     return ((x - mean) ** 2).sum(dim, keepdim=keepdim) / (count - correction)

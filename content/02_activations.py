@@ -101,7 +101,7 @@ print("naive sigmoid of -100, 0, 100:", naive)
 def sigmoid(x):
     """1 / (1 + exp(-x)) elementwise, without overflow for any input."""
     ### BEGIN SOLUTION
-    # HINT: e = np.exp(-np.abs(x.data)); where x >= 0 the value is 1 / (1 + e), elsewhere e / (1 + e)
+    # HINT: e = np.exp(-np.abs(v)) cannot overflow; build both branches from e and choose with np.where(v >= 0, ...)
     v = x.data
     e = np.exp(-np.abs(v))  # in (0, 1]: never overflows
     return Tensor(np.where(v >= 0, 1 / (1 + e), e / (1 + e)).astype(v.dtype))
@@ -145,7 +145,7 @@ check_tanh(tanh)
 def gelu(x):
     """GELU with the tanh approximation (as in GPT-2)."""
     ### BEGIN SOLUTION
-    # HINT: v = x.data; 0.5 * v * (1 + np.tanh(np.sqrt(2 / np.pi) * (v + 0.044715 * v * v * v)))
+    # HINT: the formula above on v = x.data, with np.tanh; write the cube as v * v * v
     v = x.data
     c = np.float32(np.sqrt(2 / np.pi))
     return Tensor(0.5 * v * (1 + np.tanh(c * (v + 0.044715 * v * v * v))))
@@ -176,7 +176,7 @@ check_gelu(gelu)
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along dim, computed without overflow."""
     ### BEGIN SOLUTION
-    # HINT: e = np.exp(v - v.max(axis=dim, keepdims=True)); e / e.sum(axis=dim, keepdims=True)
+    # HINT: subtract v.max(axis=dim, keepdims=True), exponentiate, divide by the sum along dim (keepdims=True)
     v = x.data
     e = np.exp(v - v.max(axis=dim, keepdims=True))
     return Tensor(e / e.sum(axis=dim, keepdims=True))

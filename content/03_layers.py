@@ -90,7 +90,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: bound = 1 / math.sqrt(in_features); self.weight = Parameter(tt.rand(out_features, in_features) * (2 * bound) - bound); same for bias with shape (out_features,)
+        # HINT: weight (out_features, in_features) and bias (out_features,) as Parameters, uniform in (-1/sqrt(in_features), 1/sqrt(in_features)): scale and shift tt.rand
         self.in_features = in_features
         self.out_features = out_features
         bound = 1 / math.sqrt(in_features)
@@ -103,7 +103,7 @@ class Linear(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: x @ self.weight.T, plus self.bias when there is one
+        # HINT: x times the transposed weight, plus the bias when there is one
         out = x @ self.weight.T
         if self.bias is not None:
             out = out + self.bias
@@ -171,14 +171,14 @@ class Sequential(Module):
     def __init__(self, *modules):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: for i, module in enumerate(modules): self.add_module(str(i), module)
+        # HINT: register each module with self.add_module(name, module), named '0', '1', ...
         for i, module in enumerate(modules):
             self.add_module(str(i), module)
         ### END SOLUTION
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: for module in self._modules.values(): x = module(x)
+        # HINT: feed x through the registered modules (self._modules.values()) in order
         for module in self._modules.values():
             x = module(x)
         return x
@@ -186,13 +186,13 @@ class Sequential(Module):
 
     def __len__(self):
         ### BEGIN SOLUTION
-        # HINT: the number of entries in self._modules
+        # HINT: the number of registered modules
         return len(self._modules)
         ### END SOLUTION
 
     def __getitem__(self, index):
         ### BEGIN SOLUTION
-        # HINT: list(self._modules.values())[index]
+        # HINT: the index-th registered module (a list of self._modules.values() handles negative indices)
         return list(self._modules.values())[index]
         ### END SOLUTION
 
@@ -231,7 +231,7 @@ class Dropout(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: in eval mode or for p == 0 return x; else keep = tt.rand(*x.shape).data >= self.p and return x * Tensor(keep.astype(x.dtype) / np.asarray(1 - self.p, x.dtype))
+        # HINT: in eval mode or for p == 0 return x; otherwise multiply x by a mask from tt.rand(*x.shape): 0 where below p, 1/(1-p) elsewhere, in x's dtype
         if not self.training or self.p == 0:
             return x
         keep = tt.rand(*x.shape).data >= self.p

@@ -50,7 +50,7 @@ from tinytorch.checks import (
 def mse_loss(input, target):
     """Mean over all elements of (input - target)^2, as a 0-d Tensor."""
     ### BEGIN SOLUTION
-    # HINT: ((input - target) ** 2).mean()
+    # HINT: square the difference, then average over every element
     return ((input - target) ** 2).mean()
     ### END SOLUTION
 
@@ -87,7 +87,7 @@ check_mse_loss(mse_loss)
 def log_softmax(x, dim=-1):
     """x - logsumexp(x) along dim, stable for any logits."""
     ### BEGIN SOLUTION
-    # HINT: shifted = x - Tensor(x.data.max(axis=dim, keepdims=True)); shifted - shifted.exp().sum(dim, keepdim=True).log()
+    # HINT: shifted = x minus the constant max along dim; then shifted minus the log of the sum of its exps along dim (keepdim=True)
     shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
     ### END SOLUTION
@@ -120,7 +120,7 @@ check_log_softmax(log_softmax)
 def cross_entropy(logits, target):
     """Mean over the batch of -log_softmax(logits)[i, target[i]]; logits (N, C), target (N,) int64."""
     ### BEGIN SOLUTION
-    # HINT: log_probs = log_softmax(logits, dim=1); return -log_probs[np.arange(len(target.data)), target.data].mean()
+    # HINT: log_softmax over dim 1, pick each row's target entry with an index pair, return minus the mean
     log_probs = log_softmax(logits, dim=1)
     picked = log_probs[np.arange(len(target.data)), target.data]  # (N,)
     return -picked.mean()
@@ -170,7 +170,7 @@ print("(softmax - one_hot) / N:\n", by_formula)
 def binary_cross_entropy_with_logits(logits, target):
     """Mean binary cross-entropy of sigmoid(logits) against target, computed stably from logits."""
     ### BEGIN SOLUTION
-    # HINT: (logits.relu() - logits * target + ((-logits.abs()).exp() + 1).log()).mean()
+    # HINT: the formula above with .relu(), .abs(), .exp() and .log(), then the mean
     return (logits.relu() - logits * target + ((-logits.abs()).exp() + 1).log()).mean()
     ### END SOLUTION
 
