@@ -584,9 +584,10 @@ print(f"runtime: {describe()}")
 #    other's backward?
 # 2. `sigmoid_backward` receives the output, `relu_backward` the input. Which would you save
 #    for `exp`? For `log`? What does each choice cost in memory?
-# 3. Your `backward` stores a copy of the gradient on each leaf. Construct a two-leaf graph
-#    where storing the array itself gives a wrong result after the second `backward` call.
-# 4. The measured memory grew linearly with depth. For a 12-layer network with batch 256 and
+# 3. The measured memory grew linearly with depth. For a 12-layer network with batch 256 and
 #    width 4096, how much would the graph hold in float32? What could you change to halve it?
-# 5. Backward took about twice the forward time here. Which operations in the MLP break that
-#    rule of thumb, and in which direction?
+# 4. Compare your measured backward/forward ratio with the rule of thumb of 2. Which
+#    operations in the MLP cost more or less than twice their forward time backwards, and why?
+# 5. Every operation is recorded after its inputs exist. Why does that make "the reverse of
+#    creation order" a valid order for backward, and what would a tensor need to store so the
+#    engine could use it instead of a depth-first search?
