@@ -115,8 +115,8 @@ check_sigmoid(sigmoid)
 #
 # `tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))`, a sigmoid stretched to (-1, 1) and
 # centred on 0: `tanh(x) = 2 * sigmoid(2x) - 1`. Zero-centred outputs made it the classic
-# choice for hidden layers before ReLU (and inside LSTMs today). The textbook formula
-# overflows for `|x| > 44` in float32; use the identity or NumPy's `np.tanh`.
+# choice for hidden layers before ReLU (and inside LSTMs today). The textbook formula gives
+# `inf / inf = nan` for `|x| > 88.7` in float32; use the identity or NumPy's `np.tanh`.
 
 # %%
 def tanh(x):

@@ -105,7 +105,7 @@ check_log_softmax(log_softmax)
 # ```
 #   logits              log_softmax                   target   picked     loss
 #   [ 2.0, 1.0, 0.1]    [-0.42, -1.42, -2.32]            0      -0.42
-#   [ 0.5, 2.5, 0.3]    [-2.25, -0.25, -2.45]            1      -0.25     -mean = 0.33
+#   [ 0.5, 2.5, 0.3]    [-2.22, -0.22, -2.42]            1      -0.22     -mean = 0.32
 # ```
 #
 # A confident right answer costs almost 0; a confident wrong one costs a lot (`-log` of a tiny
