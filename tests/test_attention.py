@@ -95,6 +95,12 @@ def test_sdpa_dropout_is_seeded_and_scales():
     assert gradcheck(fn, [q, k, v])
 
 
+def test_sdpa_keeps_float32_with_a_float64_mask():
+    q = tinytorch.randn(2, 3, 4)
+    out = F.scaled_dot_product_attention(q, q, q, attn_mask=np.zeros((3, 3)))
+    assert out.dtype == np.float32
+
+
 def test_sdpa_mask_shape_error():
     q = k = v = tinytorch.zeros(2, 4, 5, 8)
     with pytest.raises(ValueError, match=r"scaled_dot_product_attention: attn_mask of shape \(3, 5\) "

@@ -142,7 +142,8 @@ def _attention(query, key, value, mask, dropout_p, scale, generator=None):
         grad_q, grad_k, grad_v = _attention_backward(g, q, k, v, weights, keep, scale)
         return _unbroadcast(grad_q, q.shape), _unbroadcast(grad_k, k.shape), _unbroadcast(grad_v, v.shape)
 
-    return Tensor._result(out, (query, key, value), backward, "ScaledDotProductAttentionBackward"), weights
+    shown = weights if keep is None else weights * keep  # PyTorch reports the weights after dropout
+    return Tensor._result(out, (query, key, value), backward, "ScaledDotProductAttentionBackward"), shown
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
@@ -158,6 +159,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     shape = _scores_shape(query, key, value, op)
     _check_dropout(dropout_p, op)
     mask = _combined_mask(attn_mask, is_causal, shape, op)
+    if mask is not None and mask.dtype != np.bool_:
+        mask = mask.astype(query.dtype, copy=False)  # a float64 mask must not promote float32 scores
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     return _attention(query, key, value, mask, dropout_p, scale, generator)[0]
 
@@ -300,7 +303,8 @@ class MultiHeadAttention(Module):
                 grad_qkv[:, :, i] = grad.transpose(0, 2, 1, 3)
             return (grad_qkv.reshape(batch, length, 3 * self.embed_dim),)
 
-        return Tensor._result(merged, (qkv,), backward, "MultiHeadAttentionBackward"), weights
+        shown = weights if keep is None else weights * keep  # PyTorch reports the weights after dropout
+        return Tensor._result(merged, (qkv,), backward, "MultiHeadAttentionBackward"), shown
 
     def _separate(self, query, key, value, mask, dropout_p):
         """Attention with distinct query, key and value inputs (e.g. cross-attention)."""
