@@ -6,29 +6,44 @@ Measures
   3. a small GPT training step (4 layers, 4 heads, n_embd 128, block 64, batch 16),
 both built from plain Tensor ops (no tinytorch.nn), and the same in PyTorch when installed.
 
-Run: python bench/bench_autograd.py [--threads N]
+Run: python bench/bench_autograd.py [--threads N] [--repeat R]
+
+Both libraries get the same number of threads: torch.set_num_threads(N) and NumPy's BLAS via
+OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS (set here before NumPy is imported,
+unless already set). Times are the best of R runs, measured both as wall-clock time and as
+process CPU time; on a busy machine the CPU time is the steadier figure (with 1 thread).
 """
 
 import argparse
 import io
 import math
+import os
 import time
 from contextlib import redirect_stdout
 
-import numpy as np
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--threads", type=int, default=1, help="threads for torch and for NumPy's BLAS (default 1)")
+parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement (best is reported)")
+ARGS = parser.parse_args()
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, str(ARGS.threads))
 
-import tinytorch as tt
+import numpy as np  # noqa: E402  (after the thread settings)
+
+import tinytorch as tt  # noqa: E402
 
 
-def best_of(fn, repeat=7, warmup=2):
+def best_of(fn, repeat=None, warmup=2):
+    """(best wall-clock seconds, best CPU seconds) over `repeat` runs."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+    wall, cpu = [], []
+    for _ in range(repeat or ARGS.repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return min(wall), min(cpu)
 
 
 # ---------------------------------------------------------------------- 1. op chain
@@ -155,9 +170,11 @@ def run(lib, name):
     P = gpt_params(lib, np.random.default_rng(0))
     idx = lib.tensor(rng.integers(0, GPT["vocab"], (GPT["batch"], GPT["block"])))
     tgt = lib.tensor(rng.integers(0, GPT["vocab"], (GPT["batch"], GPT["block"])))
-    gpt = best_of(lambda: gpt_step(lib, P, idx, tgt), repeat=5)
-    print(f"{name:10s} chain of 1000 ops fwd+bwd {chain * 1e3:8.2f} ms ({chain * 1e6 / 1000:5.1f} us/op)"
-          f" | MLP step {mlp * 1e3:7.2f} ms | GPT step {gpt * 1e3:7.2f} ms")
+    gpt = best_of(lambda: gpt_step(lib, P, idx, tgt))
+    ms = lambda t: f"{t[0] * 1e3:7.2f} ms wall {t[1] * 1e3:7.2f} ms cpu"
+    print(f"{name:10s} chain of 1000 ops fwd+bwd: {ms(chain)} ({chain[1] * 1e3:.1f} us/op cpu)")
+    print(f"{'':10s} MLP 784-512-512-10 step:   {ms(mlp)}")
+    print(f"{'':10s} GPT step:                  {ms(gpt)}")
     return chain, mlp, gpt
 
 
@@ -166,27 +183,28 @@ def blas_summary():
     with redirect_stdout(buffer):
         np.show_config()
     text = buffer.getvalue()
-    lines = [l.strip() for l in text.splitlines() if "name:" in l or "openblas configuration" in l]
+    section = text[text.find("blas:"):text.find("lapack:")] if "blas:" in text else text
+    lines = [l.strip() for l in section.splitlines() if l.strip().startswith(("name:", "openblas configuration", "version:"))]
     return "; ".join(dict.fromkeys(lines)) or "unknown"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
-    args = parser.parse_args()
-    print(f"numpy {np.__version__}, BLAS: {blas_summary()}")
+    print(f"numpy {np.__version__}, BLAS: {blas_summary()}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     print(f"GPT config: {GPT}")
-    ours = run(tt, "tinytorch")
     try:
         import torch
     except ImportError:
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(ARGS.threads)
+        print(f"torch {torch.__version__}, torch.set_num_threads({ARGS.threads})")
+    ours = run(tt, "tinytorch")
+    if torch is None:
         print("torch not installed: no comparison")
         return
-    torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, torch.set_num_threads({args.threads})")
     theirs = run(torch, "torch")
     for label, a, b in zip(["chain", "MLP", "GPT"], ours, theirs):
-        print(f"  {label:5s} tinytorch / torch = {a / b:5.2f}x")
+        print(f"  {label:5s} tinytorch / torch = {a[0] / b[0]:5.2f}x wall, {a[1] / b[1]:5.2f}x cpu")
 
 
 if __name__ == "__main__":

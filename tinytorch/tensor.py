@@ -2,10 +2,14 @@
 `backward()` can compute gradients by reverse-mode automatic differentiation.
 
 Each result of a differentiable operation keeps its inputs (`_parents`) and a closure
-(`_backward`) that maps the gradient of the result to the gradients of the inputs.
-`backward()` visits the recorded graph in reverse topological order, calling those closures.
+(`_backward`) that maps the gradient of the result to the gradients of the inputs, plus a
+sequence number (`_seq`) counting recorded operations. An operation is always recorded after
+its inputs, so visiting nodes from the highest sequence number down is a topological order:
+`backward()` does that with a heap, calling the closures.
 """
 
+import heapq
+import itertools
 import math
 from collections import namedtuple
 
@@ -18,6 +22,7 @@ float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int32, int64, bool_ = np.int8, np.int32, np.int64, np.bool_
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
+_sequence = itertools.count(1)  # numbers recorded operations in creation order
 TopK = namedtuple("TopK", ["values", "indices"])
 
 
@@ -136,6 +141,7 @@ class Tensor:
     # NumPy ufuncs and operators on arrays defer to our reflected operators, so
     # `np.float32(2) * t` and `array + t` return Tensors (recorded), never detached arrays.
     __array_ufunc__ = None
+    _seq = 0  # leaves come after every recorded operation in backward's order
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _as_array(data, dtype)
@@ -165,7 +171,16 @@ class Tensor:
             for p in parents:
                 if p._requires_grad:
                     out._parents, out._backward, out._requires_grad = parents, backward, True
+                    out._seq = next(_sequence)
                     break
+        return out
+
+    @classmethod
+    def _constant(cls, array):
+        """A tensor that does not require grad around `array` (fast path for scalar operands)."""
+        out = cls.__new__(cls)
+        out.data, out.grad, out._op, out._retains_grad = array, None, "", False
+        out._parents, out._backward, out._requires_grad = (), None, False
         return out
 
     @property
@@ -225,42 +240,33 @@ class Tensor:
                 raise ValueError(
                     f"backward: gradient shape {gradient.shape} does not match tensor shape {self.shape}"
                 )
+        # `grads` holds the summed gradient of every node waiting in `queue`. The queue pops
+        # the most recently recorded node first: all nodes that feed gradient into a node were
+        # recorded after it, so its gradient is complete when it is popped.
         grads = {id(self): gradient}
-        for node in reversed(self._topological_order()):
-            grad = grads.pop(id(node), None)
-            if grad is None:
-                continue
+        queue = [(-self._seq, id(self), self)]
+        while queue:
+            _, key, node = heapq.heappop(queue)
+            grad = grads.pop(key)
             if node._backward is None:  # a leaf
                 node._accumulate(grad)
                 continue
             if node._retains_grad:
                 node._accumulate(grad)
-            parents = node._parents
-            for parent, parent_grad in zip(parents, node._backward(grad)):
+            for parent, parent_grad in zip(node._parents, node._backward(grad)):
                 if parent_grad is None or not parent._requires_grad:
                     continue
                 parent_grad = _checked_grad(parent_grad, parent, node)
                 key = id(parent)
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+                if key in grads:
+                    grads[key] = grads[key] + parent_grad
+                else:
+                    grads[key] = parent_grad
+                    heapq.heappush(queue, (-parent._seq, key, parent))
             if not retain_graph:
                 # drop the closure and the inputs so intermediate arrays can be freed now
                 # rather than when the output tensor goes away
                 node._backward, node._parents = _freed_backward, ()
-
-    def _topological_order(self):
-        """Nodes that require grad, each after all of its inputs (iterative DFS)."""
-        order, visited, stack = [], set(), [(self, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._parents if p._requires_grad and id(p) not in visited)
-        return order
 
     def _accumulate(self, grad):
         if self.grad is None:
@@ -399,7 +405,7 @@ class Tensor:
             return other
         kind = self.data.dtype.kind
         if kind == "f":
-            return Tensor(np.asarray(other, dtype=self.data.dtype))
+            return Tensor._constant(np.asarray(other, dtype=self.data.dtype))
         if isinstance(other, (bool, int, float, np.generic)):
             if isinstance(other, (float, np.floating)):
                 return Tensor(np.asarray(other, dtype=np.float32))
@@ -411,7 +417,9 @@ class Tensor:
         """`(fn(a, b), a, b)` for a broadcasting binary NumPy function, with a clear error on
         bad shapes. As in PyTorch, an integer operand takes the dtype of a floating one (NumPy
         would make int64 with float32 float64), and division of integers gives float32."""
-        a, b = _promoted(self.data, other.data, to_float=fn is np.divide)
+        a, b = self.data, other.data
+        if a.dtype != b.dtype or (fn is np.divide and a.dtype.kind != "f"):
+            a, b = _promoted(a, b, to_float=fn is np.divide)
         try:
             return fn(a, b), a, b
         except ValueError:
@@ -702,8 +710,14 @@ class Tensor:
                     grad_a = _unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
                 grad_a = grad_a.reshape(self.shape)
             if other._requires_grad:
-                if rows_times_matrix:  # weights shared across the batch: one big GEMM
-                    grad_b = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                if b.ndim == 2 and (rows_times_matrix or a.ndim == 2):  # one GEMM over all rows
+                    a2, g2 = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])  # (N, k), (N, m)
+                    if b.flags.f_contiguous and not b.flags.c_contiguous:
+                        # b is a transposed view (x @ W.T): compute the gradient in W's layout,
+                        # so transposing it back (and copying it into W.grad) is contiguous
+                        grad_b = (g2.T @ a2).T
+                    else:
+                        grad_b = a2.T @ g2
                 else:
                     grad_b = _unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
                 grad_b = grad_b.reshape(other.shape)
@@ -991,7 +1005,8 @@ class Tensor:
                 return where(Tensor(mask), value, self)
             value = value.data
         out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
-        return Tensor._result(out, (self,), lambda g: (np.where(mask, 0, g),), "MaskedFillBackward")
+        keep = ~mask
+        return Tensor._result(out, (self,), lambda g: (g * keep,), "MaskedFillBackward")
 
     def tril(self, diagonal=0):
         """Lower triangle of the last two dimensions (the rest set to zero)."""
@@ -1006,9 +1021,12 @@ class Tensor:
             raise ValueError(f"{op}: needs at least 2 dimensions, got shape {self.shape}")
         keep = fn(np.ones(self.shape[-2:], dtype=bool), diagonal)
         out = np.where(keep, self.data, 0)
-        return Tensor._result(out, (self,), lambda g: (np.where(keep, g, 0),), f"{op.capitalize()}Backward")
+        return Tensor._result(out, (self,), lambda g: (g * keep,), f"{op.capitalize()}Backward")
 
     # ------------------------------------------------------------------ elementwise functions
+
+    # Backward passes below select gradients with `g * mask` rather than `np.where(mask, g, 0)`:
+    # on irregular masks the multiply is ~10x faster.
 
     def _unary(self, out, local_grad, op):
         """Result of an elementwise op whose derivative is `local_grad()` (computed lazily)."""
@@ -1046,7 +1064,7 @@ class Tensor:
         if max is not None:
             inside &= x <= max
         out = np.clip(x, min, max).astype(x.dtype, copy=False)
-        return Tensor._result(out, (self,), lambda g: (np.where(inside, g, 0),), "ClampBackward")
+        return Tensor._result(out, (self,), lambda g: (g * inside,), "ClampBackward")
 
     clip = clamp
 
@@ -1082,16 +1100,38 @@ class Tensor:
 
     def relu(self):
         x = self.data
-        return Tensor._result(np.maximum(x, 0), (self,), lambda g: (np.where(x > 0, g, 0),), "ReluBackward")
+        return Tensor._result(np.maximum(x, 0), (self,), lambda g: (g * (x > 0),), "ReluBackward")
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
         x = self.data
         if approximate == "tanh":
+            # in-place steps: GELU sits on the largest activations of a transformer, and fresh
+            # temporaries for every step cost about a third more time
             c = math.sqrt(2.0 / math.pi)
-            inner = np.tanh(c * (x + 0.044715 * (x * x * x)))  # x**3 is ~100x slower (generic pow)
-            out = 0.5 * x * (1.0 + inner)
-            local = lambda: 0.5 * (1.0 + inner) + 0.5 * x * (1.0 - inner**2) * c * (1.0 + 3 * 0.044715 * x**2)
+            inner = x * x  # becomes tanh(c * (x + 0.044715 x^3)); x**3 would be ~100x slower
+            inner *= 0.044715
+            inner += 1.0
+            inner *= x
+            inner *= c
+            np.tanh(inner, out=inner)
+            out = inner + 1.0
+            out *= x
+            out *= 0.5  # 0.5 x (1 + inner)
+
+            def local():  # 0.5 (1 + inner) + 0.5 x (1 - inner^2) c (1 + 3 * 0.044715 x^2)
+                d = x * x
+                d *= 3 * 0.044715
+                d += 1.0
+                d *= x
+                d *= 0.5 * c
+                slope = inner * inner
+                np.subtract(1.0, slope, out=slope)
+                d *= slope
+                half = inner + 1.0
+                half *= 0.5
+                d += half
+                return d
         elif approximate == "none":
             cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
             out = x * cdf
@@ -1210,8 +1250,8 @@ def where(condition, input, other):
 
     def backward(g):
         return (
-            _unbroadcast(np.where(cond, g, 0), a.shape) if a._requires_grad else None,
-            _unbroadcast(np.where(cond, 0, g), b.shape) if b._requires_grad else None,
+            _unbroadcast(g * cond, a.shape) if a._requires_grad else None,
+            _unbroadcast(g * ~cond, b.shape) if b._requires_grad else None,
         )
 
     return Tensor._result(out, (a, b), backward, "WhereBackward")
