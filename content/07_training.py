@@ -29,6 +29,7 @@ from tinytorch.checks import (
     check_clip_grad_norm, check_cosine_lr, check_evaluate, check_train_one_epoch, yours_or_reference,
 )
 from tinytorch.checks.training import reference_cosine_lr
+from tinytorch.platform import native_handoff
 from tinytorch.train import load_checkpoint, save_checkpoint
 
 # %% [markdown]
@@ -257,8 +258,9 @@ EPOCHS, LR_MAX, MAX_NORM = 20, 3e-3, 1.0
 loss_fn = tt.nn.CrossEntropyLoss()
 
 
-def run(model, optimizer, first_epoch, last_epoch, log=None, checkpoint_dir=None):
-    """Train epochs first_epoch..last_epoch-1; keep the best-validation checkpoint."""
+def run(model, optimizer, first_epoch, last_epoch, log=None, checkpoint_dir=None, save_after=None):
+    """Train epochs first_epoch..last_epoch-1; keep the best-validation checkpoint in
+    checkpoint_dir, and a checkpoint to resume from after epoch `save_after`."""
     best = -1.0
     for epoch in range(first_epoch, last_epoch):
         lr = schedule(epoch, EPOCHS, LR_MAX, LR_MAX / 100, warmup_steps=1)
@@ -277,6 +279,8 @@ def run(model, optimizer, first_epoch, last_epoch, log=None, checkpoint_dir=None
             best = val["accuracy"]
             save_checkpoint(os.path.join(checkpoint_dir, "best.npz"), model, optimizer,
                             epoch=epoch, val_accuracy=best)
+        if checkpoint_dir is not None and epoch + 1 == save_after:
+            save_checkpoint(os.path.join(checkpoint_dir, "resume.npz"), model, optimizer, epoch=epoch + 1)
 
 
 workdir = tempfile.mkdtemp()
@@ -284,8 +288,9 @@ model = make_model()
 optimizer = tt.optim.AdamW(model.parameters(), lr=LR_MAX, weight_decay=1e-4)
 log = []
 start = time.perf_counter()
-run(model, optimizer, 0, EPOCHS, log, checkpoint_dir=workdir)
+run(model, optimizer, 0, EPOCHS, log, checkpoint_dir=workdir, save_after=15)
 print(f"training took {time.perf_counter() - start:.1f} s")
+final_model = model
 
 best_model = make_model()
 info = load_checkpoint(os.path.join(workdir, "best.npz"), best_model)
@@ -315,22 +320,17 @@ plt.show()
 # weights, the optimizer's state (Adam's `m`, `v` and step counts), the epoch, and the source
 # of randomness (here each epoch reseeds its shuffling and dropout, so the epoch number is
 # enough). `tinytorch.train.save_checkpoint` writes model, optimizer and extras to one `.npz`
-# file (no pickle: loading it cannot run code). Below, training is stopped after 10 epochs,
-# saved, and resumed in a fresh model and optimizer: the result must equal the uninterrupted
-# run bit for bit. Restoring only the weights is not enough.
+# file (no pickle: loading it cannot run code). The run above also saved a checkpoint after
+# epoch 15. Resuming from it in a fresh model and optimizer must reproduce the uninterrupted
+# run's final weights bit for bit; restoring only the weights is not enough.
 
 # %%
 def final_weights(model):
     return np.concatenate([p.data.ravel() for p in model.parameters()])
 
 
-path = os.path.join(workdir, "epoch10.npz")
-model = make_model()
-optimizer = tt.optim.AdamW(model.parameters(), lr=LR_MAX, weight_decay=1e-4)
-run(model, optimizer, 0, 10)
-save_checkpoint(path, model, optimizer, epoch=10)
-run(model, optimizer, 10, EPOCHS)
-uninterrupted = final_weights(model)
+path = os.path.join(workdir, "resume.npz")
+uninterrupted = final_weights(final_model)
 
 resumed_model = make_model()
 resumed_optimizer = tt.optim.AdamW(resumed_model.parameters(), lr=LR_MAX, weight_decay=1e-4)
@@ -340,19 +340,20 @@ run(resumed_model, resumed_optimizer, extras["epoch"], EPOCHS)
 weights_only_model = make_model()
 weights_only_optimizer = tt.optim.AdamW(weights_only_model.parameters(), lr=LR_MAX, weight_decay=1e-4)
 load_checkpoint(path, weights_only_model)  # optimizer state not restored: Adam starts from zero
-run(weights_only_model, weights_only_optimizer, 10, EPOCHS)
+run(weights_only_model, weights_only_optimizer, extras["epoch"], EPOCHS)
 
-print(f"resumed from checkpoint:      largest weight difference {np.abs(final_weights(resumed_model) - uninterrupted).max():.1e}")
-print(f"weights only, fresh optimizer: largest weight difference {np.abs(final_weights(weights_only_model) - uninterrupted).max():.1e}")
-print(f"checkpoint file: {os.path.getsize(path) / 1e3:.0f} KB for {sum(p.numel() for p in model.parameters()):,} parameters")
+print(f"resumed after epoch {extras['epoch']}:")
+print(f"  model + optimizer restored: largest weight difference {np.abs(final_weights(resumed_model) - uninterrupted).max():.1e}")
+print(f"  weights only:               largest weight difference {np.abs(final_weights(weights_only_model) - uninterrupted).max():.1e}")
+print(f"checkpoint file: {os.path.getsize(path) / 1e3:.0f} KB for {sum(p.numel() for p in final_model.parameters()):,} parameters")
 
 # %% [markdown]
 # ## Systems analysis: where the time of a training step goes
 #
 # We time each phase of the training step separately (fetching the batch, forward, loss,
 # zero_grad, backward, optimizer step) for the same MLP shape at three widths, batch 64 on the
-# digits, with Adam. Each phase's median over 9 steps is reported, which is robust to the odd slow
-# step (another program, the garbage collector).
+# digits, with Adam. Each phase's median over several steps is reported, which is robust to the odd
+# slow step (another program, the garbage collector).
 
 # %%
 def profile_step(width, steps):
@@ -386,10 +387,12 @@ def profile_step(width, steps):
     return dict(zip(names, medians)), params
 
 
-widths = [32, 256, 1024]
+native = native_handoff("the width-1024 profile (width 512 here)",
+                        "pip install jupyterlab matplotlib && jupyter lab 07_training.ipynb")
+widths = [32, 256, 1024] if native else [32, 256, 512]
 results = {}
 for width in widths:
-    phases, params = profile_step(width, steps=9)
+    phases, params = profile_step(width, steps=9 if native else 5)
     results[width] = phases
     total = sum(phases.values())
     flops = 2 * 64 * params  # forward multiply-adds, one per weight per sample
@@ -417,7 +420,10 @@ plt.show()
 #   to do, so this overhead is most of the step and the GFLOP/s are poor.
 # - **Matrix products**, about `2 * batch * parameters` FLOPs forward and twice that backward
 #   (the gradient for the weights and for the input), a little less here because the first
-#   layer needs no gradient for its input, the data. They grow with the batch size.
+#   layer needs no gradient for its input, the data. They grow with the batch size. Without
+#   BLAS (the browser) NumPy's matrix product is much faster for some memory layouts than
+#   for others, and backward's products (`g @ W`, `g.T @ x`) can take several times the
+#   forward's `x @ W.T`: measure, do not assume.
 # - **The optimizer step**, a dozen memory-bound passes over every parameter (module 06),
 #   independent of the batch size. With batch 64 and native BLAS it can rival the matrix
 #   products at width 1024; without BLAS (the browser) the products dominate.
