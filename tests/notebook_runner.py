@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,11 @@ def execute(source_path, edition, workdir, timeout=600):
     """Run every cell (continuing after errors); return (notebook, seconds)."""
     notebook = build.make_notebook(source_path, edition=edition)
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots render off-screen, never block
+    # the kernel imports this checkout's tinytorch even when it is not pip-installed
+    repo = str(Path(__file__).resolve().parents[1])
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if repo not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([repo] + [p for p in paths if p])
     client = nbclient.NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
         resources={"metadata": {"path": str(workdir)}},
