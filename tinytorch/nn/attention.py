@@ -230,8 +230,11 @@ class MultiHeadAttention(Module):
                     f"{name}: expected query, key and value of shape (B, T, {self.embed_dim}), "
                     f"got {tuple(query.shape)}, {tuple(key.shape)} and {tuple(value.shape)}"
                 )
+        self_attention = query is key and key is value
         if not self.batch_first:  # (T, B, E) -> (B, T, E)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+            if self_attention:
+                key = value = query
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
             raise ValueError(
                 f"{name}: batch and sequence sizes of query {tuple(query.shape)}, key {tuple(key.shape)} "
@@ -239,7 +242,6 @@ class MultiHeadAttention(Module):
             )
         batch, length, source = query.shape[0], query.shape[1], key.shape[1]
         dropout_p = self.dropout if self.training else 0.0
-        self_attention = query is key and key is value
         if kv_cache is not None:
             if not self_attention or attn_mask is not None or key_padding_mask is not None:
                 raise ValueError(f"{name}: kv_cache works only for self-attention without attn_mask or key_padding_mask")
