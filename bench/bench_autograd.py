@@ -48,12 +48,16 @@ def best_of(fn, repeat=None, warmup=2):
 
 # ---------------------------------------------------------------------- 1. op chain
 
-def chain_step(lib, x, n_ops=1000):
+def chain_forward(lib, x, n_ops=1000):
     y = x
     for i in range(n_ops // 2):
         y = y * 1.0001
         y = y + 0.001
-    y.sum().backward()
+    return y
+
+
+def chain_step(lib, x, n_ops=1000):
+    chain_forward(lib, x, n_ops).sum().backward()
 
 
 # ---------------------------------------------------------------------- 2. MLP
@@ -161,6 +165,7 @@ def run(lib, name):
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((4,)).astype(np.float32), requires_grad=True)
     chain = best_of(lambda: chain_step(lib, x))
+    chain_fwd = best_of(lambda: chain_forward(lib, x))
 
     params = mlp_params(lib, np.random.default_rng(0))
     xb = lib.tensor(rng.standard_normal((128, 784)).astype(np.float32))
@@ -172,7 +177,8 @@ def run(lib, name):
     tgt = lib.tensor(rng.integers(0, GPT["vocab"], (GPT["batch"], GPT["block"])))
     gpt = best_of(lambda: gpt_step(lib, P, idx, tgt))
     ms = lambda t: f"{t[0] * 1e3:7.2f} ms wall {t[1] * 1e3:7.2f} ms cpu"
-    print(f"{name:10s} chain of 1000 ops fwd+bwd: {ms(chain)} ({chain[1] * 1e3:.1f} us/op cpu)")
+    print(f"{name:10s} chain of 1000 ops fwd+bwd: {ms(chain)} ({chain[1] * 1e3:.1f} us/op cpu: "
+          f"{chain_fwd[1] * 1e3:.1f} forward, {(chain[1] - chain_fwd[1]) * 1e3:.1f} backward)")
     print(f"{'':10s} MLP 784-512-512-10 step:   {ms(mlp)}")
     print(f"{'':10s} GPT step:                  {ms(gpt)}")
     return chain, mlp, gpt

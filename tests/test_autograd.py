@@ -493,6 +493,20 @@ def test_masked_fill_with_inf_then_softmax_gives_zero_gradient_there():
     assert x.grad.data[0, 2] == 0 and np.all(np.isfinite(x.grad.data))
 
 
+def test_backward_written_with_tensor_ops_records_nothing(leaf):
+    x = leaf(3)
+    seen = []
+
+    def backward(g):
+        grad = tt.Tensor(g) * 2  # Tensor ops inside a backward
+        seen.append(grad.requires_grad or tt.is_grad_enabled())
+        return (grad.data,)
+
+    tt.Tensor._result(x.data * 2, (x,), backward, "TwiceBackward").sum().backward()
+    assert seen == [False] and tt.is_grad_enabled()
+    np.testing.assert_allclose(x.grad.data, [2, 2, 2])
+
+
 def test_custom_op_with_wrong_gradient_shape_is_reported(leaf):
     x = leaf(3)
     y = tt.Tensor._result(x.data * 2, (x,), lambda g: (g.sum(),), "BrokenBackward")

@@ -243,6 +243,10 @@ class Tensor:
         # `grads` holds the summed gradient of every node waiting in `queue`. The queue pops
         # the most recently recorded node first: all nodes that feed gradient into a node were
         # recorded after it, so its gradient is complete when it is popped.
+        with grad_mode.no_grad():  # a backward written with Tensor ops must not record a graph
+            self._run_backward(gradient, retain_graph)
+
+    def _run_backward(self, gradient, retain_graph):
         grads = {id(self): gradient}
         queue = [(-self._seq, id(self), self)]
         while queue:
