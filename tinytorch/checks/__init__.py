@@ -17,3 +17,4 @@ from .losses import check_mse_loss, check_log_softmax, check_cross_entropy, chec
 from .training import check_clip_grad_norm, check_cosine_lr, check_train_one_epoch, check_evaluate
 from .data import check_tensor_dataset, check_collate, check_dataloader, check_shift_images
 from .profiling import check_count_parameters, check_linear_flops, check_conv2d_flops, check_measure_latency, check_amdahl_speedup
+from .quantization import check_calculate_qparams, check_quantize, check_dequantize, check_quantized_linear

@@ -1,0 +1,253 @@
+"""Module 15 checks: right solutions pass; stubs and typical mistakes fail with a useful report."""
+
+import numpy as np
+import pytest
+
+from tinytorch import Tensor, nn
+from tinytorch.checks import (
+    CheckFailed, check_calculate_qparams, check_dequantize, check_quantize, check_quantized_linear,
+)
+
+
+def calculate_qparams(min_val, max_val, symmetric=True, num_bits=8):
+    qmax = 2 ** (num_bits - 1) - 1
+    qmin = -qmax if symmetric else -qmax - 1
+    low, high = np.minimum(min_val, 0.0), np.maximum(max_val, 0.0)
+    if symmetric:
+        scale = np.maximum(-low, high) / qmax
+    else:
+        scale = (high - low) / (qmax - qmin)
+    scale = np.where(scale > 0, scale, 1.0)
+    zero_point = np.zeros_like(scale) if symmetric else np.clip(np.round(qmin - low / scale), qmin, qmax)
+    return scale.astype(np.float32), zero_point.astype(np.int32)
+
+
+def quantize(x, scale, zero_point, num_bits=8, symmetric=False):
+    qmax = 2 ** (num_bits - 1) - 1
+    qmin = -qmax if symmetric else -qmax - 1
+    return np.clip(np.round(x / scale) + zero_point, qmin, qmax).astype(np.int8)
+
+
+def dequantize(q, scale, zero_point):
+    return ((q.astype(np.int32) - zero_point) * scale).astype(np.float32)
+
+
+class QuantizedLinear(nn.Module):
+    def __init__(self, linear, input_scale, input_zero_point):
+        super().__init__()
+        w = linear.weight.data
+        scale, _ = calculate_qparams(w.min(axis=1), w.max(axis=1), symmetric=True)
+        self.register_buffer("weight", Tensor(quantize(w, scale[:, None], 0, symmetric=True)))
+        self.register_buffer("weight_scale", Tensor(scale))
+        self.register_buffer("bias", None if linear.bias is None else Tensor(linear.bias.data.copy()))
+        self.input_scale, self.input_zero_point = input_scale, input_zero_point
+
+    def forward(self, x):
+        in_features = self.weight.shape[1]
+        qx = quantize(x.data, self.input_scale, self.input_zero_point).reshape(-1, in_features)
+        acc = (qx.astype(np.int32) - self.input_zero_point) @ self.weight.data.astype(np.int32).T
+        out = acc.astype(np.float32) * (np.float32(self.input_scale) * self.weight_scale.data)
+        if self.bias is not None:
+            out = out + self.bias.data
+        return Tensor(out.reshape(x.shape[:-1] + (self.weight.shape[0],)))
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("Exercise: write this")
+
+
+class StubLayer(nn.Module):
+    def __init__(self, *args):
+        super().__init__()
+        raise NotImplementedError("Exercise: write this")
+
+
+CORRECT = [
+    (check_calculate_qparams, calculate_qparams, stub),
+    (check_quantize, quantize, stub),
+    (check_dequantize, dequantize, stub),
+    (check_quantized_linear, QuantizedLinear, StubLayer),
+]
+
+
+@pytest.mark.parametrize("check, solution, unsolved", CORRECT, ids=lambda v: getattr(v, "__name__", ""))
+def test_solution_passes_and_stub_fails(check, solution, unsolved, capsys):
+    check(solution)
+    assert capsys.readouterr().out.startswith("PASS")
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check(unsolved)
+
+
+def failure(check, solution):
+    with pytest.raises(CheckFailed) as info:
+        check(solution)
+    return str(info.value)
+
+
+# ---------------------------------------------------------------------- calculate_qparams
+
+def test_range_without_zero_fails():
+    def no_zero(min_val, max_val, symmetric=True, num_bits=8):
+        qmax = 2 ** (num_bits - 1) - 1
+        qmin = -qmax if symmetric else -qmax - 1
+        low, high = np.asarray(min_val, float), np.asarray(max_val, float)
+        scale = np.maximum(-low, high) / qmax if symmetric else (high - low) / (qmax - qmin)
+        scale = np.where(scale > 0, scale, 1.0)
+        zp = np.zeros_like(scale) if symmetric else np.clip(np.round(qmin - low / scale), qmin, qmax)
+        return scale, zp
+
+    assert "contain 0" in failure(check_calculate_qparams, no_zero)
+
+
+def test_symmetric_with_128_fails():
+    def wide(min_val, max_val, symmetric=True, num_bits=8):
+        scale, zp = calculate_qparams(min_val, max_val, symmetric, num_bits)
+        return (scale * 127 / 128 if symmetric else scale), zp
+
+    assert "+-127 (not 128)" in failure(check_calculate_qparams, wide)
+
+
+def test_division_by_a_zero_range_fails():
+    def no_guard(min_val, max_val, symmetric=True, num_bits=8):
+        qmax = 2 ** (num_bits - 1) - 1
+        qmin = -qmax if symmetric else -qmax - 1
+        low, high = np.minimum(min_val, 0.0), np.maximum(max_val, 0.0)
+        scale = np.maximum(-low, high) / qmax if symmetric else (high - low) / (qmax - qmin)
+        zp = np.zeros_like(scale) if symmetric else np.clip(np.round(qmin - low / scale), qmin, qmax)
+        return scale, zp
+
+    message = failure(check_calculate_qparams, no_guard)
+    assert "all-zero range" in message
+
+
+def test_zero_point_sign_error_fails():
+    def flipped(min_val, max_val, symmetric=True, num_bits=8):
+        scale, zp = calculate_qparams(min_val, max_val, symmetric, num_bits)
+        return scale, -zp
+
+    assert "zero_point = round" in failure(check_calculate_qparams, flipped)
+
+
+def test_fixed_8_bits_fails():
+    message = failure(check_calculate_qparams, lambda lo, hi, symmetric=True, num_bits=8: calculate_qparams(lo, hi, symmetric))
+    assert "num_bits=b" in message
+
+
+# ---------------------------------------------------------------------- quantize
+
+def test_casting_without_clipping_fails():
+    def wraps(x, scale, zero_point, num_bits=8, symmetric=False):
+        return (np.round(x / scale) + zero_point).astype(np.int8)
+
+    assert "BEFORE casting" in failure(check_quantize, wraps)
+
+
+def test_rounding_halves_up_fails():
+    def half_up(x, scale, zero_point, num_bits=8, symmetric=False):
+        qmax = 2 ** (num_bits - 1) - 1
+        qmin = -qmax if symmetric else -qmax - 1
+        return np.clip(np.floor(x / scale + 0.5) + zero_point, qmin, qmax).astype(np.int8)
+
+    assert "halves go to the even" in failure(check_quantize, half_up)
+
+
+def test_truncating_instead_of_rounding_fails():
+    def truncate(x, scale, zero_point, num_bits=8, symmetric=False):
+        qmax = 2 ** (num_bits - 1) - 1
+        qmin = -qmax if symmetric else -qmax - 1
+        return np.clip((x / scale).astype(np.int32) + zero_point, qmin, qmax).astype(np.int8)
+
+    failure(check_quantize, truncate)
+
+
+def test_symmetric_flag_ignored_fails():
+    message = failure(check_quantize, lambda x, s, z, num_bits=8, symmetric=False: quantize(x, s, z, num_bits))
+    assert "-127" in message
+
+
+def test_returning_int32_fails():
+    def wide(*args):
+        return quantize(*args).astype(np.int32)
+
+    assert "expected an int8 array" in failure(check_quantize, wide)
+
+
+# ---------------------------------------------------------------------- dequantize
+
+def test_int8_overflow_in_dequantize_fails():
+    message = failure(check_dequantize, lambda q, scale, zp: ((q - zp) * np.float32(scale)).astype(np.float32))
+    assert "overflowed int8" in message
+
+
+def test_float64_output_fails():
+    message = failure(check_dequantize, lambda q, scale, zp: (q.astype(np.int32) - zp) * np.float64(1) * scale)
+    assert "float32" in message
+
+
+def test_adding_the_zero_point_fails():
+    failure(check_dequantize, lambda q, scale, zp: ((q.astype(np.int32) + zp) * scale).astype(np.float32))
+
+
+# ---------------------------------------------------------------------- QuantizedLinear
+
+class Int8Accumulator(QuantizedLinear):
+    def forward(self, x):
+        in_features = self.weight.shape[1]
+        qx = quantize(x.data, self.input_scale, self.input_zero_point).reshape(-1, in_features)
+        acc = (qx - np.int8(self.input_zero_point)) @ self.weight.data.T  # int8 all the way
+        out = acc.astype(np.float32) * (np.float32(self.input_scale) * self.weight_scale.data)
+        if self.bias is not None:
+            out = out + self.bias.data
+        return Tensor(out.reshape(x.shape[:-1] + (self.weight.shape[0],)))
+
+
+def test_int8_accumulation_fails():
+    assert "overflowed" in failure(check_quantized_linear, Int8Accumulator)
+
+
+class KeepsFloatWeight(QuantizedLinear):
+    def __init__(self, linear, input_scale, input_zero_point):
+        super().__init__(linear, input_scale, input_zero_point)
+        self.float_weight = linear.weight
+
+
+def test_keeping_the_float_weight_fails():
+    assert "no smaller" in failure(check_quantized_linear, KeepsFloatWeight)
+
+
+class PerTensor(QuantizedLinear):
+    def __init__(self, linear, input_scale, input_zero_point):
+        super().__init__(linear, input_scale, input_zero_point)
+        w = linear.weight.data
+        scale, _ = calculate_qparams(w.min(), w.max(), symmetric=True)
+        self.weight = Tensor(quantize(w, scale, 0, symmetric=True))
+        self.weight_scale = Tensor(np.full(w.shape[0], scale, np.float32))
+
+
+def test_per_tensor_weight_scale_fails():
+    assert "per output channel" in failure(check_quantized_linear, PerTensor)
+
+
+class NoZeroPoint(QuantizedLinear):
+    def forward(self, x):
+        in_features = self.weight.shape[1]
+        qx = quantize(x.data, self.input_scale, self.input_zero_point).reshape(-1, in_features)
+        acc = qx.astype(np.int32) @ self.weight.data.astype(np.int32).T
+        out = acc.astype(np.float32) * (np.float32(self.input_scale) * self.weight_scale.data)
+        if self.bias is not None:
+            out = out + self.bias.data
+        return Tensor(out.reshape(x.shape[:-1] + (self.weight.shape[0],)))
+
+
+def test_forgetting_the_input_zero_point_fails():
+    failure(check_quantized_linear, NoZeroPoint)
+
+
+class FloatWeightBuffer(QuantizedLinear):
+    def __init__(self, linear, input_scale, input_zero_point):
+        super().__init__(linear, input_scale, input_zero_point)
+        self.weight = Tensor(self.weight.data.astype(np.float32))
+
+
+def test_weight_not_int8_fails():
+    assert "int8 weight" in failure(check_quantized_linear, FloatWeightBuffer)
