@@ -9,6 +9,7 @@ once for the learner's function, once for the library's `Tensor.backward()`.
 
 import numpy as np
 
+from ..grad_mode import enable_grad
 from ..gradcheck import numerical_grad
 from ..tensor import Tensor, _freed_backward, _unbroadcast
 from .core import assert_close, fail, passed, run_learner
@@ -29,8 +30,9 @@ def _describe(t):
 def _library_grads(forward, grad, arrays):
     """Gradients of sum(grad * forward(*inputs)) by tinytorch's backward, one per input."""
     inputs = [Tensor(np.array(a), requires_grad=True) for a in arrays]
-    out = forward(*inputs)
-    out.backward(np.asarray(grad, dtype=out.dtype))
+    with enable_grad():  # also when called from inside a backward pass, which records nothing
+        out = forward(*inputs)
+        out.backward(np.asarray(grad, dtype=out.dtype))
     return tuple(np.zeros_like(a) if t.grad is None else t.grad.data for a, t in zip(arrays, inputs))
 
 
