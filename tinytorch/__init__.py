@@ -21,3 +21,4 @@ from . import nn, optim
 from . import train
 from . import text
 from . import profiling, quantization, compression, acceleration, benchmarking
+from . import models
