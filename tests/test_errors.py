@@ -213,6 +213,8 @@ def test_inplace_errors():
         tt.ones(3, 1).expand(3, 2).sub_(1)
     with pytest.raises(ValueError, match=r"copy_: shape \(2,\) does not broadcast to the tensor's shape \(3,\)"):
         x.copy_(tt.ones(2))
+    with pytest.raises(ValueError, match=r"copy_: shape \(2, 3\) does not broadcast to the tensor's shape \(3,\)"):
+        x.copy_(tt.ones(2, 3))
     with pytest.raises(IndexError, match=r"setitem: index 5 is out of bounds.*\(tensor shape \(3,\)\)"):
         x[5] = 1.0
     with pytest.raises(ValueError, match=r"setitem: .*\(tensor shape \(3,\), value shape \(2,\)\)"):

@@ -22,8 +22,9 @@ float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int32, int64, bool_ = np.int8, np.int32, np.int64, np.bool_
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
-_sequence = itertools.count(1)  # numbers recorded operations in creation order
 TopK = namedtuple("TopK", ["values", "indices"])
+
+_sequence = itertools.count(1)  # numbers recorded operations in creation order
 
 
 def _as_array(data, dtype=None):
@@ -240,13 +241,13 @@ class Tensor:
                 raise ValueError(
                     f"backward: gradient shape {gradient.shape} does not match tensor shape {self.shape}"
                 )
-        # `grads` holds the summed gradient of every node waiting in `queue`. The queue pops
-        # the most recently recorded node first: all nodes that feed gradient into a node were
-        # recorded after it, so its gradient is complete when it is popped.
         with grad_mode.no_grad():  # a backward written with Tensor ops must not record a graph
             self._run_backward(gradient, retain_graph)
 
     def _run_backward(self, gradient, retain_graph):
+        # `grads` holds the summed gradient of every node waiting in `queue`. The queue pops
+        # the most recently recorded node first: all nodes that feed gradient into a node were
+        # recorded after it, so its gradient is complete when it is popped.
         grads = {id(self): gradient}
         queue = [(-self._seq, id(self), self)]
         while queue:
@@ -605,10 +606,8 @@ class Tensor:
     def copy_(self, src):
         """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
         src_shape = np.shape(src.data if isinstance(src, Tensor) else src)
-        try:
-            np.broadcast_shapes(src_shape, self.shape)
-        except ValueError:
-            raise ValueError(f"copy_: shape {src_shape} does not broadcast to the tensor's shape {self.shape}") from None
+        if _broadcast_shapes_or_none(src_shape, self.shape) != self.shape:
+            raise ValueError(f"copy_: shape {src_shape} does not broadcast to the tensor's shape {self.shape}")
         return self._assign(Ellipsis, src, "copy_")
 
     def zero_(self):
