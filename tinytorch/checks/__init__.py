@@ -18,3 +18,5 @@ from .training import check_clip_grad_norm, check_cosine_lr, check_train_one_epo
 from .data import check_tensor_dataset, check_collate, check_dataloader, check_shift_images
 from .profiling import check_count_parameters, check_linear_flops, check_conv2d_flops, check_measure_latency, check_amdahl_speedup
 from .quantization import check_calculate_qparams, check_quantize, check_dequantize, check_quantized_linear
+from .conv import (check_conv2d_loops, check_im2col, check_conv2d_im2col, check_col2im, check_conv2d_backward,
+                   check_max_pool2d, check_max_pool2d_backward)
