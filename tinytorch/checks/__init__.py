@@ -20,3 +20,4 @@ from .profiling import check_count_parameters, check_linear_flops, check_conv2d_
 from .quantization import check_calculate_qparams, check_quantize, check_dequantize, check_quantized_linear
 from .conv import (check_conv2d_loops, check_im2col, check_conv2d_im2col, check_col2im, check_conv2d_backward,
                    check_max_pool2d, check_max_pool2d_backward)
+from .embeddings import check_scatter_add_rows, check_embedding, check_sinusoidal_positions
