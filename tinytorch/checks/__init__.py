@@ -21,3 +21,4 @@ from .quantization import check_calculate_qparams, check_quantize, check_dequant
 from .conv import (check_conv2d_loops, check_im2col, check_conv2d_im2col, check_col2im, check_conv2d_backward,
                    check_max_pool2d, check_max_pool2d_backward)
 from .embeddings import check_scatter_add_rows, check_embedding, check_sinusoidal_positions
+from .compression import check_magnitude_prune, check_structured_prune, check_low_rank_factorize, check_distillation_loss
