@@ -107,12 +107,13 @@ print(f"without weight tying the head would add {count(gpt.lm_head):,} more")
 # dimensions: batch, sequence, ...) has `out` elements, each a dot product of length `in`:
 #
 # ```
-#   output (N, out):  each element = sum of in products  ->  in multiplies + in adds
+#   output (N, out):  each element = sum of in products  ->  in multiplies, in - 1 adds
 #   FLOPs = 2 * N * in * out   (+ N * out for the bias: one add per output element)
 # ```
 #
 # A `Conv2d` is the same dot product, slid over the image: each of the
-# `N * Cout * Hout * Wout` output elements sums `(Cin / groups) * kh * kw` products. Use the
+# `N * Cout * Hout * Wout` output elements sums `(Cin / groups) * kh * kw` products (counted
+# the same way: 2 FLOPs each, + 1 for the bias). Use the
 # **output's** height and width: stride and padding decide them. With `groups=g` the input
 # channels are split into `g` groups and each output channel sees only its own group.
 #
@@ -169,9 +170,9 @@ cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), n
 print(profile(cnn, tt.randn(32, 1, 8, 8)))
 
 # %% [markdown]
-# A digits CNN like the one of module 09: the two convolutions do almost all the arithmetic, yet the
-# final `Linear` holds a third of the parameters. Parameters and FLOPs measure different
-# things: a convolution reuses each weight at every position of the image.
+# A digits CNN like the one of module 09: the two convolutions do almost all the
+# arithmetic, yet the final `Linear` holds a third of the parameters. Parameters and FLOPs
+# measure different things: a convolution reuses each weight at every position of the image.
 #
 # ## Latency: warm-up, median, percentiles
 #
@@ -291,8 +292,9 @@ print(report)
 # The table lists every layer. To find the bottleneck, group the rows into the parts of the
 # architecture. The attention row's own time includes the packed query/key/value projection
 # and the two attention matrix products; its output projection is a `Linear` row of its own.
-# Rows that are not layers (the model's own code between them: reshapes, the loop over
-# blocks) are "glue".
+# Time spent in containers rather than layers (the model's and the blocks' own code between
+# their layers: the residual additions, reshapes, the loop over blocks) and in dropout is
+# "glue".
 
 # %%
 def part_of(layer):
@@ -367,7 +369,7 @@ def amdahl_speedup(fraction, speedup):
     """Overall speedup when `fraction` of the run time becomes `speedup` times faster
     (numbers or NumPy arrays, elementwise with broadcasting; speedup may be np.inf)."""
     ### BEGIN SOLUTION
-    # HINT: 1 / ((1 - fraction) + fraction / speedup), with np.asarray on both
+    # HINT: the new time is (1 - fraction) + fraction / speedup of the old one; return its inverse (np.asarray both inputs)
     fraction, speedup = np.asarray(fraction, dtype=np.float64), np.asarray(speedup, dtype=np.float64)
     return 1.0 / ((1.0 - fraction) + fraction / speedup)
     ### END SOLUTION

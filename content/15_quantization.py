@@ -148,10 +148,10 @@ w_tensor = to_float(to_int8(w, scale_t, 0, symmetric=True), scale_t, 0)
 scale_c, _ = qparams(w.min(axis=1), w.max(axis=1), symmetric=True)
 w_channel = to_float(to_int8(w, scale_c[:, None], 0, symmetric=True), scale_c[:, None], 0)
 
-for label, approx in (("per-tensor", w_tensor), ("per-channel", w_channel)):
+for label, approx, scale in (("per-tensor", w_tensor, scale_t), ("per-channel", w_channel, scale_c)):
     error = np.abs(approx - w)
     relative = np.linalg.norm(approx - w, axis=1) / np.linalg.norm(w, axis=1)
-    print(f"{label:12s} max error {error.max():.2e} (scale / 2 = {np.max(scale_t if label == 'per-tensor' else scale_c) / 2:.2e}); "
+    print(f"{label:12s} max error {error.max():.2e} (largest scale / 2 = {np.max(scale) / 2:.2e}); "
           f"relative error of the smallest row {relative[0]:7.2%}, of the largest {relative[-1]:.2%}")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3))
@@ -392,7 +392,9 @@ for observer, kwargs in (("minmax", {}), ("percentile", {"percentile": 99.9})):
 
 # %%
 measure = tt.profiling.measure_latency
-size = 1024 if native_handoff("the float32 vs int8 timing comparison", "pip install jupyterlab matplotlib && jupyter lab 15_quantization.ipynb") else 512
+full = native_handoff("the float32 vs int8 timing comparison",
+                      "pip install jupyterlab matplotlib && jupyter lab 15_quantization.ipynb")
+size = 1024 if full else 512
 big = np.random.default_rng(1).standard_normal((size, size)).astype(np.float32)
 big_scale, _ = reference.reference_calculate_qparams(big.min(axis=1), big.max(axis=1))
 big_int8 = reference.reference_quantize(big, big_scale[:, None], 0, symmetric=True)

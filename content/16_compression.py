@@ -389,11 +389,12 @@ print(f"student, 100 labels              {count_parameters(labels_only):6,} para
 print(f"student, teacher on 100 images   {count_parameters(distilled):6,} parameters, accuracy {accuracy(distilled):.2%}")
 
 # %% [markdown]
-# Same images, same steps: the student taught by the teacher generalizes better, because each soft target also says which other digits the image
-# resembles, and how much. (With all the labels and a student this large, the gap closes on
-# a task as easy as the digits; distillation's gains grow with the task, as with BERT, whose
-# distilled student DistilBERT is 40% smaller and keeps 97% of its scores.) Soft targets also
-# converge more slowly than hard ones: train too briefly and the distilled student loses.
+# Same images, same steps: the student taught by the teacher generalizes better, because each
+# soft target also says which other digits the image resembles, and how much. (With all the
+# labels and a student this large, the gap closes on a task as easy as the digits;
+# distillation's gains grow with the task, as with BERT, whose distilled student DistilBERT
+# is 40% smaller and keeps 97% of its scores.) Soft targets also converge more slowly than
+# hard ones: train too briefly and the distilled student loses.
 #
 # ## Systems analysis
 #
