@@ -1,0 +1,212 @@
+"""The module 10 checks pass on correct tokenizer code and fail, with a useful report, on an
+unsolved stub and on typical mistakes."""
+
+import re
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tinytorch.checks import CheckFailed
+from tinytorch.checks import text as checks
+from tinytorch.text import GPT2_SPLIT_PATTERN
+
+
+# ------------------------------------------------------------------ correct solutions
+
+class CharTokenizer:
+    def __init__(self, text, order=sorted, unknown=ValueError):
+        self.itos = list(order(set(text)))
+        self.stoi = {ch: i for i, ch in enumerate(self.itos)}
+        self.unknown = unknown
+
+    @property
+    def vocab_size(self):
+        return len(self.itos)
+
+    def encode(self, text):
+        for ch in text:
+            if ch not in self.stoi:
+                raise self.unknown(f"unknown character {ch!r}")
+        return [self.stoi[ch] for ch in text]
+
+    def decode(self, ids):
+        return "".join(self.itos[int(i)] for i in ids)
+
+
+def get_pair_counts(ids, counts=None):
+    counts = {} if counts is None else counts
+    for pair in zip(ids, ids[1:]):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def merge(ids, pair, new_id, overlapping=False, drop_last=False):
+    if overlapping:  # replaces each id that starts the pair, but keeps the second one as well
+        return [new_id if (a, b) == pair else a for a, b in zip(ids, ids[1:])] + ids[-1:]
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            if not (drop_last and i == len(ids) - 1):
+                out.append(ids[i])
+            i += 1
+    return out
+
+
+def train_bpe(text, vocab_size, chunked=True, ties=True, first_id=256):
+    chunks = {}
+    for chunk in (re.findall(GPT2_SPLIT_PATTERN, text) if chunked else [text]):
+        chunks[chunk] = chunks.get(chunk, 0) + 1
+    words = [list(chunk.encode("utf-8")) for chunk in chunks]
+    freqs = list(chunks.values())
+    merges = {}
+    for new_id in range(first_id, first_id + vocab_size - 256):
+        counts = {}
+        for word, freq in zip(words, freqs):
+            for pair in zip(word, word[1:]):
+                counts[pair] = counts.get(pair, 0) + freq
+        if not counts:
+            break
+        pair = min(counts, key=lambda p: (-counts[p], p)) if ties else max(counts, key=counts.get)
+        merges[pair] = new_id
+        words = [merge(w, pair, new_id) for w in words]
+    return merges
+
+
+def encode(text, merges, chunked=True, rank=True):
+    out = []
+    for chunk in (re.findall(GPT2_SPLIT_PATTERN, text) if chunked else [text]):
+        ids = list(chunk.encode("utf-8"))
+        while len(ids) >= 2:
+            pairs = [p for p in zip(ids, ids[1:]) if p in merges]
+            if not pairs:
+                break
+            pair = min(pairs, key=merges.get) if rank else pairs[0]
+            ids = merge(ids, pair, merges[pair])
+        out.extend(ids)
+    return out
+
+
+def decode(ids, merges, errors="replace", per_token=False):
+    vocab = {i: bytes([i]) for i in range(256)}
+    for (a, b), new in merges.items():
+        vocab[new] = vocab[a] + vocab[b]
+    if per_token:
+        return "".join(vocab[int(i)].decode("utf-8", errors="replace") for i in ids)
+    return b"".join(vocab[int(i)] for i in ids).decode("utf-8", errors=errors)
+
+
+CORRECT = [
+    (checks.check_char_tokenizer, CharTokenizer),
+    (checks.check_pair_counts, get_pair_counts),
+    (checks.check_merge, merge),
+    (checks.check_train_bpe, train_bpe),
+    (checks.check_bpe_encode, encode),
+    (checks.check_bpe_decode, decode),
+]
+IDS = [c.__name__ for c, _ in CORRECT]
+
+
+@pytest.mark.parametrize("check, solution", CORRECT, ids=IDS)
+def test_correct_solution_passes(check, solution, capsys):
+    check(solution)
+    assert capsys.readouterr().out.startswith("PASS")
+
+
+def test_the_library_char_tokenizer_passes():
+    checks.check_char_tokenizer(tt.text.CharTokenizer)
+
+
+@pytest.mark.parametrize("check", [c for c, _ in CORRECT[1:]], ids=IDS[1:])
+def test_unsolved_stub_fails(check, capsys):
+    def stub(*args, **kwargs):
+        raise NotImplementedError("Exercise: write it")
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check(stub)
+    assert capsys.readouterr().out.startswith("FAIL")
+
+
+def test_unsolved_class_fails():
+    class Stub:
+        def __init__(self, text):
+            raise NotImplementedError("Exercise: build the vocabulary")
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        checks.check_char_tokenizer(Stub)
+
+
+# ------------------------------------------------------------------ typical mistakes
+
+def test_vocabulary_in_first_seen_order_fails():
+    with pytest.raises(CheckFailed, match="code-point order"):
+        checks.check_char_tokenizer(lambda text: CharTokenizer(text, order=lambda s: list(dict.fromkeys(text))))
+
+
+def test_key_error_for_unknown_characters_fails():
+    with pytest.raises(CheckFailed, match="expected ValueError, got KeyError"):
+        checks.check_char_tokenizer(lambda text: CharTokenizer(text, unknown=KeyError))
+
+
+def test_non_overlapping_pair_counts_fail():
+    def by_twos(ids, counts=None):
+        counts = {} if counts is None else counts
+        for pair in zip(ids[::2], ids[1::2]):
+            counts[pair] = counts.get(pair, 0) + 1
+        return counts
+
+    with pytest.raises(CheckFailed):
+        checks.check_pair_counts(by_twos)
+
+
+def test_pair_counts_ignoring_the_given_dict_fail():
+    with pytest.raises(CheckFailed, match="add into it"):
+        checks.check_pair_counts(lambda ids, counts=None: get_pair_counts(ids))
+
+
+def test_overlapping_merge_is_named():
+    with pytest.raises(CheckFailed, match=r"skip both ids"):
+        checks.check_merge(lambda *a: merge(*a, overlapping=True))
+
+
+def test_merge_dropping_the_last_id_fails():
+    with pytest.raises(CheckFailed, match="ids expected"):
+        checks.check_merge(lambda *a: merge(*a, drop_last=True))
+
+
+def test_training_without_tie_breaking_is_named():
+    with pytest.raises(CheckFailed, match="smallest pair"):
+        checks.check_train_bpe(lambda t, v: train_bpe(t, v, ties=False))
+
+
+def test_training_across_chunks_is_named():
+    with pytest.raises(CheckFailed, match="chunks first"):
+        checks.check_train_bpe(lambda t, v: train_bpe(t, v, chunked=False))
+
+
+def test_training_ids_off_by_one_are_named():
+    with pytest.raises(CheckFailed, match="256 \\+ k"):
+        checks.check_train_bpe(lambda t, v: train_bpe(t, v, first_id=257))
+
+
+def test_encode_merging_leftmost_pair_first_fails():
+    with pytest.raises(CheckFailed, match="smallest merges"):
+        checks.check_bpe_encode(lambda t, m: encode(t, m, rank=False))
+
+
+def test_encode_without_chunks_is_named():
+    with pytest.raises(CheckFailed, match="chunks"):
+        checks.check_bpe_encode(lambda t, m: encode(t, m, chunked=False))
+
+
+def test_strict_decoding_fails_on_a_cut_character():
+    with pytest.raises(CheckFailed, match="cut inside"):
+        checks.check_bpe_decode(lambda ids, m: decode(ids, m, errors="strict"))
+
+
+def test_decoding_token_by_token_fails():
+    with pytest.raises(CheckFailed, match="join the bytes"):
+        checks.check_bpe_decode(lambda ids, m: decode(ids, m, per_token=True))
