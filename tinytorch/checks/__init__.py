@@ -23,3 +23,4 @@ from .conv import (check_conv2d_loops, check_im2col, check_conv2d_im2col, check_
 from .embeddings import check_scatter_add_rows, check_embedding, check_sinusoidal_positions
 from .compression import check_magnitude_prune, check_structured_prune, check_low_rank_factorize, check_distillation_loss
 from .text import check_char_tokenizer, check_pair_counts, check_merge, check_train_bpe, check_bpe_encode, check_bpe_decode
+from .memoization import check_kv_cache, check_cached_attention, check_kv_cache_bytes
