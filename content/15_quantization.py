@@ -124,6 +124,8 @@ def dequantize(q, scale, zero_point):
 
 # %% tags=["check"]
 check_quantize(quantize)
+
+# %% tags=["check"]
 check_dequantize(dequantize)
 
 # %% [markdown]
