@@ -1,0 +1,267 @@
+"""Checks for module 12 (attention): the learner's `scaled_dot_product_attention` and
+`MultiHeadAttention`, compared with tinytorch.nn on outputs and on the gradients of every input
+and parameter, with causal, boolean, additive and padding masks, T=1 and several batch shapes."""
+
+import numpy as np
+
+from .. import nn
+from ..nn import functional as F
+from ..tensor import Tensor
+from .core import assert_close, fail, passed
+from .layers import _build, _grad_of
+from .tensor import run_hinted
+
+_TENSOR_OPS = "use Tensor operations (@, .transpose, .masked_fill, .softmax), not .data, so gradients flow"
+
+
+def _random(rng, *shape, scale=1.0):
+    return Tensor((rng.standard_normal(shape) * scale).astype(np.float32), requires_grad=True)
+
+
+def _copy(t):
+    return Tensor(t.data.copy(), requires_grad=True)
+
+
+def _padding(lengths, size):
+    """(B, S) bool, True at padding positions (after each sequence's length)."""
+    return np.arange(size)[None, :] >= np.array(lengths)[:, None]
+
+
+# ---------------------------------------------------------------------- scaled_dot_product_attention
+
+
+def _sdpa_cases(rng):
+    allowed = rng.random((5, 7)) > 0.4
+    allowed[:, 0] = True  # every query sees at least one key
+    bias = np.where(rng.random((4, 4)) > 0.3, rng.standard_normal((4, 4)), -np.inf).astype(np.float32)
+    np.fill_diagonal(bias, 0.0)
+    keep = ~_padding([6, 3], 6)[:, None, None, :]  # (2, 1, 1, 6): True = attend
+    return [
+        # (case, query, key, value, kwargs)
+        ("q, k, v (2, 3, 5, 4)", _random(rng, 2, 3, 5, 4), _random(rng, 2, 3, 5, 4), _random(rng, 2, 3, 5, 4), {}),
+        ("3-D, L=3 queries over S=6 keys, value width 5", _random(rng, 2, 3, 8), _random(rng, 2, 6, 8),
+         _random(rng, 2, 6, 5), {}),
+        ("unbatched 2-D (4, 6)", _random(rng, 4, 6), _random(rng, 4, 6), _random(rng, 4, 6), {}),
+        ("one token, T=1 (2, 2, 1, 8)", _random(rng, 2, 2, 1, 8), _random(rng, 2, 2, 1, 8),
+         _random(rng, 2, 2, 1, 8), {}),
+        ("is_causal=True (2, 2, 6, 4)", _random(rng, 2, 2, 6, 4), _random(rng, 2, 2, 6, 4),
+         _random(rng, 2, 2, 6, 4), {"is_causal": True}),
+        ("is_causal=True, T=1", _random(rng, 3, 1, 4), _random(rng, 3, 1, 4), _random(rng, 3, 1, 4),
+         {"is_causal": True}),
+        ("bool attn_mask (5, 7) broadcast over (2, 2)", _random(rng, 2, 2, 5, 4), _random(rng, 2, 2, 7, 4),
+         _random(rng, 2, 2, 7, 4), {"attn_mask": Tensor(allowed)}),
+        ("padding mask (2, 1, 1, 6), sequence lengths 6 and 3", _random(rng, 2, 3, 6, 4),
+         _random(rng, 2, 3, 6, 4), _random(rng, 2, 3, 6, 4), {"attn_mask": Tensor(keep)}),
+        ("float attn_mask (4, 4) added to the scores, with -inf", _random(rng, 2, 4, 8), _random(rng, 2, 4, 8),
+         _random(rng, 2, 4, 8), {"attn_mask": Tensor(bias)}),
+        ("query (2, 3, 4, 8), key and value (3, 5, 8) broadcast", _random(rng, 2, 3, 4, 8),
+         _random(rng, 3, 5, 8), _random(rng, 3, 5, 8), {}),
+        ("large scores (q, k scaled by 30)", _random(rng, 2, 5, 8, scale=30.0), _random(rng, 2, 5, 8, scale=30.0),
+         _random(rng, 2, 5, 8), {"is_causal": True}),
+    ]
+
+
+def _sdpa_hint(kwargs):
+    if kwargs.get("is_causal"):
+        return ("causal: query i may see keys 0..i; set scores above the diagonal to -inf "
+                "(np.tril(np.ones((L, S), bool)) is True where allowed) before the softmax")
+    mask = kwargs.get("attn_mask")
+    if mask is not None and mask.dtype == np.bool_:
+        return "a bool attn_mask is True where attention is ALLOWED: fill the scores where it is False with -inf"
+    if mask is not None:
+        return "a float attn_mask is added to the scores (after scaling), before the softmax"
+    return ("weights = softmax(q @ k^T / sqrt(D)) over the LAST axis (the keys), D = query.shape[-1]; "
+            "output = weights @ value")
+
+
+def check_scaled_dot_product_attention(scaled_dot_product_attention):
+    """scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
+    softmax(query @ key^T / sqrt(D) + mask) @ value, as torch.nn.functional's; gradients too."""
+    name = "scaled_dot_product_attention"
+    rng = np.random.default_rng(21)
+    cases = _sdpa_cases(rng)
+    for case, q, k, v, kwargs in cases:
+        hint = _sdpa_hint(kwargs)
+        mine = [_copy(t) for t in (q, k, v)]
+        out = run_hinted(name, case, lambda: scaled_dot_product_attention(*mine, **kwargs), hint=hint,
+                         strict_float=True)
+        expected = F.scaled_dot_product_attention(q, k, v, **kwargs)
+        if not isinstance(out, Tensor):
+            fail(name, case, f"returned {type(out).__name__}, expected a Tensor")
+        if out.dtype != expected.dtype:
+            fail(name, case, f"expected dtype {expected.dtype}, got {out.dtype}",
+                 "keep float32: scale with a Python float and build masks without float64 arrays")
+        assert_close(name, case, out, expected, hint, atol=1e-5)
+        if not out.requires_grad:
+            fail(name, case, "the output does not require grad", _TENSOR_OPS)
+        upstream = Tensor(rng.standard_normal(expected.shape).astype(np.float32))
+        run_hinted(name, f"{case}, backward", lambda: (out * upstream).sum().backward(), strict_float=True)
+        (expected * upstream).sum().backward()
+        for label, got, ref in zip(("query", "key", "value"), mine, (q, k, v)):
+            assert_close(name, f"{case}, gradient of {label}", _grad_of(name, case, got, label), ref.grad,
+                         _TENSOR_OPS, atol=1e-4)
+    passed(name, len(cases), ["4-D", "cross L != S", "2-D", "T=1", "causal", "causal T=1", "bool mask",
+                              "padding mask", "float mask", "batch broadcast", "large scores"])
+
+
+# ---------------------------------------------------------------------- MultiHeadAttention
+
+
+def _projections(name, case, mha, embed_dim):
+    """The learner's q/k/v/out projections (Linear-like, weight (E, E), bias (E,))."""
+    layers = []
+    for attr in ("q_proj", "k_proj", "v_proj", "out_proj"):
+        layer = getattr(mha, attr, None)
+        weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+        if weight is None or bias is None:
+            fail(name, case, f"no {attr} with weight and bias found",
+                 "create self.q_proj, self.k_proj, self.v_proj and self.out_proj as Linear(embed_dim, embed_dim)")
+        if weight.shape != (embed_dim, embed_dim) or bias.shape != (embed_dim,):
+            fail(name, case, f"{attr} has weight {weight.shape} and bias {bias.shape}, "
+                 f"expected ({embed_dim}, {embed_dim}) and ({embed_dim},)", "Linear(embed_dim, embed_dim)")
+        layers.append(layer)
+    return layers
+
+
+def _reference_like(mine, embed_dim, num_heads):
+    """tinytorch's MultiHeadAttention with the learner's weights (PyTorch's packed layout)."""
+    q, k, v, o = mine
+    reference = nn.MultiHeadAttention(embed_dim, num_heads)
+    reference.in_proj_weight.data[...] = np.concatenate([q.weight.data, k.weight.data, v.weight.data])
+    reference.in_proj_bias.data[...] = np.concatenate([q.bias.data, k.bias.data, v.bias.data])
+    reference.out_proj.weight.data[...] = o.weight.data
+    reference.out_proj.bias.data[...] = o.bias.data
+    return reference
+
+
+def _reference_grads(reference, embed_dim):
+    e = embed_dim
+    w, b = reference.in_proj_weight.grad.data, reference.in_proj_bias.grad.data
+    return {
+        "q_proj": (w[:e], b[:e]), "k_proj": (w[e:2 * e], b[e:2 * e]), "v_proj": (w[2 * e:], b[2 * e:]),
+        "out_proj": (reference.out_proj.weight.grad.data, reference.out_proj.bias.grad.data),
+    }
+
+
+def _mha_hint(case, kwargs):
+    if "key_padding_mask" in kwargs:
+        return ("key_padding_mask (B, S) is True at PADDING (PyTorch's nn.MultiheadAttention convention), the "
+                "opposite of scaled_dot_product_attention's attn_mask: pass ~mask reshaped to (B, 1, 1, S)"
+                + ("; with is_causal, combine it with the causal mask (logical and)" if kwargs.get("is_causal") else ""))
+    if kwargs.get("is_causal"):
+        return "pass is_causal=True on to the attention of every head"
+    return ("project, then split heads: (B, T, E) -> reshape (B, T, H, D) -> transpose(1, 2) -> (B, H, T, D); "
+            "after attention merge back: transpose(1, 2) -> reshape (B, T, E); then out_proj")
+
+
+def check_multi_head_attention(MultiHeadAttention):
+    """MultiHeadAttention(embed_dim, num_heads) with q_proj, k_proj, v_proj, out_proj (Linear E -> E);
+    forward(query, key, value, key_padding_mask=None, is_causal=False) -> (B, L, E), as
+    tinytorch.nn.MultiHeadAttention's output with the same weights; gradients of inputs and weights."""
+    name = "multi_head_attention"
+    rng = np.random.default_rng(22)
+
+    mha, case = _build(name, MultiHeadAttention, 8, 2)
+    for attr, value in (("embed_dim", 8), ("num_heads", 2), ("head_dim", 4)):
+        if getattr(mha, attr, None) != value:
+            fail(name, case, f"{attr} is {getattr(mha, attr, None)!r}, expected {value}",
+                 "store embed_dim, num_heads and head_dim = embed_dim // num_heads")
+    _projections(name, case, mha, 8)
+    count = sum(p.numel() for p in mha.parameters())
+    if count != 4 * (8 * 8 + 8):
+        fail(name, case, f"{count} parameters, expected 4 * (8 * 8 + 8) = {4 * 72}",
+             "exactly four Linear(embed_dim, embed_dim) layers, registered as attributes")
+    try:
+        MultiHeadAttention(10, 4)
+    except NotImplementedError:
+        raise
+    except ValueError:
+        pass
+    except Exception as error:
+        fail(name, "MultiHeadAttention(10, 4)", f"expected ValueError, got {type(error).__name__}: {error}",
+             "raise ValueError when embed_dim is not divisible by num_heads")
+    else:
+        fail(name, "MultiHeadAttention(10, 4)", "expected ValueError: 10 is not divisible by 4 heads",
+             "raise ValueError when embed_dim is not divisible by num_heads")
+
+    cases = [
+        # (case, E, H, query shape, key/value shape or None for self-attention, kwargs)
+        ("self-attention (2, 5, 8), 2 heads", 8, 2, (2, 5, 8), None, {}),
+        ("self-attention (3, 4, 8), 1 head", 8, 1, (3, 4, 8), None, {}),
+        ("self-attention (2, 6, 16), 4 heads, is_causal", 16, 4, (2, 6, 16), None, {"is_causal": True}),
+        ("cross-attention: query (2, 3, 8), key and value (2, 7, 8)", 8, 2, (2, 3, 8), (2, 7, 8), {}),
+        ("one token (4, 1, 8), is_causal", 8, 4, (4, 1, 8), None, {"is_causal": True}),
+        ("batch of 1 (1, 5, 12), 3 heads", 12, 3, (1, 5, 12), None, {}),
+        ("key_padding_mask, lengths 5, 3, 1", 8, 2, (3, 5, 8), None,
+         {"key_padding_mask": _padding([5, 3, 1], 5)}),
+        ("key_padding_mask with is_causal, lengths 6 and 2", 8, 2, (2, 6, 8), None,
+         {"key_padding_mask": _padding([6, 2], 6), "is_causal": True}),
+    ]
+    for case, e, h, q_shape, kv_shape, kwargs in cases:
+        hint = _mha_hint(case, kwargs)
+        mha, built = _build(name, MultiHeadAttention, e, h)
+        case = f"{built}, {case}"
+        reference = _reference_like(_projections(name, case, mha, e), e, h)
+        query = _random(rng, *q_shape)
+        key = _random(rng, *kv_shape) if kv_shape else query
+        value = _random(rng, *kv_shape) if kv_shape else query
+        mine_inputs = [_copy(query)] if kv_shape is None else [_copy(query), _copy(key), _copy(value)]
+        args = mine_inputs * 3 if kv_shape is None else mine_inputs
+        ref_args = (query, key, value)
+        ref_kwargs = dict(kwargs)
+        if "key_padding_mask" in ref_kwargs:
+            ref_kwargs["key_padding_mask"] = Tensor(ref_kwargs["key_padding_mask"])
+        learner_kwargs = {k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+        out = run_hinted(name, case, lambda: mha(*args, **learner_kwargs), hint=hint, strict_float=True)
+        if isinstance(out, tuple):
+            fail(name, case, "forward returned a tuple; return only the output Tensor (B, L, E)")
+        if not isinstance(out, Tensor):
+            fail(name, case, f"forward returned {type(out).__name__}, expected a Tensor")
+        expected, _ = reference(*ref_args, need_weights=False, **ref_kwargs)
+        assert_close(name, case, out, expected, hint, atol=1e-5)
+        if not out.requires_grad:
+            fail(name, case, "the output does not require grad", _TENSOR_OPS)
+        upstream = Tensor(rng.standard_normal(expected.shape).astype(np.float32))
+        run_hinted(name, f"{case}, backward", lambda: (out * upstream).sum().backward(), strict_float=True)
+        (expected * upstream).sum().backward()
+        labels = ["query (= key = value)"] if kv_shape is None else ["query", "key", "value"]
+        for label, got, ref in zip(labels, mine_inputs, ref_args):
+            assert_close(name, f"{case}, gradient of {label}", _grad_of(name, case, got, label), ref.grad,
+                         _TENSOR_OPS, atol=1e-4)
+        grads = _reference_grads(reference, e)
+        for attr, (w_grad, b_grad) in grads.items():
+            layer = getattr(mha, attr)
+            assert_close(name, f"{case}, gradient of {attr}.weight", _grad_of(name, case, layer.weight, f"{attr}.weight"),
+                         w_grad, _TENSOR_OPS, atol=1e-4)
+            assert_close(name, f"{case}, gradient of {attr}.bias", _grad_of(name, case, layer.bias, f"{attr}.bias"),
+                         b_grad, _TENSOR_OPS, atol=1e-4)
+    passed(name, 2 + len(cases), ["parameters", "embed_dim % num_heads", "2 heads", "1 head", "4 heads causal",
+                                  "cross-attention", "T=1", "batch of 1", "padding", "padding + causal"])
+
+
+
+class ReferenceMultiHeadAttention(nn.Module):
+    """tinytorch's stand-in with the exercise's interface (q_proj, k_proj, v_proj, out_proj;
+    forward(query, key, value, key_padding_mask=None, is_causal=False) -> output), used by the
+    notebook when the learner's class has not passed its check yet."""
+
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiHeadAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.q_proj, self.k_proj = nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim)
+        self.v_proj, self.out_proj = nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, key_padding_mask=None, is_causal=False):
+        batch, length, source = query.shape[0], query.shape[1], key.shape[1]
+        q, k, v = (proj(x).reshape(batch, x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
+                   for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))
+        mask = None
+        if key_padding_mask is not None:
+            pad = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else np.asarray(key_padding_mask)
+            mask = ~pad[:, None, None, :]  # (B, 1, 1, S), True = may attend
+            if is_causal:
+                mask = mask & np.tri(length, source, dtype=bool)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal and mask is None)
+        return self.out_proj(out.transpose(1, 2).reshape(batch, length, self.embed_dim))
