@@ -91,9 +91,9 @@ check_calculate_qparams(calculate_qparams)
 # %% [markdown]
 # Now the mapping itself. Two details decide whether it is right at the edges:
 #
-# - **Clip before casting.** `np.array(300.0).astype(np.int8)` does not saturate at 127: it
-#   wraps around. Values outside the calibrated range must be clipped to `[qmin, qmax]`
-#   first.
+# - **Clip before casting.** `np.array(300.0).astype(np.int8)` does not saturate at 127:
+#   out-of-range casts are undefined in NumPy (often they wrap around to some unrelated
+#   number). Values outside the calibrated range must be clipped to `[qmin, qmax]` first.
 # - **Round to nearest** with `np.round`, which sends halves to the even neighbour
 #   (`0.5 -> 0`, `1.5 -> 2`), as PyTorch does; truncating with `astype` would push every
 #   value towards zero.
@@ -373,8 +373,8 @@ plt.show()
 #
 # Min/max calibration trusts every value it sees. If one calibration image is corrupted
 # (here: one pixel at 400 instead of at most 1), the first layer's scale stretches 400x
-# and every real input falls onto one of two or three integers. A **percentile** observer (the widest of each
-# batch's 0.1th and 99.9th percentiles) ignores rare extremes.
+# and every real pixel falls onto one of two integers. A **percentile** observer (the widest
+# of each batch's 0.1th and 99.9th percentiles) ignores rare extremes.
 
 # %%
 corrupted = [x.data.copy() for x in calibration]

@@ -101,8 +101,8 @@ def check_quantize(quantize):
             fail(name, case, f"expected an int8 array, got {kind}", "finish with .astype(np.int8), after clipping")
         hint = f"q = clip(round(x / scale) + zero_point, {qmin}, {qmax}), then .astype(np.int8)"
         if "clipped" in case or "symmetric clips" in case or "4 bits" in case:
-            hint = (f"clip to [{qmin}, {qmax}] BEFORE casting: .astype(np.int8) on 1000 wraps around instead of "
-                    f"saturating" + ("; symmetric uses -127 as the lowest integer" if symmetric else ""))
+            hint = (f"clip to [{qmin}, {qmax}] BEFORE casting: .astype(np.int8) of 1000 does not saturate (out-of-range "
+                    f"casts give unrelated numbers)" + ("; symmetric uses -127 as the lowest integer" if symmetric else ""))
         if "halves" in case:
             hint = "use np.round (halves go to the even neighbour: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2), not floor(x + 0.5)"
         assert_close(name, case, got.astype(np.int32), expected.astype(np.int32), hint, atol=0)
