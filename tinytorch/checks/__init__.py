@@ -25,3 +25,4 @@ from .compression import check_magnitude_prune, check_structured_prune, check_lo
 from .text import check_char_tokenizer, check_pair_counts, check_merge, check_train_bpe, check_bpe_encode, check_bpe_decode
 from .memoization import check_kv_cache, check_cached_attention, check_kv_cache_bytes
 from .attention import check_scaled_dot_product_attention, check_multi_head_attention
+from .acceleration import check_matmul_tiled, check_bias_gelu, check_update_scale

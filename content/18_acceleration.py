@@ -1,0 +1,651 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Module 18: Acceleration
+#
+# The same arithmetic can run at very different speeds depending on how it is written: as
+# Python loops, as one NumPy call, as many small calls over tiles, as one fused pass instead
+# of a chain of operations, in 32-bit or 16-bit numbers. Which way is fastest is not a fixed
+# fact: it depends on the runtime (this course runs both in the browser, where NumPy has no
+# BLAS, and natively, where it has one). In this module you write a tiled matrix product, a
+# fused bias + GELU with its own backward, and the rule behind dynamic loss scaling for
+# float16 training, and you measure every alternative on the runtime you are using.
+
+# %%
+import math
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinytorch as tt
+from tinytorch import Tensor, nn
+from tinytorch.acceleration import (
+    CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, bias_gelu as reference_bias_gelu, choose_fastest,
+)
+from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_scale, yours_or_reference
+from tinytorch.checks.acceleration import reference_matmul_tiled, reference_update_scale
+from tinytorch.datasets import load_digits
+from tinytorch.platform import describe, is_browser, native_handoff
+
+print(describe())
+
+# %% [markdown]
+# ## One product, five formulations
+#
+# A matrix product `(M, K) @ (K, N)` is `2 M K N` floating-point operations however it is
+# written. `tinytorch.acceleration` has five ways to write it:
+#
+# | formulation | what runs |
+# |---|---|
+# | naive loops | three nested Python loops: one multiply-add per Python step |
+# | vectorized (`@`) | NumPy's matmul: a BLAS library (OpenBLAS, MKL, Accelerate) when NumPy has one, else NumPy's own loops |
+# | einsum | `np.einsum('ik,kj->ij')`: NumPy's own vectorized sum-of-products loops, never BLAS |
+# | tensordot | `np.tensordot`: reshapes, then the same call as `@` |
+# | blocked | Python loops over 64 x 64 tiles, `@` on each tile |
+#
+# `choose_fastest` times each candidate on the same inputs (after checking that they all
+# agree) and ranks them. First at 32 x 32, where the naive loops can still finish:
+
+# %%
+rng = np.random.default_rng(0)
+small = rng.standard_normal((32, 32)).astype(np.float32)
+fastest_small, table = choose_fastest(MATMUL_FORMULATIONS, small, small, repeats=3)
+print(table)
+
+# %% [markdown]
+# The Python loops lose by three or four orders of magnitude: each of their 32,768 steps
+# runs the interpreter, boxes two numbers into Python floats and unboxes the result. Every
+# other formulation runs the same loops in compiled code. Now without them, at 256 x 256:
+
+# %%
+size = 256
+big = rng.standard_normal((size, size)).astype(np.float32)
+candidates = {k: f for k, f in MATMUL_FORMULATIONS.items() if k != "naive loops"}
+fastest_matmul, table = choose_fastest(candidates, big, big, repeats=5)
+print(table)
+print(f"\n{2 * size**3 / (table.rows[0]['median_ms'] / 1e3) / 1e9:.2f} GFLOP/s with {fastest_matmul}")
+
+# %% [markdown]
+# Read the platform line above the table. **Natively**, NumPy calls a BLAS, whose matrix
+# product is hand-tuned assembly: vector instructions, tiles sized to each cache level,
+# several cores. `@`, `tensordot` and `blocked` all end in that BLAS and `einsum` (which does
+# not use it by default) is many times slower. **In the browser** there is no BLAS: `@`
+# falls back to NumPy's plain loops, and `einsum`'s loops, which use the processor's vector
+# instructions, usually win by 2 to 3x. The fastest formulation is a property of the
+# runtime, which is why libraries such as PyTorch measure ("autotune") rather than assume.
+#
+# ## Tiling
+#
+# A processor computes far faster than memory can feed it. Between them sits a hierarchy
+# of caches, each smaller and faster than the next:
+#
+# ```
+#   registers   < 1 KB     ~1 cycle
+#   L1 cache    32-64 KB   ~4 cycles
+#   L2 cache    0.5-2 MB   ~12 cycles
+#   L3 cache    8-64 MB    ~40 cycles
+#   main memory GBs        ~200 cycles
+# ```
+#
+# A naive `(n, n) @ (n, n)` reads every element of `b` once for each row of `a`; once `b`
+# no longer fits in cache, every pass fetches it from a slower level again. **Tiling**
+# splits the product into small blocks that do fit, and finishes all the work on a block
+# while it is in cache:
+#
+# ```
+#        b: tiles (p, j)                 out[i, j] = sum over p of  a[i, p] @ b[p, j]
+#   a: tiles (i, p)   ->   out (i, j)
+#
+#   for each output tile (i, j):
+#       for each p:  out_tile += a_tile(i, p) @ b_tile(p, j)     three tiles in cache
+# ```
+#
+# BLAS libraries tile at every cache level and for the registers. Here you write the
+# outermost level in Python, with `@` for each tile product. Sizes need not be multiples of
+# the tile: a slice past the end of an array is simply shorter, so the last tile of each
+# row or column is a partial one.
+
+# %%
+def matmul_tiled(a, b, tile=64):
+    """a (M, K) @ b (K, N) as a NumPy array of the inputs' dtype, computed tile by tile:
+    every product is between slices of at most tile x tile."""
+    ### BEGIN SOLUTION
+    # HINT: allocate the (M, N) output as zeros (dtype np.result_type(a, b)); three loops stepping by tile over M, N and K accumulate tile products into output slices
+    m, k = a.shape
+    n = b.shape[1]
+    out = np.zeros((m, n), dtype=np.result_type(a, b))
+    for i in range(0, m, tile):
+        for j in range(0, n, tile):
+            block = out[i:i + tile, j:j + tile]  # a view: += writes into out
+            for p in range(0, k, tile):
+                block += a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
+    return out
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_matmul_tiled(matmul_tiled)
+
+# %% [markdown]
+# How does the tile size matter here? Each tile product is one NumPy call with a fixed
+# overhead (microseconds), so tiny tiles drown in overhead; large tiles are a single call.
+
+# %%
+tiled = yours_or_reference("matmul_tiled", matmul_tiled, reference_matmul_tiled)
+
+
+def best_ms(fn, *args, repeats=3):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return min(times) * 1e3
+
+
+tiles = [16, 32, 64, 128, 256]
+tile_ms = [best_ms(tiled, big, big, t, repeats=2) for t in tiles]
+whole_ms = best_ms(np.matmul, big, big)
+einsum_ms = best_ms(np.einsum, "ik,kj->ij", big, big)
+for t, ms in zip(tiles, tile_ms):
+    print(f"tile {t:3d}: {ms:8.2f} ms  ({(size // t) ** 3:5d} tile products)")
+print(f"one @:    {whole_ms:8.2f} ms;  one einsum: {einsum_ms:8.2f} ms")
+
+plt.figure(figsize=(6, 3.5))
+plt.plot(tiles, tile_ms, "o-", label="your tiled product")
+plt.axhline(whole_ms, color="C1", ls="--", label="a @ b")
+plt.axhline(einsum_ms, color="C2", ls=":", label="einsum")
+plt.xscale("log", base=2)
+plt.yscale("log")
+plt.xlabel("tile size")
+plt.ylabel("ms (256 x 256 @ 256 x 256)")
+plt.title(describe().split(";")[0])
+plt.legend()
+plt.show()
+
+# %% [markdown]
+# Natively, `a @ b` already tiles inside BLAS, so Python-level tiling can only add overhead;
+# at 16 x 16 that overhead is most of the time. Without BLAS, in the browser, NumPy's plain
+# loops do not tile, and at larger sizes (where `b` outgrows the cache) moderate tiles can
+# beat a single `@`. Cache effects are measured directly in the systems analysis below.
+#
+# ## Convolution formulations
+#
+# Module 09 built convolution as im2col + one matrix product. There are other ways to write
+# it, and again the fastest depends on the runtime. A batch of 64 feature maps shaped like
+# the digits CNN's second layer (8 channels, 8 x 8, 16 filters of 3 x 3, padding 1):
+
+# %%
+x = rng.standard_normal((64, 8, 8, 8)).astype(np.float32)
+w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+naive_ms = best_ms(CONV2D_FORMULATIONS["naive loops"], x[:2], w, 1, 1, repeats=1) / 2 * 64
+fast_conv = {k: f for k, f in CONV2D_FORMULATIONS.items() if k != "naive loops"}
+fastest_conv, table = choose_fastest(fast_conv, x, w, padding=1, repeats=5)
+print(table)
+print(f"naive loops over output pixels (estimated from 2 images): {naive_ms:.0f} ms")
+
+# %% [markdown]
+# `tensordot` contracts the strided window view directly (no copied im2col matrix); `im2col
+# + matmul` copies the windows into one matrix and hands it to `@` (BLAS, where there is
+# one). Which wins depends on the same question as before: is there a BLAS, and how large is
+# the product compared with the copy?
+#
+# ## Fusion
+#
+# Every Tensor operation reads its inputs from memory, writes a new array, and (when
+# gradients are recorded) adds a graph node that backward visits. GELU with a bias, written
+# as separate operations, is eleven of them:
+#
+# ```
+#   z = x + b;  z3 = z * z * z;  inner = (z + 0.044715 * z3) * sqrt(2/pi);  t = tanh(inner)
+#   out = 0.5 * z * (1 + t)            11 nodes, ~11 full-size temporaries, 11 backward steps
+# ```
+#
+# **Fused**, the whole expression is one operation: one forward pass over the data in NumPy
+# and one hand-written backward, using the derivative
+#
+# ```
+#   gelu(z)  = 0.5 z (1 + t),                      t = tanh(c (z + a z^3)),  c = sqrt(2/pi), a = 0.044715
+#   gelu'(z) = 0.5 (1 + t) + 0.5 z (1 - t^2) c (1 + 3 a z^2)
+# ```
+#
+# Record it with `Tensor._result(out, (input, bias), backward, "BiasGeluBackward")` (module
+# 05): `backward(g)` returns one gradient per parent. The bias was broadcast over every
+# leading dimension of the input, so its gradient is summed over them. Keep constants as
+# Python floats (`math.sqrt`): a NumPy float64 scalar would turn float32 arrays into float64.
+
+# %%
+C, A = math.sqrt(2.0 / math.pi), 0.044715
+
+
+def bias_gelu(input, bias):
+    """gelu_tanh(input + bias) for input (*, F) and bias (F,), as one graph node."""
+    ### BEGIN SOLUTION
+    # HINT: z = input.data + bias.data; compute t and out in NumPy; backward(g) returns g * gelu'(z) for the input and that summed over all leading axes for the bias
+    z = input.data + bias.data
+    t = z * z  # in place from here: every temporary is a full pass over memory
+    t *= A
+    t += 1.0
+    t *= z
+    t *= C
+    np.tanh(t, out=t)  # t = tanh(c (z + a z^3))
+    out = t + 1.0
+    out *= z
+    out *= 0.5
+
+    def backward(g):
+        slope = z * z
+        slope *= 3.0 * A
+        slope += 1.0
+        slope *= z * C * 0.5
+        slope *= 1.0 - t * t
+        slope += 0.5 * (1.0 + t)  # gelu'(z)
+        slope *= g
+        return slope, slope.reshape(-1, slope.shape[-1]).sum(axis=0)
+
+    return Tensor._result(out, (input, bias), backward, "BiasGeluBackward")
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_bias_gelu(bias_gelu)
+
+# %% [markdown]
+# What fusion buys, for an MLP-sized activation (512 x 512) forward and backward: graph
+# nodes, peak temporary memory, and time. tinytorch's `Tensor.gelu` is in between: one node
+# for the GELU, one for the bias add.
+
+# %%
+fused = yours_or_reference("bias_gelu", bias_gelu, reference_bias_gelu)
+
+
+def graph_nodes(t):
+    seen, stack = set(), [t]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen and node.grad_fn is not None:
+            seen.add(id(node))
+            stack.extend(node._parents)
+    return len(seen)
+
+
+def forward_backward(fn):
+    def run(x, b):
+        x.grad = b.grad = None
+        fn(x, b).sum().backward()
+        return x.grad.data, b.grad.data
+    return run
+
+
+variants = {
+    "op chain": lambda x, b: tt.acceleration.gelu_op_chain(x + b),
+    "add + Tensor.gelu": lambda x, b: (x + b).gelu(approximate="tanh"),
+    "your fused bias_gelu": fused,
+    "tinytorch's bias_gelu": reference_bias_gelu,
+}
+xs = Tensor(rng.standard_normal((512, 512)).astype(np.float32), requires_grad=True)
+bs = Tensor(rng.standard_normal(512).astype(np.float32), requires_grad=True)
+_, table = choose_fastest({k: forward_backward(f) for k, f in variants.items()}, xs, bs, repeats=5, rtol=1e-3)
+print(table)
+for label, fn in variants.items():
+    tracemalloc.start()
+    forward_backward(fn)(xs, bs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"{label:22s} {graph_nodes(fn(xs, bs)):3d} graph nodes; peak temporaries {peak / 2**20:6.1f} MiB "
+          f"({peak / xs.data.nbytes:4.1f} x the input)")
+
+# %% [markdown]
+# The arithmetic is the same; what fusion removes is graph nodes (and the tensors each one
+# saves for backward), allocations, and passes over memory: each unfused operation streams a
+# full array out to memory and back. Whether that saves much *time* depends on what else
+# costs time. Natively, NumPy's `tanh` uses vector instructions and the passes over memory
+# dominate, so fusion pays; in WebAssembly `tanh` is computed one number at a time and
+# dominates the op chain's cost, so all variants come out close. Within the fused versions,
+# how the kernel is written matters too: every NumPy expression like `0.5 * z * (1 + t)` still
+# makes a pass and a temporary per operator, which in-place updates (`t *= z`,
+# `np.tanh(t, out=t)`) avoid. On a GPU, one kernel instead of eleven is the main job of
+# compilers such as `torch.compile` and XLA: for elementwise operations, memory traffic, not
+# arithmetic, usually sets the time.
+#
+# ## Half precision
+#
+# float16 stores a number in 2 bytes instead of 4. It halves memory and memory traffic, but
+# it has only 10 bits of mantissa and 5 of exponent:
+
+# %%
+for dtype in (np.float32, np.float16):
+    info = np.finfo(dtype)
+    print(f"{info.dtype}: {info.bits} bits, relative precision {float(info.eps):.1e}, largest {float(info.max):.3g}, "
+          f"smallest normal {float(info.smallest_normal):.2e}, smallest subnormal {float(info.smallest_subnormal):.1e}")
+
+# %% [markdown]
+# What does float16 buy in NumPy? Measure a memory-bound operation (a copy) and a
+# compute-bound one (a matrix product) in both precisions.
+
+# %%
+data32 = rng.standard_normal(2_000_000).astype(np.float32)
+data16 = data32.astype(np.float16)
+m32 = big[:128, :128].copy()
+m16 = m32.astype(np.float16)
+copy32, copy16 = best_ms(data32.copy, repeats=5), best_ms(data16.copy, repeats=5)
+mm32, mm16 = best_ms(np.matmul, m32, m32, repeats=5), best_ms(np.matmul, m16, m16, repeats=3)
+print(f"copy 2M numbers:    float32 {copy32:7.3f} ms ({data32.nbytes / 2**20:.0f} MiB), "
+      f"float16 {copy16:7.3f} ms ({data16.nbytes / 2**20:.0f} MiB): {copy32 / copy16:.1f}x faster")
+print(f"128 x 128 matmul:   float32 {mm32:7.3f} ms, float16 {mm16:7.3f} ms: {mm16 / mm32:.0f}x SLOWER")
+
+# %% [markdown]
+# Moving half the bytes is faster; computing in float16 in NumPy is much slower, because
+# CPUs (and WebAssembly) have no float16 arithmetic that NumPy uses: it converts every
+# number to float32 and back. GPUs and recent CPUs do have it (tensor cores multiply float16
+# and accumulate in float32). So in NumPy, float16 is a **storage** format: keep weights,
+# activations or gradients in it to save memory, compute in float32.
+#
+# ### Gradients underflow
+#
+# The danger of float16 for training is its range: a gradient smaller than `6e-8` becomes
+# exactly zero, and below `6e-5` it keeps only a few bits. Gradients shrink as a model
+# learns. Train the digits MLP of module 07 in float32 and look at its gradients:
+
+# %%
+digits = load_digits()
+x_train = digits.x_train.reshape(len(digits.x_train), -1)
+x_test = tt.tensor(digits.x_test.reshape(len(digits.x_test), -1))
+
+
+def mlp():
+    tt.manual_seed(0)
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def accuracy(model):
+    with tt.no_grad():
+        return float((model(x_test).data.argmax(axis=1) == digits.y_test).mean())
+
+
+def batches(epochs, seed=0):
+    order = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for index in np.array_split(order.permutation(len(x_train)), len(x_train) // 64):
+            yield tt.tensor(x_train[index]), tt.tensor(digits.y_train[index])
+
+
+model = mlp()
+optimizer = tt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+recent = []
+for step, (inputs, targets) in enumerate(batches(6)):
+    loss = nn.functional.cross_entropy(model(inputs), targets)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if step >= 6 * (len(x_train) // 64) - 20:  # the last 20 steps
+        recent.append(np.concatenate([p.grad.data.ravel() for p in model.parameters()]))
+grads = np.concatenate(recent)
+grads = np.abs(grads[grads != 0])
+tiny = np.finfo(np.float16)
+print(f"last 20 steps of 6 epochs (test accuracy {accuracy(model):.1%}): of {grads.size:,} non-zero gradient values")
+print(f"  {np.mean(grads < float(tiny.smallest_subnormal) / 2):6.2%} become 0 in float16")
+print(f"  {np.mean(grads < tiny.smallest_normal):6.2%} are subnormal in float16 (fewer than 10 bits kept)")
+print(f"  {np.mean(grads * 2**16 > tiny.max):6.2%} would overflow if multiplied by 2^16")
+
+plt.figure(figsize=(6, 3))
+plt.hist(np.log10(grads), bins=60)
+plt.axvline(np.log10(float(tiny.smallest_subnormal)), color="r", label="float16: 0 below")
+plt.axvline(np.log10(float(tiny.smallest_normal)), color="orange", label="float16: subnormal below")
+plt.xlabel("log10 |gradient|")
+plt.ylabel("count")
+plt.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ### Loss scaling
+#
+# Multiply the loss by a large factor `S` before backward: by the chain rule every gradient
+# is multiplied by `S` too, which shifts the whole histogram to the right, out of the
+# underflow zone. Divide by `S` (in float32) before the update. If `S` is too large some
+# gradient overflows to `inf`; then that step is skipped and `S` is reduced. **Dynamic**
+# loss scaling (PyTorch's `GradScaler`, tinytorch's `LossScaler`) adjusts `S` by itself:
+#
+# ```
+#   overflow (inf or NaN in a gradient):   S = S * backoff_factor (0.5);  skip the step;  restart the count
+#   clean step:                            count += 1;  after growth_interval clean steps in a row:
+#                                          S = S * growth_factor (2);  restart the count
+# ```
+#
+# It keeps `S` just below the largest value that overflows, probing upwards from time to
+# time. Write the rule.
+
+# %%
+def update_scale(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
+    """(new scale, new good_steps) after one step; found_inf says whether that step's
+    gradients had an inf or NaN; good_steps counts the clean steps in a row since the scale
+    last changed."""
+    ### BEGIN SOLUTION
+    # HINT: an overflow backs off and restarts the count; a clean step counts, and growth happens when the count reaches growth_interval (then it restarts)
+    if found_inf:
+        return scale * backoff_factor, 0
+    good_steps += 1
+    if good_steps == growth_interval:
+        return scale * growth_factor, 0
+    return scale, good_steps
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_update_scale(update_scale)
+
+# %% [markdown]
+# ### Use it: training with float16 gradients
+#
+# Four runs of the same MLP, same data order. NumPy computes in float32 (float16 arithmetic
+# would be far slower, as measured above), but each gradient is **stored in float16**, which
+# is where underflow and overflow happen; weights are stored in float16 too, with a float32
+# master copy that accumulates the updates (an update smaller than the float16 spacing
+# around a weight would otherwise be lost: `float16(0.1) + 1e-5 == float16(0.1)`).
+#
+# - float32 throughout (the reference)
+# - float16 gradients, no loss scaling
+# - float16 gradients with your dynamic loss scaling (growth every 20 clean steps, so the
+#   short run shows it adjusting)
+# - the same, but the float16 weights updated directly, without a float32 master copy
+
+# %%
+rule = yours_or_reference("update_scale", update_scale, reference_update_scale)
+
+
+def train_half(store=np.float16, scaling=False, master=True, epochs=6, lr=0.1):
+    model = mlp()
+    params = list(model.parameters())
+    masters = [p.data.copy() for p in params]  # float32 master weights
+    velocity = [np.zeros_like(m) for m in masters]
+    scale, good = (2.0 ** 16, 0) if scaling else (1.0, 0)
+    log = {"scale": [], "skipped": 0, "zeros": []}
+    for inputs, targets in batches(epochs):
+        for p, m in zip(params, masters):
+            p.data = m.astype(store).astype(np.float32)  # the weights as stored
+        loss = nn.functional.cross_entropy(model(inputs), targets)
+        model.zero_grad()
+        (loss * scale).backward()
+        with np.errstate(over="ignore"):
+            stored = [p.grad.data.astype(store) for p in params]  # the gradients as stored
+        found_inf = not all(np.isfinite(g).all() for g in stored)
+        log["zeros"].append(np.mean([(g == 0).mean() for g in stored]))
+        used = scale
+        if scaling:
+            scale, good = rule(scale, good, found_inf, growth_interval=20)
+        log["scale"].append(used)
+        if found_inf:
+            log["skipped"] += 1
+            continue
+        for m, v, g in zip(masters, velocity, stored):
+            v *= 0.9
+            v += g.astype(np.float32) / np.float32(used)
+            if master:
+                m -= lr * v
+            else:  # the update is added to the float16 weight and rounded there
+                m[...] = (m.astype(store) - (lr * v).astype(store)).astype(np.float32)
+    for p, m in zip(params, masters):
+        p.data = m.astype(store).astype(np.float32)
+    return accuracy(model), log
+
+
+runs = {
+    "float32": dict(store=np.float32),
+    "float16 grads, no scaling": dict(),
+    "float16 grads, loss scaling": dict(scaling=True),
+    "float16, scaling, no master": dict(scaling=True, master=False),
+}
+logs = {}
+for label, options in runs.items():
+    start = time.perf_counter()
+    acc, logs[label] = train_half(**options)
+    zeros = np.mean(logs[label]["zeros"][-50:])
+    print(f"{label:28s} test accuracy {acc:6.2%}; zero gradient values (last 50 steps) {zeros:6.2%}; "
+          f"skipped steps {logs[label]['skipped']:2d}; {time.perf_counter() - start:.1f} s")
+
+scales = logs["float16 grads, loss scaling"]["scale"]
+plt.figure(figsize=(6, 3))
+plt.plot(np.log2(scales))
+plt.xlabel("step")
+plt.ylabel("log2(loss scale)")
+plt.title("Dynamic loss scale")
+plt.show()
+
+# %% [markdown]
+# The number of gradient values that are exactly zero tells the story: without scaling,
+# float16 flushes the smallest gradients to zero, more and more as the model improves. With
+# scaling they survive; the scale climbs until a gradient overflows, then halves (the skipped
+# steps). On a task this easy, the lost gradients cost little accuracy; on large models,
+# where most gradients are tiny, training without loss scaling stalls. Without the master
+# copy, small updates vanish in float16 rounding, and learning slows or stops once the
+# updates become small.
+#
+# ## Systems analysis
+#
+# ### Threads
+#
+# A native BLAS splits a large matrix product across cores. Does it help, and for which
+# sizes? Each measurement runs in a fresh Python process with the BLAS thread count set in
+# its environment (the count is fixed when NumPy loads).
+
+# %%
+THREADS_SCRIPT = """
+import time, numpy as np
+rates = []
+for n in (64, 256, 1024):
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    a @ a
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter(); a @ a; best = min(best, time.perf_counter() - start)
+    rates.append(2 * n**3 / best / 1e9)
+print(*rates)
+"""
+
+if native_handoff("the BLAS thread-scaling measurement", "pip install jupyterlab matplotlib && jupyter lab 18_acceleration.ipynb",
+                  differs="NumPy in the browser has no BLAS and exactly one thread"):
+    counts = sorted({1, 2, 4, os.cpu_count() or 1})
+    measured = {}
+    for threads in counts:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads), VECLIB_MAXIMUM_THREADS=str(threads))
+        result = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True, text=True)
+        measured[threads] = [float(v) for v in result.stdout.split()]
+        print(f"{threads:2d} thread(s): " + ", ".join(f"{n} x {n}: {r:7.1f} GFLOP/s"
+                                                    for n, r in zip((64, 256, 1024), measured[threads])))
+    plt.figure(figsize=(6, 3.5))
+    for i, n in enumerate((64, 256, 1024)):
+        plt.plot(counts, [measured[t][i] / measured[1][i] for t in counts], "o-", label=f"{n} x {n}")
+    plt.plot(counts, counts, "k:", lw=1, label="ideal")
+    plt.xlabel("BLAS threads")
+    plt.ylabel("speedup over 1 thread")
+    plt.legend()
+    plt.show()
+
+# %% [markdown]
+# A 1024 x 1024 product (2 GFLOP) splits well across cores; a 64 x 64 one is over before
+# the threads have started, and can get slower. If the machine is busy with other programs,
+# extra threads compete with them for cores and the scaling breaks down: numbers from a
+# loaded machine are not the hardware's.
+#
+# ### Cache sizes
+#
+# Copy arrays of growing size and compute the bandwidth (bytes read plus written per
+# second). While the arrays fit in a cache level, the copy runs at that level's speed; each
+# time they outgrow one, the bandwidth drops to the next.
+
+# %%
+largest_kib = 64 * 1024
+if not native_handoff("the cache-size sweep (arrays up to 64 MiB)",
+                      "pip install jupyterlab matplotlib && jupyter lab 18_acceleration.ipynb",
+                      differs="WebAssembly memory is limited and the browser adds its own overheads"):
+    largest_kib = 8 * 1024
+sizes_kib = [2 ** p for p in range(2, int(np.log2(largest_kib)) + 1)]
+bandwidth = []
+for kib in sizes_kib:
+    source = np.ones(kib * 256, dtype=np.float32)  # kib KiB
+    target = np.empty_like(source)
+    calls = max(1, (1 << 24) // source.nbytes)  # ~16 MiB per timing, so small copies are timed in bulk
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(calls):
+            np.copyto(target, source)
+        best = min(best, (time.perf_counter() - start) / calls)
+    bandwidth.append(2 * source.nbytes / best / 1e9)
+print("  ".join(f"{k if k < 1024 else k // 1024}{'K' if k < 1024 else 'M'}: {b:.0f}" for k, b in zip(sizes_kib, bandwidth)),
+      "GB/s")
+
+plt.figure(figsize=(6, 3.5))
+plt.plot(np.array(sizes_kib) * 1024, bandwidth, "o-")
+plt.xscale("log", base=2)
+plt.xlabel("array size (bytes)")
+plt.ylabel("copy bandwidth (GB/s)")
+plt.title(describe().split(";")[0])
+plt.show()
+
+# %% [markdown]
+# The steps in the curve are your machine's cache sizes (tiny arrays are slower again: the
+# fixed cost of each call dominates). A 256 x 256 float32 matrix is 256 KiB, a 1024 x 1024
+# one 4 MiB: where each lands on this curve decides whether tiling pays.
+#
+# ### What to use where
+#
+# The winners measured in this notebook, on this runtime:
+
+# %%
+print(describe())
+print(f"  matrix product 256 x 256:   {fastest_matmul}")
+print(f"  convolution (64, 8, 8, 8):  {fastest_conv}")
+print(f"  bias + GELU:                fused, one node")
+print(f"  float16:                    storage only (copy {copy32 / copy16:.1f}x faster, matmul {mm16 / mm32:.0f}x slower)")
+
+# %% [markdown]
+# ## Reflection
+#
+# 1. Run this notebook in the browser and natively (or compare with a classmate). Which
+#    matrix-product and convolution formulations win in each, and why does `einsum` behave so
+#    differently in the two?
+# 2. Your tiled product does the same FLOPs as `a @ b`. Using the tile-size plot, estimate
+#    the fixed cost of one NumPy call on your runtime. Below which tile size does that cost
+#    dominate?
+# 3. The fused `bias_gelu` keeps `z` and `t` alive for backward. How much memory does that
+#    hold per element, compared with the op chain's saved tensors? When would you rather
+#    recompute `t` in backward than store it?
+# 4. In the float16 runs, what fraction of gradient values were zero without loss scaling,
+#    and how did the dynamic scale behave? Why does the rule grow the scale slowly but shrink
+#    it at once?
+# 5. Your copy-bandwidth curve gives the speed of memory at each size. For an elementwise
+#    operation like GELU (a few FLOPs per 8 bytes read and written), which limits its speed:
+#    arithmetic or bandwidth? What does that say about fusion?

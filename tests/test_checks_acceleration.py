@@ -1,0 +1,203 @@
+"""Module 18 checks: right solutions pass; stubs and typical mistakes fail with a useful report."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from tinytorch import Tensor
+from tinytorch.checks import CheckFailed, check_bias_gelu, check_matmul_tiled, check_update_scale
+
+C, A = math.sqrt(2 / math.pi), 0.044715
+
+
+def matmul_tiled(a, b, tile=64):
+    m, k = a.shape
+    n = b.shape[1]
+    out = np.zeros((m, n), dtype=np.result_type(a, b))
+    for i in range(0, m, tile):
+        for j in range(0, n, tile):
+            for p in range(0, k, tile):
+                out[i:i + tile, j:j + tile] += a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
+    return out
+
+
+def bias_gelu(input, bias, product_rule=True, sum_bias=True, c=C):
+    z = input.data + bias.data
+    t = np.tanh(c * (z + A * z ** 3))
+    out = 0.5 * z * (1 + t)
+
+    def backward(g):
+        slope = 0.5 * (1 + t)
+        if product_rule:
+            slope = slope + 0.5 * z * (1 - t * t) * C * (1 + 3 * A * z * z)
+        grad = g * slope
+        return grad, grad.reshape(-1, grad.shape[-1]).sum(axis=0) if sum_bias else grad
+
+    return Tensor._result(out, (input, bias), backward, "BiasGeluBackward")
+
+
+def update_scale(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
+    if found_inf:
+        return scale * backoff_factor, 0
+    good_steps += 1
+    if good_steps == growth_interval:
+        return scale * growth_factor, 0
+    return scale, good_steps
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("Exercise: write this")
+
+
+@pytest.mark.parametrize("check, solution", [
+    (check_matmul_tiled, matmul_tiled), (check_bias_gelu, bias_gelu), (check_update_scale, update_scale),
+])
+def test_correct_solution_passes(check, solution, capsys):
+    check(solution)
+    assert capsys.readouterr().out.startswith("PASS")
+
+
+@pytest.mark.parametrize("check", [check_matmul_tiled, check_bias_gelu, check_update_scale])
+def test_unsolved_stub_fails(check, capsys):
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check(stub)
+    assert capsys.readouterr().out.startswith("FAIL")
+
+
+# ---------------------------------------------------------------------- tiled matmul
+
+
+def whole_product(a, b, tile=64):
+    return a @ b
+
+
+def einsum_whole(a, b, tile=64):
+    return np.einsum("ik,kj->ij", a, b)
+
+
+def drops_partial_tiles(a, b, tile=64):
+    m, k = a.shape
+    n = b.shape[1]
+    out = np.zeros((m, n), dtype=np.result_type(a, b))
+    for i in range(0, m - m % tile if m >= tile else m, tile):
+        for j in range(0, n - n % tile if n >= tile else n, tile):
+            for p in range(0, k, tile):
+                out[i:i + tile, j:j + tile] += a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
+    return out
+
+
+def overwrites(a, b, tile=64):
+    m, k = a.shape
+    n = b.shape[1]
+    out = np.zeros((m, n), dtype=np.result_type(a, b))
+    for i in range(0, m, tile):
+        for j in range(0, n, tile):
+            for p in range(0, k, tile):
+                out[i:i + tile, j:j + tile] = a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
+    return out
+
+
+def float64_output(a, b, tile=64):
+    m, k = a.shape
+    out = np.zeros((m, b.shape[1]))
+    for i in range(0, m, tile):
+        for j in range(0, b.shape[1], tile):
+            for p in range(0, k, tile):
+                out[i:i + tile, j:j + tile] += a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
+    return out
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (whole_product, "larger than tile"),
+    (einsum_whole, "larger than tile"),
+    (drops_partial_tiles, "partial tiles"),
+    (overwrites, "accumulate"),
+    (float64_output, "result_type"),
+])
+def test_tiled_mistakes_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_matmul_tiled(wrong)
+
+
+# ---------------------------------------------------------------------- fused bias + GELU
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda x, b: (x + b).gelu(approximate="tanh"), "ONE graph node"),
+    (lambda x, b: bias_gelu(x, b, sum_bias=False), "sum over every leading dim for the bias"),
+    (lambda x, b: bias_gelu(x, b, product_rule=False), "input gradient"),
+    (lambda x, b: bias_gelu(x, b, c=np.sqrt(2 / np.pi)), "float64"),
+    (lambda x, b: Tensor(np.maximum(x.data + b.data, 0)), "forward"),
+])
+def test_gelu_mistakes_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_bias_gelu(wrong)
+
+
+def test_naive_cube_does_not_trip_overflow_checks():
+    # z**3 for |z| ~ 40 is fine in float32; the check must not reject correct code for it
+    check_bias_gelu(bias_gelu)
+
+
+# ---------------------------------------------------------------------- loss scaling
+
+
+def no_reset_after_growth(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
+    if found_inf:
+        return scale * backoff_factor, 0
+    good_steps += 1
+    return (scale * growth_factor if good_steps >= growth_interval else scale), good_steps
+
+
+def keeps_count_after_overflow(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5,
+                               growth_interval=2000):
+    if found_inf:
+        return scale * backoff_factor, good_steps
+    return update_scale(scale, good_steps, False, growth_factor, backoff_factor, growth_interval)
+
+
+def grows_one_step_late(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
+    if found_inf:
+        return scale * backoff_factor, 0
+    if good_steps == growth_interval:
+        return scale * growth_factor, 0
+    return scale, good_steps + 1
+
+
+def fixed_halving(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
+    return update_scale(scale, good_steps, found_inf, growth_factor, 0.5, growth_interval)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (no_reset_after_growth, "restarts at 0"),
+    (keeps_count_after_overflow, "starts again at 0"),
+    (grows_one_step_late, "growth_interval clean steps"),
+    (fixed_halving, "backoff_factor"),
+])
+def test_scaler_mistakes_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_update_scale(wrong)
+
+
+def test_the_rule_matches_a_real_loss_scaler_in_training():
+    """The reference rule reproduces LossScaler's scale over a run with real overflows."""
+    from tinytorch.checks.acceleration import reference_update_scale
+    scaler = tt.acceleration.LossScaler(init_scale=2.0 ** 20, growth_interval=2)
+    scale, good = 2.0 ** 20, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        _run_scaler(scaler, scale, good, reference_update_scale)
+
+
+def _run_scaler(scaler, scale, good, reference_update_scale):
+    for big in [1e3, 1e3, 1.0, 1.0, 1.0, 1e6, 1.0]:
+        model = tt.nn.Linear(2, 1).half()
+        optimizer = tt.optim.SGD(model.parameters(), lr=0.0)
+        loss = (model(tt.tensor(np.full((1, 2), big, np.float32)).half()).float() ** 2).sum()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        found = scaler._found_inf
+        scaler.update()
+        scale, good = reference_update_scale(scale, good, found, growth_interval=2)
+        assert scale == scaler.get_scale()
