@@ -26,3 +26,4 @@ from .text import check_char_tokenizer, check_pair_counts, check_merge, check_tr
 from .memoization import check_kv_cache, check_cached_attention, check_kv_cache_bytes
 from .attention import check_scaled_dot_product_attention, check_multi_head_attention
 from .acceleration import check_matmul_tiled, check_bias_gelu, check_update_scale
+from .benchmarking import check_summarize, check_pareto_front

@@ -1,0 +1,123 @@
+"""Module 19 checks: right solutions pass; stubs and typical mistakes fail with a useful report."""
+
+import numpy as np
+import pytest
+
+from tinytorch.benchmarking import t_interval
+from tinytorch.checks import CheckFailed, check_pareto_front, check_summarize
+
+
+def summarize(times, confidence=0.95, resamples=2000, seed=0, draw="integers", tails=None, statistic=np.median):
+    t = np.asarray(times, dtype=np.float64)
+    q1, median, q3 = np.percentile(t, [25, 50, 75])
+    rng = np.random.default_rng(seed)
+    if draw == "integers":
+        resampled = t[rng.integers(0, t.size, size=(resamples, t.size))]
+    else:  # a different, equally valid way to resample
+        resampled = rng.choice(t, size=(resamples, t.size), replace=True)
+    estimates = statistic(resampled, axis=1)
+    tail = (1 - confidence) / 2 * 100 if tails is None else tails
+    low, high = np.percentile(estimates, [tail, 100 - tail])
+    return {"median": median, "q1": q1, "q3": q3, "iqr": q3 - q1, "ci_low": low, "ci_high": high}
+
+
+def pareto_front(rows, minimize=(), maximize=()):
+    def better_or_equal(a, b):
+        return all(a[k] <= b[k] for k in minimize) and all(a[k] >= b[k] for k in maximize)
+
+    def strictly_better(a, b):
+        return any(a[k] < b[k] for k in minimize) or any(a[k] > b[k] for k in maximize)
+
+    return [r for r in rows if not any(better_or_equal(q, r) and strictly_better(q, r) for q in rows if q is not r)]
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("Exercise: write this")
+
+
+@pytest.mark.parametrize("check, solution", [(check_summarize, summarize), (check_pareto_front, pareto_front)])
+def test_correct_solution_passes(check, solution, capsys):
+    check(solution)
+    assert capsys.readouterr().out.startswith("PASS")
+
+
+@pytest.mark.parametrize("check", [check_summarize, check_pareto_front])
+def test_unsolved_stub_fails(check, capsys):
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check(stub)
+    assert capsys.readouterr().out.startswith("FAIL")
+
+
+def test_a_different_valid_resampling_passes(capsys):
+    check_summarize(lambda times, **kw: summarize(times, draw="choice", **kw))
+    assert capsys.readouterr().out.startswith("PASS")
+
+
+# ---------------------------------------------------------------------- summarize mistakes
+
+
+def mean_instead_of_median(times, **kw):
+    out = summarize(times, **kw)
+    out["median"] = float(np.mean(times))
+    return out
+
+
+def t_interval_of_the_mean(times, confidence=0.95, resamples=2000, seed=0):
+    out = summarize(times, confidence, resamples, seed)
+    out["ci_low"], out["ci_high"] = t_interval(times, confidence)
+    return out
+
+
+def population_quartiles(times, **kw):
+    out = summarize(times, **kw)
+    t = np.sort(np.asarray(times))
+    out["q1"], out["q3"] = t[len(t) // 4], t[(3 * len(t)) // 4]
+    out["iqr"] = out["q3"] - out["q1"]
+    return out
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (mean_instead_of_median, "that is the mean"),
+    (t_interval_of_the_mean, "t interval of the mean"),
+    (population_quartiles, "q1"),
+    (lambda times, confidence=0.95, **kw: summarize(times, **kw), "confidence=0.9"),  # confidence ignored
+    (lambda times, confidence=0.95, **kw: summarize(times, confidence, tails=5, **kw), "percentiles"),
+    (lambda times, **kw: summarize(times, statistic=np.mean, **kw), "interval of the median"),
+    (lambda times, **kw: {"median": np.median(times)}, "missing q1"),
+])
+def test_summarize_mistakes_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_summarize(wrong)
+
+
+# ---------------------------------------------------------------------- Pareto mistakes
+
+
+def strict_dominance(rows, minimize=(), maximize=()):
+    return [r for r in rows if not any(all(q[k] < r[k] for k in minimize) and all(q[k] > r[k] for k in maximize)
+                                       for q in rows if q is not r)]
+
+
+def ignores_maximize(rows, minimize=(), maximize=()):
+    return pareto_front(rows, minimize=list(minimize) + list(maximize))
+
+
+def drops_duplicates(rows, minimize=(), maximize=()):
+    def at_least_as_good(a, b):
+        return all(a[k] <= b[k] for k in minimize) and all(a[k] >= b[k] for k in maximize)
+    return [r for r in rows if not any(at_least_as_good(q, r) for q in rows if q is not r)]
+
+
+def sorted_by_latency(rows, minimize=(), maximize=()):
+    return sorted(pareto_front(rows, minimize, maximize), key=lambda r: r.get("latency_ms", 0))
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (strict_dominance, "at least as good on EVERY objective"),
+    (ignores_maximize, "LARGER"),
+    (drops_duplicates, "keep both"),
+    (sorted_by_latency, "input order"),
+])
+def test_pareto_mistakes_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_pareto_front(wrong)

@@ -1,0 +1,163 @@
+"""Checks for module 19 (benchmarking): robust summaries of timings with a bootstrap confidence
+interval, and the Pareto front of benchmark rows.
+
+`summarize` must match NumPy's percentiles exactly. Its bootstrap interval is compared with
+tinytorch's (`benchmarking.bootstrap_interval`, same seed); a learner who draws the resamples
+differently still passes if each end of the interval falls where tinytorch's ends fall over
+many seeds (a bootstrap is random; its spread is known).
+"""
+
+import numpy as np
+
+from ..benchmarking import bootstrap_interval, pareto_front as reference_pareto_front, t_interval
+from .core import fail, passed, run_learner
+
+_KEYS = ("median", "q1", "q3", "iqr", "ci_low", "ci_high")
+
+
+def reference_summarize(times, confidence=0.95, resamples=2000, seed=0):
+    """{median, q1, q3, iqr, ci_low, ci_high}: quartiles and a bootstrap interval of the median."""
+    values = np.asarray(times, dtype=np.float64)
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    low, high = bootstrap_interval(values, confidence, resamples=resamples, seed=seed)
+    return {"median": float(median), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1),
+            "ci_low": low, "ci_high": high}
+
+
+def _timing_cases():
+    rng = np.random.default_rng(19)
+    skewed = np.round(0.010 + rng.exponential(0.002, 14), 6).tolist() + [0.045]  # one slow call
+    return [
+        ("15 skewed timings with one slow outlier (a list)", skewed, {}),
+        ("200 log-normal timings", np.exp(rng.normal(-6, 0.3, 200)), {}),
+        ("200 log-normal timings, confidence=0.9", np.exp(rng.normal(-6, 0.3, 200)), {"confidence": 0.9}),
+        ("60 normal timings, confidence=0.99, seed=3", 1e-3 + 1e-5 * rng.standard_normal(60),
+         {"confidence": 0.99, "seed": 3}),
+        ("two timings", np.array([0.002, 0.003]), {}),
+        ("10 identical timings (no spread)", np.full(10, 0.005), {}),
+        ("40 timings, resamples=500", np.exp(rng.normal(-4, 0.5, 40)), {"resamples": 500}),
+    ]
+
+
+def _ci_band(values, confidence, resamples, seeds=40):
+    """(lows, highs) of tinytorch's bootstrap interval over `seeds` seeds."""
+    ends = np.array([bootstrap_interval(values, confidence, resamples=resamples, seed=s) for s in range(seeds)])
+    return ends[:, 0], ends[:, 1]
+
+
+def _ci_hint(values, confidence, low, high):
+    mean_low, mean_high = t_interval(values, confidence) if values.size > 1 else (np.nan, np.nan)
+    if np.isclose(low, mean_low, rtol=1e-6) and np.isclose(high, mean_high, rtol=1e-6):
+        return "that is the t interval of the mean; bootstrap the MEDIAN: resample, take each resample's median"
+    tail = (1 - confidence) / 2 * 100
+    return (f"resample the timings with replacement `resamples` times (e.g. rng.integers(0, n, size=(resamples, n))), "
+            f"take the median of each resample, then the {tail:g}th and {100 - tail:g}th percentiles of those "
+            f"medians (the middle `confidence` share)")
+
+
+def check_summarize(summarize):
+    """summarize(times, confidence=0.95, resamples=2000, seed=0) -> dict with median, q1, q3,
+    iqr, ci_low, ci_high (seconds)."""
+    name = "summarize"
+    cases = _timing_cases()
+    for case, times, options in cases:
+        got = run_learner(name, case, lambda: summarize(times, **options))
+        if not isinstance(got, dict) or any(k not in got for k in _KEYS):
+            missing = [k for k in _KEYS if not isinstance(got, dict) or k not in got]
+            fail(name, case, f"expected a dict with keys {', '.join(_KEYS)}; missing {', '.join(missing)}",
+                 "return {'median': ..., 'q1': ..., 'q3': ..., 'iqr': ..., 'ci_low': ..., 'ci_high': ...}")
+        values = np.asarray(times, dtype=np.float64)
+        expected = reference_summarize(times, **options)
+        for key, hint in (("median", "np.median(times) or np.percentile(times, 50)"),
+                          ("q1", "the first quartile: np.percentile(times, 25)"),
+                          ("q3", "the third quartile: np.percentile(times, 75)"),
+                          ("iqr", "the interquartile range q3 - q1")):
+            value = float(got[key])
+            if not np.isclose(value, expected[key], rtol=1e-9, atol=1e-15):
+                if key == "median" and np.isclose(value, values.mean()):
+                    hint = "that is the mean; the median is the middle value, robust to the slow outlier"
+                fail(name, case, f"{key}: expected {expected[key]:.6g}, got {value:.6g}", hint)
+        low, high = float(got["ci_low"]), float(got["ci_high"])
+        if not low <= high:
+            fail(name, case, f"ci_low {low:.6g} is above ci_high {high:.6g}", "ci_low is the lower end")
+        if np.isclose(low, expected["ci_low"], rtol=1e-9, atol=1e-15) and \
+                np.isclose(high, expected["ci_high"], rtol=1e-9, atol=1e-15):
+            continue
+        confidence = options.get("confidence", 0.95)
+        lows, highs = _ci_band(values, confidence, options.get("resamples", 2000))
+        slack = 1e-9 + 0.002 * float(np.ptp(values))
+        inside = (lows.min() - slack <= low <= lows.max() + slack) and (highs.min() - slack <= high <= highs.max() + slack)
+        if not inside:
+            fail(name, case, f"{confidence:.0%} interval of the median: expected about [{expected['ci_low']:.6g}, "
+                             f"{expected['ci_high']:.6g}] (ends between [{lows.min():.6g}, {lows.max():.6g}] and "
+                             f"[{highs.min():.6g}, {highs.max():.6g}] across seeds), got [{low:.6g}, {high:.6g}]",
+                 _ci_hint(values, confidence, low, high))
+    passed(name, len(cases), [case for case, *_ in cases])
+
+
+# ---------------------------------------------------------------------- Pareto front
+
+
+def _row(name, latency, size, accuracy):
+    return {"name": name, "latency_ms": latency, "size_bytes": size, "accuracy": accuracy}
+
+
+def _pareto_cases():
+    models = [
+        _row("big float32", 2.0, 400_000, 0.98),
+        _row("big int8", 3.0, 100_000, 0.98),
+        _row("small float32", 0.5, 40_000, 0.95),
+        _row("small int8", 0.8, 10_000, 0.94),
+        _row("pruned big (same size, same speed, worse)", 2.0, 400_000, 0.97),
+        _row("slow and large", 5.0, 500_000, 0.90),
+    ]
+    both = dict(minimize=["latency_ms", "size_bytes"], maximize=["accuracy"])
+    twins = [_row("a", 1.0, 10, 0.9), _row("b", 1.0, 10, 0.9), _row("c", 2.0, 10, 0.9)]
+    return [
+        ("six model variants: minimize latency and size, maximize accuracy", models, both),
+        ("latency and accuracy only", models, dict(minimize=["latency_ms"], maximize=["accuracy"])),
+        ("minimize latency only: ties for the best are all kept", models + [_row("tied", 0.5, 9e9, 0.1)],
+         dict(minimize=["latency_ms"])),
+        ("maximize accuracy only", models, dict(maximize=["accuracy"])),
+        ("identical rows do not dominate each other", twins, both),
+        ("a single row", models[:1], both),
+        ("no rows", [], both),
+    ]
+
+
+def _pareto_hint(rows, options, got_names, expected_names):
+    minimize, maximize = list(options.get("minimize", ())), list(options.get("maximize", ()))
+    def names(front):
+        return [r["name"] for r in front]
+    if sorted(got_names) == sorted(expected_names):
+        return "keep the rows in their input order"
+    if names(reference_pareto_front(rows, minimize=minimize + maximize)) == got_names:
+        return "objectives in maximize= are better when LARGER: negate them (or flip the comparison)"
+    strict = [r for r in rows if not any(all(q[k] < r[k] for k in minimize) and all(q[k] > r[k] for k in maximize)
+                                             for q in rows if q is not r)]
+    if names(strict) == got_names:
+        return ("a row is dominated by one that is at least as good on EVERY objective and strictly better on at "
+                "least one; it need not be strictly better on all of them")
+    if len(got_names) < len(expected_names) and set(got_names) <= set(expected_names):
+        return ("a row equal to another on every objective is not dominated by it (dominating needs one strictly "
+                "better objective): keep both")
+    return "keep each row that no other row dominates (at least as good everywhere, strictly better somewhere)"
+
+
+def check_pareto_front(pareto_front):
+    """pareto_front(rows, minimize=(), maximize=()) -> the rows no other row dominates, in input order."""
+    name = "pareto_front"
+    cases = _pareto_cases()
+    for case, rows, options in cases:
+        snapshot = [dict(r) for r in rows]
+        got = run_learner(name, case, lambda: pareto_front(rows, **options))
+        if rows != snapshot:
+            fail(name, case, "the input rows were modified", "build a new list; leave the rows as they are")
+        if not isinstance(got, list) or not all(isinstance(r, dict) for r in got):
+            fail(name, case, f"expected a list of the row dicts, got {type(got).__name__}", "return [row for row in rows if ...]")
+        expected = reference_pareto_front(rows, **options)
+        got_names, expected_names = [r.get("name") for r in got], [r["name"] for r in expected]
+        if got_names != expected_names:
+            fail(name, case, f"expected {expected_names}, got {got_names}",
+                 _pareto_hint(rows, options, got_names, expected_names))
+    passed(name, len(cases), [case for case, *_ in cases])
