@@ -65,12 +65,106 @@ PYODIDE_KEEP = (
 # are fetched in parallel while Pyodide boots (see `loadPyodideOptions` in lite/).
 KERNEL_WHEEL_PREFIXES = ("piplite-", "pyodide_kernel-", "ipykernel-")
 
-# Files of matplotlib's wheel the course never uses (serif and monospace font families, sample
-# data): dropped to keep the zipped site under 30 MB. Sans-serif (the default), STIX and
-# Computer Modern (mathtext) stay.
-MATPLOTLIB_DROP = re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/ttf/DejaVu(Serif|SansMono))")
+# Files of Pyodide's wheels the course never uses, dropped to keep the zipped site under 30 MB:
+# matplotlib's serif and monospace font families and sample data (sans-serif, the default,
+# STIX and Computer Modern for mathtext stay); jedi's type stubs for third-party libraries
+# (completion for the standard library keeps its stubs).
+WHEEL_DROPS = {
+    "matplotlib": re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/ttf/DejaVu(Serif|SansMono))"),
+    "jedi": re.compile(r"^jedi/third_party/(django-stubs/|typeshed/third_party/)"),
+}
 # JupyterLab's Font Awesome in legacy formats; browsers load the .woff2 (or .woff) files.
 LEGACY_FONT_FILES = ("fa-*.eot", "fa-*.svg", "fa-*.ttf")
+
+# Python compiled to bytecode at build time, inside the bundled Pyodide (run by Node): in
+# WebAssembly, compiling source at import is most of the kernel's start-up time. Third-party
+# packages and the standard library ship bytecode only (as Pyodide's own compiled builds do);
+# tinytorch keeps its sources next to the bytecode, so learners' tracebacks show its code.
+KEEP_SOURCES = ("tinytorch",)
+BYTECODE_RUNNER = r"""
+import { pathToFileURL } from "node:url";
+const [indexURL, hostDir, keepSources, packages] = process.argv.slice(2);
+try {
+  const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
+  const pyodide = await loadPyodide({ indexURL, packages: packages.split(",") });
+  pyodide.FS.mkdirTree("/work");
+  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: hostDir }, "/work");
+  pyodide.globals.set("keep_sources", keepSources.split(","));
+  pyodide.runPython(process.env.TT_BYTECODE_SCRIPT);
+} catch (error) {
+  // only the message: a stack through the minified runtime is one enormous line
+  console.error(String(error && error.message ? error.message : error));
+  process.exit(1);
+}
+"""
+BYTECODE_SCRIPT = r"""
+import base64, hashlib, importlib.util, importlib._bootstrap_external as bx, os, sys, zipfile
+
+SITE = f"/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/"
+STDLIB = f"/lib/python{sys.version_info[0]}{sys.version_info[1]}.zip/"
+
+# Compile what the kernel and a first `import tinytorch` load (the rest stays source: bytecode
+# is bigger and compresses worse, and the site must stay small).
+sys.path.remove("")
+for module in ("pyodide_kernel", "numpy", "tinytorch"):
+    importlib.import_module(module)
+USED = {getattr(m, "__file__", None) for m in list(sys.modules.values())} - {None}
+
+def record_line(name, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+def compile_archive(path, prefix, keep_source):
+    out, renamed, failed = {}, {}, 0
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            data = zf.read(info)
+            name = info.filename
+            if name.endswith(".py") and (keep_source or prefix + name in USED):
+                try:
+                    code = compile(data, prefix + name, "exec", dont_inherit=True)
+                except (SyntaxError, ValueError):
+                    failed += 1
+                    out[name] = data
+                    continue
+                if keep_source:
+                    out[name] = data
+                    folder, base = os.path.split(name)
+                    pyc = os.path.join(folder, "__pycache__", base[:-3] + f".{sys.implementation.cache_tag}.pyc")
+                    out[pyc] = bytes(bx._code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False))
+                else:
+                    out[name + "c"] = bytes(bx._code_to_timestamp_pyc(code, 0, 0))
+                    renamed[name] = name + "c"
+            else:
+                out[name] = data
+    if not renamed and not keep_source:
+        return 0, 0
+    for record in [n for n in out if n.endswith(".dist-info/RECORD")]:
+        # list each compiled file under its new name; pyc entries may omit the hash
+        lines = out[record].decode().splitlines()
+        out[record] = "".join(
+            f"{renamed[line.split(',')[0]]},,\n" if line.split(",")[0] in renamed else line + "\n"
+            for line in lines
+        ).encode()
+        if keep_source:
+            out[record] += "".join(f"{n},,\n" for n in out if "/__pycache__/" in n).encode()
+    tmp = path + ".tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, data in out.items():
+            zf.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED, 9)
+    os.replace(tmp, path)
+    return len(renamed), failed
+
+for name in sorted(os.listdir("/work")):
+    path = "/work/" + name
+    if name == "python_stdlib.zip":
+        compiled, failed = compile_archive(path, STDLIB, False)
+    elif name.endswith(".whl"):
+        compiled, failed = compile_archive(path, SITE, name.split("-")[0] in keep_sources)
+    else:
+        continue
+    print(f"{name}: {compiled} modules compiled" + (f", {failed} left as source" if failed else ""))
+"""
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
@@ -429,16 +523,66 @@ def slim_wheel(wheel: Path, drop: re.Pattern) -> int:
     return before - wheel.stat().st_size
 
 
-def slim_matplotlib(pyodide_dir: Path) -> None:
-    """Drop unused fonts and sample data from matplotlib's wheel; update its lock checksum."""
+def slim_wheels(pyodide_dir: Path) -> None:
+    """Drop unused files from some of Pyodide's wheels (WHEEL_DROPS); update lock checksums."""
     lock = read_lock(pyodide_dir)
-    spec = lock["packages"].get("matplotlib")
-    if spec is None:
-        return
-    saved = slim_wheel(pyodide_dir / spec["file_name"], MATPLOTLIB_DROP)
-    spec["sha256"] = sha256_of(pyodide_dir / spec["file_name"])
+    saved = 0
+    for name, drop in WHEEL_DROPS.items():
+        spec = lock["packages"].get(name)
+        if spec is not None:
+            saved += slim_wheel(pyodide_dir / spec["file_name"], drop)
+            spec["sha256"] = sha256_of(pyodide_dir / spec["file_name"])
     (pyodide_dir / "pyodide-lock.json").write_text(json.dumps(lock, indent=1), encoding="utf-8")
-    log(f"matplotlib wheel slimmed by {saved / 1e6:.1f} MB")
+    log(f"unused files dropped from {', '.join(WHEEL_DROPS)}: {saved / 1e6:.1f} MB")
+
+
+def compile_bytecode(pyodide_dir: Path) -> None:
+    """Replace Python sources in the stdlib zip and every wheel by bytecode compiled with the
+    bundled Pyodide (under Node), then update the lock's checksums. Skipped, with a warning,
+    when Node is not installed: the site still works, it just starts slower."""
+    node = shutil.which("node")
+    if node is None:
+        log("warning: node not found, skipping bytecode compilation (the site will start slower)")
+        return
+    log("compiling Python bytecode inside Pyodide")
+    env = {**os.environ, "TT_BYTECODE_SCRIPT": BYTECODE_SCRIPT}
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = Path(tmp) / "compile.mjs"
+        runner.write_text(BYTECODE_RUNNER, encoding="utf-8")
+        # Pyodide reads its own stdlib zip while booting: compile a copy, swap it in after
+        stdlib_copy = Path(tmp) / "work"
+        stdlib_copy.mkdir()
+        archives = [pyodide_dir / "python_stdlib.zip", *sorted(pyodide_dir.glob("*.whl"))]
+        for archive in archives:
+            shutil.copy2(archive, stdlib_copy / archive.name)
+        result = subprocess.run(
+            [node, str(runner), f"{pyodide_dir.resolve()}/", str(stdlib_copy), ",".join(KEEP_SOURCES),
+             ",".join(startup_packages())],
+            capture_output=True, text=True, env=env)
+        if result.returncode != 0:
+            raise BuildError(f"bytecode compilation failed:\n{result.stdout[-2000:]}\n{_js_error(result.stderr)}")
+        for archive in archives:
+            shutil.copy2(stdlib_copy / archive.name, archive)
+    update_lock_checksums(pyodide_dir)
+
+
+def startup_packages() -> list[str]:
+    """The packages the kernel preloads (loadPyodideOptions in lite/jupyter-lite.json)."""
+    config = json.loads((LITE_CONFIG_DIR / "jupyter-lite.json").read_text(encoding="utf-8"))
+    settings = config["jupyter-config-data"]["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    return settings["loadPyodideOptions"]["packages"]
+
+
+def _js_error(stderr: str) -> str:
+    """Node's error output without the minified runtime source lines (they can be 1 MB)."""
+    return "\n".join(line[:300] for line in stderr.splitlines()[-40:])
+
+
+def update_lock_checksums(pyodide_dir: Path) -> None:
+    lock = read_lock(pyodide_dir)
+    for spec in lock["packages"].values():
+        spec["sha256"] = sha256_of(pyodide_dir / spec["file_name"])
+    (pyodide_dir / "pyodide-lock.json").write_text(json.dumps(lock, indent=1), encoding="utf-8")
 
 
 def register_wheels(pyodide_dir: Path, wheels: list[Path]) -> None:
@@ -564,10 +708,11 @@ def build_site(out: Path, edition: str = "student", pyodide_source: Path | None 
         pyodide_dir = extract_pyodide(pyodide_source, work / "pyodide")
         verify_pyodide(pyodide_dir)
         prune_pyodide(pyodide_dir)
-        slim_matplotlib(pyodide_dir)
+        slim_wheels(pyodide_dir)
         run_jupyter_lite_build(files_dir, site, comm, work)
         drop_legacy_fonts(site)
         register_wheels(pyodide_dir, [wheel, comm, *kernel_wheels(site)])
+        compile_bytecode(pyodide_dir)
         shutil.copytree(pyodide_dir, site / "static" / "pyodide")
         write_entry_page(site)
         write_archive(site)

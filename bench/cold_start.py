@@ -32,6 +32,13 @@ CHROMIUM_ARGS = [
 ]
 NOTEBOOK = build.LANDING_NOTEBOOK
 TIMEOUT_MS = 120_000
+# Run-all before the notebook has a kernel session opens a "Select Kernel" dialog instead.
+KERNEL_SESSION_READY = """() => {
+  const app = window.jupyterapp;
+  const widget = app && app.shell.currentWidget;
+  const session = widget && widget.sessionContext && widget.sessionContext.session;
+  return !!(session && session.kernel) && app.commands.hasCommand('notebook:run-all-cells');
+}"""
 
 
 def measure_once(playwright, url: str, trace: bool) -> dict:
@@ -47,9 +54,7 @@ def measure_once(playwright, url: str, trace: bool) -> dict:
                 page.on("console", lambda msg: print(f"  {since():6.2f}s console: {msg.text[:120]}"))
             page.goto(f"{url}notebooks/index.html?path={NOTEBOOK}", timeout=TIMEOUT_MS)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
-                timeout=TIMEOUT_MS)
+            page.wait_for_function(KERNEL_SESSION_READY, timeout=TIMEOUT_MS)
             ui = since()
             page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
             page.wait_for_selector(".jp-OutputArea-output", timeout=TIMEOUT_MS)
