@@ -293,7 +293,9 @@ for step, rows in enumerate(batches):
         print(f"step {step:3d}  loss {loss.item():.3f}")
 print(f"trained in {time.perf_counter() - start:.2f} s")
 
-frequency = np.bincount(data, minlength=V) / len(data)
+counts = np.zeros(V)
+np.add.at(counts, data, 1)  # occurrences of each character (np.bincount fails on int64 in the browser)
+frequency = counts / len(data)
 unigram = -(frequency[frequency > 0] * np.log(frequency[frequency > 0])).sum()
 print(f"for comparison: guessing uniformly costs log(V) = {np.log(V):.2f} nats per character; "
       f"knowing only letter frequencies, {unigram:.2f}; knowing the previous character, {loss.item():.2f}")
@@ -305,7 +307,7 @@ print(f"for comparison: guessing uniformly costs log(V) = {np.log(V):.2f} nats p
 # ones received few gradient updates and are still close to their random start.
 
 # %%
-common = np.flatnonzero(np.bincount(data, minlength=V) >= 100)  # ids of common characters
+common = np.flatnonzero(counts >= 100)  # ids of common characters
 vectors = embed.weight.data[common] - embed.weight.data[common].mean(axis=0)
 _, _, directions = np.linalg.svd(vectors, full_matrices=False)
 xy = vectors @ directions[:2].T  # (len(common), 2)

@@ -27,3 +27,4 @@ from .memoization import check_kv_cache, check_cached_attention, check_kv_cache_
 from .attention import check_scaled_dot_product_attention, check_multi_head_attention
 from .acceleration import check_matmul_tiled, check_bias_gelu, check_update_scale
 from .benchmarking import check_summarize, check_pareto_front
+from .transformer import check_layer_norm, check_transformer_block, check_sample_next_token
