@@ -121,3 +121,107 @@ def sorted_by_latency(rows, minimize=(), maximize=()):
 def test_pareto_mistakes_fail(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_pareto_front(wrong)
+
+
+# ---------------------------------------------------------------------- capstone: pipeline and stage report
+
+from tinytorch.checks import check_run_pipeline, check_stage_report  # noqa: E402
+
+
+def run_pipeline(model, stages, measure):
+    rows = [{"stage": "baseline", "model": model, **measure(model)}]
+    for name, stage in stages:
+        model = stage(model)
+        rows.append({"stage": name, "model": model, **measure(model)})
+    return rows
+
+
+def stage_report(rows):
+    out = []
+    for i, row in enumerate(rows):
+        prev, first = rows[max(i - 1, 0)], rows[0]
+        out.append(dict(row, accuracy_change=row["accuracy"] - prev["accuracy"],
+                        size_reduction=prev["size_bytes"] / row["size_bytes"],
+                        speedup=prev["latency_ms"] / row["latency_ms"],
+                        total_accuracy_change=row["accuracy"] - first["accuracy"],
+                        total_size_reduction=first["size_bytes"] / row["size_bytes"],
+                        total_speedup=first["latency_ms"] / row["latency_ms"]))
+    return out
+
+
+@pytest.mark.parametrize("check, solution", [(check_run_pipeline, run_pipeline), (check_stage_report, stage_report)])
+def test_capstone_solutions_pass(check, solution, capsys):
+    check(solution)
+    assert capsys.readouterr().out.startswith("PASS")
+
+
+@pytest.mark.parametrize("check", [check_run_pipeline, check_stage_report])
+def test_capstone_stubs_fail(check):
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check(stub)
+
+
+def each_stage_on_the_original(model, stages, measure):
+    rows = [{"stage": "baseline", "model": model, **measure(model)}]
+    for name, stage in stages:
+        new = stage(model)
+        rows.append({"stage": name, "model": new, **measure(new)})
+    return rows
+
+
+def no_baseline(model, stages, measure):
+    return run_pipeline(model, stages, measure)[1:]
+
+
+def measures_before_the_stage(model, stages, measure):
+    rows = [{"stage": "baseline", "model": model, **measure(model)}]
+    for name, stage in stages:
+        metrics = measure(model)
+        model = stage(model)
+        rows.append({"stage": name, "model": model, **metrics})
+    return rows
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (each_stage_on_the_original, "cumulative"),
+    (no_baseline, "baseline"),
+    (measures_before_the_stage, "measurement of its own model"),
+])
+def test_pipeline_mistakes_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_run_pipeline(wrong)
+
+
+def inverted_ratios(rows):
+    out = stage_report(rows)
+    for row in out:
+        row["size_reduction"] = 1 / row["size_reduction"]
+    return out
+
+
+def per_step_against_the_baseline(rows):
+    out = stage_report(rows)
+    for row in out:
+        row["speedup"] = row["total_speedup"]
+    return out
+
+
+def mutates(rows):
+    out = stage_report(rows)
+    rows[0]["speedup"] = 1.0
+    return out
+
+
+def drops_the_model(rows):
+    return [{k: v for k, v in row.items() if k != "model"} for row in stage_report(rows)]
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (inverted_ratios, "other way round"),
+    (per_step_against_the_baseline, "PREVIOUS"),
+    (mutates, "modified"),
+    (drops_the_model, "'model'"),
+])
+def test_stage_report_mistakes_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_stage_report(wrong)

@@ -161,3 +161,167 @@ def check_pareto_front(pareto_front):
             fail(name, case, f"expected {expected_names}, got {got_names}",
                  _pareto_hint(rows, options, got_names, expected_names))
     passed(name, len(cases), [case for case, *_ in cases])
+
+
+# ---------------------------------------------------------------------- the capstone pipeline (module 20)
+
+
+def reference_run_pipeline(model, stages, measure):
+    """[{'stage': name, 'model': model, **measure(model)}] for the model and after each stage."""
+    rows = [{"stage": "baseline", "model": model, **measure(model)}]
+    for name, stage in stages:
+        model = stage(model)
+        rows.append({"stage": name, "model": model, **measure(model)})
+    return rows
+
+
+class _FakeModel:
+    """A stand-in model: remembers which stages made it, has a size and an accuracy."""
+
+    def __init__(self, history, size, accuracy, latency):
+        self.history, self.size, self.accuracy, self.latency = tuple(history), size, accuracy, latency
+
+    def __repr__(self):
+        return "model after " + (" -> ".join(self.history) or "nothing")
+
+
+def _fake_stage(name, size_factor, accuracy_change, latency_factor, calls):
+    def stage(model):
+        calls.append((name, model))
+        return _FakeModel(model.history + (name,), model.size * size_factor, model.accuracy + accuracy_change,
+                          model.latency * latency_factor)
+    return stage
+
+
+def check_run_pipeline(run_pipeline):
+    """run_pipeline(model, stages, measure) -> one row per model: the input ('baseline') and the
+    output of each stage, each stage applied to the previous stage's output."""
+    name = "run_pipeline"
+    cases = []
+    for case, names in [("three stages", ["prune", "quantize", "compile"]), ("one stage", ["quantize"]),
+                        ("no stages: just the baseline", [])]:
+        calls, measured = [], []
+        factors = {"prune": (0.3, -0.01, 0.5), "quantize": (0.25, -0.002, 1.5), "compile": (1.0, 0.0, 0.4)}
+        stages = [(n, _fake_stage(n, *factors[n], calls)) for n in names]
+        base = _FakeModel((), 1000.0, 0.95, 2.0)
+
+        def measure(model):
+            measured.append(model)
+            return {"accuracy": model.accuracy, "size_bytes": model.size, "latency_ms": model.latency}
+
+        rows = run_learner(name, case, run_pipeline, base, stages, measure)
+        if not isinstance(rows, list) or len(rows) != len(names) + 1:
+            fail(name, case, f"expected a list of {len(names) + 1} rows (the baseline and one per stage), got "
+                             f"{len(rows) if isinstance(rows, list) else type(rows).__name__}",
+                 "one row for the input model, then one after each stage")
+        if [n for n, _ in calls] != names:
+            fail(name, case, f"stages ran in the order {[n for n, _ in calls]}, expected {names}",
+                 "apply each stage once, in the order given")
+        for i, (stage_name, received) in enumerate(calls):
+            want = names[:i]
+            if received.history != tuple(want):
+                fail(name, case, f"stage {stage_name!r} received the {received!r}, expected the model after "
+                                 f"{' -> '.join(want) or 'nothing (the input model)'}",
+                     "stages are cumulative: each one gets the model the previous stage returned")
+        for i, row in enumerate(rows):
+            want_stage = "baseline" if i == 0 else names[i - 1]
+            if not isinstance(row, dict) or row.get("stage") != want_stage:
+                fail(name, case, f"row {i} should have stage {want_stage!r}, got "
+                                 f"{row.get('stage') if isinstance(row, dict) else row!r}",
+                     "rows are dicts: {'stage': name, 'model': model, **measure(model)}, the first named 'baseline'")
+            model = row.get("model")
+            if not isinstance(model, _FakeModel) or model.history != tuple(names[:i]):
+                fail(name, case, f"row {i} ({want_stage}) holds {model!r}, expected the model after "
+                                 f"{' -> '.join(names[:i]) or 'nothing (the input model)'}",
+                     "keep each row's model: the one that was measured for it")
+            for key in ("accuracy", "size_bytes", "latency_ms"):
+                if row.get(key) != getattr(model, {"accuracy": "accuracy", "size_bytes": "size",
+                                                   "latency_ms": "latency"}[key]):
+                    fail(name, case, f"row {i} ({want_stage}): {key} is {row.get(key)!r}, not the measurement of "
+                                     f"its own model", "measure each model after its stage: {**measure(model)}")
+        if len(measured) != len(names) + 1:
+            fail(name, case, f"measure was called {len(measured)} times, expected {len(names) + 1}",
+                 "measure every model once: the input and each stage's output")
+        cases.append(case)
+    passed(name, len(cases), cases)
+
+
+_GAINS = ("accuracy_change", "size_reduction", "speedup", "total_accuracy_change", "total_size_reduction",
+          "total_speedup")
+
+
+def reference_stage_report(rows):
+    """Each row plus what its stage bought: against the previous row and against the first."""
+    report = []
+    for i, row in enumerate(rows):
+        previous, first = rows[max(i - 1, 0)], rows[0]
+        report.append({
+            **row,
+            "accuracy_change": row["accuracy"] - previous["accuracy"],
+            "size_reduction": previous["size_bytes"] / row["size_bytes"],
+            "speedup": previous["latency_ms"] / row["latency_ms"],
+            "total_accuracy_change": row["accuracy"] - first["accuracy"],
+            "total_size_reduction": first["size_bytes"] / row["size_bytes"],
+            "total_speedup": first["latency_ms"] / row["latency_ms"],
+        })
+    return report
+
+
+def _stage_rows():
+    model = object()
+    return [
+        {"stage": "baseline", "model": model, "accuracy": 0.9611, "size_bytes": 203_304, "latency_ms": 0.080},
+        {"stage": "prune", "model": model, "accuracy": 0.9556, "size_bytes": 52_264, "latency_ms": 0.050},
+        {"stage": "quantize", "model": model, "accuracy": 0.9583, "size_bytes": 14_120, "latency_ms": 0.140},
+        {"stage": "compile", "model": model, "accuracy": 0.9583, "size_bytes": 14_120, "latency_ms": 0.035},
+    ]
+
+
+def _gain_hint(key, rows, i, got):
+    previous, first = rows[max(i - 1, 0)], rows[0]
+    ratio_keys = {"size_reduction": "size_bytes", "speedup": "latency_ms",
+                  "total_size_reduction": "size_bytes", "total_speedup": "latency_ms"}
+    if key in ratio_keys:
+        base = first if key.startswith("total") else previous
+        metric = ratio_keys[key]
+        if np.isclose(got, rows[i][metric] / base[metric]):
+            return f"the ratio is the other way round: {'first' if key.startswith('total') else 'previous'} / this row, so > 1 means better"
+        if not key.startswith("total") and np.isclose(got, first[metric] / rows[i][metric]):
+            return "compare with the PREVIOUS row here (the total_ columns compare with the first row)"
+        return f"{'first' if key.startswith('total') else 'previous'} row's {metric} / this row's {metric}"
+    if not key.startswith("total") and np.isclose(got, rows[i]["accuracy"] - first["accuracy"]):
+        return "compare with the PREVIOUS row here (the total_ columns compare with the first row)"
+    return "this row's accuracy minus the previous row's (the first row's for total_accuracy_change); 0 for the first row"
+
+
+def check_stage_report(stage_report):
+    """stage_report(rows) -> new rows with accuracy_change, size_reduction, speedup (vs the previous
+    row) and total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""
+    name = "stage_report"
+    full = _stage_rows()
+    cases = [("baseline and three stages (quantize is slower)", full), ("two rows", full[:2]),
+             ("only the baseline", full[:1])]
+    for case, rows in cases:
+        snapshot = [dict(r) for r in rows]
+        got = run_learner(name, case, stage_report, rows)
+        if any(a != b for a, b in zip(rows, snapshot)):
+            fail(name, case, "the input rows were modified", "build new dicts: {**row, 'speedup': ...}")
+        if not isinstance(got, list) or len(got) != len(rows):
+            fail(name, case, f"expected a list of {len(rows)} rows, got "
+                             f"{len(got) if isinstance(got, list) else type(got).__name__}", "one output row per input row")
+        expected = reference_stage_report(rows)
+        for i, (g, e) in enumerate(zip(got, expected)):
+            label = f"{case}, row {i} ({rows[i]['stage']})"
+            if not isinstance(g, dict):
+                fail(name, label, f"expected a dict, got {type(g).__name__}")
+            for key in rows[i]:
+                if key not in g or (g[key] is not rows[i][key] if key == "model" else g[key] != rows[i][key]):
+                    fail(name, label, f"the row's own {key!r} is missing or changed",
+                         "keep every key of the input row ({**row, ...}), the model included")
+            for key in _GAINS:
+                if key not in g:
+                    fail(name, label, f"no {key!r}", f"add {', '.join(_GAINS)}")
+                value = float(g[key])
+                if not np.isclose(value, e[key], rtol=1e-9, atol=1e-12):
+                    fail(name, label, f"{key}: expected {e[key]:.6g}, got {value:.6g}", _gain_hint(key, rows, i, value))
+    passed(name, len(cases), [case for case, _ in cases])

@@ -1,0 +1,383 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Module 20: Capstone
+#
+# The last six modules each gave you one tool: profiling, quantization, compression,
+# memoization, acceleration, benchmarking. Used together they form the workflow of
+# deploying a model: train it, measure where its time and bytes go, make it smaller, make it
+# faster, and prove with numbers what each step bought and what it cost. In this capstone you
+# take a digits classifier through that whole pipeline. You write the pipeline that chains
+# the stages and the report that attributes every gain and loss to the stage that caused it;
+# the stages themselves are built from what you wrote in the earlier modules (or tinytorch's
+# versions of it).
+
+# %%
+import copy
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinytorch as tt
+from tinytorch import Tensor, nn
+from tinytorch.acceleration import choose_fastest
+from tinytorch.benchmarking import benchmark, format_table, run_report
+from tinytorch.checks import check_run_pipeline, check_stage_report, yours_or_reference
+from tinytorch.checks.benchmarking import reference_run_pipeline, reference_stage_report
+from tinytorch.datasets import load_digits
+from tinytorch.platform import describe
+from tinytorch.profiling import profile
+from tinytorch.quantization import QuantizedLinear, model_size_bytes, quantize_model
+
+print(describe())
+
+# %% [markdown]
+# ## Train
+#
+# The model: an MLP for the 8x8 digits, `64 -> 256 -> 128 -> 10`, trained with Adam for a
+# few seconds (modules 03 to 08). It is deliberately larger than the task needs, as
+# production models usually are: there is something to remove.
+
+# %%
+digits = load_digits()
+x_train = digits.x_train.reshape(len(digits.x_train), -1)
+x_test = tt.tensor(digits.x_test.reshape(len(digits.x_test), -1))
+
+
+def train(model, epochs, lr=3e-3, seed=0):
+    optimizer = tt.optim.Adam(model.parameters(), lr=lr)
+    order = np.random.default_rng(seed)
+    model.train()
+    for _ in range(epochs):
+        for index in np.array_split(order.permutation(len(x_train)), len(x_train) // 64):
+            loss = nn.functional.cross_entropy(model(tt.tensor(x_train[index])), tt.tensor(digits.y_train[index]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model.eval()
+
+
+def accuracy(model):
+    with tt.no_grad():
+        return float((model(x_test).data.argmax(axis=1) == digits.y_test).mean())
+
+
+start = time.perf_counter()
+tt.manual_seed(0)
+baseline = train(nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)),
+                 epochs=10)
+print(f"trained in {time.perf_counter() - start:.1f} s: test accuracy {accuracy(baseline):.2%}, "
+      f"{model_size_bytes(baseline):,} bytes")
+
+# %% [markdown]
+# ## Profile
+#
+# Before optimizing, measure (module 14). Two workloads matter for a classifier: one image
+# at a time (an app reading a digit as the user writes it) and a large batch (a server
+# processing a backlog).
+
+# %%
+for label, x in (("one image", x_test[:1]), ("360 images", x_test)):
+    report = min((profile(baseline, x) for _ in range(3)), key=lambda r: r.total_seconds)
+    linear = sum(r.seconds for r in report.layers if r.type == "Linear")
+    print(f"{label}: {report.total_seconds * 1e6:7.0f} us in total, Linear layers {linear / report.total_seconds:5.1%}, "
+          f"{report.total_flops / report.total_seconds / 1e9:6.2f} GFLOP/s")
+print(report)
+
+# %% [markdown]
+# For a single image the model does about 100 thousand FLOPs, microseconds of arithmetic;
+# most of the time goes to everything around it (Python calls, Tensor objects, checks, one
+# NumPy call per layer). For the batch, the arithmetic dominates, and the first two `Linear`
+# layers hold almost all of it and all but a few percent of the bytes. Two different
+# bottlenecks, so two different kinds of fix: fewer and smaller weights help both, removing
+# per-call overhead helps the single image.
+#
+# ## The stages
+#
+# Each stage is a function `model -> new model` that leaves its input untouched.
+#
+# **Prune** (module 16): remove the half of each hidden layer's neurons with the smallest
+# weights (L2 norm of their incoming row), then fine-tune for a few epochs. Unlike
+# unstructured pruning, this makes the matrices genuinely smaller.
+
+# %%
+def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
+    """A smaller copy of an MLP (Sequential of Linear/ReLU): each hidden layer keeps its
+    (1 - amount) strongest neurons; then fine-tuned."""
+    layers = [copy.deepcopy(layer) for layer in model]
+    linears = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Linear)]
+    for i, j in zip(linears[:-1], linears[1:]):  # layer i's outputs are layer j's inputs
+        weight = layers[i].weight.data
+        keep = np.sort(np.argsort(-np.linalg.norm(weight, axis=1))[:round(len(weight) * (1 - amount))])
+        smaller = nn.Linear(weight.shape[1], len(keep))
+        smaller.weight.data = weight[keep].copy()
+        smaller.bias.data = layers[i].bias.data[keep].copy()
+        layers[i] = smaller
+        narrower = nn.Linear(len(keep), layers[j].out_features)
+        narrower.weight.data = layers[j].weight.data[:, keep].copy()
+        narrower.bias.data = layers[j].bias.data.copy()
+        layers[j] = narrower
+    return train(nn.Sequential(*layers), fine_tune_epochs, lr=1e-3, seed=1)
+
+
+# %% [markdown]
+# **Quantize** (module 15): int8 weights and activations, with ranges calibrated on a few
+# training batches.
+
+# %%
+calibration = [tt.tensor(x_train[i:i + 128]) for i in range(0, 512, 128)]
+
+
+def quantize(model):
+    return quantize_model(model, calibration)
+
+
+# %% [markdown]
+# **Compile** (module 18): for inference nothing needs Tensors, graphs or per-layer module
+# calls. Turn the model into a flat list of NumPy steps, with weights pre-transposed into the
+# layout the product wants, ReLU done in place, and for each layer the matrix-product
+# formulation that `choose_fastest` measures as fastest **on this runtime** (`@` or
+# `einsum`; float for `Linear`, int32 for the int8 layers). The weights are kept as they are
+# (int8 stays int8), registered as buffers so that the model's size still counts them.
+
+# %%
+def float_products():
+    return {"@": lambda x, w: x @ w, "einsum": lambda x, w: np.einsum("nk,kf->nf", x, w)}
+
+
+class Compiled(nn.Module):
+    """Inference-only MLP: plain NumPy steps, no graph, one Python call for the whole model."""
+
+    def __init__(self, model, batch=32):
+        super().__init__()
+        self.steps, self.choices = [], []
+        example = np.zeros((batch, model[0].in_features), dtype=np.float32)
+        for i, layer in enumerate(model):
+            if isinstance(layer, nn.Linear):
+                w = layer.weight.data.T.copy()  # (in, out): x @ w, contiguous
+                self.register_buffer(f"w{i}", Tensor(w))
+                self.register_buffer(f"b{i}", Tensor(layer.bias.data.copy()))
+                name, _ = choose_fastest(float_products(), example, w, repeats=5)
+                self.steps.append(("linear", float_products()[name], w, layer.bias.data.copy()))
+                example = np.zeros((batch, w.shape[1]), dtype=np.float32)
+            elif isinstance(layer, QuantizedLinear):
+                for key in ("weight", "weight_scale", "bias", "input_scale", "input_zero_point"):
+                    self.register_buffer(f"{key}{i}", getattr(layer, key))
+                scale = layer.input_scale.data * layer.weight_scale.data  # (out,): one rescale per output
+                products = {"@ (int32)": lambda q, w: q @ w.astype(np.int32).T,
+                            "einsum (int32)": lambda q, w: np.einsum("nk,fk->nf", q, w.astype(np.int32))}
+                q = np.zeros((batch, layer.in_features), dtype=np.int32)
+                name, _ = choose_fastest(products, q, layer.weight.data, repeats=5)
+                self.steps.append(("int8", products[name], layer, scale))
+                example = np.zeros((batch, layer.out_features), dtype=np.float32)
+            elif isinstance(layer, nn.ReLU):
+                self.steps.append(("relu",))
+            else:
+                raise TypeError(f"Compiled: cannot compile a {type(layer).__name__}")
+            if self.steps[-1][0] != "relu":
+                self.choices.append(name)
+
+    def forward(self, x):
+        h = x.data
+        for step in self.steps:
+            if step[0] == "linear":
+                _, product, w, b = step
+                h = product(h, w)
+                h += b
+            elif step[0] == "int8":
+                _, product, layer, scale = step
+                zero = layer.input_zero_point.data
+                q = np.clip(np.round(h / layer.input_scale.data) + zero, -128, 127).astype(np.int32) - zero
+                h = product(q, layer.weight.data).astype(np.float32)
+                h *= scale
+                h += layer.bias.data
+            else:
+                np.maximum(h, 0, out=h)
+        return Tensor(h)
+
+
+def compile_model(model):
+    compiled = Compiled(model)
+    print(f"  compile: matrix products chosen per layer on this runtime: {', '.join(compiled.choices)}")
+    return compiled.eval()
+
+
+# %% [markdown]
+# A compiled model must compute the same function. Check it on the test set before trusting
+# any speed it shows:
+
+# %%
+for label, model in (("float32", baseline), ("int8", quantize(baseline))):
+    compiled = compile_model(model)
+    with tt.no_grad():
+        same = np.mean(compiled(x_test).data.argmax(axis=1) == model(x_test).data.argmax(axis=1))
+        gap = np.abs(compiled(x_test).data - model(x_test).data).max()
+    print(f"  {label}: compiled and original agree on {same:.1%} of test predictions (largest logit difference {gap:.1e})")
+
+# %% [markdown]
+# ## The pipeline
+#
+# A pipeline takes the trained model through the stages in order, each stage working on the
+# previous stage's output, and measures every intermediate model with the same `measure`
+# function, so the rows can be compared. The first row is the input model itself, under the
+# stage name `"baseline"`. Each row keeps its model, for the final benchmark.
+
+# %%
+def run_pipeline(model, stages, measure):
+    """[{'stage': name, 'model': model, **measure(model)}, ...] for the input model ('baseline')
+    and after each of `stages` = [(name, fn), ...], fn(previous model) -> next model."""
+    ### BEGIN SOLUTION
+    # HINT: start the list with the baseline row; then for each (name, stage): replace the current model by stage(current) and add its row
+    rows = [{"stage": "baseline", "model": model, **measure(model)}]
+    for name, stage in stages:
+        model = stage(model)
+        rows.append({"stage": name, "model": model, **measure(model)})
+    return rows
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_run_pipeline(run_pipeline)
+
+# %% [markdown]
+# `measure` reports what we care about: test accuracy, size in bytes, and latency
+# (module 19's `benchmark`: warm-up, 30 repeats, the median) on one image, plus the time for
+# the whole test set.
+
+# %%
+def measure(model):
+    def call(x):
+        with tt.no_grad():
+            return model(x)
+
+    single = benchmark(call, x_test[:1], warmup=5, repeats=30)
+    batch = benchmark(call, x_test, warmup=2, repeats=10)
+    return {"accuracy": accuracy(model), "size_bytes": model_size_bytes(model), "latency_ms": single.median * 1e3,
+            "latency_ci_ms": (single.ci_low * 1e3, single.ci_high * 1e3), "batch_ms": batch.median * 1e3}
+
+
+pipeline = yours_or_reference("run_pipeline", run_pipeline, reference_run_pipeline)
+stages = [("prune 50% of neurons", prune_neurons), ("quantize int8", quantize), ("compile", compile_model)]
+start = time.perf_counter()
+rows = pipeline(baseline, stages, measure)
+print(f"pipeline ran in {time.perf_counter() - start:.1f} s")
+
+# %% [markdown]
+# ## The report
+#
+# Each row's numbers are absolute. What the audience of a deployment report wants to know
+# is what each decision bought and what it cost: for each stage, against the **previous**
+# row, the change in accuracy (a difference), the size reduction and the speedup (ratios,
+# `> 1` meaning better: `previous size / size`, `previous latency / latency`); and the same
+# three against the **first** row, for the pipeline so far. The first row's are `0`, `1`
+# and `1`. Return new rows (`{**row, ...}`) and leave the input ones as they are.
+
+# %%
+def stage_report(rows):
+    """Each row plus accuracy_change, size_reduction, speedup (vs the previous row) and
+    total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""
+    ### BEGIN SOLUTION
+    # HINT: for row i, previous = rows[i - 1] (rows[0] for the first) and first = rows[0]; ratios put the older value on top
+    report = []
+    for i, row in enumerate(rows):
+        previous, first = rows[max(i - 1, 0)], rows[0]
+        report.append({
+            **row,
+            "accuracy_change": row["accuracy"] - previous["accuracy"],
+            "size_reduction": previous["size_bytes"] / row["size_bytes"],
+            "speedup": previous["latency_ms"] / row["latency_ms"],
+            "total_accuracy_change": row["accuracy"] - first["accuracy"],
+            "total_size_reduction": first["size_bytes"] / row["size_bytes"],
+            "total_speedup": first["latency_ms"] / row["latency_ms"],
+        })
+    return report
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_stage_report(stage_report)
+
+# %%
+final = yours_or_reference("stage_report", stage_report, reference_stage_report)(rows)
+table = [{
+    "stage": r["stage"], "accuracy": f"{r['accuracy']:.2%}", "size KiB": r["size_bytes"] / 1024,
+    "1 image ms": r["latency_ms"], "360 images ms": r["batch_ms"],
+    "step: acc": f"{r['accuracy_change'] * 100:+.1f} pt", "step: smaller": f"{r['size_reduction']:.2f}x",
+    "step: faster": f"{r['speedup']:.2f}x", "total: smaller": f"{r['total_size_reduction']:.2f}x",
+    "total: faster": f"{r['total_speedup']:.2f}x",
+} for r in final]
+print(describe())
+print(format_table(table, list(table[0])))
+print()
+for r in final[1:]:
+    verdicts = []
+    for key, good, bad in (("size_reduction", "smaller", "larger"), ("speedup", "faster", "slower")):
+        if abs(r[key] - 1) > 0.05:
+            verdicts.append(f"{r[key] if r[key] > 1 else 1 / r[key]:.1f}x {good if r[key] > 1 else bad}")
+    low, high = r["latency_ci_ms"]
+    print(f"{r['stage']:22s} bought: {', '.join(verdicts) or 'no change above 5%'}; "
+          f"accuracy {r['accuracy_change'] * 100:+.1f} points (1-image latency {r['latency_ms']:.3f} ms, "
+          f"95% interval [{low:.3f}, {high:.3f}])")
+
+fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+names = [r["stage"].split(" ")[0] for r in final]
+for ax, key, label in zip(axes, ("size_bytes", "latency_ms", "accuracy"),
+                          ("size (KiB)", "latency, 1 image (ms)", "test accuracy")):
+    values = [r[key] / (1024 if key == "size_bytes" else 1) for r in final]
+    ax.bar(names, values, color=["C7"] + ["C0"] * (len(names) - 1))
+    ax.set_title(label)
+    if key == "accuracy":
+        ax.set_ylim(min(values) - 0.03, 1.0)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Read your own table; the pattern to expect:
+#
+# - **Pruning** made the model about 3x smaller (the middle layer loses half its inputs and
+#   half its outputs, 4x; the other two half of one side, 2x), cost a little accuracy that
+#   fine-tuning mostly recovers, and is faster whenever the arithmetic matters (the batch).
+# - **Quantization** made the model about 4x smaller again. Speed is another matter: NumPy
+#   has no fast integer matrix product, and quantizing each input costs extra passes, so the
+#   int8 model is usually *slower* here, while on hardware with int8 units (phones, recent
+#   CPUs, accelerators) it is faster. Size and speed are separate questions.
+# - **Compiling** changed no number the model computes and no byte it stores, but removed
+#   most of the per-layer overhead, which is most of a single image's latency.
+#
+# The **order** matters too: pruning before quantizing lets fine-tuning repair the damage in
+# float32; compiling last sees the final layers. And the cache of module 17 has no place in
+# this pipeline: it saves recomputation across the steps of autoregressive generation, and a
+# classifier makes one prediction per input.
+#
+# ## Benchmark
+#
+# The final word goes to a fair benchmark of every stage's model (module 19): single-stream
+# latency, offline throughput, accuracy and size, with the platform recorded, and the
+# Pareto-optimal stages marked.
+
+# %%
+variants = {r["stage"]: (r["model"], accuracy) for r in final}
+print(run_report(variants, x_test[:64], seed=0, warmup=3, repeats=20, title="digits MLP deployment pipeline"))
+
+# %% [markdown]
+# ## Reflection
+#
+# 1. Which stage bought the most for a single image, and which for the batch of 360? Explain
+#    both from the profile at the start.
+# 2. Quantization made the model smaller but (likely) slower here. Name a deployment target
+#    for which you would keep it and one for which you would drop it, and what you would
+#    measure there to decide.
+# 3. Swap the order of pruning and quantization (`stages` is a list: reorder it and re-run
+#    the pipeline). What breaks or changes, and why?
+# 4. Your report attributes gains to stages by comparing consecutive rows. When is that
+#    attribution misleading? (Hint: do the stages' effects add up, or interact?)
+# 5. The compiled model agrees with the original on almost all predictions, but not always
+#    to the last bit of every logit. Where can the differences come from, and how would you
+#    decide whether they are acceptable?
