@@ -26,6 +26,5 @@ from .text import check_char_tokenizer, check_pair_counts, check_merge, check_tr
 from .memoization import check_kv_cache, check_cached_attention, check_kv_cache_bytes
 from .attention import check_scaled_dot_product_attention, check_multi_head_attention
 from .acceleration import check_matmul_tiled, check_bias_gelu, check_update_scale
-from .benchmarking import check_summarize, check_pareto_front
 from .transformer import check_layer_norm, check_transformer_block, check_sample_next_token
 from .benchmarking import check_summarize, check_pareto_front, check_run_pipeline, check_stage_report
