@@ -702,11 +702,12 @@ def build_site(out: Path, edition: str = "student", pyodide_source: Path | None 
     with tempfile.TemporaryDirectory(prefix=f".{out.name}-", dir=out.parent) as tmp:
         work = Path(tmp)
         files_dir, site = work / "files", work / "site"
-        write_notebooks(files_dir, edition)  # first: content errors are the most common
-        wheel = build_wheel(work / "dist")
-        comm = pip_download(COMM_REQUIREMENT, COMM_WHEEL, COMM_SHA256)
+        # cheap checks first: content errors and a wrong Pyodide fail within seconds
+        write_notebooks(files_dir, edition)
         pyodide_dir = extract_pyodide(pyodide_source, work / "pyodide")
         verify_pyodide(pyodide_dir)
+        comm = pip_download(COMM_REQUIREMENT, COMM_WHEEL, COMM_SHA256)
+        wheel = build_wheel(work / "dist")
         prune_pyodide(pyodide_dir)
         slim_wheels(pyodide_dir)
         run_jupyter_lite_build(files_dir, site, comm, work)

@@ -1,0 +1,233 @@
+"""build.py: solution stripping, error reporting, and the built site's layout and contents."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import build
+
+REPO = build.REPO
+
+
+# ------------------------------------------------------------------ strip_solutions (fast)
+
+EXERCISE = '''\
+def relu(x):
+    """Elementwise max(x, 0)."""
+    ### BEGIN SOLUTION
+    # HINT: np.maximum(x.data, 0)
+    return Tensor(np.maximum(x.data, 0))
+    ### END SOLUTION
+'''
+
+
+def test_student_edition_replaces_the_block_with_a_hinted_stub():
+    student = build.strip_solutions(EXERCISE)
+    assert "np.maximum(x.data, 0))" not in student.split("NotImplementedError")[0]
+    assert '    raise NotImplementedError("Exercise: np.maximum(x.data, 0)")' in student
+    assert "BEGIN SOLUTION" not in student and "END SOLUTION" not in student
+    compile(student, "student", "exec")
+
+
+def test_stub_without_hint_has_a_default_message():
+    code = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
+    assert 'raise NotImplementedError("Exercise: write your solution here")' in build.strip_solutions(code)
+
+
+def test_solution_edition_keeps_the_code_and_drops_the_markers():
+    solution = build.strip_solutions(EXERCISE, keep_solutions=True)
+    assert "return Tensor(np.maximum(x.data, 0))" in solution
+    assert "SOLUTION" not in solution
+
+
+@pytest.mark.parametrize("code, line, words", [
+    ("x = 1\n### END SOLUTION\n", 2, "without a matching"),
+    ("### BEGIN SOLUTION\nx = 1\n", 1, "never closed"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n", 2, "inside the solution block"),
+])
+def test_unbalanced_markers_name_file_and_line(code, line, words):
+    with pytest.raises(build.BuildError, match=rf"^src\.py:{line}: .*{words}"):
+        build.strip_solutions(code, source="src.py")
+
+
+def test_syntax_error_in_a_source_names_file_and_line(tmp_path):
+    source = tmp_path / "01_broken.py"
+    source.write_text("# %%\nx = 1\ndef f(:\n    pass\n")
+    with pytest.raises(build.BuildError, match=r"01_broken\.py:3: syntax error"):
+        build.make_notebook(source)
+
+
+def test_make_notebook_returns_cells_with_python3_kernel(tmp_path):
+    source = tmp_path / "01_demo.py"
+    source.write_text("# %% [markdown]\n# # Demo\n\n# %%\n" + EXERCISE)
+    notebook = build.make_notebook(source, edition="student")
+    assert [cell.cell_type for cell in notebook.cells] == ["markdown", "code"]
+    assert "NotImplementedError" in notebook.cells[1].source
+    assert notebook.metadata.kernelspec.name == "python3"
+    assert "return Tensor" in build.make_notebook(source, edition="solution").cells[1].source
+
+
+# ------------------------------------------------------------------ build errors (fast-ish)
+
+def run_build(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "build.py"), *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=600)
+
+
+def test_missing_pyodide_source_fails_clearly_and_keeps_the_old_site(tmp_path):
+    out = tmp_path / "_site"
+    out.mkdir()
+    (out / "index.html").write_text("the good old site")
+    result = run_build("--out", str(out), "--pyodide", str(tmp_path / "nowhere"))
+    assert result.returncode != 0
+    assert "Pyodide source not found" in result.stderr
+    assert (out / "index.html").read_text() == "the good old site"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"], "a temporary build folder was left behind"
+
+
+def test_wrong_pyodide_version_fails_clearly(tmp_path):
+    fake = tmp_path / "pyodide"
+    fake.mkdir()
+    (fake / "pyodide-lock.json").write_text(json.dumps({"info": {"version": "0.26.4"}, "packages": {}}))
+    result = run_build("--out", str(tmp_path / "_site"), "--pyodide", str(fake))
+    assert result.returncode != 0
+    assert "Pyodide 0.26.4 found, this site needs 0.27.7" in result.stderr
+
+
+def test_wrong_checksum_of_the_pinned_download_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "CACHE_DIR", tmp_path)
+    (tmp_path / build.PYODIDE_PYPI_WHEEL).write_bytes(b"not the real wheel")
+    with pytest.raises(build.BuildError, match="does not match the pinned"):
+        build.extract_pyodide(None, tmp_path / "out")
+
+
+def test_help_lists_the_commands_and_options():
+    result = run_build("--help")
+    assert result.returncode == 0
+    for word in ("serve", "--solutions", "--pyodide", "--out"):
+        assert word in result.stdout
+
+
+# ------------------------------------------------------------------ the built site (slow)
+
+def course_sources() -> list[Path]:
+    return sorted(list((REPO / "content").glob("*.py")) + list((REPO / "milestones").glob("*.py")))
+
+
+def solution_lines(source: Path) -> list[str]:
+    """Distinctive code lines from inside the source's solution blocks."""
+    lines, inside = [], False
+    for line in source.read_text(encoding="utf-8").splitlines():
+        if line.strip() == build.SOLUTION_BEGIN:
+            inside = True
+        elif line.strip() == build.SOLUTION_END:
+            inside = False
+        elif inside and len(line.strip()) > 12 and not line.strip().startswith("#"):
+            lines.append(line.strip())
+    return lines
+
+
+def notebook_code(path: Path) -> str:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
+
+
+def site_notebooks(files_dir: Path) -> dict[Path, Path]:
+    """Each course source -> its notebook under files_dir."""
+    return {source: files_dir / target for source, target in build.course_sources()}
+
+
+@pytest.mark.slow
+def test_every_source_has_its_notebook_in_the_site(site_dir):
+    files = site_dir / "files"
+    expected = site_notebooks(files)
+    assert set(expected) == {source for source in course_sources() if not source.name.startswith("_")}
+    for source, notebook in expected.items():
+        assert notebook.exists(), f"{source.name}: no notebook in the site"
+        assert json.loads(notebook.read_text())["metadata"]["kernelspec"]["name"] == "python"
+    listed = json.loads((site_dir / "api" / "contents" / "all.json").read_text())
+    assert build.LANDING_NOTEBOOK in {item["name"] for item in listed["content"]}
+
+
+@pytest.mark.slow
+def test_student_edition_contains_no_solution_code(site_dir):
+    for source, notebook in site_notebooks(site_dir / "files").items():
+        code = notebook_code(notebook)
+        leaked = [line for line in solution_lines(source) if line in code]
+        assert not leaked, f"{notebook.name} leaks solution lines: {leaked[:3]}"
+
+
+@pytest.mark.slow
+def test_solution_edition_contains_the_solutions(tmp_path):
+    build.write_notebooks(tmp_path, "solution")
+    for source, notebook in site_notebooks(tmp_path).items():
+        code = notebook_code(notebook)
+        missing = [line for line in solution_lines(source) if line not in code]
+        assert not missing, f"{notebook.name} lacks solution lines: {missing[:3]}"
+        assert build.SOLUTION_BEGIN not in code
+
+
+@pytest.mark.slow
+def test_landing_page_links_every_module_and_milestone_in_order(site_dir):
+    landing = json.loads((site_dir / "files" / build.LANDING_NOTEBOOK).read_text())
+    text = "\n".join("".join(cell["source"]) for cell in landing["cells"] if cell["cell_type"] == "markdown")
+    links = re.findall(r"\]\(((?:modules|milestones)/[^)]+\.ipynb)\)", text)
+    expected = [target for _, target in build.course_sources()[1:]]
+    assert links == expected
+
+
+@pytest.mark.slow
+def test_pyodide_is_local_pruned_and_knows_tinytorch(site_dir):
+    config = json.loads((site_dir / "jupyter-lite.json").read_text())
+    kernel = config["jupyter-config-data"]["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.js"
+    assert kernel["disablePyPIFallback"] is True
+    pyodide = site_dir / "static" / "pyodide"
+    lock = json.loads((pyodide / "pyodide-lock.json").read_text())
+    assert lock["info"]["version"] == build.PYODIDE_VERSION
+    packages = lock["packages"]
+    assert {"numpy", "matplotlib", "ipython", "jedi", "ssl", "tinytorch", "comm"} <= set(packages)
+    assert not {"pandas", "scipy", "pyarrow", "scikit-learn", "provisa-client"} & set(packages)
+    tinytorch = packages["tinytorch"]
+    assert tinytorch["imports"] == ["tinytorch"] and tinytorch["depends"] == ["numpy"]
+    for spec in packages.values():
+        assert build.sha256_of(pyodide / spec["file_name"]) == spec["sha256"], spec["name"]
+    assert list((site_dir / "pypi").glob("comm-*.whl")), "comm must be in the site's pypi/ folder"
+
+
+@pytest.mark.slow
+def test_site_has_no_absolute_urls_to_the_internet_in_its_config(site_dir):
+    text = (site_dir / "jupyter-lite.json").read_text()
+    assert "cdn.jsdelivr" not in text and "pypi.org" not in text
+
+
+@pytest.mark.slow
+def test_offline_archive_holds_the_whole_site(site_dir):
+    archive = site_dir / build.ARCHIVE_PATH
+    with zipfile.ZipFile(archive) as zf:
+        names = set(zf.namelist())
+    top = build.ARCHIVE_NAME
+    for required in ("index.html", "jupyter-lite.json", "static/pyodide/pyodide.asm.wasm",
+                     f"files/{build.LANDING_NOTEBOOK}"):
+        assert f"{top}/{required}" in names
+    assert f"{top}/{build.ARCHIVE_PATH.as_posix()}" not in names
+    print(f"zipped site: {archive.stat().st_size / 1e6:.1f} MB")
+
+
+@pytest.mark.slow
+def test_rebuild_swaps_in_place(site_dir, tmp_path):
+    """A successful build replaces the whole output folder (no stale files survive)."""
+    out = tmp_path / "_site"
+    shutil.copytree(site_dir, out)
+    (out / "stale.txt").write_text("left over")
+    build.swap_into_place(shutil.copytree(site_dir, tmp_path / "new"), out)
+    assert not (out / "stale.txt").exists()
+    assert (out / "index.html").exists()
