@@ -268,7 +268,7 @@ for sentence in ("dog bites man", "man bites dog"):
 # **bigram** model): embed the current character, then a `Linear` layer gives one score per
 # possible next character. Every training batch repeats common characters (spaces, `e`)
 # hundreds of times, so the scatter-add is doing real work. The corpus is tinytorch's own
-# small English text.
+# small English text, split into characters by the tokenizer of module 10.
 
 # %%
 text = tt.datasets.load_corpus()

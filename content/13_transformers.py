@@ -51,10 +51,11 @@ print(describe())
 #   y = (x - mean) / sqrt(var + eps) * weight + bias                  weight = 1, bias = 0 at start
 # ```
 #
-# Unlike BatchNorm (module 09), it uses no statistics across the batch: it behaves the same
-# in training and evaluation, for a batch of 1, and for any sequence length, which is what
-# a model that generates one token at a time needs. `weight` and `bias` (one per feature)
-# let the model undo the normalization where that helps.
+# Unlike BatchNorm (the normalization of convolutional networks), it uses no statistics
+# across the batch: it behaves the same in training and evaluation, for a batch of 1, and
+# for any sequence length, which is what a model that generates one token at a time needs.
+# `weight` and `bias` (one per feature) let the model undo the normalization where that
+# helps.
 #
 # A numerical trap: `var = mean(x^2) - mean(x)^2` is the same formula on paper, but in
 # float32 it subtracts two large, nearly equal numbers when `|mean| >> std`, and the
@@ -257,7 +258,7 @@ for i in range(3):
 #   rare, nonsensical token can never be drawn.
 #
 # ```
-#   logits  [2.0, 1.0, 0.5, 0.0, -1.0]     t = 1:   probabilities [0.53, 0.20, 0.12, 0.07, 0.03]
+#   logits  [2.0, 1.0, 0.5, 0.0, -1.0]     t = 1:   probabilities [0.56, 0.21, 0.13, 0.08, 0.03]
 #                                           t = 0.5: probabilities [0.83, 0.11, 0.04, 0.02, 0.00]
 #                                           top_k=2: probabilities [0.73, 0.27, 0,    0,    0   ]
 # ```
@@ -300,9 +301,9 @@ check_sample_next_token(sample_next_token)
 # ## Use it: a character-level GPT on the corpus
 #
 # The same model reads tinytorch's small English corpus, one character per token, with a
-# context of 32 characters. A few seconds of training natively reach a loss around 2.3
-# nats per character (module 11's bigram model stopped at 2.43): spelling-like fragments,
-# few real words. **More training gives better text**: raise `steps` below (or train the
+# context of 32 characters. In a few seconds the loss falls to about the level of module
+# 11's bigram model, and with 150 steps (natively) below it: spelling-like fragments, few
+# real words. **More training gives better text**: raise `steps` below (or train the
 # 2017 milestone's larger model) and the loss keeps falling, and words, then phrases,
 # appear. Without BLAS, the browser runs fewer steps by default.
 
@@ -323,8 +324,10 @@ losses = train(writer, ((data[w], data[w + 1]) for w in windows), lr=5e-3, log_e
 
 # %% [markdown]
 # Generation: crop the context to the last `block_size` tokens, take the logits of the last
-# position, sample, append. (Recomputing the whole context for every new token is wasteful;
-# the KV cache, later in the course, keeps the keys and values of earlier positions.)
+# position, sample, append. The library's `tinytorch.models.GPT` is the same model, and its
+# `generate(ids, max_new_tokens, temperature, top_k)` runs this loop. Recomputing the whole
+# context for every new token is wasteful: module 17 keeps the keys and values of earlier
+# positions in a KV cache.
 
 # %%
 sample = yours_or_reference("sample_next_token", sample_next_token, reference_sample_next_token)

@@ -196,3 +196,12 @@ def test_sinusoidal_positions_mistakes():
 
     check_sinusoidal_positions(as_tensor)
     assert math.isclose(sinusoidal_positions(2, 2)[1, 0], math.sin(1), rel_tol=1e-6)
+
+
+def test_library_passes():
+    from tinytorch.checks.embeddings import reference_scatter_add_rows
+    from tinytorch.nn.embedding import sinusoidal_table
+
+    check_scatter_add_rows(reference_scatter_add_rows)
+    check_embedding(tt.nn.Embedding)
+    check_sinusoidal_positions(sinusoidal_table)
