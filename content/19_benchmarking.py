@@ -91,7 +91,10 @@ right.legend()
 plt.show()
 
 # %% [markdown]
-# Three things to see. The first call is slower (memory is allocated, caches are cold). The
+# Three things to see. The first call is slower (memory is allocated, caches are cold; in
+# the browser a whole first stretch of calls can be slower, because the engine first runs
+# WebAssembly through a quick baseline compiler and only later recompiles the busy code
+# with an optimizing one). The
 # distribution is **skewed**: a floor set by the work itself, and a long tail of calls that
 # something else slowed down (another program, the garbage collector, the browser). And the
 # mean sits above the median, pulled up by that tail. So a benchmark reports
@@ -170,7 +173,10 @@ plt.show()
 # %% [markdown]
 # With 5 timings the interval can be as wide as the effect you hope to measure; by 50 it is
 # usually a small fraction of the median. (A bootstrap from very few samples also
-# underestimates its own uncertainty: it cannot invent values it never saw.)
+# underestimates its own uncertainty: it cannot invent values it never saw.) If the median
+# itself drifts as `n` grows, the early calls came from a different regime (still warming
+# up): the interval assumes every timing comes from the same distribution, so such timings
+# need a longer warm-up, not more repeats.
 #
 # ## Is B faster than A?
 #
