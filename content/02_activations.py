@@ -251,7 +251,7 @@ plt.show()
 # module 03). Sigmoid's outputs sit around 0.5, never centred on 0.
 #
 # Softmax has a knob worth seeing now: dividing the logits by a **temperature** before it.
-# Language models sample their next token from it (module 12): low temperature approaches
+# Language models sample their next token from it (module 13): low temperature approaches
 # the argmax, high temperature approaches uniform.
 
 # %%

@@ -18,6 +18,9 @@ def execute(source_path, edition, workdir, timeout=600):
     """Run every cell (continuing after errors); return (notebook, seconds)."""
     notebook = build.make_notebook(source_path, edition=edition)
     os.environ.setdefault("MPLBACKEND", "Agg")  # plots render off-screen, never block
+    # The course's matrices are small: one BLAS thread is fastest, and multi-threaded
+    # OpenBLAS on a busy machine was seen to run 10-100x slower.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # the kernel imports this checkout's tinytorch even when it is not pip-installed
     repo = str(Path(__file__).resolve().parents[1])
     paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
