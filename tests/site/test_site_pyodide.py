@@ -1,0 +1,92 @@
+"""The library's tests, run inside the site's own Pyodide under Node (no browser).
+
+The site's Pyodide and its lock (numpy, tinytorch) are exactly what learners get; pytest and
+hypothesis come as pure-Python wheels. Tests that need torch skip themselves
+(pytest.importorskip); tests that execute notebooks or start processes are left out.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import build
+
+pytestmark = [pytest.mark.slow, pytest.mark.pyodide]
+
+RUNNER = Path(__file__).with_name("pyodide_runner.mjs")
+TESTS = build.REPO / "tests"
+# Test files that need a native Jupyter kernel, subprocesses or the site tooling.
+NATIVE_ONLY = re.compile(r"\b(nbclient|notebook_runner|jupytext|nbformat|subprocess|playwright|import build)\b")
+
+
+def node() -> str:
+    path = shutil.which("node")
+    if path is None:
+        pytest.skip("Node is not installed")
+    return path
+
+
+def library_test_files() -> list[Path]:
+    files = [TESTS / "conftest.py"] if (TESTS / "conftest.py").exists() else []
+    for path in sorted(TESTS.glob("test_*.py")):
+        if not NATIVE_ONLY.search(path.read_text(encoding="utf-8")):
+            files.append(path)
+    return files
+
+
+def run_in_pyodide(site_dir: Path, wheels: Path, tests_dir: Path, *pytest_args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [node(), str(RUNNER), str(site_dir / "static" / "pyodide"), str(wheels), str(tests_dir), *pytest_args],
+        capture_output=True, text=True, timeout=1800,
+    )
+    print(result.stdout[-6000:])
+    print("\n".join(line[:500] for line in result.stderr.splitlines()[-30:]))
+    return result
+
+
+def write_pytest_ini(folder: Path) -> None:
+    """The project's registered markers, so `-m "not slow"` selects without warnings."""
+    config = tomllib.loads((build.REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    markers = config["tool"]["pytest"]["ini_options"].get("markers", [])
+    (folder / "pytest.ini").write_text("[pytest]\nmarkers =\n" + "".join(f"    {m}\n" for m in markers))
+
+
+def test_library_tests_pass_inside_pyodide(site_dir, pyodide_test_wheels, tmp_path):
+    files = library_test_files()
+    assert len(files) > 1, "no library tests found"
+    for path in files:
+        shutil.copy2(path, tmp_path / path.name)
+    write_pytest_ini(tmp_path)
+    result = run_in_pyodide(site_dir, pyodide_test_wheels, tmp_path, "-q", "-m", "not slow", "-W", "ignore::DeprecationWarning")
+    assert result.returncode == 0, "library tests failed inside Pyodide (output above)"
+    assert re.search(r"\d+ passed", result.stdout)
+
+
+def test_a_failing_test_fails_the_pyodide_run(site_dir, pyodide_test_wheels, tmp_path):
+    (tmp_path / "test_deliberately_failing.py").write_text(
+        "import tinytorch\n\n"
+        "def test_passes():\n    assert tinytorch.tensor([1.0]).shape == (1,)\n\n"
+        "def test_fails():\n    assert 1 + 1 == 3\n")
+    result = run_in_pyodide(site_dir, pyodide_test_wheels, tmp_path, "-q")
+    assert result.returncode == 1
+    assert "1 failed, 1 passed" in result.stdout
+
+
+def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_path):
+    """The slimmed matplotlib still draws (default sans-serif font, mathtext)."""
+    (tmp_path / "test_plot.py").write_text(
+        "import io, pytest\n\n"
+        "def test_plot_to_png():\n"
+        "    import matplotlib\n    matplotlib.use('Agg')\n    import matplotlib.pyplot as plt\n"
+        "    fig, ax = plt.subplots()\n    ax.plot([0, 1, 2], [1, 0, 1], label=r'$\\alpha^2$')\n"
+        "    ax.set_title('loss')\n    ax.legend()\n"
+        "    buffer = io.BytesIO()\n    fig.savefig(buffer, format='png')\n"
+        "    assert buffer.getvalue()[:4] == b'\\x89PNG'\n")
+    result = run_in_pyodide(site_dir, pyodide_test_wheels, tmp_path, "-q", "-W", "error::UserWarning")
+    assert result.returncode == 0
