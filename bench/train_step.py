@@ -8,6 +8,7 @@ Loss: cross-entropy; optimizer: SGD(lr=0.01, momentum=0.9), or Adam with --optim
 Reports the median of --repeat timed steps after --warmup untimed ones, and the ratio
 tinytorch time / PyTorch time. PyTorch and NumPy's BLAS are limited to --threads threads
 (default 1: the browser is single-threaded; use --threads 0 to leave both at their defaults).
+With one thread, steps are timed in process CPU time (robust on a loaded machine).
 
 Run: python bench/train_step.py [--threads N] [--repeat N] [--optimizer sgd|adam] [--profile]
 """
@@ -23,6 +24,7 @@ from contextlib import nullcontext
 import numpy as np
 
 import tinytorch
+from cpu_clock import CLOCK_NAME, cpu_time
 from tinytorch import nn
 
 try:
@@ -71,7 +73,7 @@ def make_optimizer(lib, params, kind):
     return optim.Adam(params, lr=1e-3) if kind == "adam" else optim.SGD(params, lr=0.01, momentum=0.9)
 
 
-def median_step_times(steps, repeat, warmup):
+def median_step_times(steps, repeat, warmup, clock=time.perf_counter):
     """Median seconds per call of each function in `steps`.
 
     The functions take turns (one call each per round), so load from other processes on a
@@ -83,9 +85,9 @@ def median_step_times(steps, repeat, warmup):
     times = [[] for _ in steps]
     for _ in range(repeat):
         for step, record in zip(steps, times):
-            start = time.perf_counter()
+            start = clock()
             step()
-            record.append(time.perf_counter() - start)
+            record.append(clock() - start)
     return [statistics.median(record) for record in times]
 
 
@@ -127,9 +129,9 @@ def bench(name, build, input_shape, batch, args):
         first = loss_fn(check(tx), ty).item()
         expected = torch_loss(torch_twin(check)(px), py).item()
         assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (first, expected)
-        result["tinytorch"], result["torch"] = median_step_times([tt_step, torch_step], args.repeat, args.warmup)
+        result["tinytorch"], result["torch"] = median_step_times([tt_step, torch_step], args.repeat, args.warmup, args.clock)
     else:
-        result["tinytorch"], = median_step_times([tt_step], args.repeat, args.warmup)
+        result["tinytorch"], = median_step_times([tt_step], args.repeat, args.warmup, args.clock)
     if args.profile:
         profile = cProfile.Profile()
         profile.runcall(lambda: [tt_step() for _ in range(args.repeat)])
@@ -140,6 +142,8 @@ def bench(name, build, input_shape, batch, args):
 
 
 def blas_info():
+    if tinytorch.platform.is_browser():
+        return "none (Pyodide)"
     config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     text = f"{config.get('name')} {config.get('version')}"
     if threadpool_info is not None:
@@ -157,6 +161,9 @@ def main():
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     parser.add_argument("--profile", action="store_true", help="print tinytorch's top functions by own time")
     args = parser.parse_args()
+    # One thread each: process CPU time measures the work itself, which other load on a shared
+    # machine barely disturbs; with more threads, wall time (CPU time would add the threads up).
+    args.clock = cpu_time if args.threads == 1 else time.perf_counter
 
     if torch is not None and args.threads:
         torch.set_num_threads(args.threads)
@@ -167,9 +174,11 @@ def main():
             print(f"PyTorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")
         else:
             print("PyTorch is not installed: tinytorch timings only")
-        if args.threads and threadpool_limits is None:
+        if args.threads and threadpool_limits is None and not tinytorch.platform.is_browser():
             print("threadpoolctl is not installed: NumPy's BLAS thread count was left at its default")
-        print(f"optimizer: {args.optimizer}; median of {args.repeat} steps after {args.warmup} warm-up steps\n")
+        clock = CLOCK_NAME if args.clock is cpu_time else "wall time"
+        print(f"optimizer: {args.optimizer}; median of {args.repeat} steps after {args.warmup} warm-up steps "
+              f"({clock}, the two libraries taking turns)\n")
 
         cases = [("mlp 784-512-512-10, batch 128", tinytorch_mlp, (784,), 128, 1.5)]
         if hasattr(nn, "Conv2d") and hasattr(nn, "MaxPool2d"):

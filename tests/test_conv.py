@@ -9,7 +9,7 @@ import tinytorch as tt
 import tinytorch.nn as nn
 import tinytorch.nn.functional as F
 from tinytorch.gradcheck import gradcheck
-from tinytorch.nn import conv
+from tinytorch import kernels
 
 
 def naive_conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
@@ -86,8 +86,8 @@ def test_einsum_and_matmul_formulations_agree(monkeypatch):
     x = tt.tensor(rand(2, 4, 7, 7), requires_grad=True)
     w = tt.tensor(rand(6, 2, 3, 3, seed=1), requires_grad=True)
     results = []
-    for use_einsum in (False, True):
-        monkeypatch.setattr(conv, "USE_EINSUM", use_einsum)
+    for formulation in ("matmul", "einsum"):
+        monkeypatch.setattr(kernels, "FORMULATION", formulation)
         x.grad = w.grad = None
         out = F.conv2d(x, w, stride=2, padding=1, groups=2)
         out.backward(np.ones(out.shape))

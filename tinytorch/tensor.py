@@ -16,6 +16,8 @@ from collections import namedtuple
 import numpy as np
 
 from . import grad_mode
+from . import kernels
+from .kernels import mm
 from .random import rng_of
 
 float16, float32, float64 = np.float16, np.float32, np.float64
@@ -686,10 +688,10 @@ class Tensor:
         # instead of NumPy's loop of one small GEMM per batch item
         rows_times_matrix = a.ndim > 2 and b.ndim == 2
         if rows_times_matrix:
-            full = (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+            full = mm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
         else:
             try:
-                full = a @ b  # (..., n, m)
+                full = mm(a, b)  # (..., n, m)
             except ValueError:
                 raise ValueError(
                     f"matmul: batch dimensions of shapes {self.shape} and {other.shape} cannot be broadcast"
@@ -705,12 +707,12 @@ class Tensor:
             grad_a = grad_b = None
             if self._requires_grad:
                 if rows_times_matrix:
-                    grad_a = g.reshape(-1, g.shape[-1]) @ b.T
+                    grad_a = mm(g.reshape(-1, g.shape[-1]), b.T)
                 elif a.ndim == 2 and b.ndim > 2:  # (n, k) shared across a batch of b: one GEMM
                     n, k = a.shape
-                    grad_a = np.moveaxis(g, -2, 0).reshape(n, -1) @ np.moveaxis(b, -2, 0).reshape(k, -1).T
+                    grad_a = mm(np.moveaxis(g, -2, 0).reshape(n, -1), np.moveaxis(b, -2, 0).reshape(k, -1).T)
                 else:
-                    grad_a = _unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
+                    grad_a = _unbroadcast(mm(g, np.swapaxes(b, -1, -2)), a.shape)
                 grad_a = grad_a.reshape(self.shape)
             if other._requires_grad:
                 if b.ndim == 2 and (rows_times_matrix or a.ndim == 2):  # one GEMM over all rows
@@ -718,11 +720,11 @@ class Tensor:
                     if b.flags.f_contiguous and not b.flags.c_contiguous:
                         # b is a transposed view (x @ W.T): compute the gradient in W's layout,
                         # so transposing it back (and copying it into W.grad) is contiguous
-                        grad_b = (g2.T @ a2).T
+                        grad_b = mm(g2.T, a2).T
                     else:
-                        grad_b = a2.T @ g2
+                        grad_b = mm(a2.T, g2)
                 else:
-                    grad_b = _unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+                    grad_b = _unbroadcast(mm(np.swapaxes(a, -1, -2), g), b.shape)
                 grad_b = grad_b.reshape(other.shape)
             return grad_a, grad_b
 
@@ -1103,7 +1105,7 @@ class Tensor:
 
     def relu(self):
         x = self.data
-        return Tensor._result(np.maximum(x, 0), (self,), lambda g: (g * (x > 0),), "ReluBackward")
+        return Tensor._result(kernels.relu(x), (self,), lambda g: (kernels.masked(g, x > 0),), "ReluBackward")
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""

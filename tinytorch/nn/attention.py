@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import grad_mode
+from ..kernels import mm
 from ..random import rng_of
 from ..tensor import Tensor, _unbroadcast
 from . import init
@@ -30,7 +31,7 @@ def _attention_weights(q, k, mask, scale):
     broadcasts to the scores (..., L, S). Rows where every key is masked get zero weights
     (PyTorch's math backend does the same) instead of NaN.
     """
-    scores = q @ np.swapaxes(k, -1, -2)  # (..., L, S)
+    scores = mm(q, np.swapaxes(k, -1, -2))  # (..., L, S)
     scores *= scale
     if mask is not None:
         if mask.dtype == np.bool_:
@@ -56,14 +57,14 @@ def _attention_forward(q, k, v, mask, scale, dropout_p, generator=None):
         keep = (rng_of(generator).random(weights.shape) >= dropout_p).astype(weights.dtype)
         keep *= np.asarray(1.0 / (1.0 - dropout_p), dtype=weights.dtype)
         dropped = weights * keep
-    return dropped @ v, weights, keep
+    return mm(dropped, v), weights, keep
 
 
 def _attention_backward(g, q, k, v, weights, keep, scale):
     """Gradients of the attention output with respect to q, k and v (before unbroadcasting)."""
     dropped = weights if keep is None else weights * keep
-    grad_v = np.swapaxes(dropped, -1, -2) @ g  # (..., S, Dv)
-    grad_w = g @ np.swapaxes(v, -1, -2)  # (..., L, S)
+    grad_v = mm(np.swapaxes(dropped, -1, -2), g)  # (..., S, Dv)
+    grad_w = mm(g, np.swapaxes(v, -1, -2))  # (..., L, S)
     if keep is not None:
         grad_w *= keep
     # softmax backward: dS = P * (dP - sum(dP * P))
@@ -71,8 +72,8 @@ def _attention_backward(g, q, k, v, weights, keep, scale):
     grad_s -= (grad_w * weights).sum(axis=-1, keepdims=True)
     grad_s *= weights
     grad_s *= scale
-    grad_q = grad_s @ k  # (..., L, D)
-    grad_k = np.swapaxes(grad_s, -1, -2) @ q  # (..., S, D)
+    grad_q = mm(grad_s, k)  # (..., L, D)
+    grad_k = mm(np.swapaxes(grad_s, -1, -2), q)  # (..., S, D)
     return grad_q, grad_k, grad_v
 
 

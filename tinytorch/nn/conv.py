@@ -3,31 +3,19 @@
 The forward turns every receptive field into a column of a matrix `cols` (C*kh*kw, N*Ho*Wo),
 so the whole convolution is `weight (O, C*kh*kw) @ cols`. The backward is two more matrix
 products; the input gradient is scattered back from columns to pixels (col2im) with one strided
-add per kernel position, never a loop over pixels or batch items.
+add per kernel position, never a loop over pixels or batch items. The products go through
+tinytorch.kernels.mm (BLAS natively, einsum in the browser).
 """
 
 import math
-import sys
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..kernels import mm
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
-
-# Which NumPy formulation does the products. Pyodide's NumPy has no BLAS: there `@` runs naive
-# loops that are ~3x slower than einsum when an operand is a transposed view (the weight
-# gradient), and einsum is faster or even overall. Natively, BLAS-backed `@` is 3-10x faster.
-# bench/conv.py prints both for the benchmark CNN's layers in the runtime it runs in.
-USE_EINSUM = sys.platform == "emscripten"
-
-
-def _matmul(a, b):
-    """Batched matrix product (..., m, k) @ (..., k, n): the one place conv's FLOPs happen."""
-    if USE_EINSUM:
-        return np.einsum("...ij,...jk->...ik", a, b)
-    return np.matmul(a, b)
 
 
 def _pair(value, name, op, minimum):
@@ -91,16 +79,19 @@ def _unpad(x, pads):
     return x[:, :, pt:x.shape[2] - pb, pl:x.shape[3] - pr]
 
 
-def _col2im(grad_windows, padded_shape, stride, dilation, pads, dtype):
-    """Sum grad_windows (N, C, Ho, Wo, kh, kw) back onto the input (N, C, H, W) they were cut from.
+def _col2im(grad_cols, padded_shape, stride, dilation, pads):
+    """Sum grad_cols (C, kh, kw, N, Ho, Wo) back onto the input (N, C, H, W) they were cut from.
 
-    One strided add per kernel position (kh*kw of them); overlapping windows accumulate.
+    One strided add per kernel position (kh*kw of them); overlapping windows accumulate. The
+    sum is built channel-major, (C, N, Hp, Wp), the layout of grad_cols, so every add walks
+    both arrays in memory order; one copy at the end returns it to (N, C, H, W).
     """
-    N, C, Ho, Wo, kh, kw = grad_windows.shape
-    grad = np.zeros(padded_shape, dtype=dtype)  # (N, C, Hp, Wp)
+    C, kh, kw, N, Ho, Wo = grad_cols.shape
+    Hp, Wp = padded_shape[2:]
+    grad = np.zeros((C, N, Hp, Wp), dtype=grad_cols.dtype)  # (C, N, Hp, Wp)
     for i, j, (rows, cols) in _kernel_slices((kh, kw), stride, dilation, (Ho, Wo)):
-        grad[:, :, rows, cols] += grad_windows[:, :, :, :, i, j]
-    return _unpad(grad, pads)
+        grad[:, :, rows, cols] += grad_cols[:, i, j]
+    return np.ascontiguousarray(_unpad(grad, pads).transpose(1, 0, 2, 3))  # (N, C, H, W)
 
 
 def _batched(input, op):
@@ -147,21 +138,25 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
     cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(G, K, N * Ho * Wo)  # (G, K, N*Ho*Wo)
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
-    out = _matmul(w, cols)  # (G, Og, N*Ho*Wo)
-    out = out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3)  # (N, O, Ho, Wo)
-    out = out + bias.data.reshape(O, 1, 1) if bias is not None else np.ascontiguousarray(out)
+    out_cols = mm(w, cols).reshape(O, N, Ho, Wo)  # (O, N, Ho, Wo)
+    # Back to (N, O, Ho, Wo) in a new C-contiguous array (the bias add does the copy), so the
+    # layers after this one (ReLU, pooling, the next conv) get contiguous memory.
+    out = np.empty((N, O, Ho, Wo), dtype=out_cols.dtype)
+    if bias is not None:
+        np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out)
+    else:
+        np.copyto(out, out_cols.transpose(1, 0, 2, 3))
 
     def backward(g):
         g = g if batched else g[None]  # (N, O, Ho, Wo)
         g_cols = g.transpose(1, 0, 2, 3).reshape(G, Og, N * Ho * Wo)  # (G, Og, N*Ho*Wo)
         grad_x = grad_w = grad_b = None
         if input.requires_grad:
-            grad_cols = _matmul(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
-            grad_windows = grad_cols.reshape(C, kh, kw, N, Ho, Wo).transpose(3, 0, 4, 5, 1, 2)  # (N, C, Ho, Wo, kh, kw)
-            grad_x = _col2im(grad_windows, xp.shape, stride, dilation, pads, x.dtype)
+            grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
+            grad_x = _col2im(grad_cols.reshape(C, kh, kw, N, Ho, Wo), xp.shape, stride, dilation, pads)
             grad_x = grad_x if batched else grad_x[0]
         if weight.requires_grad:
-            grad_w = _matmul(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
+            grad_w = mm(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
         if bias is not None and bias.requires_grad:
             grad_b = g.sum(axis=(0, 2, 3))
         return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)

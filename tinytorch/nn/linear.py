@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..kernels import mm
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -25,15 +26,15 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match weight shape {tuple(weight.shape)}")
     x, w = input.data, weight.data
     x2 = x.reshape(-1, w.shape[1])  # (N, in)
-    out = x2 @ w.T  # (N, out)
+    out = mm(x2, w.T)  # (N, out)
     if bias is not None:
         out += bias.data
     out = out.reshape(x.shape[:-1] + (w.shape[0],))  # (*, out)
 
     def backward(g):
         g2 = g.reshape(-1, w.shape[0])  # (N, out)
-        grad_x = (g2 @ w).reshape(x.shape) if input.requires_grad else None
-        grad_w = g2.T @ x2 if weight.requires_grad else None  # (out, in)
+        grad_x = mm(g2, w).reshape(x.shape) if input.requires_grad else None
+        grad_w = mm(g2.T, x2) if weight.requires_grad else None  # (out, in)
         grad_b = g2.sum(axis=0) if bias is not None and bias.requires_grad else None
         return grad_x, grad_w, grad_b
 

@@ -42,6 +42,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise NotImplementedError(f"{op}: return_indices=True is not supported")
     _check_floating(x, op)
     kernel, stride, padding, dilation = _pool_geometry(kernel_size, stride, padding, dilation, ceil_mode, op)
+    tiles = stride == kernel and padding == (0, 0) and dilation == (1, 1)
+    if tiles and x.shape[2] >= kernel[0] and x.shape[3] >= kernel[1]:
+        return _max_pool_tiles(input, x, kernel, batched)
     pads = ((padding[0],) * 2, (padding[1],) * 2)
     xp = _pad(x, pads, value=-np.inf)
     N, C, Ho, Wo = _windows(xp, kernel, stride, dilation, op).shape[:4]
@@ -62,6 +65,58 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         for k, (_, _, (rows, cols)) in enumerate(slices):
             grad[:, :, rows, cols] += np.where(arg == k, g, 0)
         grad = _unpad(grad, pads)
+        return (grad if batched else grad[0],)
+
+    return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")
+
+
+def _running_max(arrays):
+    """Elementwise maximum of equally shaped arrays, in a new array (NaN propagates)."""
+    if len(arrays) == 1:
+        return arrays[0].copy()
+    out = np.maximum(arrays[0], arrays[1])
+    for array in arrays[2:]:
+        np.maximum(out, array, out=out)
+    return out
+
+
+def _max_pool_tiles(input, x, kernel, batched):
+    """max_pool2d when the windows tile the input (stride = kernel, no padding, no dilation),
+    as in nearly every CNN: no window view, no index array, no scatter-add.
+
+    Rows left over when H or W is not a multiple of the kernel belong to no window.
+    """
+    (kh, kw), (N, C, H, W) = kernel, x.shape
+    Ho, Wo = H // kh, W // kw
+
+    def at(array, i, j):  # (N, C, Ho, Wo): offset (i, j) of every window, a strided view
+        return array[:, :, i:Ho * kh:kh, j:Wo * kw:kw]
+
+    # Rows of a tile first: whole input rows are contiguous, so this pass runs at memory speed.
+    row_max = _running_max([x[:, :, i:Ho * kh:kh, :Wo * kw] for i in range(kh)])  # (N, C, Ho, Wo*kw)
+    out = _running_max([row_max[:, :, :, j::kw] for j in range(kw)])  # (N, C, Ho, Wo)
+
+    def backward(g):
+        g = g if batched else g[None]  # (N, C, Ho, Wo)
+        covered = H == Ho * kh and W == Wo * kw
+        grad = np.empty(x.shape, dtype=x.dtype) if covered else np.zeros(x.shape, dtype=x.dtype)
+        # Each window's gradient goes to its first maximum in row-major order (PyTorch's tie
+        # rule); a window whose maximum is NaN sends it to its first cell. The last offset
+        # takes the windows no earlier offset served.
+        offsets = [(i, j) for i in range(kh) for j in range(kw)]
+        taken = None  # (N, C, Ho, Wo) bool: windows already served
+        for k, (i, j) in enumerate(offsets):
+            if taken is None:
+                pick = at(x, i, j) == out
+                pick |= np.isnan(out)
+                taken = pick
+            elif k == len(offsets) - 1:
+                pick = np.logical_not(taken, out=taken)
+            else:
+                pick = at(x, i, j) == out
+                np.greater(pick, taken, out=pick)  # a maximum here, and not served before
+                taken |= pick
+            np.multiply(g, pick.view(np.uint8), out=at(grad, i, j))  # see kernels.masked
         return (grad if batched else grad[0],)
 
     return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")

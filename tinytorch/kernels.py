@@ -1,0 +1,60 @@
+"""The one place that decides how hot NumPy operations are computed on this runtime.
+
+Matrix products: every layer's products (Tensor.matmul, linear, convolution, attention) call
+`mm`. Natively, NumPy's `@` calls BLAS and always wins. Pyodide's NumPy has no BLAS: its `@`
+is a plain loop that reads `b` down its columns, so it is fast only when `b` is a transposed
+view, while `einsum` streams through both operands and was measured 1.4-10x faster on every
+single product of more than ~256k multiply-adds (e.g. (64, 1024) @ (1024, 1024): 30 ms vs
+300 ms). On a batch of matrices (attention heads, even 256 x 256 ones) einsum was up to 2x
+slower, so `@` stays there.
+
+Elementwise: in Pyodide `np.maximum(x, 0)` takes ~4x as long as `np.where(x < 0, 0, x)`
+(natively the opposite: 0.3 ms vs 4.5 ms on 800k floats), and multiplying by a bool mask
+~4x as long as by the same mask viewed as uint8 (equal natively).
+
+bench/matmul_formulations.py prints the measurements for the runtime it runs in.
+"""
+
+import math
+
+import numpy as np
+
+from .platform import is_browser
+
+BROWSER = is_browser()  # the choices below are made for this; tests flip it to run both
+# "auto" picks per runtime and size as above; "matmul" or "einsum" forces one (tests, benchmarks).
+FORMULATION = "auto"
+EINSUM_MIN_MACS = 1 << 18  # multiply-adds per matrix from which einsum beats `@` without BLAS
+
+
+def uses_einsum(a, b):
+    """Whether `mm(a, b)` computes with einsum here."""
+    if FORMULATION != "auto":
+        return FORMULATION == "einsum"
+    if not BROWSER or a.dtype.kind != "f" or b.dtype.kind != "f":
+        return False
+    one_matrix = math.prod(a.shape[:-2]) == 1 and math.prod(b.shape[:-2]) == 1
+    return one_matrix and a.shape[-2] * a.shape[-1] * b.shape[-1] >= EINSUM_MIN_MACS
+
+
+def mm(a, b):
+    """a (..., n, k) @ b (..., k, m) -> (..., n, m), batch dims broadcasting as in `np.matmul`.
+
+    Both operands need at least 2 dimensions (the caller adds the axes of 1-D operands).
+    """
+    if uses_einsum(a, b):
+        return np.einsum("...ij,...jk->...ik", a, b)
+    return np.matmul(a, b)
+
+
+def relu(x):
+    """max(x, 0) elementwise; NaN stays NaN (both formulations)."""
+    if BROWSER:
+        return np.where(x < 0, 0, x)
+    return np.maximum(x, 0)
+
+
+def masked(g, mask):
+    """`g` where the bool array `mask` (broadcasting to g) is True, 0 elsewhere: the backward of
+    ReLU and max pooling. As a multiply, so NaN or inf in `g` under a False stays NaN."""
+    return g * mask.view(np.uint8)
