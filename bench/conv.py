@@ -6,7 +6,7 @@
 
 Prints (1) forward+backward time of Conv2d against a nested-Python-loop reference at a small
 size, (2) tinytorch vs PyTorch CPU at the benchmark CNN's layer sizes, (3) the two matrix-
-product formulations of conv.py (`@` vs einsum) so the runtime's choice can be checked, and
+product formulations of tinytorch.kernels (`@` vs einsum) so the runtime's choice can be checked, and
 (4) a whole training step of the benchmark CNN. Runs in Pyodide too (PyTorch parts skipped).
 """
 
@@ -31,16 +31,18 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+from cpu_clock import CLOCK_NAME, cpu_time  # noqa: E402
+
 import tinytorch as tt  # noqa: E402
 import tinytorch.nn as nn  # noqa: E402
 import tinytorch.nn.functional as F  # noqa: E402
-from tinytorch.nn import conv  # noqa: E402
+from tinytorch import kernels  # noqa: E402
 
 
-# Single-threaded runs are timed in CPU time of this process, which other load on a shared
-# machine barely disturbs; multi-threaded runs (and Pyodide, whose CPU clock is coarse) in wall time.
-CPU_CLOCK = ARGS.threads == 1 and sys.platform != "emscripten"
-clock = time.process_time if CPU_CLOCK else time.perf_counter
+# Single-threaded runs are timed in CPU time of this process (of Node, under Pyodide), which
+# other load on a shared machine barely disturbs; multi-threaded runs in wall time.
+CPU_CLOCK = ARGS.threads == 1
+clock = cpu_time if CPU_CLOCK else time.perf_counter
 
 
 def best_time(fn, repeat):
@@ -153,19 +155,22 @@ def compare_with_pytorch(repeat, threads):
 
 
 def compare_formulations(repeat):
-    print("\n3) conv.py's matrix-product formulation, forward+backward (batch 64)")
-    chosen = conv.USE_EINSUM
+    print("\n3) Matrix-product formulation of the convolution (tinytorch.kernels), forward+backward (batch 64)")
+    chosen = kernels.FORMULATION
     try:
         for name, shape, out_channels in LAYERS:
             x, w, b, g = layer_inputs(shape, out_channels)
             times = {}
-            for use_einsum in (False, True):
-                conv.USE_EINSUM = use_einsum
-                times[use_einsum] = best_time(lambda: tinytorch_forward_backward(x, w, b, g, 1), repeat)
-            print(f"   {name:22s} matmul (@) {times[False] * 1e3:7.2f} ms   einsum {times[True] * 1e3:7.2f} ms")
+            for formulation in ("matmul", "einsum"):
+                kernels.FORMULATION = formulation
+                times[formulation] = best_time(lambda: tinytorch_forward_backward(x, w, b, g, 1), repeat)
+            print(f"   {name:22s} matmul (@) {times['matmul'] * 1e3:7.2f} ms   einsum {times['einsum'] * 1e3:7.2f} ms")
     finally:
-        conv.USE_EINSUM = chosen
-    print(f"   this runtime uses: {'einsum' if chosen else 'matmul (@)'}")
+        kernels.FORMULATION = chosen
+    x = layer_inputs(*LAYERS[1][1:])[0]
+    cols = np.ones((1, x.shape[1] * 9, x.shape[0] * x.shape[2] * x.shape[3]), dtype=np.float32)
+    used = "einsum" if kernels.uses_einsum(np.ones((1, 32, cols.shape[1]), dtype=np.float32), cols) else "matmul (@)"
+    print(f"   this runtime uses: {used}")
 
 
 def cnn_step(repeat, threads):
@@ -211,7 +216,7 @@ def main():
     args = ARGS
     print(f"Python {platform.python_version()} ({sys.platform}), NumPy {np.__version__}, BLAS: {blas_name()} "
           f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')})")
-    print(f"Timing: best of {args.repeat}, {'process CPU time' if CPU_CLOCK else 'wall time'}")
+    print(f"Timing: best of {args.repeat}, {CLOCK_NAME if CPU_CLOCK else 'wall time'}")
     compare_with_naive(args.repeat)
     compare_with_pytorch(args.repeat, args.threads)
     compare_formulations(args.repeat)
