@@ -68,3 +68,28 @@ def test_tiled_max_pool_matches_pytorch_with_ties():
     F.max_pool2d(ours, 2).backward(g)
     torch.nn.functional.max_pool2d(theirs, 2).backward(torch.tensor(g))
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape, axes", [((3, 5, 128), (2,)), ((8, 4, 6, 6), (0, 2, 3)), ((5, 999), (1,))])
+def test_normalization_mean_is_bitwise_np_mean(dtype, shape, axes):
+    from tinytorch.nn.normalization import _mean
+
+    x = (rand(*shape) * 37).astype(dtype)
+    ours, theirs = _mean(x, axes), x.mean(axis=axes, keepdims=True)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_cached_decoding_gives_the_uncached_logits():
+    from tinytorch.models import GPT, GPTConfig
+
+    tt.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, n_embd=16)).eval()
+    ids = np.random.default_rng(0).integers(0, 11, (2, 9))
+    caches = model.make_kv_caches(2)
+    with tt.no_grad():
+        full = model.lm_head(model._hidden(ids)).numpy()  # (B, T, V)
+        model._hidden(ids[:, :5], caches)
+        steps = [model.lm_head(model._hidden(ids[:, t:t + 1], caches)).numpy()[:, 0] for t in range(5, 9)]
+    np.testing.assert_allclose(np.stack(steps, axis=1), full[:, 5:], rtol=1e-5, atol=1e-6)

@@ -13,7 +13,7 @@ from ..kernels import mm
 from ..random import rng_of
 from ..tensor import Tensor, _unbroadcast
 from . import init
-from .linear import Linear, linear
+from .linear import Linear, linear, linear_array
 from .module import Module, Parameter, check_input
 
 
@@ -38,11 +38,13 @@ def _attention_weights(q, k, mask, scale):
             np.copyto(scores, -np.inf, where=~mask)
         else:
             scores = scores + mask  # not in place: keeps the dtype rules of a plain add
-    row_max = scores.max(axis=-1, keepdims=True)
+    # np.maximum.reduce / np.add.reduce are what .max() / .sum() run, minus a Python-level
+    # wrapper that costs more than the arithmetic when generating one token at a time
+    row_max = np.maximum.reduce(scores, axis=-1, keepdims=True)
     np.copyto(row_max, 0, where=~np.isfinite(row_max))  # fully masked rows: exp(-inf) = 0
     scores -= row_max
     weights = np.exp(scores, out=scores)  # reuse the buffer
-    total = weights.sum(axis=-1, keepdims=True)
+    total = np.add.reduce(weights, axis=-1, keepdims=True)
     np.copyto(total, 1, where=total == 0)
     weights /= total
     return weights
@@ -224,14 +226,14 @@ class MultiHeadAttention(Module):
         read from it and those of the new positions appended (see tinytorch.models.KVCache).
         """
         name = type(self).__name__
-        for t in (query, key, value):
+        self_attention = query is key and key is value
+        for t in (query,) if self_attention else (query, key, value):
             check_input(t, name)
-            if t.ndim != 3 or t.shape[-1] != self.embed_dim:
+            if t.data.ndim != 3 or t.data.shape[-1] != self.embed_dim:
                 raise ValueError(
                     f"{name}: expected query, key and value of shape (B, T, {self.embed_dim}), "
                     f"got {tuple(query.shape)}, {tuple(key.shape)} and {tuple(value.shape)}"
                 )
-        self_attention = query is key and key is value
         if not self.batch_first:  # (T, B, E) -> (B, T, E)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
             if self_attention:
@@ -331,14 +333,14 @@ class MultiHeadAttention(Module):
             raise RuntimeError(
                 f"{type(self).__name__}: kv_cache is for inference; run generation under tinytorch.no_grad()"
             )
-        qkv = linear(x, self.in_proj_weight, self.in_proj_bias).data  # (B, T, 3E)
+        qkv = linear_array(x.data, self.in_proj_weight.data, _data(self.in_proj_bias))  # (B, T, 3E)
         batch, length, _ = qkv.shape
         split = qkv.reshape(batch, length, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
         start = cache.length
         keys, values = cache.append(split[1], split[2])  # (B, H, start + T, D)
         mask = _causal(length, start + length, offset=start) if is_causal and length > 1 else None
         out, weights, _ = _attention_forward(split[0], keys, values, mask, 1.0 / math.sqrt(self.head_dim), 0.0)
-        return Tensor(out.transpose(0, 2, 1, 3).reshape(batch, length, self.embed_dim)), weights
+        return Tensor._constant(out.transpose(0, 2, 1, 3).reshape(batch, length, self.embed_dim)), weights
 
     def extra_repr(self):
         return (
@@ -348,6 +350,10 @@ class MultiHeadAttention(Module):
 
 
 MultiheadAttention = MultiHeadAttention  # PyTorch's spelling
+
+
+def _data(tensor):
+    return None if tensor is None else tensor.data
 
 
 def _as_additive(mask, dtype, op, name):

@@ -17,19 +17,16 @@ def linear(input, weight, bias=None):
     is a single (out, N) @ (N, in) product however many batch dims the input has.
     """
     check_input(input, "linear", min_ndim=1)
-    if weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
+    x, w = input.data, weight.data
+    if w.ndim != 2 or x.shape[-1] != w.shape[1]:
         raise ValueError(
             f"linear: input shape {tuple(input.shape)} and weight shape {tuple(weight.shape)} "
             f"are not aligned: expected weight (out_features, {input.shape[-1]})"
         )
-    if bias is not None and bias.shape != (weight.shape[0],):
+    if bias is not None and bias.data.shape != (w.shape[0],):
         raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match weight shape {tuple(weight.shape)}")
-    x, w = input.data, weight.data
-    x2 = x.reshape(-1, w.shape[1])  # (N, in)
-    out = mm(x2, w.T)  # (N, out)
-    if bias is not None:
-        out += bias.data
-    out = out.reshape(x.shape[:-1] + (w.shape[0],))  # (*, out)
+    out = linear_array(x, w, None if bias is None else bias.data)  # (*, out)
+    x2 = x.reshape(-1, w.shape[1])  # (N, in), for the weight gradient
 
     def backward(g):
         g2 = g.reshape(-1, w.shape[0])  # (N, out)
@@ -40,6 +37,14 @@ def linear(input, weight, bias=None):
 
     parents = (input, weight) if bias is None else (input, weight, bias)
     return Tensor._result(out, parents, backward, "LinearBackward")
+
+
+def linear_array(x, w, b=None):
+    """The arrays of linear: x (*, in) @ w.T + b, for w (out, in), b (out,) (no graph, no checks)."""
+    out = mm(x.reshape(-1, w.shape[1]), w.T)  # (N, out)
+    if b is not None:
+        out += b
+    return out.reshape(x.shape[:-1] + (w.shape[0],))
 
 
 class Linear(Module):

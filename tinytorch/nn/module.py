@@ -32,7 +32,7 @@ def check_input(x, op, min_ndim=0):
     """Raise a clear error unless `x` is a Tensor with at least `min_ndim` dimensions."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
-    if x.ndim < min_ndim:
+    if min_ndim and x.data.ndim < min_ndim:
         raise ValueError(f"{op}: expected an input with at least {min_ndim} dimensions, got shape {tuple(x.shape)}")
 
 
@@ -97,11 +97,17 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
-        # Only called when normal lookup fails, i.e. for registered names.
-        for registry in ("_parameters", "_buffers", "_modules"):
-            entries = self.__dict__.get(registry)
-            if entries is not None and name in entries:
-                return entries[name]
+        # Only called when normal lookup fails, i.e. for registered names. Unrolled (no loop
+        # over registry names): forward passes read parameters and children through here
+        # dozens of times per generated token.
+        d = self.__dict__
+        if "_parameters" in d:
+            if name in d["_parameters"]:
+                return d["_parameters"][name]
+            if name in d["_modules"]:
+                return d["_modules"][name]
+            if name in d["_buffers"]:
+                return d["_buffers"][name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):

@@ -14,11 +14,29 @@ from ..tensor import Tensor
 from .module import Module, Parameter, check_input
 
 
+def _mean(x, axes):
+    """x.mean(axis=axes, keepdims=True) with np.mean's result, without its Python-level
+    wrapper, which costs more than the arithmetic on the small rows of token-by-token
+    generation. np.mean divides the float32 sum by the count in float64 and rounds; dividing
+    in float32 gives the same bits (double rounding is harmless for division) while the count
+    is exact in float32."""
+    if x.dtype != np.float32 and x.dtype != np.float64:  # np.mean sums float16 in float32
+        return x.mean(axis=axes, keepdims=True)
+    count = 1
+    for axis in axes:
+        count *= x.shape[axis]
+    total = np.add.reduce(x, axis=axes, keepdims=True)
+    if count > 1 << 24:
+        return np.true_divide(total, np.intp(count), out=total, casting="unsafe")
+    total /= count
+    return total
+
+
 def _standardize(x, axes, eps):
     """xhat = (x - mean) / sqrt(var + eps) over `axes`; returns xhat, invstd, mean, biased var."""
-    mean = x.mean(axis=axes, keepdims=True)
+    mean = _mean(x, axes)
     xhat = x - mean
-    var = np.square(xhat).mean(axis=axes, keepdims=True)
+    var = _mean(np.square(xhat), axes)
     invstd = 1.0 / np.sqrt(var + eps)
     xhat *= invstd  # in place: one pass and one array fewer
     return xhat, invstd, mean, var
@@ -35,9 +53,9 @@ def _scale_shift(xhat, weight, bias):
 def _normalize_backward(g, xhat, invstd, weight, axes):
     """dx for out = xhat * weight with statistics over `axes` (see module docstring)."""
     gxhat = g if weight is None else g * weight
-    grad = xhat * -(gxhat * xhat).mean(axis=axes, keepdims=True)
+    grad = xhat * -_mean(gxhat * xhat, axes)
     grad += gxhat
-    grad -= gxhat.mean(axis=axes, keepdims=True)
+    grad -= _mean(gxhat, axes)
     grad *= invstd
     return grad
 
@@ -126,14 +144,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="l
     """Normalize over the last len(normalized_shape) dimensions of input, then scale and shift."""
     op = _op
     check_input(input, op)
-    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    if type(normalized_shape) is not tuple:
+        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    else:
+        shape = normalized_shape
     x = input.data
     if not shape or tuple(x.shape[x.ndim - len(shape):]) != shape or len(shape) > x.ndim:
         raise ValueError(
             f"{op}: normalized_shape {shape} does not match the last dimensions of input shape {tuple(input.shape)}"
         )
     for name, param in (("weight", weight), ("bias", bias)):
-        _check_param(param, shape, name, op, x.dtype)
+        if param is not None and not (isinstance(param, Tensor) and param.data.shape == shape and param.data.dtype == x.dtype):
+            _check_param(param, shape, name, op, x.dtype)  # raises the error that fits
     axes = tuple(range(x.ndim - len(shape), x.ndim))  # the normalized dims
     lead = tuple(range(x.ndim - len(shape)))  # the batch dims, summed for weight/bias grads
 
@@ -147,7 +169,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="l
         grad_b = g.sum(axis=lead) if bias is not None and bias.requires_grad else None
         return _for_parents((grad_x, grad_w, grad_b), (input, weight, bias))
 
-    parents = tuple(t for t in (input, weight, bias) if t is not None)
+    parents = (input, weight, bias) if weight is not None and bias is not None else \
+        tuple(t for t in (input, weight, bias) if t is not None)
     return Tensor._result(out, parents, backward, "NativeLayerNormBackward")
 
 
