@@ -166,6 +166,88 @@ for name in sorted(os.listdir("/work")):
     print(f"{name}: {compiled} modules compiled" + (f", {failed} left as source" if failed else ""))
 """
 
+# Appended to Pyodide's standard library as sitecustomize.py. The kernel makes the notebook's
+# folder (/drive, synced with the browser's storage) the working directory, and '' comes
+# first on sys.path, so every import first looks there: each look is a synchronous request
+# through the service worker, and the kernel's start-up makes hundreds. This moves the
+# working directory to the end of the search path: learners' own modules still import, and
+# cannot shadow the standard library or installed packages.
+SITECUSTOMIZE = '''"""tinytorch course site: search the working directory last on sys.path (see build.py)."""
+import os
+import sys
+import time
+from importlib.machinery import (BYTECODE_SUFFIXES, EXTENSION_SUFFIXES, SOURCE_SUFFIXES,
+                                 ExtensionFileLoader, FileFinder, SourceFileLoader,
+                                 SourcelessFileLoader)
+
+_LOADERS = [(ExtensionFileLoader, EXTENSION_SUFFIXES), (SourceFileLoader, SOURCE_SUFFIXES),
+            (SourcelessFileLoader, BYTECODE_SUFFIXES)]
+_WORKING_DIRECTORY_LAST = "<working directory>"
+
+
+class _Nothing:
+    """The finder for '' at the front of sys.path (which PathFinder turns into the working
+    directory before asking the hooks): finds nothing there."""
+
+    def find_spec(self, fullname, target=None):
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+class _WorkingDirectory:
+    """The finder for the entry at the end of sys.path: the current working directory.
+
+    Looks at a listing of the folder that is at most LISTING_TTL seconds old before asking
+    a FileFinder (which stats the folder on every call): start-up probes this folder for
+    about a hundred optional modules within seconds. As with any FileFinder, call
+    importlib.invalidate_caches() after writing a module you import at once.
+    """
+
+    LISTING_TTL = 2.0
+
+    def __init__(self):
+        self._finders = {}
+        self._listing = (None, 0.0, frozenset())
+
+    def _names(self, cwd):
+        listed_cwd, listed_at, names = self._listing
+        now = time.monotonic()
+        if listed_cwd != cwd or now - listed_at > self.LISTING_TTL:
+            try:
+                names = frozenset(name.partition(".")[0] for name in os.listdir(cwd))
+            except OSError:
+                names = frozenset()
+            self._listing = (cwd, now, names)
+        return names
+
+    def find_spec(self, fullname, target=None):
+        cwd = os.getcwd()
+        if fullname not in self._names(cwd):
+            return None
+        if cwd not in self._finders:
+            self._finders[cwd] = FileFinder(cwd, *_LOADERS)
+        return self._finders[cwd].find_spec(fullname, target)
+
+    def invalidate_caches(self):
+        self._listing = (None, 0.0, frozenset())
+        for finder in self._finders.values():
+            finder.invalidate_caches()
+
+
+def _path_hook(path):
+    if path in ("", os.getcwd()):
+        return _Nothing()
+    if path == _WORKING_DIRECTORY_LAST:
+        return _WorkingDirectory()
+    raise ImportError(path)
+
+
+sys.path_hooks.insert(0, _path_hook)
+sys.path.append(_WORKING_DIRECTORY_LAST)
+'''
+
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 HINT_PREFIX = "# HINT:"
@@ -536,6 +618,14 @@ def slim_wheels(pyodide_dir: Path) -> None:
     log(f"unused files dropped from {', '.join(WHEEL_DROPS)}: {saved / 1e6:.1f} MB")
 
 
+def add_sitecustomize(pyodide_dir: Path) -> None:
+    """Put SITECUSTOMIZE into Pyodide's standard library (run by Python at start-up)."""
+    with zipfile.ZipFile(pyodide_dir / "python_stdlib.zip", "a", zipfile.ZIP_DEFLATED) as stdlib:
+        if "sitecustomize.py" in stdlib.namelist():
+            raise BuildError("this Pyodide already has a sitecustomize.py; merge SITECUSTOMIZE by hand")
+        stdlib.writestr("sitecustomize.py", SITECUSTOMIZE)
+
+
 def compile_bytecode(pyodide_dir: Path) -> None:
     """Replace Python sources in the stdlib zip and every wheel by bytecode compiled with the
     bundled Pyodide (under Node), then update the lock's checksums. Skipped, with a warning,
@@ -713,6 +803,7 @@ def build_site(out: Path, edition: str = "student", pyodide_source: Path | None 
         run_jupyter_lite_build(files_dir, site, comm, work)
         drop_legacy_fonts(site)
         register_wheels(pyodide_dir, [wheel, comm, *kernel_wheels(site)])
+        add_sitecustomize(pyodide_dir)
         compile_bytecode(pyodide_dir)
         shutil.copytree(pyodide_dir, site / "static" / "pyodide")
         write_entry_page(site)

@@ -41,7 +41,8 @@ for name in sorted(os.listdir("/wheels")):
   // pytest's default fd capture cannot work in Pyodide; the cache plugin wants a writable rootdir
   const code = await pyodide.runPythonAsync(`
 import os, sys, pytest
-os.chdir("/tests")
+os.makedirs("/tmp/run", exist_ok=True)
+os.chdir("/tmp/run")  # scratch files (e.g. .hypothesis/) stay out of the host folder
 sys.path.insert(0, "/tests")
 int(pytest.main(["/tests", "--capture=sys", "-p", "no:cacheprovider", *pytest_args]))
 `);

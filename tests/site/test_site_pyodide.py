@@ -90,3 +90,20 @@ def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_pa
         "    assert buffer.getvalue()[:4] == b'\\x89PNG'\n")
     result = run_in_pyodide(site_dir, pyodide_test_wheels, tmp_path, "-q", "-W", "error::UserWarning")
     assert result.returncode == 0
+
+
+def test_working_directory_is_searched_last_for_imports(site_dir, pyodide_test_wheels, tmp_path):
+    """build.SITECUSTOMIZE: modules in the working directory (the notebook's folder in the
+    browser) still import, but cannot shadow the standard library."""
+    (tmp_path / "test_cwd.py").write_text(
+        "import importlib, sys\n\n"
+        "def test_cwd_modules_import_but_do_not_shadow(tmp_path, monkeypatch):\n"
+        "    (tmp_path / 'learner_module.py').write_text('VALUE = 42')\n"
+        "    (tmp_path / 'colorsys.py').write_text('raise RuntimeError(\"shadowed the stdlib\")')\n"
+        "    monkeypatch.chdir(tmp_path)\n"
+        "    importlib.invalidate_caches()\n"
+        "    import learner_module\n    assert learner_module.VALUE == 42\n"
+        "    import colorsys\n    assert colorsys.__file__.startswith('/lib/')\n"
+        "    assert sys.path[-1] == '<working directory>'\n")
+    result = run_in_pyodide(site_dir, pyodide_test_wheels, tmp_path, "-q")
+    assert result.returncode == 0
