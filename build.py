@@ -5,7 +5,7 @@
     python build.py --solutions       build the solution edition (exercises solved)
     python build.py --pyodide PATH    take Pyodide from a folder or release tarball
     python build.py serve             build if needed, then serve on http://127.0.0.1:8000/
-    python build.py notebooks DIR     only write the notebooks (no site), e.g. to inspect them
+    python build.py notebooks --out DIR   only write the notebooks (no site), e.g. to inspect them
 
 The site is self-contained: it bundles its own Pyodide (no CDN, no PyPI at run time) and the
 tinytorch wheel, registered in Pyodide's package lock so `import tinytorch` just works. The

@@ -244,3 +244,17 @@ def test_rebuild_swaps_in_place(site_dir, tmp_path):
     build.swap_into_place(shutil.copytree(site_dir, tmp_path / "new"), out)
     assert not (out / "stale.txt").exists()
     assert (out / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_pyodide_release_tarball_is_accepted(tmp_path):
+    """--pyodide also takes the official release layout: a tarball with a pyodide/ folder."""
+    import tarfile
+
+    distribution = build.extract_pyodide(None, tmp_path / "pyodide")  # the pinned, cached wheel
+    tarball = tmp_path / f"pyodide-{build.PYODIDE_VERSION}.tar.bz2"
+    with tarfile.open(tarball, "w:bz2") as tf:
+        tf.add(distribution, arcname="pyodide")
+    extracted = build.extract_pyodide(tarball, tmp_path / "from-tarball")
+    build.verify_pyodide(extracted)
+    assert (extracted / "pyodide.asm.wasm").exists()
