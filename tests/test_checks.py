@@ -1,5 +1,7 @@
 """The exercise checks pass on correct learner code and fail, with a useful report, otherwise."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,9 @@ def test_wrong_shape_is_reported():
     (check_softmax, lambda x, dim=-1: tt.Tensor(np.exp(x.data) / np.exp(x.data).sum(axis=dim, keepdims=True))),
 ])
 def test_naive_overflowing_formulas_fail_as_unstable(check, naive):
+    if check is check_sigmoid and sys.platform == "emscripten":
+        pytest.skip("WebAssembly has no floating-point exception flags: this overflow gives the right "
+                    "values (1 / inf = 0) and cannot be seen from outside the function")
     with pytest.raises(CheckFailed, match="numerically unstable"):
         check(naive)
 

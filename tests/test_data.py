@@ -55,7 +55,7 @@ def test_tensor_dataset_indexing_and_length():
 
 
 def test_tensor_dataset_accepts_arrays():
-    ds = TensorDataset(np.zeros((4, 2), dtype=np.float32), np.arange(4))
+    ds = TensorDataset(np.zeros((4, 2), dtype=np.float32), np.arange(4, dtype=np.int64))
     assert all(isinstance(t, Tensor) for t in ds.tensors)
     assert ds.tensors[1].data.dtype == np.int64
 

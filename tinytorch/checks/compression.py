@@ -231,6 +231,8 @@ def check_distillation_loss(distillation_loss):
         expected = library_distillation_loss(reference_student, Tensor(t.copy()), Tensor(y), temperature, alpha)
         value, want = float(got.data), float(expected.data)
         hint = _distillation_hint(value, s, t, y, temperature, alpha)
+        if not np.isfinite(value) and np.isfinite(want):
+            fail(name, case, f"numerically unstable: expected loss {want:.6g}, got {value}", hint)
         if not np.isclose(value, want, rtol=1e-4, atol=1e-5):
             fail(name, case, f"expected loss {want:.6g}, got {value:.6g}", hint)
         if not got.requires_grad:

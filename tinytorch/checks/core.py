@@ -56,11 +56,35 @@ def run_learner(name, case, fn, *args, strict_float=False):
         fail(name, case, f"raised {type(error).__name__}: {error}")
 
 
+def first_nonfinite_where_finite(got, expected):
+    """Index of the first NaN/inf in `got` where `expected` is finite, else None.
+
+    This is how instability shows in the browser too: WebAssembly has no floating-point
+    exception flags, so NumPy there never reports an overflow while it happens.
+    """
+    got, expected = np.asarray(got), np.asarray(expected)
+    if not np.issubdtype(got.dtype, np.inexact) or got.shape != expected.shape:
+        return None
+    bad = ~np.isfinite(got) & np.isfinite(expected)
+    if not bad.any():
+        return None
+    return tuple(int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))  # () for 0-d
+
+
 def assert_close(name, case, got, expected, hint=None, atol=1e-5, rtol=1e-4):
     """Compare shapes, then values; the report names the first differing position."""
     got_array, expected_array = _array(got), _array(expected)
     if got_array.shape != expected_array.shape:
         fail(name, case, f"expected shape {expected_array.shape}, got shape {got_array.shape}", hint)
+    overflow = first_nonfinite_where_finite(got_array, expected_array)
+    if overflow is not None:
+        fail(
+            name, case,
+            f"numerically unstable: got {got_array[overflow]} at index {overflow} where "
+            f"{expected_array[overflow]:.6g} was expected (did an exp overflow, or a log see 0?)\n"
+            f"  expected {_summary(expected_array)}\n  got      {_summary(got_array)}",
+            hint,
+        )
     if not np.allclose(got_array, expected_array, atol=atol, rtol=rtol, equal_nan=True):
         bad = np.argwhere(~np.isclose(got_array, expected_array, atol=atol, rtol=rtol, equal_nan=True))
         where = tuple(int(i) for i in bad[0]) if bad.size else ()
