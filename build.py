@@ -257,6 +257,16 @@ ARCHIVE_NAME = "tinytorch-course"
 ARCHIVE_PATH = Path("download") / f"{ARCHIVE_NAME}.zip"
 LANDING_SOURCE = REPO / "content" / "00_start_here.py"
 LANDING_NOTEBOOK = "00_start_here.ipynb"
+# The learner's progress page (tinytorch.mine), next to the landing notebook.
+PROGRESS_SOURCE = REPO / "content" / "_progress.py"
+PROGRESS_NOTEBOOK = "progress.ipynb"
+# Each notebook's content hash, at the root of the site's files: the browser keeps a learner's
+# edited copy of a notebook instead of the site's, so every notebook's first code cell
+# (RELEASE_CELL) compares its own hash with this file's and says when the course has a newer one.
+MANIFEST_NAME = "course_manifest.json"
+RELEASE_TAG = "release"
+RELEASE_CELL = ("import tinytorch.mine  # says so here if the course has a newer version of this notebook\n"
+                "tinytorch.mine.check_release({path}, {digest})")
 
 
 class BuildError(RuntimeError):
@@ -386,6 +396,10 @@ def table_of_contents(titled: list[tuple[str, str]]) -> str:
     modules = [(path, title) for path, title in titled if path.startswith("modules/")]
     milestones = [(path, title) for path, title in titled if path.startswith("milestones/")]
     lines = []
+    if PROGRESS_SOURCE.exists():
+        lines += ["", f"**Your progress:** [{PROGRESS_NOTEBOOK}]({PROGRESS_NOTEBOOK}) shows which checks pass and "
+                      "which parts of the framework are your own code (saved in `my_tinytorch/`, used by "
+                      "the later modules and the milestones)."]
     for heading, items in (("Modules", modules), ("Milestones", milestones)):
         if items:
             lines += ["", f"### {heading}", ""]
@@ -410,24 +424,50 @@ def use_pyodide_kernel(notebook) -> None:
     notebook.metadata["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 
 
+def release_digest(notebook) -> str:
+    """A short hash of a notebook's cells (type and source): changes whenever its content does."""
+    cells = [[cell.cell_type, cell.source] for cell in notebook.cells if RELEASE_TAG not in cell.metadata.get("tags", [])]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode("utf-8")).hexdigest()[:12]
+
+
+def stamp_release(notebook, target: str) -> str:
+    """Insert the release cell (RELEASE_CELL) as the notebook's first code cell, after its title
+    cell; return the notebook's hash."""
+    import nbformat
+
+    digest = release_digest(notebook)
+    cell = nbformat.v4.new_code_cell(RELEASE_CELL.format(path=json.dumps(target), digest=json.dumps(digest)))
+    cell.metadata["tags"] = [RELEASE_TAG]
+    first = 1 if notebook.cells and notebook.cells[0].cell_type == "markdown" else 0
+    notebook.cells.insert(first, cell)
+    notebook.metadata["tinytorch"] = {"release": digest}
+    return digest
+
+
 def write_notebooks(files_dir: Path, edition: str) -> list[Path]:
-    """Write every course notebook under files_dir (the site's file tree); return their paths."""
+    """Write every course notebook under files_dir (the site's file tree), each stamped with its
+    release hash, and the manifest of those hashes; return the notebooks' paths."""
     import nbformat
 
     notebooks = [(target, make_notebook(source, edition)) for source, target in course_sources()]
     if not notebooks:
         raise BuildError("no course sources found in content/ or milestones/")
     titled = [(target, notebook_title(nb, Path(target).stem)) for target, nb in notebooks]
-    written = []
+    if PROGRESS_SOURCE.exists():
+        notebooks.insert(1, (PROGRESS_NOTEBOOK, make_notebook(PROGRESS_SOURCE, edition)))
+    written, digests = [], {}
     for target, notebook in notebooks:
         if target == LANDING_NOTEBOOK:
             insert_table_of_contents(notebook, table_of_contents(titled))
+        digests[target] = stamp_release(notebook, target)
         use_pyodide_kernel(notebook)
         path = files_dir / target
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, path)
         written.append(path)
-    log(f"wrote {len(written)} notebooks ({edition} edition)")
+    manifest = {"edition": edition, "notebooks": digests}
+    (files_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    log(f"wrote {len(written)} notebooks ({edition} edition) and {MANIFEST_NAME}")
     return written
 
 

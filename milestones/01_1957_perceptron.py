@@ -34,9 +34,11 @@ import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
-# The components this milestone is built from. To run it on your own code, point these names
-# at your classes (e.g. `Linear = MyLinear`); nothing else changes.
-Linear = tt.nn.Linear
+# The components this milestone is built from. `tinytorch.mine` gives yours where you have
+# built and saved them (the modules' notebooks save them once their checks pass; see
+# progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
+# tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
+from tinytorch.mine import Linear
 
 # %% [markdown]
 # ## The data

@@ -30,8 +30,17 @@ def execute(source_path, edition, workdir, timeout=600):
         notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
         resources={"metadata": {"path": str(workdir)}},
     )
+    # the learner's saved implementations and check outcomes (tinytorch.mine) stay in workdir
+    previous_home = os.environ.get("TINYTORCH_HOME")
+    os.environ["TINYTORCH_HOME"] = str(Path(workdir) / ".tinytorch")
     start = time.perf_counter()
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        if previous_home is None:
+            os.environ.pop("TINYTORCH_HOME", None)
+        else:
+            os.environ["TINYTORCH_HOME"] = previous_home
     return notebook, time.perf_counter() - start
 
 
