@@ -1,0 +1,278 @@
+"""Arithmetic, in-place updates and comparisons of Tensor (broadcasting, PyTorch's dtype promotion)."""
+
+import numpy as np
+
+from .. import grad_mode
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from ..random import rng_of
+from ._common import _broadcast_shapes_or_none, _normalize_dims, _promoted, _unbroadcast
+from .shape import _numpy_index
+
+
+class ArithmeticOps:
+    """Operators + - * / ** (and their reflected forms) with broadcasting-aware gradients, in-place
+    updates (refused where they would corrupt gradients) and comparisons (no gradient)."""
+
+    def _other(self, other):
+        """`other` as a Tensor. Python and NumPy scalars take this tensor's dtype (so a float32
+        tensor times 0.5 stays float32); a float scalar with an integer tensor gives float32."""
+        if isinstance(other, tensor.Tensor):
+            return other
+        kind = self.data.dtype.kind
+        if kind == "f":
+            return self._constant(np.asarray(other, dtype=self.data.dtype))
+        if isinstance(other, (bool, int, float, np.generic)):
+            if isinstance(other, (float, np.floating)):
+                return tensor.Tensor(np.asarray(other, dtype=np.float32))
+            if kind in "iu" and not isinstance(other, (bool, np.bool_)):
+                return tensor.Tensor(np.asarray(other, dtype=self.data.dtype))
+        return tensor.Tensor(other)
+
+    def _elementwise(self, other, fn, op):
+        """`(fn(a, b), a, b)` for a broadcasting binary NumPy function, with a clear error on
+        bad shapes. As in PyTorch, an integer operand takes the dtype of a floating one (NumPy
+        would make int64 with float32 float64), and division of integers gives float32."""
+        a, b = self.data, other.data
+        if a.dtype != b.dtype or (fn is np.divide and a.dtype.kind != "f"):
+            a, b = _promoted(a, b, to_float=fn is np.divide)
+        try:
+            return fn(a, b), a, b
+        except ValueError:
+            if _broadcast_shapes_or_none(a.shape, b.shape) is not None:
+                raise  # not a shape problem (e.g. integers to negative integer powers)
+            raise ValueError(
+                f"{op}: shapes {self.shape} and {other.shape} cannot be broadcast together"
+            ) from None
+
+    def __add__(self, other):
+        other = self._other(other)
+        out, _, _ = self._elementwise(other, np.add, "add")
+
+        def backward(g):
+            return (
+                _unbroadcast(g, self.shape) if self._requires_grad else None,
+                _unbroadcast(g, other.shape) if other._requires_grad else None,
+            )
+
+        return self._result(out, (self, other), backward, "AddBackward")
+
+    def __sub__(self, other):
+        other = self._other(other)
+        out, _, _ = self._elementwise(other, np.subtract, "sub")
+
+        def backward(g):
+            return (
+                _unbroadcast(g, self.shape) if self._requires_grad else None,
+                _unbroadcast(-g, other.shape) if other._requires_grad else None,
+            )
+
+        return self._result(out, (self, other), backward, "SubBackward")
+
+    def __mul__(self, other):
+        other = self._other(other)
+        out, a, b = self._elementwise(other, np.multiply, "mul")
+
+        def backward(g):
+            return (
+                _unbroadcast(g * b, a.shape) if self._requires_grad else None,
+                _unbroadcast(g * a, b.shape) if other._requires_grad else None,
+            )
+
+        return self._result(out, (self, other), backward, "MulBackward")
+
+    def __truediv__(self, other):
+        other = self._other(other)
+        out, a, b = self._elementwise(other, np.divide, "div")
+
+        def backward(g):
+            grad_a = grad_b = None
+            if self._requires_grad:
+                grad_a = _unbroadcast(g / b, a.shape)
+            if other._requires_grad:
+                grad_b = _unbroadcast(-g * out / b, b.shape)
+            return grad_a, grad_b
+
+        return self._result(out, (self, other), backward, "DivBackward")
+
+    def __pow__(self, exponent):
+        exponent = self._other(exponent)
+        out, a, p = self._elementwise(exponent, np.power, "pow")
+
+        def backward(g):
+            grad_a = grad_p = None
+            if self._requires_grad:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    local = p * np.power(a, p - 1)
+                if np.any(p == 0):  # x ** 0 has zero gradient, also at x = 0 (not 0 * inf)
+                    local = np.where(p == 0, 0, local)
+                grad_a = _unbroadcast(g * local, a.shape)
+            if exponent._requires_grad:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    grad_p = _unbroadcast(g * out * np.log(np.where(a > 0, a, 1)), p.shape)
+            return grad_a, grad_p
+
+        return self._result(out, (self, exponent), backward, "PowBackward")
+
+    def __radd__(self, other):
+        return self._other(other) + self
+
+    def __rsub__(self, other):
+        return self._other(other) - self
+
+    def __rmul__(self, other):
+        return self._other(other) * self
+
+    def __rtruediv__(self, other):
+        return self._other(other) / self
+
+    def __rpow__(self, other):
+        return self._other(other) ** self
+
+    def __neg__(self):
+        return self._result(-self.data, (self,), lambda g: (-g,), "NegBackward")
+
+    def __pos__(self):
+        return self
+
+    # PyTorch's method forms
+    add, sub, mul, div, pow = __add__, __sub__, __mul__, __truediv__, __pow__
+
+    def clone(self):
+        """A copy of the data that stays in the graph (gradients flow back unchanged)."""
+        return self._result(self.data.copy(), (self,), lambda g: (g,), "CloneBackward")
+
+    # ------------------------------------------------------------------ in-place updates
+
+    def _check_inplace(self, op, other=None):
+        """In-place updates are not recorded, so refuse them where gradients would be wrong."""
+        if not grad_mode._enabled:
+            return
+        if self._requires_grad:
+            raise RuntimeError(
+                f"{op}: a tensor that requires grad cannot be modified in place while recording; "
+                "wrap the update in `with tinytorch.no_grad():`"
+            )
+        if isinstance(other, tensor.Tensor) and other._requires_grad:
+            raise RuntimeError(
+                f"{op}: the operand requires grad, but in-place updates are not recorded; "
+                "use the out-of-place form (e.g. `a = a + b`) to keep the gradient"
+            )
+
+    def _inplace(self, other, fn, op):
+        """`self.data = fn(self.data, other)` in place, with clear errors."""
+        self._check_inplace(op, other)
+        other = self._other(other)
+        a, b = _promoted(self.data, other.data, to_float=fn is np.divide)
+        result = np.result_type(a, b)
+        if not np.can_cast(result, self.dtype, casting="same_kind"):
+            raise TypeError(f"{op}: result dtype {result} cannot be stored in a tensor of dtype {self.dtype}")
+        try:
+            fn(self.data, b, out=self.data, casting="same_kind")
+        except ValueError:
+            if not self.data.flags.writeable:
+                raise ValueError(f"{op}: this tensor is a read-only view (e.g. from expand); use .clone() first") from None
+            raise ValueError(
+                f"{op}: shape {other.shape} does not broadcast to the tensor's shape {self.shape}"
+            ) from None
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(other, np.add, "add_")
+
+    def __isub__(self, other):
+        return self._inplace(other, np.subtract, "sub_")
+
+    def __imul__(self, other):
+        return self._inplace(other, np.multiply, "mul_")
+
+    def __itruediv__(self, other):
+        return self._inplace(other, np.divide, "div_")
+
+    def add_(self, other):
+        return self._inplace(other, np.add, "add_")
+
+    def sub_(self, other):
+        return self._inplace(other, np.subtract, "sub_")
+
+    def mul_(self, other):
+        return self._inplace(other, np.multiply, "mul_")
+
+    def div_(self, other):
+        return self._inplace(other, np.divide, "div_")
+
+    def _assign(self, index, value, op):
+        self._check_inplace(op, value)
+        value = value.data if isinstance(value, tensor.Tensor) else value
+        try:
+            self.data[index] = value
+        except ValueError as error:
+            if not self.data.flags.writeable:
+                raise ValueError(f"{op}: this tensor is a read-only view (e.g. from expand); use .clone() first") from None
+            raise ValueError(f"{op}: {error} (tensor shape {self.shape}, value shape {np.shape(value)})") from None
+        except IndexError as error:
+            raise IndexError(f"{op}: {error} (tensor shape {self.shape})") from None
+        return self
+
+    def copy_(self, src):
+        """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
+        src_shape = np.shape(src.data if isinstance(src, tensor.Tensor) else src)
+        if _broadcast_shapes_or_none(src_shape, self.shape) != self.shape:
+            raise ValueError(f"copy_: shape {src_shape} does not broadcast to the tensor's shape {self.shape}")
+        return self._assign(Ellipsis, src, "copy_")
+
+    def zero_(self):
+        return self._assign(Ellipsis, 0, "zero_")
+
+    def fill_(self, value):
+        return self._assign(Ellipsis, value, "fill_")
+
+    def __setitem__(self, index, value):
+        self._assign(_numpy_index(index), value, "setitem")
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        """Fill with samples from U(a, b) (used by weight initialization)."""
+        sample = rng_of(generator).uniform(a, b, self.shape)
+        return self._assign(Ellipsis, sample, "uniform_")
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        """Fill with samples from N(mean, std^2) (used by weight initialization)."""
+        sample = rng_of(generator).normal(mean, std, self.shape)
+        return self._assign(Ellipsis, sample, "normal_")
+
+    # ------------------------------------------------------------------ comparisons (no grad)
+
+    def _compare(self, other, fn, op):
+        return tensor.Tensor(self._elementwise(self._other(other), fn, op)[0])
+
+    def __lt__(self, other):
+        return self._compare(other, np.less, "lt")
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal, "le")
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater, "gt")
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal, "ge")
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal, "eq")
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal, "ne")
+
+    def __invert__(self):
+        return tensor.Tensor(~self.data)
+
+    def __and__(self, other):
+        return self._compare(other, np.logical_and, "logical_and")
+
+    def __or__(self, other):
+        return self._compare(other, np.logical_or, "logical_or")
+
+    def all(self, dim=None, keepdim=False):
+        return tensor.Tensor(self.data.all(axis=_normalize_dims(dim, self.ndim, "all"), keepdims=keepdim))
+
+    def any(self, dim=None, keepdim=False):
+        return tensor.Tensor(self.data.any(axis=_normalize_dims(dim, self.ndim, "any"), keepdims=keepdim))

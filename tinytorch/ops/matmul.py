@@ -1,0 +1,74 @@
+"""Matrix product of Tensors with NumPy's rules (1-D operands, batching, broadcasting)."""
+
+import numpy as np
+
+from ..kernels import mm
+from ._common import _promoted, _unbroadcast
+
+
+class MatmulOps:
+    """matmul / `@`: the products go through tinytorch.kernels.mm."""
+
+    def matmul(self, other):
+        """Matrix product with NumPy's rules: 1-D operands, batching and broadcasting."""
+        other = self._other(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {self.shape} and {other.shape}")
+        a, b = _promoted(self.data, other.data)
+        a = a[None, :] if self.ndim == 1 else a  # (..., n, k)
+        b = b[:, None] if other.ndim == 1 else b  # (..., k, m)
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(
+                f"matmul: shapes {self.shape} and {other.shape} are not aligned: "
+                f"{a.shape[-1]} != {b.shape[-2]}"
+            )
+        # (..., n, k) @ (k, m), e.g. activations @ weights: one big GEMM over all rows
+        # instead of NumPy's loop of one small GEMM per batch item
+        rows_times_matrix = a.ndim > 2 and b.ndim == 2
+        if rows_times_matrix:
+            full = mm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+        else:
+            try:
+                full = mm(a, b)  # (..., n, m)
+            except ValueError:
+                raise ValueError(
+                    f"matmul: batch dimensions of shapes {self.shape} and {other.shape} cannot be broadcast"
+                ) from None
+        out = full
+        if self.ndim == 1:
+            out = out[..., 0, :]
+        if other.ndim == 1:
+            out = out[..., 0]
+
+        def backward(g):
+            g = g.reshape(full.shape)  # (..., n, m)
+            grad_a = grad_b = None
+            if self._requires_grad:
+                if rows_times_matrix:
+                    grad_a = mm(g.reshape(-1, g.shape[-1]), b.T)
+                elif a.ndim == 2 and b.ndim > 2:  # (n, k) shared across a batch of b: one GEMM
+                    n, k = a.shape
+                    grad_a = mm(np.moveaxis(g, -2, 0).reshape(n, -1), np.moveaxis(b, -2, 0).reshape(k, -1).T)
+                else:
+                    grad_a = _unbroadcast(mm(g, np.swapaxes(b, -1, -2)), a.shape)
+                grad_a = grad_a.reshape(self.shape)
+            if other._requires_grad:
+                if b.ndim == 2 and (rows_times_matrix or a.ndim == 2):  # one GEMM over all rows
+                    a2, g2 = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])  # (N, k), (N, m)
+                    if b.flags.f_contiguous and not b.flags.c_contiguous:
+                        # b is a transposed view (x @ W.T): compute the gradient in W's layout,
+                        # so transposing it back (and copying it into W.grad) is contiguous
+                        grad_b = mm(g2.T, a2).T
+                    else:
+                        grad_b = mm(a2.T, g2)
+                else:
+                    grad_b = _unbroadcast(mm(np.swapaxes(a, -1, -2), g), b.shape)
+                grad_b = grad_b.reshape(other.shape)
+            return grad_a, grad_b
+
+        return self._result(out, (self, other), backward, "MatmulBackward")
+
+    __matmul__ = matmul
+
+    def __rmatmul__(self, other):
+        return self._other(other).matmul(self)

@@ -1,0 +1,246 @@
+"""Shape manipulation and indexing of Tensor, and joining tensors (cat, stack, where)."""
+
+import numpy as np
+
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from ._common import (
+    _broadcast_shapes_or_none, _is_advanced, _normalize_dim, _normalize_dims, _scatter_add, _size_args, _unbroadcast,
+)
+
+
+class ShapeOps:
+    """Views and copies that move elements around; gradients move them back."""
+
+    def reshape(self, *shape):
+        shape = _size_args(shape)
+        source = self.shape
+        try:
+            out = self.data.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape tensor of shape {source} ({self.data.size} elements) into {shape}") from None
+        return self._result(out, (self,), lambda g: (g.reshape(source),), "ReshapeBackward")
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = _normalize_dim(start_dim, self.ndim, "flatten")
+        end = _normalize_dim(end_dim, self.ndim, "flatten")
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+
+    def unsqueeze(self, dim):
+        if not -(self.ndim + 1) <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {self.ndim} dimensions")
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Drop size-1 dimensions (all, or those in `dim`; others in `dim` are kept)."""
+        dims = _normalize_dims(dim, self.ndim, "squeeze")
+        shape = tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1))
+        return self if shape == self.shape else self.reshape(shape)
+
+    def expand(self, *shape):
+        shape = _size_args(shape)
+        source = self.shape
+        lead = len(shape) - self.ndim
+        if lead < 0 or any(n == -1 for n in shape[:lead]):
+            raise ValueError(f"expand: cannot expand shape {source} to {shape}")
+        shape = tuple(source[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        try:
+            out = np.broadcast_to(self.data, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {source} to {shape}") from None
+        return self._result(out, (self,), lambda g: (_unbroadcast(g, source),), "ExpandBackward")
+
+    def repeat(self, *sizes):
+        """Tile the tensor `sizes[i]` times along each dimension (like `torch.Tensor.repeat`)."""
+        sizes = _size_args(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: needs at least {self.ndim} sizes for shape {self.shape}, got {sizes}")
+        source = (1,) * (len(sizes) - self.ndim) + self.shape
+        out = np.tile(self.data.reshape(source), sizes)
+        tiled = tuple(n for pair in zip(sizes, source) for n in pair)  # (r0, s0, r1, s1, ...)
+
+        def backward(g):
+            axes = tuple(range(0, 2 * len(sizes), 2))
+            return (g.reshape(tiled).sum(axis=axes).reshape(self.shape),)
+
+        return self._result(out, (self,), backward, "RepeatBackward")
+
+    def permute(self, *dims):
+        dims = _size_args(dims)
+        n = self.ndim
+        if len(dims) != n or any(not -n <= d < n for d in dims) or len({d % n for d in dims}) != n:
+            raise ValueError(f"permute: dims {dims} are not a permutation of the {n} dims of shape {self.shape}")
+        dims = tuple(d % n for d in dims)
+        inverse = tuple(np.argsort(dims))
+        return self._result(
+            self.data.transpose(dims), (self,), lambda g: (g.transpose(inverse),), "PermuteBackward"
+        )
+
+    def transpose(self, dim0, dim1):
+        dims = list(range(self.ndim))
+        a, b = _normalize_dim(dim0, self.ndim, "transpose"), _normalize_dim(dim1, self.ndim, "transpose")
+        dims[a], dims[b] = dims[b], dims[a]
+        return self.permute(*dims)
+
+    @property
+    def mT(self):
+        """Transpose of the last two dimensions (batched matrices)."""
+        return self.transpose(-2, -1)
+
+    def contiguous(self):
+        return self
+
+    def __getitem__(self, index):
+        index = _numpy_index(index)
+        shape = self.shape
+        try:
+            out = self.data[index]
+        except IndexError as error:
+            raise IndexError(f"index: {error} (tensor shape {shape})") from None
+        advanced = _is_advanced(index)
+
+        def backward(g):
+            if advanced:
+                return (_scatter_add(shape, index, g),)
+            grad = np.zeros(shape, dtype=g.dtype)
+            grad[index] = g
+            return (grad,)
+
+        return self._result(np.asarray(out), (self,), backward, "IndexBackward")
+
+    def split(self, split_size, dim=0):
+        """Pieces along `dim`: of `split_size` each (the last may be smaller), or of the sizes
+        in a list."""
+        axis = _normalize_dim(dim, self.ndim, "split")
+        length = self.shape[axis]
+        if isinstance(split_size, (list, tuple)):
+            if sum(split_size) != length or any(s < 0 for s in split_size):
+                raise ValueError(f"split: sizes {list(split_size)} do not add up to {length} (dim {dim} of shape {self.shape})")
+            bounds = np.cumsum([0, *split_size]).tolist()
+        else:
+            if split_size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {split_size}")
+            bounds = list(range(0, length, split_size)) + [length]
+        prefix = (slice(None),) * axis
+        return tuple(self[prefix + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    def chunk(self, chunks, dim=0):
+        axis = _normalize_dim(dim, self.ndim, "chunk")
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        return self.split(max(-(-self.shape[axis] // chunks), 1), dim)
+
+    def masked_fill(self, mask, value):
+        """Copy with `value` where `mask` is True (mask broadcasts to this shape)."""
+        mask = tensor._as_array(mask).astype(bool, copy=False)
+        if _broadcast_shapes_or_none(mask.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {self.shape}")
+        if isinstance(value, tensor.Tensor):
+            if value._requires_grad:
+                return where(tensor.Tensor(mask), value, self)
+            value = value.data
+        out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
+        keep = ~mask
+        return self._result(out, (self,), lambda g: (g * keep,), "MaskedFillBackward")
+
+    def tril(self, diagonal=0):
+        """Lower triangle of the last two dimensions (the rest set to zero)."""
+        return self._triangle(np.tril, diagonal, "tril")
+
+    def triu(self, diagonal=0):
+        """Upper triangle of the last two dimensions (the rest set to zero)."""
+        return self._triangle(np.triu, diagonal, "triu")
+
+    def _triangle(self, fn, diagonal, op):
+        if self.ndim < 2:
+            raise ValueError(f"{op}: needs at least 2 dimensions, got shape {self.shape}")
+        keep = fn(np.ones(self.shape[-2:], dtype=bool), diagonal)
+        out = np.where(keep, self.data, 0)
+        return self._result(out, (self,), lambda g: (g * keep,), f"{op.capitalize()}Backward")
+
+
+def _numpy_index(index):
+    """Translate Tensor and list indices (inside tuples too) to NumPy arrays."""
+    if isinstance(index, tensor.Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    if isinstance(index, tuple):
+        return tuple(_numpy_index(i) if isinstance(i, (tensor.Tensor, list)) else i for i in index)
+    return index
+
+
+def _check_same_shapes(tensors, dim, op, skip_dim):
+    """Shapes of all tensors agree (except along `dim` for cat)."""
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    first = tensors[0].shape
+    for t in tensors[1:]:
+        a, b = list(first), list(t.shape)
+        if skip_dim and len(a) == len(b):
+            a[dim], b[dim] = 0, 0
+        if a != b:
+            where_ = f" except in dim {dim}" if skip_dim else ""
+            raise ValueError(f"{op}: tensors must have the same shape{where_}, got {first} and {t.shape}")
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension."""
+    tensors = [t if isinstance(t, tensor.Tensor) else tensor.Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    if any(t.ndim == 0 for t in tensors):
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
+    axis = _normalize_dim(dim, tensors[0].ndim, "cat")
+    _check_same_shapes(tensors, axis, "cat", skip_dim=True)
+    out = np.concatenate([t.data for t in tensors], axis=axis)
+    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return tensor.Tensor._result(out, tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
+
+
+def stack(tensors, dim=0):
+    """Join tensors along a new dimension."""
+    tensors = [t if isinstance(t, tensor.Tensor) else tensor.Tensor(t) for t in tensors]
+    _check_same_shapes(tensors, 0, "stack", skip_dim=False)
+    ndim = tensors[0].ndim
+    if not -(ndim + 1) <= dim <= ndim:
+        raise IndexError(f"stack: dim {dim} is out of range for stacking tensors with {ndim} dimensions")
+    axis = dim % (ndim + 1)
+    out = np.stack([t.data for t in tensors], axis=axis)
+    return tensor.Tensor._result(
+        out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward"
+    )
+
+
+def where(condition, input, other):
+    """Elementwise choice: `input` where `condition` is True, else `other` (broadcasting).
+    A scalar `input` or `other` takes the dtype of the tensor operand."""
+    cond = tensor._as_array(condition).astype(bool, copy=False)
+    if isinstance(input, tensor.Tensor):
+        a = input
+        b = a._other(other)
+    elif isinstance(other, tensor.Tensor):
+        b = other
+        a = b._other(input)
+    else:
+        a, b = tensor.Tensor(input), tensor.Tensor(other)
+    try:
+        out = np.where(cond, a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {cond.shape}, {a.shape} and {b.shape} cannot be broadcast together"
+        ) from None
+
+    def backward(g):
+        return (
+            _unbroadcast(g * cond, a.shape) if a._requires_grad else None,
+            _unbroadcast(g * ~cond, b.shape) if b._requires_grad else None,
+        )
+
+    return tensor.Tensor._result(out, (a, b), backward, "WhereBackward")
