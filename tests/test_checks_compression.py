@@ -9,41 +9,11 @@ from tinytorch.checks import (
     CheckFailed, check_distillation_loss, check_low_rank_factorize, check_magnitude_prune, check_structured_prune,
 )
 
-
-def magnitude_prune(weight, amount):
-    k = round(amount * weight.size)
-    keep = np.ones(weight.size, dtype=bool)
-    keep[np.argsort(np.abs(weight), axis=None, kind="stable")[:k]] = False
-    return keep.reshape(weight.shape)
+from solutions import load_solution
 
 
-def structured_prune(weight, amount, norm=2):
-    others = tuple(range(1, weight.ndim))
-    magnitude = np.abs(weight)
-    norms = magnitude.sum(axis=others) if norm == 1 else np.sqrt((magnitude ** 2).sum(axis=others))
-    keep = np.ones(weight.shape[0], dtype=bool)
-    keep[np.argsort(norms, kind="stable")[:round(amount * weight.shape[0])]] = False
-    return np.broadcast_to(keep.reshape((-1,) + (1,) * len(others)), weight.shape).copy()
-
-
-def low_rank_factorize(linear, rank):
-    w = linear.weight.data.astype(np.float64)
-    u, s, vt = np.linalg.svd(w, full_matrices=False)
-    first = nn.Linear(linear.in_features, rank, bias=False)
-    second = nn.Linear(rank, linear.out_features, bias=linear.bias is not None)
-    first.weight.data[...] = s[:rank, None] * vt[:rank]
-    second.weight.data[...] = u[:, :rank]
-    if linear.bias is not None:
-        second.bias.data[...] = linear.bias.data
-    return nn.Sequential(first, second), float(np.sqrt((s[rank:] ** 2).sum() / (s ** 2).sum()))
-
-
-def distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
-    log_p_student = (student_logits / temperature).log_softmax(dim=1)
-    log_p_teacher = (teacher_logits / temperature).log_softmax(dim=1)
-    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum() / student_logits.shape[0]
-    ce = tt.nn.functional.cross_entropy(student_logits, targets)
-    return alpha * temperature ** 2 * kl + (1 - alpha) * ce
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+magnitude_prune, structured_prune, low_rank_factorize, distillation_loss = load_solution("16_compression", "magnitude_prune", "structured_prune", "low_rank_factorize", "distillation_loss")
 
 
 def stub(*args, **kwargs):

@@ -8,32 +8,11 @@ import pytest
 import tinytorch as tt
 from tinytorch.checks import CheckFailed, check_cached_attention, check_kv_cache, check_kv_cache_bytes
 
+from solutions import load_solution
 
-class KVCache:
-    def __init__(self, batch_size, num_heads, max_len, head_dim, dtype=np.float32):
-        self.keys = np.zeros((batch_size, num_heads, max_len, head_dim), dtype=dtype)
-        self.values = np.zeros_like(self.keys)
-        self.length = 0
 
-    @property
-    def max_len(self):
-        return self.keys.shape[2]
-
-    @property
-    def nbytes(self):
-        return self.keys.nbytes + self.values.nbytes
-
-    def append(self, k, v):
-        start, stop = self.length, self.length + k.shape[2]
-        if stop > self.max_len:
-            raise ValueError("full")
-        self.keys[:, :, start:stop] = k
-        self.values[:, :, start:stop] = v
-        self.length = stop
-        return self.keys[:, :, :stop], self.values[:, :, :stop]
-
-    def reset(self):
-        self.length = 0
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+KVCache, kv_cache_bytes = load_solution("17_memoization", "KVCache", "kv_cache_bytes")
 
 
 def attend_one_token(attn, x, cache, scale=True, use_cache=True, project=True):
@@ -52,10 +31,6 @@ def attend_one_token(attn, x, cache, scale=True, use_cache=True, project=True):
     weights /= weights.sum(axis=-1, keepdims=True)
     out = (weights @ values).transpose(0, 2, 1, 3).reshape(batch, 1, heads * size)
     return attn.out_proj(tt.Tensor(out)) if project else tt.Tensor(out)
-
-
-def kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.float32):
-    return 2 * n_layer * batch_size * n_head * seq_len * head_dim * np.dtype(dtype).itemsize
 
 
 def stub(*args, **kwargs):

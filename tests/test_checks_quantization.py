@@ -8,48 +8,11 @@ from tinytorch.checks import (
     CheckFailed, check_calculate_qparams, check_dequantize, check_quantize, check_quantized_linear,
 )
 
-
-def calculate_qparams(min_val, max_val, symmetric=True, num_bits=8):
-    qmax = 2 ** (num_bits - 1) - 1
-    qmin = -qmax if symmetric else -qmax - 1
-    low, high = np.minimum(min_val, 0.0), np.maximum(max_val, 0.0)
-    if symmetric:
-        scale = np.maximum(-low, high) / qmax
-    else:
-        scale = (high - low) / (qmax - qmin)
-    scale = np.where(scale > 0, scale, 1.0)
-    zero_point = np.zeros_like(scale) if symmetric else np.clip(np.round(qmin - low / scale), qmin, qmax)
-    return scale.astype(np.float32), zero_point.astype(np.int32)
+from solutions import load_solution
 
 
-def quantize(x, scale, zero_point, num_bits=8, symmetric=False):
-    qmax = 2 ** (num_bits - 1) - 1
-    qmin = -qmax if symmetric else -qmax - 1
-    return np.clip(np.round(x / scale) + zero_point, qmin, qmax).astype(np.int8)
-
-
-def dequantize(q, scale, zero_point):
-    return ((q.astype(np.int32) - zero_point) * scale).astype(np.float32)
-
-
-class QuantizedLinear(nn.Module):
-    def __init__(self, linear, input_scale, input_zero_point):
-        super().__init__()
-        w = linear.weight.data
-        scale, _ = calculate_qparams(w.min(axis=1), w.max(axis=1), symmetric=True)
-        self.register_buffer("weight", Tensor(quantize(w, scale[:, None], 0, symmetric=True)))
-        self.register_buffer("weight_scale", Tensor(scale))
-        self.register_buffer("bias", None if linear.bias is None else Tensor(linear.bias.data.copy()))
-        self.input_scale, self.input_zero_point = input_scale, input_zero_point
-
-    def forward(self, x):
-        in_features = self.weight.shape[1]
-        qx = quantize(x.data, self.input_scale, self.input_zero_point).reshape(-1, in_features)
-        acc = (qx.astype(np.int32) - self.input_zero_point) @ self.weight.data.astype(np.int32).T
-        out = acc.astype(np.float32) * (np.float32(self.input_scale) * self.weight_scale.data)
-        if self.bias is not None:
-            out = out + self.bias.data
-        return Tensor(out.reshape(x.shape[:-1] + (self.weight.shape[0],)))
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+calculate_qparams, quantize, dequantize, QuantizedLinear = load_solution("15_quantization", "calculate_qparams", "quantize", "dequantize", "QuantizedLinear")
 
 
 def stub(*args, **kwargs):

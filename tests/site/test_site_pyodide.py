@@ -2,7 +2,8 @@
 
 The site's Pyodide and its lock (numpy, tinytorch) are exactly what learners get; pytest and
 hypothesis come as pure-Python wheels. Tests that need torch skip themselves
-(pytest.importorskip); tests that execute notebooks or start processes are left out.
+(pytest.importorskip); tests that execute notebooks or start processes are left out. The
+notebooks' solutions the tests of the checks load (tests/solutions.py) are extracted natively.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import build
+from tests import solutions
 
 pytestmark = [pytest.mark.slow, pytest.mark.pyodide]
 
@@ -62,6 +64,7 @@ def test_library_tests_pass_inside_pyodide(site_dir, pyodide_test_wheels, tmp_pa
     assert len(files) > 1, "no library tests found"
     for path in files:
         shutil.copy2(path, tmp_path / path.name)
+    solutions.export_sources(tmp_path)  # the tests of the checks load the notebooks' solutions
     write_pytest_ini(tmp_path)
     result = run_in_pyodide(site_dir, pyodide_test_wheels, tmp_path, "-q", "-m", "not slow", "-W", "ignore::DeprecationWarning")
     assert result.returncode == 0, "library tests failed inside Pyodide (output above)"

@@ -1,0 +1,106 @@
+"""The notebooks' own solutions, for the tests of the checks.
+
+`load_solution("06_optimizers", "SGD", "Adam")` builds the module's solution edition and
+executes only its top-level definitions (imports, functions, classes, simple constants; never
+a check, plot or training statement), once per module, so the tests check what the course ships instead
+of a copy of it.
+
+Inside Pyodide there is no jupytext and no content/: tests/site/test_site_pyodide.py calls
+`export_sources` natively and ships the extracted definitions next to this file.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+CONTENT = Path(__file__).resolve().parents[1] / "content"
+# Pre-extracted definitions (written by export_sources), used where content/ is absent.
+EXPORTED = Path(__file__).with_name("solution_sources")
+# Right-hand sides a "simple constant" may have: literals, and tuples/lists/unary minus of them.
+_LITERALS = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp)
+# Marks the start of each definition in a solution source, so they execute one by one.
+SEPARATOR = "# %% definition"
+
+
+def _is_constant(node: ast.expr) -> bool:
+    return isinstance(node, _LITERALS) and all(
+        isinstance(child, (*_LITERALS, ast.expr_context, ast.unaryop)) for child in ast.walk(node))
+
+
+def _is_definition(statement: ast.stmt) -> bool:
+    if isinstance(statement, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+        return True  # a bare string
+    return (isinstance(statement, ast.Assign) and _is_constant(statement.value)
+            and all(isinstance(target, ast.Name) for target in statement.targets))
+
+
+def definitions(notebook) -> list[str]:
+    """The top-level definition statements of a notebook's code cells, in order.
+
+    Everything else (prints, checks, plots, training loops) is left out, so executing them
+    is quick and has no side effects beyond defining names.
+    """
+    kept = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: never a definition
+            continue
+        kept += [ast.get_source_segment(cell.source, statement, padded=True)
+                 for statement in tree.body if _is_definition(statement)]
+    return kept
+
+
+def solution_source(module: str) -> str:
+    """The definitions of `content/<module>.py`'s solution edition, as one source."""
+    exported = EXPORTED / f"{module}.py"
+    if exported.exists():
+        return exported.read_text(encoding="utf-8")
+    import build
+
+    notebook = build.make_notebook(CONTENT / f"{module}.py", "solution")
+    return "".join(f"{SEPARATOR}\n{statement}\n" for statement in definitions(notebook))
+
+
+@functools.cache
+def _namespace(module: str) -> tuple[dict, dict]:
+    """The names the definitions bind, and those left out: a definition that needs a name bound
+    by a left-out statement (a default argument such as `rng=augment_rng`) fails and is skipped."""
+    namespace, skipped = {"__name__": f"solution_{module}"}, {}
+    for statement in solution_source(module).split(SEPARATOR + "\n")[1:]:
+        try:
+            exec(compile(statement, f"<content/{module}.py solution>", "exec"), namespace)
+        except NameError as error:
+            node = ast.parse(statement).body[0]
+            skipped[getattr(node, "name", None) or ast.unparse(node)[:40]] = error
+    return namespace, skipped
+
+
+def load_solution(module: str, *names: str):
+    """The named definitions of a module's solution; one name gives the object, several a tuple."""
+    namespace, skipped = _namespace(module)
+    missing = [name for name in names if name not in namespace]
+    if missing:
+        raise KeyError(f"load_solution: content/{module}.py defines no {', '.join(missing)} at top level"
+                       f" (skipped: {skipped or 'none'})")
+    found = tuple(namespace[name] for name in names)
+    return found[0] if len(found) == 1 else found
+
+
+def export_sources(folder: Path, modules=None) -> list[Path]:
+    """Write this file and every module's solution source into `folder` (for Pyodide runs)."""
+    folder = Path(folder)
+    (folder / EXPORTED.name).mkdir(parents=True, exist_ok=True)
+    (folder / Path(__file__).name).write_text(Path(__file__).read_text(encoding="utf-8"), encoding="utf-8")
+    written = []
+    for module in modules or sorted(path.stem for path in CONTENT.glob("[0-9][0-9]_*.py")):
+        path = folder / EXPORTED.name / f"{module}.py"
+        path.write_text(solution_source(module), encoding="utf-8")
+        written.append(path)
+    return written
