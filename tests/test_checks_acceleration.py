@@ -9,18 +9,13 @@ import tinytorch as tt
 from tinytorch import Tensor
 from tinytorch.checks import CheckFailed, check_bias_gelu, check_matmul_tiled, check_update_scale
 
+from solutions import load_solution
+
 C, A = math.sqrt(2 / math.pi), 0.044715
 
 
-def matmul_tiled(a, b, tile=64):
-    m, k = a.shape
-    n = b.shape[1]
-    out = np.zeros((m, n), dtype=np.result_type(a, b))
-    for i in range(0, m, tile):
-        for j in range(0, n, tile):
-            for p in range(0, k, tile):
-                out[i:i + tile, j:j + tile] += a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
-    return out
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+matmul_tiled, update_scale = load_solution("18_acceleration", "matmul_tiled", "update_scale")
 
 
 def bias_gelu(input, bias, product_rule=True, sum_bias=True, c=C):
@@ -36,15 +31,6 @@ def bias_gelu(input, bias, product_rule=True, sum_bias=True, c=C):
         return grad, grad.reshape(-1, grad.shape[-1]).sum(axis=0) if sum_bias else grad
 
     return Tensor._result(out, (input, bias), backward, "BiasGeluBackward")
-
-
-def update_scale(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
-    if found_inf:
-        return scale * backoff_factor, 0
-    good_steps += 1
-    if good_steps == growth_interval:
-        return scale * growth_factor, 0
-    return scale, good_steps
 
 
 def stub(*args, **kwargs):

@@ -11,62 +11,13 @@ from tinytorch import Tensor
 from tinytorch.checks import CheckFailed
 from tinytorch.checks import autograd as checks
 
+from solutions import load_solution
+
 
 # ------------------------------------------------------------------ correct solutions
 
-def unbroadcast(grad, shape):
-    while grad.ndim > len(shape):
-        grad = grad.sum(axis=0)
-    for axis, size in enumerate(shape):
-        if size == 1 and grad.shape[axis] != 1:
-            grad = grad.sum(axis=axis, keepdims=True)
-    return grad
-
-
-def add_backward(grad, a, b):
-    return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
-
-
-def mul_backward(grad, a, b):
-    return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
-
-
-def matmul_backward(grad, a, b):
-    return (unbroadcast(grad @ np.swapaxes(b, -1, -2), a.shape),
-            unbroadcast(np.swapaxes(a, -1, -2) @ grad, b.shape))
-
-
-def sum_backward(grad, shape, dim=None, keepdim=False):
-    if dim is None:
-        dim = tuple(range(len(shape)))
-    if not keepdim:
-        grad = np.expand_dims(grad, dim)
-    return np.broadcast_to(grad, shape)
-
-
-def relu_backward(grad, x):
-    return np.where(x > 0, grad, 0.0)
-
-
-def sigmoid_backward(grad, out):
-    return grad * out * (1 - out)
-
-
-def tanh_backward(grad, out):
-    return grad * (1 - out * out)
-
-
-def topological_sort(root):
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
-    return order
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+unbroadcast, add_backward, mul_backward, matmul_backward, sum_backward, relu_backward, sigmoid_backward, tanh_backward, topological_sort = load_solution("05_autograd", "unbroadcast", "add_backward", "mul_backward", "matmul_backward", "sum_backward", "relu_backward", "sigmoid_backward", "tanh_backward", "topological_sort")
 
 
 def make_backward(sort=topological_sort, combine=lambda old, new: old + new, store=lambda g: Tensor(np.array(g)),

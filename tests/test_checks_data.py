@@ -2,7 +2,6 @@
 unsolved stub and on typical mistakes."""
 
 import math
-import numbers
 
 import numpy as np
 import pytest
@@ -13,33 +12,13 @@ from tinytorch.checks import CheckFailed
 from tinytorch.checks import data as checks
 from tinytorch.random import rng_of
 
+from solutions import load_solution
+
 
 # ------------------------------------------------------------------ correct solutions
 
-class TensorDataset:
-    def __init__(self, *tensors):
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
-        if len({t.shape[0] for t in self.tensors}) != 1:
-            raise ValueError("tensors must have the same size in dim 0")
-
-    def __getitem__(self, index):
-        return tuple(t[index] for t in self.tensors)
-
-    def __len__(self):
-        return self.tensors[0].shape[0]
-
-
-def collate(samples):
-    first = samples[0]
-    if isinstance(first, (tuple, list)):
-        return [collate(list(field)) for field in zip(*samples)]
-    if isinstance(first, Tensor):
-        return Tensor(np.stack([s.data for s in samples]))
-    if isinstance(first, np.ndarray):
-        return Tensor(np.stack(samples))
-    if isinstance(first, numbers.Integral):
-        return Tensor(np.array(samples, dtype=np.int64))
-    return Tensor(np.array(samples, dtype=np.float32))
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+TensorDataset, collate, shift_images = load_solution("08_dataloader", "TensorDataset", "collate", "shift_images")
 
 
 def make_loader(draw_each_epoch=True, drop_last_rule=True, fast=True, partial=True, validate=True, seeded=True):
@@ -73,18 +52,6 @@ def make_loader(draw_each_epoch=True, drop_last_rule=True, fast=True, partial=Tr
                     yield (self.collate_fn or collate)([self.dataset[int(i)] for i in index])
 
     return DataLoader
-
-
-def shift_images(images, dy, dx):
-    N, H, W = images.shape
-    m = int(max(np.abs(dy).max(), np.abs(dx).max(), 0))
-    padded = np.pad(images, ((0, 0), (m, m), (m, m)))
-    rows = np.arange(H)[None, :] - np.asarray(dy)[:, None] + m  # (N, H)
-    cols = np.arange(W)[None, :] - np.asarray(dx)[:, None] + m  # (N, W)
-    rows, cols = np.clip(rows, 0, H + 2 * m - 1), np.clip(cols, 0, W + 2 * m - 1)
-    out = padded[np.arange(N)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    inside = ((np.abs(dy) < H) & (np.abs(dx) < W))[:, None, None]
-    return np.where(inside, out, 0).astype(images.dtype)
 
 
 def shift_images_loop(images, dy, dx):

@@ -10,41 +10,11 @@ from tinytorch import Tensor
 from tinytorch.checks import CheckFailed, check_embedding, check_scatter_add_rows, check_sinusoidal_positions
 from tinytorch.nn import Module, Parameter
 
-
-def scatter_add_rows(grad, ids, num_rows):
-    flat = grad.reshape(-1, grad.shape[-1])
-    out = np.zeros((num_rows, grad.shape[-1]), dtype=grad.dtype)
-    np.add.at(out, ids.reshape(-1), flat)
-    return out
+from solutions import load_solution
 
 
-class Embedding(Module):
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
-        super().__init__()
-        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        self.weight = Parameter(tt.randn(num_embeddings, embedding_dim))
-        if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
-
-    def forward(self, ids):
-        ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
-
-        def backward(g):
-            grad = scatter_add_rows(g, ids, self.num_embeddings)
-            if self.padding_idx is not None:
-                grad[self.padding_idx] = 0
-            return (grad,)
-
-        return Tensor._result(self.weight.data[ids], (self.weight,), backward, "EmbeddingBackward")
-
-
-def sinusoidal_positions(max_len, d_model):
-    position = np.arange(max_len)[:, None]
-    angle = position / 10000 ** (np.arange(0, d_model, 2) / d_model)
-    table = np.zeros((max_len, d_model))
-    table[:, 0::2] = np.sin(angle)
-    table[:, 1::2] = np.cos(angle[:, : d_model // 2])
-    return table.astype(np.float32)
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+scatter_add_rows, sinusoidal_positions, Embedding = load_solution("11_embeddings", "scatter_add_rows", "sinusoidal_positions", "Embedding")
 
 
 def stub(*args, **kwargs):

@@ -1,7 +1,5 @@
 """Module 03 checks: right classes pass; stubs and typical mistakes fail with a useful report."""
 
-import math
-
 import numpy as np
 import pytest
 
@@ -9,48 +7,11 @@ import tinytorch as tt
 from tinytorch.checks import CheckFailed, check_dropout, check_linear, check_sequential
 from tinytorch.nn import Module, Parameter
 
-
-class Linear(Module):
-    def __init__(self, in_features, out_features, bias=True):
-        super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features)
-        self.weight = Parameter(tt.rand(out_features, in_features) * (2 * bound) - bound)
-        self.bias = Parameter(tt.rand(out_features) * (2 * bound) - bound) if bias else None
-
-    def forward(self, x):
-        out = x @ self.weight.T
-        return out + self.bias if self.bias is not None else out
+from solutions import load_solution
 
 
-class Sequential(Module):
-    def __init__(self, *modules):
-        super().__init__()
-        for i, module in enumerate(modules):
-            self.add_module(str(i), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __getitem__(self, index):
-        return list(self._modules.values())[index]
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-
-class Dropout(Module):
-    def __init__(self, p=0.5):
-        super().__init__()
-        self.p = p
-
-    def forward(self, x):
-        if not self.training or self.p == 0:
-            return x
-        keep = tt.rand(*x.shape).data >= self.p
-        return x * tt.Tensor(keep.astype(x.dtype) / np.asarray(1 - self.p, x.dtype))
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+Linear, Sequential, Dropout = load_solution("03_layers", "Linear", "Sequential", "Dropout")
 
 
 class Stub(Module):

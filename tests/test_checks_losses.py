@@ -9,23 +9,11 @@ from tinytorch.checks import (
     CheckFailed, check_binary_cross_entropy_with_logits, check_cross_entropy, check_log_softmax, check_mse_loss,
 )
 
-
-def mse_loss(input, target):
-    return ((input - target) ** 2).mean()
+from solutions import load_solution
 
 
-def log_softmax(x, dim=-1):
-    shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))
-    return shifted - shifted.exp().sum(dim, keepdim=True).log()
-
-
-def cross_entropy(logits, target):
-    log_probs = log_softmax(logits, dim=1)
-    return -log_probs[np.arange(len(target.data)), target.data].mean()
-
-
-def bce_with_logits(x, y):
-    return (x.relu() - x * y + ((-x.abs()).exp() + 1).log()).mean()
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+mse_loss, log_softmax, cross_entropy, bce_with_logits = load_solution("04_losses", "mse_loss", "log_softmax", "cross_entropy", "binary_cross_entropy_with_logits")
 
 
 def stub(*args, **kwargs):

@@ -6,6 +6,8 @@ import pytest
 from tinytorch import Tensor
 from tinytorch.checks import CheckFailed, check_broadcast_shape, check_matmul, check_strides, check_var
 
+from solutions import load_solution
+
 
 def broadcast_shape(a, b):
     n = max(len(a), len(b))
@@ -25,25 +27,8 @@ def broadcast_shape_named(a, b):
         raise ValueError(f"shapes {a} and {b} cannot be broadcast together") from None
 
 
-def matmul(a, b):
-    if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
-    return Tensor((a.data[..., :, :, None] * b.data[..., None, :, :]).sum(axis=-2))
-
-
-def var(x, dim=None, keepdim=False, correction=1):
-    mean = x.mean(dim, keepdim=True)
-    squares = ((x - mean) ** 2).sum(dim, keepdim=keepdim)
-    count = x.numel() // mean.numel()
-    return squares / (count - correction)
-
-
-def strides(shape, itemsize):
-    out, step = [], itemsize
-    for n in reversed(shape):
-        out.append(step)
-        step *= n
-    return tuple(reversed(out))
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+matmul, var, strides = load_solution("01_tensor", "matmul", "var", "strides")
 
 
 def stub(*args, **kwargs):

@@ -11,6 +11,8 @@ from tinytorch.checks import CheckFailed
 from tinytorch.checks import text as checks
 from tinytorch.text import GPT2_SPLIT_PATTERN
 
+from solutions import load_solution
+
 
 # ------------------------------------------------------------------ correct solutions
 
@@ -34,11 +36,8 @@ class CharTokenizer:
         return "".join(self.itos[int(i)] for i in ids)
 
 
-def get_pair_counts(ids, counts=None):
-    counts = {} if counts is None else counts
-    for pair in zip(ids, ids[1:]):
-        counts[pair] = counts.get(pair, 0) + 1
-    return counts
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+get_pair_counts = load_solution("10_tokenization", "get_pair_counts")
 
 
 def merge(ids, pair, new_id, overlapping=False, drop_last=False):

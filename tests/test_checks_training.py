@@ -12,23 +12,11 @@ from tinytorch.checks.training import (
     check_clip_grad_norm, check_cosine_lr, check_evaluate, check_train_one_epoch, reference_cosine_lr,
 )
 
-
-def clip_grad_norm_(parameters, max_norm):
-    grads = [p.grad for p in parameters if p.grad is not None]
-    total = math.sqrt(sum(float((g.data.astype(np.float64) ** 2).sum()) for g in grads))
-    if total > max_norm:
-        for g in grads:
-            g.data *= max_norm / (total + 1e-6)
-    return total
+from solutions import load_solution
 
 
-def cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
-    if step < warmup_steps:
-        return lr_max * (step + 1) / warmup_steps
-    if step >= total_steps:
-        return lr_min
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * progress)) / 2
+# The notebook's own solutions, so the course as shipped is what passes the checks.
+clip_grad_norm_, cosine_lr = load_solution("07_training", "clip_grad_norm_", "cosine_lr")
 
 
 def make_train_one_epoch(zero_grad=True, weighted=True, train_mode=True, clip=True):
