@@ -42,6 +42,10 @@ def result_line(stdout, name):
     return lines[0], match
 
 
+def test_all_six_milestones_exist():
+    assert [p.stem[:7] for p in MILESTONES] == ["01_1957", "02_1969", "03_1986", "04_1998", "05_2017", "06_2018"]
+
+
 def params():
     for path in MILESTONES:
         marks = [pytest.mark.slow] if path.stem in SLOW else []

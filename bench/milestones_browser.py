@@ -1,0 +1,185 @@
+"""Run every milestone notebook in headless Chromium, in the built course site, and print a table.
+
+For each milestone: a fresh browser profile, open `milestones/<name>.ipynb`, wait until its
+Pyodide kernel is idle, run all cells and wait for the `RESULT ...` line. Reported per
+milestone: wall time from "run all" (kernel already started) to the RESULT line, the reached
+metric, whether the target was met, and the milestone's browser budget. Every request that
+leaves 127.0.0.1 is recorded and reported (there must be none).
+
+    python bench/milestones_browser.py                   build the site first (minutes), then run
+    python bench/milestones_browser.py --site _site      use an already built site
+    python bench/milestones_browser.py --only 03 05      some milestones only
+
+Needs the `site` and `browser` extras and Debian's Chromium at /usr/bin/chromium. The same
+functions drive tests/site/test_milestone_browser.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Browser budgets (seconds after kernel start) from the milestones' specification.
+BUDGETS = {"01": 5, "02": 5, "03": 20, "04": 60, "05": 90, "06": 90}
+RESULT = re.compile(r"^RESULT: (?P<metric>.+) \(target (?P<target>[^)]+)\): target (?P<verdict>met|MISSED)$", re.M)
+
+KERNEL_IDLE = """() => {
+  const app = window.jupyterapp;
+  const widget = app && app.shell.currentWidget;
+  const session = widget && widget.sessionContext && widget.sessionContext.session;
+  return !!(session && session.kernel && session.kernel.status === 'idle')
+    && app.commands.hasCommand('notebook:run-all-cells');
+}"""
+# Printed text and errors of every code cell, read from the notebook model (not the DOM), and
+# whether the first code cell (the imports) has finished.
+OUTPUTS = """() => {
+  const model = window.jupyterapp.shell.currentWidget.content.model;
+  const result = {text: '', errors: [], imported: null};
+  for (let i = 0; i < model.cells.length; i++) {
+    const cell = model.cells.get(i);
+    if (cell.type !== 'code') continue;
+    if (result.imported === null) result.imported = cell.executionCount !== null;
+    for (const output of cell.outputs.toJSON()) {
+      if (output.output_type === 'error') result.errors.push(`cell ${i}: ${output.ename}: ${output.evalue}`);
+      else if (output.output_type === 'stream') result.text += [].concat(output.text).join('');
+    }
+  }
+  return result;
+}"""
+
+
+def milestone_paths(site: Path) -> list[str]:
+    """Notebook paths of the milestones inside the site, e.g. 'milestones/03_1986_backprop.ipynb'."""
+    found = sorted((site / "files" / "milestones").glob("[0-9][0-9]_*.ipynb"))
+    return [f"milestones/{path.name}" for path in found]
+
+
+def foreign(urls: list[str]) -> list[str]:
+    """The URLs that went anywhere but 127.0.0.1."""
+    return [url for url in urls
+            if urlparse(url).scheme in ("http", "https", "ws", "wss") and urlparse(url).hostname != "127.0.0.1"]
+
+
+def run_milestone(context, site_url: str, path: str, timeout: float = 600.0) -> dict:
+    """Open `path` in a new page of `context`, run all cells, wait for RESULT (or an error).
+
+    Returns {name, seconds, import_seconds, result, metric, verdict, errors, timed_out, output};
+    `seconds` counts from "run all" (after the kernel reported idle) to the RESULT line, and
+    `import_seconds` to the end of the first code cell (the imports: Pyodide loads numpy,
+    matplotlib and tinytorch on first import).
+    """
+    name = Path(path).stem
+    page = context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
+    timeout_ms = timeout * 1000
+    page.goto(f"{site_url}notebooks/index.html?path={path}", timeout=timeout_ms)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_ms)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                           "&& window.jupyterapp.shell.currentWidget.context "
+                           "&& window.jupyterapp.shell.currentWidget.context.isReady", timeout=timeout_ms)
+    page.wait_for_function(KERNEL_IDLE, timeout=timeout_ms)
+    start = time.monotonic()
+    # not awaited: the command resolves only when every cell has run
+    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    outcome = {"name": name, "seconds": None, "import_seconds": None, "result": None, "metric": None,
+               "verdict": None, "errors": [], "timed_out": False}
+    while True:
+        outputs = page.evaluate(OUTPUTS)
+        if outputs["imported"] and outcome["import_seconds"] is None:
+            outcome["import_seconds"] = time.monotonic() - start
+        match = RESULT.search(outputs["text"])
+        if match:
+            outcome.update(seconds=time.monotonic() - start, result=match.group(0),
+                           metric=match["metric"], verdict=match["verdict"])
+            break
+        if outputs["errors"]:
+            outcome.update(seconds=time.monotonic() - start, errors=outputs["errors"])
+            break
+        if time.monotonic() - start > timeout:
+            outcome.update(timed_out=True, errors=[f"no RESULT line within {timeout:.0f} s"] + page_errors,
+                           seconds=time.monotonic() - start)
+            break
+        time.sleep(0.25)
+    outcome["output"] = outputs["text"]
+    page.close()
+    return outcome
+
+
+def format_table(outcomes: list[dict]) -> str:
+    header = (f"{'milestone':24} {'seconds':>8} {'imports':>8} {'budget':>7}  {'within':6}  {'target':7}  "
+              f"reached")
+    lines = [header, "-" * len(header)]
+    for o in outcomes:
+        budget = BUDGETS.get(o["name"][:2])
+        seconds = "-" if o["seconds"] is None else f"{o['seconds']:.1f}"
+        imports = "-" if o.get("import_seconds") is None else f"{o['import_seconds']:.1f}"
+        within = "-" if budget is None or o["seconds"] is None else ("yes" if o["seconds"] <= budget else "NO")
+        verdict = o["verdict"] or ("TIMEOUT" if o["timed_out"] else "ERROR")
+        reached = o["metric"] or "; ".join(o["errors"])[:200]
+        lines.append(f"{o['name']:24} {seconds:>8} {imports:>8} {budget if budget else '-':>7}  {within:6}  "
+                     f"{verdict:7}  {reached}")
+    lines.append("seconds: from 'run all' (kernel started) to the RESULT line; imports: the first code cell")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, help="an already built site (default: build one into a temporary folder)")
+    parser.add_argument("--only", nargs="+", default=[], help="milestone numbers to run, e.g. 03 05")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for each RESULT line")
+    parser.add_argument("--show-output", action="store_true", help="print each notebook's printed text")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(REPO))
+    import build  # the repo's build.py
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="tinytorch-milestones-") as tmp:
+        site = args.site.resolve() if args.site else build.build_site(Path(tmp) / "_site", "student")
+        paths = [p for p in milestone_paths(site) if not args.only or Path(p).name[:2] in args.only]
+        if not paths:
+            print(f"no milestone notebooks in {site / 'files' / 'milestones'}", file=sys.stderr)
+            return 1
+        server, url = build.start_server(site)
+        outcomes, requests = [], []
+        try:
+            with sync_playwright() as playwright:
+                for path in paths:
+                    with tempfile.TemporaryDirectory(prefix="profile-") as profile:
+                        context = playwright.chromium.launch_persistent_context(
+                            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                        context.on("request", lambda request: requests.append(request.url))
+                        try:
+                            outcome = run_milestone(context, url, path, args.timeout)
+                        finally:
+                            context.close()
+                    outcomes.append(outcome)
+                    print(f"{outcome['name']}: {outcome['result'] or outcome['errors']} "
+                          f"({outcome['seconds']:.1f} s)", flush=True)
+                    if args.show_output:
+                        print(outcome["output"])
+        finally:
+            server.shutdown()
+            server.server_close()
+    print()
+    print(format_table(outcomes))
+    outside = foreign(requests)
+    print(f"\nrequests outside 127.0.0.1: {len(outside)}" + "".join(f"\n  {u}" for u in outside[:20]))
+    ok = all(o["verdict"] == "met" for o in outcomes) and not outside
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
