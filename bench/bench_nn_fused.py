@@ -11,22 +11,17 @@ Run: python bench/bench_nn_fused.py [--threads N] [--repeat N]
 import argparse
 import statistics
 import time
-from contextlib import nullcontext
 
 import numpy as np
 
 import tinytorch as tt
 import tinytorch.nn.functional as F
+from blas_threads import limit_threads, print_runtime
 
 try:
     import torch
 except ImportError:
     torch = None
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:
-    threadpool_info = threadpool_limits = None
-
 
 def median_ms(fn, repeat, warmup=2):
     for _ in range(warmup):
@@ -84,29 +79,13 @@ def cross_entropy_cases(repeat):
         yield f"cross_entropy ({n}, {c})", row
 
 
-def blas_info():
-    config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    text = f"{config.get('name')} {config.get('version')}"
-    if threadpool_info is not None:
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        text += "; " + ", ".join(f"{p['internal_api']} {p.get('version')} ({p['num_threads']} threads)" for p in pools)
-    return text
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="threads for NumPy's BLAS and PyTorch (0: defaults)")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
-    limit = threadpool_limits(limits=args.threads, user_api="blas") if (threadpool_limits and args.threads) else nullcontext()
-    with limit:
-        print(f"NumPy {np.__version__}, BLAS: {blas_info()}")
-        if args.threads and threadpool_limits is None:
-            print("threadpoolctl is not installed: NumPy's BLAS thread count was left at its default")
-        if torch is not None:
-            print(f"PyTorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")
+    with limit_threads(args.threads, torch):
+        print_runtime(args.threads, torch)
         print(f"{'case (forward + backward, ms)':40s} {'fused':>8s} {'composed':>9s} {'torch':>8s}")
         for cases in (linear_cases, cross_entropy_cases):
             for name, row in cases(args.repeat):

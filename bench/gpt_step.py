@@ -16,22 +16,17 @@ import io
 import pstats
 import statistics
 import time
-from contextlib import nullcontext
 
 import numpy as np
 
 import tinytorch
+from blas_threads import limit_threads, print_runtime
 from tinytorch.models import GPT, GPTConfig
 
 try:
     import torch
 except ImportError:
     torch = None
-
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:
-    threadpool_info = threadpool_limits = None
 
 CONFIG = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
 BATCH = 16
@@ -94,15 +89,6 @@ def median_step_times(steps, repeat, warmup):
     return [statistics.median(record) for record in times]
 
 
-def blas_info():
-    config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    text = f"{config.get('name')} {config.get('version')}"
-    if threadpool_info is not None:
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        text += "; runtime: " + ", ".join(f"{p['internal_api']} {p.get('version')} ({p['num_threads']} threads)" for p in pools)
-    return text
-
-
 def run(args):
     rng = np.random.default_rng(0)
     x = rng.integers(0, CONFIG.vocab_size, (BATCH, CONFIG.block_size))
@@ -154,14 +140,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print tinytorch's top functions by own time")
     args = parser.parse_args()
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
-    limit = threadpool_limits(limits=args.threads, user_api="blas") if (threadpool_limits and args.threads) else nullcontext()
-    with limit:
-        print(f"NumPy {np.__version__}, BLAS: {blas_info()}")
-        if torch is not None:
-            print(f"PyTorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")
-        else:
+    with limit_threads(args.threads, torch):
+        print_runtime(args.threads, torch)
+        if torch is None:
             print("PyTorch is not installed: tinytorch timings only")
         print(f"median of {args.repeat} steps after {args.warmup} warm-up steps\n")
         run(args)

@@ -12,18 +12,13 @@ In Pyodide (no BLAS, one thread): node bench/pyodide_run.mjs PYODIDE_DIR bench/k
 """
 
 import argparse
-from contextlib import nullcontext
 
 import numpy as np
 
 import tinytorch
+from blas_threads import limit_threads, print_runtime
 from cpu_clock import CLOCK_NAME, cpu_time
 from tinytorch.models import GPT, GPTConfig
-
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:
-    threadpool_info = threadpool_limits = None
 
 CONFIG = GPTConfig(vocab_size=65, block_size=256, n_layer=4, n_head=4, n_embd=128)
 TARGET = 8.0
@@ -43,12 +38,9 @@ def main():
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1, help="threads for NumPy's BLAS (0: default)")
     args = parser.parse_args()
-    limit = threadpool_limits(limits=args.threads, user_api="blas") if (threadpool_limits and args.threads) else nullcontext()
-    with limit:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        threads = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"] if threadpool_info else "?"
-        print(f"NumPy {np.__version__}, BLAS {blas.get('name')} {blas.get('version')}, threads {threads}; "
-              f"times in {CLOCK_NAME}")
+    with limit_threads(args.threads):
+        print_runtime(args.threads)
+        print(f"times in {CLOCK_NAME}")
         tinytorch.manual_seed(0)
         model = GPT(CONFIG).eval()
         print(f"model: {model.num_parameters():,} parameters; {args.new_tokens} new tokens\n")

@@ -8,16 +8,9 @@ Run: python bench/reversal.py [--seeds 0 1 2] [--threads N] [--steps N]
 """
 
 import argparse
-from contextlib import nullcontext
 
-import numpy as np
-
+from blas_threads import limit_threads, print_runtime
 from tinytorch.models.recipes import train_reversal
-
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:
-    threadpool_info = threadpool_limits = None
 
 
 def main():
@@ -26,11 +19,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="threads for NumPy's BLAS (0: default)")
     parser.add_argument("--steps", type=int, default=150)
     args = parser.parse_args()
-    limit = threadpool_limits(limits=args.threads, user_api="blas") if (threadpool_limits and args.threads) else nullcontext()
-    with limit:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        threads = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"] if threadpool_info else "?"
-        print(f"NumPy {np.__version__}, BLAS {blas.get('name')} {blas.get('version')}, threads {threads}")
+    with limit_threads(args.threads):
+        print_runtime(args.threads)
         for seed in args.seeds:
             run = train_reversal(seed=seed, steps=args.steps)
             params = run.model.num_parameters()

@@ -20,11 +20,11 @@ import io
 import pstats
 import statistics
 import time
-from contextlib import nullcontext
 
 import numpy as np
 
 import tinytorch
+from blas_threads import limit_threads, print_runtime
 from cpu_clock import CLOCK_NAME, cpu_time
 from tinytorch import nn
 
@@ -32,11 +32,6 @@ try:
     import torch
 except ImportError:
     torch = None
-
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:
-    threadpool_info = threadpool_limits = None
 
 
 def tinytorch_mlp():
@@ -142,18 +137,6 @@ def bench(name, build, input_shape, batch, args):
     return result
 
 
-def blas_info():
-    if tinytorch.platform.is_browser():
-        return "none (Pyodide)"
-    config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    text = f"{config.get('name')} {config.get('version')}"
-    if threadpool_info is not None:
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        text += "; runtime: " + ", ".join(
-            f"{p['internal_api']} {p.get('version')} ({p['num_threads']} threads)" for p in pools)
-    return text
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="threads for PyTorch and NumPy's BLAS (0: defaults)")
@@ -166,17 +149,10 @@ def main():
     # machine barely disturbs; with more threads, wall time (CPU time would add the threads up).
     args.clock = cpu_time if args.threads == 1 else time.perf_counter
 
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
-    limit = threadpool_limits(limits=args.threads, user_api="blas") if (threadpool_limits and args.threads) else nullcontext()
-    with limit:
-        print(f"NumPy {np.__version__}, BLAS: {blas_info()}")
-        if torch is not None:
-            print(f"PyTorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")
-        else:
+    with limit_threads(args.threads, torch):
+        print_runtime(args.threads, torch)
+        if torch is None:
             print("PyTorch is not installed: tinytorch timings only")
-        if args.threads and threadpool_limits is None and not tinytorch.platform.is_browser():
-            print("threadpoolctl is not installed: NumPy's BLAS thread count was left at its default")
         clock = CLOCK_NAME if args.clock is cpu_time else "wall time"
         print(f"optimizer: {args.optimizer}; median of {args.repeat} steps after {args.warmup} warm-up steps "
               f"({clock}, the two libraries taking turns)\n")
