@@ -17,9 +17,9 @@
 # so, but nobody had a general way to *train* the hidden units. Funding and interest in neural
 # networks collapsed for over a decade.
 #
-# Here you see both halves: a single layer, trained as well as it can be, is stuck at 75 % on
-# the four XOR corners, and a network with one hidden layer of two units solves it, by
-# learning a new representation in which the classes are separable.
+# Here you see both halves: no single layer gets more than three of the four XOR corners
+# right, and training one leaves it at chance; a network with one hidden layer of two units
+# solves it, by learning a new representation in which the classes are separable.
 #
 # **Needs:** Module 01 (Tensor), Module 02 (Activations), Module 03 (Layers), Module 05
 # (Autograd) and Module 06 (Optimizers).

@@ -307,6 +307,6 @@ print(f"RESULT: test accuracy {test_accuracy:.1%} (target {TARGET:.0%}): {verdic
 #    (hint: your own module 05 checks), even though nobody trains with them?
 # 3. The MLP never learns that pixel (2, 3) is next to pixel (2, 4). Shuffle the 64 pixels of
 #    every image with one fixed permutation: would its accuracy change? What about a CNN's?
-# 4. Backward/forward came out near 1-2 here. Where in your autograd does the backward pass do
-#    work the forward pass does not (graph traversal, gradient accumulation), and when would
-#    that matter?
+# 4. Compare the measured backward/forward ratio with the FLOP count's "about 2". Where in your
+#    autograd does the backward pass do work the forward pass does not (graph traversal,
+#    gradient accumulation), and where does it skip work (inputs that need no gradient)?

@@ -178,8 +178,8 @@ print(f"{best[0]}, head {best[1]}: weight on the mirrored prompt position, per a
 # %% [markdown]
 # ## Part 2: a GPT that writes
 #
-# The same model, larger, trained on text: predict each next character of the course's
-# corpus (44 KB of original stories, history and dialogues). `CharTokenizer` gives each
+# A GPT again (one block, twice as wide), trained on text: predict each next character of the
+# course's corpus (44 KB of original stories, history and dialogues). `CharTokenizer` gives each
 # distinct character an id; 90 % of the text trains, the last 10 % validates.
 
 # %%
@@ -345,5 +345,6 @@ print(f"RESULT: exact-sequence accuracy {reversal_accuracy:.1%} (target {TARGET:
 # 3. The writer's samples get the spelling of common words right long before grammar. Why
 #    does next-character prediction reward that order, and what would a BPE tokenizer
 #    (Module 10) change about what the model has to learn?
-# 4. Attention's cost per token grows with `T`. At what context length would it overtake the
-#    MLP in this block, and what does that imply for long documents?
+# 4. From the table: when `T` doubles, by how much does attention's time grow, and the MLP's?
+#    Extrapolate to a 10,000-token document: which half would dominate, and what would you
+#    change?

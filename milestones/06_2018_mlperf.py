@@ -138,9 +138,10 @@ for name, model in (("MLP", mlp), ("CNN", cnn)):
           f"{(top.flops or 0) / report.total_flops:.0%} of the FLOPs\n")
 
 # %% [markdown]
-# FLOPs and time disagree: layers that do little arithmetic on a lot of memory (pooling,
-# normalization, activations) take far more time per FLOP than the matrix products. That is
-# why a profile, not a FLOP count, decides what to optimize.
+# Compare the FLOPs and time columns. They often disagree: layers that do little arithmetic on
+# a lot of memory (pooling, normalization, activations) take far more time per FLOP than the
+# matrix products, and small layers pay a fixed cost per call. That is why a profile, not a
+# FLOP count, decides what to optimize.
 #
 # ## 2. Quantize to int8
 #
