@@ -82,12 +82,13 @@ def solution_source(module: str) -> str:
 @functools.cache
 def _namespace(module: str) -> tuple[dict, dict]:
     """The names the definitions bind, and those left out: a definition that needs a name bound
-    by a left-out statement (a default argument such as `rng=augment_rng`) fails and is skipped."""
+    by a left-out statement (a default argument such as `rng=augment_rng`), or an import this
+    runtime lacks (matplotlib in the Pyodide test run), fails and is skipped."""
     namespace, skipped = {"__name__": f"solution_{module}"}, {}
     for statement in solution_source(module).split(SEPARATOR + "\n")[1:]:
         try:
             exec(compile(statement, f"<content/{module}.py solution>", "exec"), namespace)
-        except NameError as error:
+        except (NameError, ImportError) as error:
             node = ast.parse(statement).body[0]
             skipped[getattr(node, "name", None) or ast.unparse(node)[:40]] = error
     return namespace, skipped
