@@ -75,6 +75,19 @@ def _sdpa_hint(kwargs):
             "output = weights @ value")
 
 
+def _compare_input_grads(name, case, rng, out, expected, labels, mine, refs):
+    """Backpropagate the same random upstream gradient through the learner's output and the
+    reference's, then compare the gradients of the inputs."""
+    if not out.requires_grad:
+        fail(name, case, "the output does not require grad", _TENSOR_OPS)
+    upstream = Tensor(rng.standard_normal(expected.shape).astype(np.float32))
+    run_hinted(name, f"{case}, backward", lambda: (out * upstream).sum().backward(), strict_float=True)
+    (expected * upstream).sum().backward()
+    for label, got, ref in zip(labels, mine, refs):
+        assert_close(name, f"{case}, gradient of {label}", _grad_of(name, case, got, label), ref.grad,
+                     _TENSOR_OPS, atol=1e-4)
+
+
 def check_scaled_dot_product_attention(scaled_dot_product_attention):
     """scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
     softmax(query @ key^T / sqrt(D) + mask) @ value, as torch.nn.functional's; gradients too."""
@@ -93,14 +106,7 @@ def check_scaled_dot_product_attention(scaled_dot_product_attention):
             fail(name, case, f"expected dtype {expected.dtype}, got {out.dtype}",
                  "keep float32: scale with a Python float and build masks without float64 arrays")
         assert_close(name, case, out, expected, hint, atol=1e-5)
-        if not out.requires_grad:
-            fail(name, case, "the output does not require grad", _TENSOR_OPS)
-        upstream = Tensor(rng.standard_normal(expected.shape).astype(np.float32))
-        run_hinted(name, f"{case}, backward", lambda: (out * upstream).sum().backward(), strict_float=True)
-        (expected * upstream).sum().backward()
-        for label, got, ref in zip(("query", "key", "value"), mine, (q, k, v)):
-            assert_close(name, f"{case}, gradient of {label}", _grad_of(name, case, got, label), ref.grad,
-                         _TENSOR_OPS, atol=1e-4)
+        _compare_input_grads(name, case, rng, out, expected, ("query", "key", "value"), mine, (q, k, v))
     passed(name, len(cases), ["4-D", "cross L != S", "2-D", "T=1", "causal", "causal T=1", "bool mask",
                               "padding mask", "float mask", "batch broadcast", "large scores"])
 
@@ -221,15 +227,8 @@ def check_multi_head_attention(MultiHeadAttention):
             fail(name, case, f"forward returned {type(out).__name__}, expected a Tensor")
         expected, _ = reference(*ref_args, need_weights=False, **ref_kwargs)
         assert_close(name, case, out, expected, hint, atol=1e-5)
-        if not out.requires_grad:
-            fail(name, case, "the output does not require grad", _TENSOR_OPS)
-        upstream = Tensor(rng.standard_normal(expected.shape).astype(np.float32))
-        run_hinted(name, f"{case}, backward", lambda: (out * upstream).sum().backward(), strict_float=True)
-        (expected * upstream).sum().backward()
         labels = ["query (= key = value)"] if kv_shape is None else ["query", "key", "value"]
-        for label, got, ref in zip(labels, mine_inputs, ref_args):
-            assert_close(name, f"{case}, gradient of {label}", _grad_of(name, case, got, label), ref.grad,
-                         _TENSOR_OPS, atol=1e-4)
+        _compare_input_grads(name, case, rng, out, expected, labels, mine_inputs, ref_args)
         grads = _reference_grads(reference, e)
         for attr, (w_grad, b_grad) in grads.items():
             layer = getattr(mha, attr)
