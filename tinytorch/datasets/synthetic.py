@@ -4,22 +4,12 @@ Each `make_*` returns `(X, y)`: X float32 of shape (n, 2), y int64 class labels,
 order. The same seed always gives the same data.
 """
 
-import operator
-
 import numpy as np
+
+from .sequences import _check_int
 
 _CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 _XOR_LABELS = np.array([0, 1, 1, 0], dtype=np.int64)
-
-
-def _check_count(func, name, value, minimum):
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{func}: {name} must be an int, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"{func}: {name} must be >= {minimum}, got {value}")
-    return value
 
 
 def _check_scale(func, name, value):
@@ -50,7 +40,7 @@ def make_xor(n=200, noise=0.1, seed=0):
     `noise` is the standard deviation of each cluster. Not linearly separable: a single
     linear layer cannot fit it, one hidden layer can.
     """
-    n = _check_count("make_xor", "n", n, 1)
+    n = _check_int("make_xor", "n", n, 1)
     noise = _check_scale("make_xor", "noise", noise)
     rng = np.random.default_rng(seed)
     corner = np.repeat(np.arange(4), _split(n, 4))
@@ -67,8 +57,8 @@ def make_blobs(n=200, centers=2, std=0.5, seed=0):
     of at least 2 - 3 * std on each side: a perceptron reaches 100 % on two centers. Larger
     `std` lets the clusters overlap.
     """
-    n = _check_count("make_blobs", "n", n, 1)
-    k = _check_count("make_blobs", "centers", centers, 2)
+    n = _check_int("make_blobs", "n", n, 1)
+    k = _check_int("make_blobs", "centers", centers, 2)
     std = _check_scale("make_blobs", "std", std)
     rng = np.random.default_rng(seed)
     radius = 2.0 / np.sin(np.pi / k)  # neighbouring centers are 2 * radius * sin(pi/k) = 4 apart
@@ -91,8 +81,8 @@ def make_spirals(n=300, classes=3, noise=0.2, seed=0):
     Each arm turns through 4 radians; `noise` is the standard deviation of the angle jitter.
     Needs a non-linear model.
     """
-    n = _check_count("make_spirals", "n", n, 1)
-    classes = _check_count("make_spirals", "classes", classes, 2)
+    n = _check_int("make_spirals", "n", n, 1)
+    classes = _check_int("make_spirals", "classes", classes, 2)
     noise = _check_scale("make_spirals", "noise", noise)
     rng = np.random.default_rng(seed)
     sizes = _split(n, classes)
