@@ -164,3 +164,19 @@ def yours_or_reference(name, yours, reference):
     state = "failed" if name in results else "not run yet"
     print(f"Using tinytorch's {name} (your check {state}).")
     return reference
+
+
+def expect_error(name, case, fn, error=ValueError, hint=None):
+    """The learner's `fn()` must raise `error` (e.g. a ValueError for bad input)."""
+    try:
+        got = fn()
+    except NotImplementedError as exc:
+        fail(name, case, f"not implemented yet ({exc})" if str(exc) else "not implemented yet")
+    except CheckFailed:
+        raise
+    except error:
+        return
+    except Exception as exc:
+        fail(name, case, f"expected {error.__name__}, got {type(exc).__name__}: {exc}", hint)
+    else:
+        fail(name, case, f"expected {error.__name__}, but it returned {got!r:.80}", hint)

@@ -11,23 +11,7 @@ from ..data import DataLoader as _LibraryLoader
 from ..data import TensorDataset as _LibraryDataset
 from ..data import default_collate
 from ..tensor import Tensor
-from .core import CheckFailed, assert_close, fail, passed, run_learner
-
-
-def _expect_error(name, case, fn, error=ValueError, hint=None):
-    """`fn()` must raise `error`."""
-    try:
-        got = fn()
-    except NotImplementedError as exc:
-        fail(name, case, f"not implemented yet ({exc})" if str(exc) else "not implemented yet")
-    except CheckFailed:
-        raise
-    except error:
-        return
-    except Exception as exc:
-        fail(name, case, f"expected {error.__name__}, got {type(exc).__name__}: {exc}", hint)
-    else:
-        fail(name, case, f"expected {error.__name__}, but it returned {got!r:.80}", hint)
+from .core import assert_close, expect_error, fail, passed, run_learner
 
 
 def _same_tensor(name, case, got, expected, hint=None):
@@ -86,7 +70,7 @@ def check_tensor_dataset(TensorDataset):
             _same_fields(name, f"{case}, ds[{index}]", got, ref[index], "return tuple(t[index] for t in self.tensors)")
     bad = [("sizes 5 and 4", (Tensor(x), Tensor(y[:4]))), ("sizes 4, 4 and 3", (Tensor(images), Tensor(y[:4]), Tensor(y[:3])))]
     for case, tensors in bad:
-        _expect_error(name, f"mismatched first dimensions ({case})", lambda: TensorDataset(*tensors), ValueError,
+        expect_error(name, f"mismatched first dimensions ({case})", lambda: TensorDataset(*tensors), ValueError,
                       "check that every tensor has the same size in dim 0 and raise ValueError otherwise")
     passed(name, len(cases) + len(bad), [c for c, *_ in cases] + ["mismatched sizes raise ValueError"])
 
@@ -233,7 +217,7 @@ def check_dataloader(DataLoader):
         _same_fields(name, f"{case}, batch {b}", g, e, "collate_fn([dataset[int(i)] for i in index])")
 
     for bad in (0, -2):
-        _expect_error(name, f"batch_size={bad}", lambda: DataLoader(_CountingDataset(x, y), batch_size=bad), ValueError,
+        expect_error(name, f"batch_size={bad}", lambda: DataLoader(_CountingDataset(x, y), batch_size=bad), ValueError,
                       "raise ValueError in __init__ unless batch_size is a positive int")
 
     # Speed of the fast path (printed, not graded): 20,000 samples in batches of 64.

@@ -16,8 +16,7 @@ import numpy as np
 
 from ..text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer as _LibraryChar
 from ..text.bpe import _merge
-from .core import fail, passed, run_learner
-from .data import _expect_error
+from .core import expect_error, fail, passed, run_learner
 
 UNICODE_TEXT = "naïve café, Straße, Ελληνικά, 日本語, emoji 🙂👍🏽 and e\u0301 (a combining accent)"
 
@@ -85,7 +84,7 @@ def check_char_tokenizer(CharTokenizer):
                 back = run_learner(name, where, tok.decode, arg)
                 _compare_text(name, where, back, sample, "''.join(itos[i] for i in ids)")
     tok = run_learner(name, "unknown character", CharTokenizer, "abc")
-    _expect_error(name, "encode('abz') with a vocabulary built from 'abc'", lambda: tok.encode("abz"),
+    expect_error(name, "encode('abz') with a vocabulary built from 'abc'", lambda: tok.encode("abz"),
                   hint="raise ValueError naming the character that is not in the vocabulary")
     passed(name, len(cases) + 1, [c for c, *_ in cases] + ["unknown character raises ValueError"])
 
