@@ -96,7 +96,7 @@ print(f"best accuracy of any straight line on the training points: {best_line:.1
 inputs, targets = tt.tensor(X_train), tt.tensor(y_train)
 
 
-def train(model, steps=300, lr=0.05):
+def train(model, steps=150, lr=0.1):
     """Full-batch Adam on the training points; returns the loss at every step."""
     optimizer = Adam(model.parameters(), lr=lr)
     loss_fn = CrossEntropyLoss()
@@ -212,7 +212,7 @@ plt.show()
 # rows. NumPy is slow at summing over a short last axis (a few units), once per row.
 
 # %%
-def train_many(width, models=32, steps=300, lr=0.05, seed=0):
+def train_many(width, models=32, steps=150, lr=0.1, seed=0):
     """Train `models` independent 2-width-1 tanh networks at once; returns each one's test accuracy."""
     tt.manual_seed(seed)
     bound1, bound2 = 1 / np.sqrt(2), 1 / np.sqrt(width)  # PyTorch's Linear init ranges
@@ -247,7 +247,7 @@ for width in (2, 4, 8):
     acc = train_many(width, MODELS)
     ms = (time.perf_counter() - start) * 1e3 / MODELS
     print(f"{width:5d} {int((acc == 1).sum()):12d} of {MODELS} {acc.min():15.1%} {ms:13.1f}")
-print(f"one model at a time (above): {train_seconds * 1e3:.0f} ms for the same 300 steps")
+print(f"one model at a time (above): {train_seconds * 1e3:.0f} ms for the same {len(mlp_losses)} steps")
 
 # %% [markdown]
 # ## Result
