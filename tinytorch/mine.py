@@ -166,7 +166,17 @@ def _read_state() -> dict:
 def _write_state(state: dict) -> None:
     folder = home()
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / STATE_FILE).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    path, text = folder / STATE_FILE, json.dumps(state, indent=1, sort_keys=True) + "\n"
+    if is_browser():
+        # Overwriting a .json file in JupyterLite's drive leaves the kernel busy forever
+        # (jupyterlite/xeus#272, Pyodide kernel too); writing a new one works.
+        if path.exists():
+            path.unlink()
+        path.write_text(text, encoding="utf-8")
+    else:
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
 
 
 def _notebook() -> str | None:

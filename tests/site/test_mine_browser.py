@@ -1,0 +1,191 @@
+"""The learner's own code in the built site, in headless Chromium: an exercise completed in
+module 03 is saved in the browser's storage, survives a reload and a kernel restart, powers a
+milestone, shows on the progress page, falls back to tinytorch's when broken or cleared; and
+a notebook copy from an older course release says that a newer one exists."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import build
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+TIMEOUT_MS = 180_000
+LAYERS = "modules/03_layers.ipynb"
+MILESTONE = "milestones/01_1957_perceptron.ipynb"
+
+KERNEL_READY = """() => {
+  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const session = widget && widget.sessionContext && widget.sessionContext.session;
+  return !!(session && session.kernel && session.kernel.status === 'idle')
+    && window.jupyterapp.commands.hasCommand('notebook:run-all-cells');
+}"""
+# Start running the notebook's cells above index `n`, in order, as Shift+Enter would (not
+# awaited: a hung kernel must fail the test through a timeout, not block it).
+RUN_CELLS_ABOVE = """(n) => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  widget.content.activeCellIndex = n;
+  void window.jupyterapp.commands.execute('notebook:run-all-above');
+}"""
+# Code sent to the notebook's kernel, as a cell would be; resolves to its printed output, or
+# to "TIMEOUT" when the kernel does not answer within two minutes.
+EXECUTE = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const out = [];
+  const future = kernel.requestExecute({code});
+  future.onIOPub = (msg) => {
+    const c = msg.content;
+    if (msg.header.msg_type === 'stream') out.push(c.text);
+    else if (msg.header.msg_type === 'error') out.push(`${c.ename}: ${c.evalue}\\n`);
+  };
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('TIMEOUT'), 120000));
+  const done = await Promise.race([future.done, timeout]);
+  return done === 'TIMEOUT' ? 'TIMEOUT' : out.join('');
+}"""
+OUTPUT_TEXT = "() => [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent).join('\\n')"
+OUTPUT_CONTAINS = """(text) => [...document.querySelectorAll('.jp-OutputArea-output')]
+  .some(element => element.textContent.includes(text))"""
+CELL_INDEX = """(text) => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+  for (let i = 0; i < cells.length; i++) if (cells.get(i).sharedModel.getSource().includes(text)) return i;
+  return -1;
+}"""
+SET_CELL_SOURCE = """([index, source]) =>
+  window.jupyterapp.shell.currentWidget.content.model.cells.get(index).sharedModel.setSource(source)"""
+CONTENTS_GET = """async ([path, content]) => {
+  try { return await window.jupyterapp.serviceManager.contents.get(path, {content}); }
+  catch (error) { return null; }
+}"""
+CONTENTS_SAVE = """async ([path, model]) => { await window.jupyterapp.serviceManager.contents.save(path, model); }"""
+
+
+def open_notebook(page, site_url: str, path: str) -> None:
+    page.goto(f"{site_url}notebooks/index.html?path={path}", timeout=TIMEOUT_MS)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                           "&& window.jupyterapp.shell.currentWidget.context "
+                           "&& window.jupyterapp.shell.currentWidget.context.isReady", timeout=TIMEOUT_MS)
+    page.wait_for_function(KERNEL_READY, timeout=TIMEOUT_MS)
+
+
+def wait_for_output(page, text: str) -> None:
+    try:
+        page.wait_for_function(OUTPUT_CONTAINS, arg=text, timeout=TIMEOUT_MS)
+    except Exception:
+        raise AssertionError(f"no output containing {text!r}; outputs were:\n{page.evaluate(OUTPUT_TEXT)}") from None
+
+
+def cell_index(page, text: str) -> int:
+    index = page.evaluate(CELL_INDEX, text)
+    assert index >= 0, f"no cell containing {text!r}"
+    return index
+
+
+def listing(page, folder: str) -> list[str]:
+    model = page.evaluate(CONTENTS_GET, [folder, True])
+    return sorted(item["name"] for item in (model or {}).get("content") or [])
+
+
+def solution_cell(source_path, text: str) -> str:
+    notebook = build.make_notebook(source_path, "solution")
+    return next(cell.source for cell in notebook.cells if text in cell.source)
+
+
+def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site_url, browser):
+    page = browser.context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)[:300]))
+
+    # Module 03, student edition: write Linear (here: the solution, typed into its cell), run
+    # the notebook down to the cell after its check, which saves it.
+    open_notebook(page, site_url, LAYERS)
+    linear = cell_index(page, "class Linear(Module)")
+    page.evaluate(SET_CELL_SOURCE, [linear, solution_cell(build.REPO / "content" / "03_layers.py",
+                                                          "class Linear(Module)")])
+    use = cell_index(page, 'LinearLayer = yours_or_reference("linear"')
+    page.evaluate(RUN_CELLS_ABOVE, use + 1)
+    wait_for_output(page, "PASS linear")
+    wait_for_output(page, "Using your linear. Saved as my_tinytorch/Linear.py")
+    outputs = page.evaluate(OUTPUT_TEXT)
+    assert "newer version" not in outputs  # the release cell of an up-to-date notebook is silent
+    assert {"Linear.py", "progress.json"} <= set(listing(page, "my_tinytorch"))
+
+    # A new page (new kernel), then a kernel restart as well: only the browser storage remembers.
+    page.reload()
+    open_notebook(page, site_url, MILESTONE)
+    assert page.evaluate(EXECUTE, "before_restart = 1") == ""
+    page.evaluate("""async () => {
+      const restart = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart();
+      await Promise.race([restart, new Promise((resolve) => setTimeout(resolve, 120000))]);
+    }""")
+    page.wait_for_function(KERNEL_READY, timeout=TIMEOUT_MS)
+    assert page.evaluate(EXECUTE, "print('before_restart' in globals())").strip() == "False"
+    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    wait_for_output(page, "RESULT:")
+    outputs = page.evaluate(OUTPUT_TEXT)
+    assert "Linear: yours (my_tinytorch/Linear.py, saved " in outputs, outputs[:2000]
+    assert "target met" in outputs and "Error" not in outputs, outputs[-2000:]
+    assert page.evaluate(EXECUTE, "print(Linear.__module__, perceptron.weight.shape)").strip() == \
+        "my_tinytorch.Linear (1, 2)"
+
+    # A saved file broken by hand: reported, tinytorch's used, the file left as it is.
+    saved = page.evaluate(CONTENTS_GET, ["my_tinytorch/Linear.py", True])["content"]
+    broken = saved.replace("def forward(self, x):", "def forward(self, x)")
+    page.evaluate(CONTENTS_SAVE, ["my_tinytorch/Linear.py", {"type": "file", "format": "text", "content": broken}])
+    out = page.evaluate(EXECUTE, "from tinytorch.mine import Linear\nprint(Linear.__module__)")
+    assert "Linear: tinytorch's; your my_tinytorch/Linear.py failed to load: SyntaxError" in out, out
+    assert out.strip().endswith("tinytorch.nn.linear"), out
+    assert page.evaluate(CONTENTS_GET, ["my_tinytorch/Linear.py", True])["content"] == broken
+    page.evaluate(CONTENTS_SAVE, ["my_tinytorch/Linear.py", {"type": "file", "format": "text", "content": saved}])
+
+    # The progress page reads the same saved state.
+    open_notebook(page, site_url, build.PROGRESS_NOTEBOOK)
+    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    wait_for_output(page, "TransformerBlock: tinytorch's")  # the last line of mine.status()
+    outputs = page.evaluate(OUTPUT_TEXT)
+    assert "yours: Linear" in outputs and "Linear: yours (my_tinytorch/Linear.py" in outputs, outputs[:3000]
+
+    # Clearing it: tinytorch's again, only the saved implementation removed.
+    out = page.evaluate(EXECUTE, "import tinytorch.mine as mine\nmine.clear('Linear')\n"
+                                 "from tinytorch.mine import Linear\nprint(Linear.__module__)")
+    assert "Cleared Linear" in out and "Linear: tinytorch's (you have not saved yours yet" in out, out
+    assert out.strip().endswith("tinytorch.nn.linear"), out
+    assert listing(page, "my_tinytorch") == ["progress.json"]
+    assert browser.foreign_requests() == [], "requests left 127.0.0.1"
+    assert not errors, errors
+
+
+def test_a_copy_from_an_older_release_says_a_newer_one_exists(site_url, browser, site_dir):
+    page = browser.context.new_page()
+    notebook = "modules/01_tensor.ipynb"
+    manifest = json.loads((site_dir / "files" / build.MANIFEST_NAME).read_text())
+    digest = manifest["notebooks"][notebook]
+    open_notebook(page, site_url, build.LANDING_NOTEBOOK)
+
+    # What the browser keeps after a learner saved a notebook of an earlier release.
+    model = page.evaluate(CONTENTS_GET, [notebook, True])
+    release = next(i for i, cell in enumerate(model["content"]["cells"])
+                   if "release" in cell["metadata"].get("tags", []))
+    source = model["content"]["cells"][release]["source"]
+    source = "".join(source) if isinstance(source, list) else source
+    assert digest in source
+    model["content"]["cells"][release]["source"] = source.replace(digest, "0123456789ab")
+    page.evaluate(CONTENTS_SAVE, [notebook, {"type": "notebook", "format": "json", "content": model["content"]}])
+
+    open_notebook(page, site_url, notebook)
+    page.evaluate(RUN_CELLS_ABOVE, cell_index(page, "tinytorch.mine.check_release") + 1)
+    wait_for_output(page, "Note: the course has a newer version of this notebook.")
+    assert "Rename it (e.g. to 01_tensor_mine.ipynb), then open modules/01_tensor.ipynb again" in page.evaluate(OUTPUT_TEXT)
+
+    # The learner's choice: rename the copy; the course's current version is back under its name.
+    page.evaluate("async ([a, b]) => { await window.jupyterapp.serviceManager.contents.rename(a, b); }",
+                  [notebook, "modules/01_tensor_mine.ipynb"])
+    current = page.evaluate(CONTENTS_GET, [notebook, True])
+    text = json.dumps(current["content"])
+    assert digest in text and "0123456789ab" not in text
+    kept = page.evaluate(CONTENTS_GET, ["modules/01_tensor_mine.ipynb", True])
+    assert "0123456789ab" in json.dumps(kept["content"])
+    assert browser.foreign_requests() == []
