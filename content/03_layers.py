@@ -252,6 +252,11 @@ check_dropout(Dropout)
 # make an MLP for the 8x8 digits. Training needs a loss (module 04), gradients (module 05) and
 # an update rule (module 06); here the library supplies the first two and the update is one
 # line: move every parameter a small step against its gradient.
+#
+# Each class whose check passed is also saved, as plain Python, in the folder `my_tinytorch/`
+# of the file browser (locally `~/.tinytorch/`): the later modules and the milestones use it
+# through `from tinytorch.mine import Linear, Sequential`, and
+# [progress.ipynb](../progress.ipynb) shows what you have built so far.
 
 # %%
 MyLinear = yours_or_reference("linear", Linear, tt.nn.Linear)
