@@ -229,7 +229,7 @@ def test_yours_or_reference_saves_in_a_notebook_only(home, monkeypatch, capsys):
 
 def test_fallback_to_tinytorch_when_nothing_is_saved(home, capsys):
     assert mine.load("Adam") is tt.optim.Adam
-    assert capsys.readouterr().out == "Adam: tinytorch's (you have not saved yours yet (modules/06_optimizers.ipynb))\n"
+    assert capsys.readouterr().out == "Adam: tinytorch's (yours is not saved yet: modules/06_optimizers.ipynb saves it once its check passes)\n"
     with pytest.raises(ImportError):
         exec("from tinytorch.mine import Nonexistent", {})
     assert capsys.readouterr().out.startswith("tinytorch.mine has no Nonexistent: you have not saved one")
@@ -297,7 +297,7 @@ def test_progress_and_status_read_the_saved_state(home, capsys):
     out = capsys.readouterr().out
     assert re.search(r"^  03 Layers +1/3  failing: sequential; not run: dropout; yours: Linear$", out, re.M), out
     assert re.search(r"^  06 Optimizers +0/3  not started$", out, re.M), out
-    assert "1 of " in out and "Saved implementations: Linear." in out
+    assert re.search(r"^1 of \d+ checks pass\. Saved in .*: 1 implementation of yours\.$", out, re.M), out
     rows = {row["module"]: row for row in mine.progress_rows()}
     assert rows["03_layers"]["passing"] == 1 and rows["03_layers"]["yours"] == ["Linear"]
 
@@ -470,7 +470,7 @@ def test_local_flow_module_03_to_milestone_and_back(tmp_path):
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[1] == "my_tinytorch.Linear" and lines[-1] == "tinytorch.nn.linear", lines
-    assert lines[-2].startswith("Linear: tinytorch's (you have not saved yours yet"), lines
+    assert lines[-2].startswith("Linear: tinytorch's (yours is not saved yet"), lines
 
 
 @contextlib.contextmanager

@@ -603,8 +603,12 @@ def resolve(name: str):
         if reference is None:
             raise AttributeError(f"tinytorch.mine has no {name}: you have not saved one, and it is not one of "
                                  f"the course's components ({', '.join(COMPONENTS)})")
-        why = f"cannot read {_shown(path)}: {unreadable}" if unreadable else "you have not saved yours yet" + (
-            f" ({module})" if module else "")
+        if unreadable:
+            why = f"cannot read {_shown(path)}: {unreadable}"
+        elif module:
+            why = f"yours is not saved yet: {module} saves it once its check passes"
+        else:
+            why = "yours is not saved yet"
         return reference, f"{name}: tinytorch's ({why})"
     try:
         obj = _load_source(text, name, str(path))
@@ -664,10 +668,11 @@ def _saved_files() -> dict[str, Path]:
 
 
 def status() -> None:
-    """Print, for every component, which implementation `from tinytorch.mine import ...` gives."""
-    names = list(COMPONENTS) + [name for name in _saved_files() if name not in COMPONENTS]
+    """Print, for every framework component, which implementation `from tinytorch.mine import ...`
+    gives, then the names of your other saved functions and classes."""
+    others = [name for name in _saved_files() if name not in COMPONENTS]
     print(f"Your saved implementations: {_shown(home())}")
-    for name in names:
+    for name in COMPONENTS:
         output = io.StringIO()
         try:
             with contextlib.redirect_stdout(output):
@@ -675,6 +680,8 @@ def status() -> None:
         except (AttributeError, ImportError) as error:
             message = f"{name}: {error}"
         print("  " + message)
+    if others:
+        print(f"Also saved (imported the same way): {', '.join(others)}")
 
 
 def progress_rows() -> list[dict]:
@@ -718,7 +725,7 @@ def progress() -> None:
             f"{n} {'passes' if state['checks'][n].get('passed') else 'fails'}" for n in others))
     saved = _saved_files()
     print(f"\n{sum(r['passing'] for r in rows)} of {sum(r['total'] for r in rows)} checks pass. "
-          f"Saved implementations: {', '.join(saved) if saved else 'none yet'}.")
+          f"Saved in {_shown(home())}: {len(saved)} implementation{'' if len(saved) == 1 else 's'} of yours.")
 
 
 def clear(name: str | None = None, *, progress: bool = False) -> list[str]:

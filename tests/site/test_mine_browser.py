@@ -151,7 +151,7 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
     # Clearing it: tinytorch's again, only the saved implementation removed.
     out = page.evaluate(EXECUTE, "import tinytorch.mine as mine\nmine.clear('Linear')\n"
                                  "from tinytorch.mine import Linear\nprint(Linear.__module__)")
-    assert "Cleared Linear" in out and "Linear: tinytorch's (you have not saved yours yet" in out, out
+    assert "Cleared Linear" in out and "Linear: tinytorch's (yours is not saved yet" in out, out
     assert out.strip().endswith("tinytorch.nn.linear"), out
     assert listing(page, "my_tinytorch") == ["progress.json"]
     assert browser.foreign_requests() == [], "requests left 127.0.0.1"
