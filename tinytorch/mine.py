@@ -170,8 +170,7 @@ def _write_state(state: dict) -> None:
     if is_browser():
         # Overwriting a .json file in JupyterLite's drive leaves the kernel busy forever
         # (jupyterlite/xeus#272, Pyodide kernel too); writing a new one works.
-        if path.exists():
-            path.unlink()
+        path.unlink(missing_ok=True)
         path.write_text(text, encoding="utf-8")
     else:
         partial = path.with_name(path.name + ".partial")
