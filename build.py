@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import functools
 import hashlib
 import http.server
@@ -60,17 +61,21 @@ PYODIDE_KEEP = (
     "micropip", "packaging", "ssl", "sqlite3", "jedi", "ipython", "matplotlib-inline",
     "numpy", "matplotlib",
 )
+# Dependencies the 0.27.7 lock lists that the package never imports: matplotlib 3.8.4 neither
+# requires nor imports pytz (0.4 MB). Dropped from the lock's `depends`, so pruning drops them.
+UNUSED_DEPENDENCIES = {"matplotlib": ("pytz",)}
 # The kernel's own wheels (shipped with jupyterlite-pyodide-kernel) that it would otherwise
 # install one after another with micropip at start-up; registered in the lock instead, they
 # are fetched in parallel while Pyodide boots (see `loadPyodideOptions` in lite/).
 KERNEL_WHEEL_PREFIXES = ("piplite-", "pyodide_kernel-", "ipykernel-")
 
 # Files of Pyodide's wheels the course never uses, dropped to keep the zipped site under 30 MB:
-# matplotlib's serif and monospace font families and sample data (sans-serif, the default,
-# STIX and Computer Modern for mathtext stay); jedi's type stubs for third-party libraries
+# matplotlib's serif and monospace font families, its bold oblique sans-serif, and sample data
+# (sans-serif, the default, in regular, bold and oblique (mathtext's italics), STIX and
+# Computer Modern for mathtext stay); jedi's type stubs for third-party libraries
 # (completion for the standard library keeps its stubs).
 WHEEL_DROPS = {
-    "matplotlib": re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/ttf/DejaVu(Serif|SansMono))"),
+    "matplotlib": re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/ttf/DejaVu(Serif|SansMono|Sans-BoldOblique))"),
     "jedi": re.compile(r"^jedi/third_party/(django-stubs/|typeshed/third_party/)"),
 }
 # JupyterLab's Font Awesome in legacy formats; browsers load the .woff2 (or .woff) files.
@@ -81,16 +86,32 @@ LEGACY_FONT_FILES = ("fa-*.eot", "fa-*.svg", "fa-*.ttf")
 # packages and the standard library ship bytecode only (as Pyodide's own compiled builds do);
 # tinytorch keeps its sources next to the bytecode, so learners' tracebacks show its code.
 KEEP_SOURCES = ("tinytorch",)
-BYTECODE_RUNNER = r"""
+# What is compiled: the modules these imports load (the kernel's, and a course notebook's first cell's).
+STARTUP_IMPORTS = ("pyodide_kernel", "numpy", "matplotlib.pyplot", "tinytorch")
+# Pyodide's matplotlib reads its font list from next to font_manager.py (a Pyodide patch), and
+# ships one made by another matplotlib version (its _version 390; 3.8.4 wants 330): every new
+# kernel discards it and scans every font file on its first `import matplotlib.pyplot`. The
+# build remakes the list with the bundled matplotlib (and the fonts it keeps) and ships that.
+FONT_LIST = "matplotlib/fontlist.json"
+FONT_CACHE_SCRIPT = r"""
+import os, shutil
+from matplotlib import font_manager  # scans the fonts, writes the list
+path = os.path.join(os.path.dirname(font_manager.__file__), "fontlist.json")
+assert os.path.exists(path), f"this matplotlib keeps its font list elsewhere, not at {path}"
+shutil.copy(path, "/work/fontlist.json")
+"""
+# Runs a Python script (env TT_SCRIPT) in the bundled Pyodide under Node, with `packages`
+# loaded, the host folder `hostDir` mounted at /work and `args` (JSON) as a global.
+PYODIDE_RUNNER = r"""
 import { pathToFileURL } from "node:url";
-const [indexURL, hostDir, keepSources, packages] = process.argv.slice(2);
+const [indexURL, hostDir, packages, args] = process.argv.slice(2);
 try {
   const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
   const pyodide = await loadPyodide({ indexURL, packages: packages.split(",") });
   pyodide.FS.mkdirTree("/work");
   pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: hostDir }, "/work");
-  pyodide.globals.set("keep_sources", keepSources.split(","));
-  pyodide.runPython(process.env.TT_BYTECODE_SCRIPT);
+  pyodide.globals.set("args", pyodide.toPy(JSON.parse(args)));
+  pyodide.runPython(process.env.TT_SCRIPT);
 } catch (error) {
   // only the message: a stack through the minified runtime is one enormous line
   console.error(String(error && error.message ? error.message : error));
@@ -103,16 +124,12 @@ import base64, hashlib, importlib.util, importlib._bootstrap_external as bx, os,
 SITE = f"/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/"
 STDLIB = f"/lib/python{sys.version_info[0]}{sys.version_info[1]}.zip/"
 
-# Compile what the kernel and a first `import tinytorch` load (the rest stays source: bytecode
+# Compile what the kernel and the course's first imports load (the rest stays source: bytecode
 # is bigger and compresses worse, and the site must stay small).
 sys.path.remove("")
-for module in ("pyodide_kernel", "numpy", "tinytorch"):
+for module in args["imports"]:
     importlib.import_module(module)
 USED = {getattr(m, "__file__", None) for m in list(sys.modules.values())} - {None}
-
-def record_line(name, data):
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{name},sha256={digest},{len(data)}"
 
 def compile_archive(path, prefix, keep_source):
     out, renamed, failed = {}, {}, 0
@@ -160,7 +177,7 @@ for name in sorted(os.listdir("/work")):
     if name == "python_stdlib.zip":
         compiled, failed = compile_archive(path, STDLIB, False)
     elif name.endswith(".whl"):
-        compiled, failed = compile_archive(path, SITE, name.split("-")[0] in keep_sources)
+        compiled, failed = compile_archive(path, SITE, name.split("-")[0] in args["keep_sources"])
     else:
         continue
     print(f"{name}: {compiled} modules compiled" + (f", {failed} left as source" if failed else ""))
@@ -604,6 +621,8 @@ def prune_pyodide(pyodide_dir: Path, keep_roots=PYODIDE_KEEP) -> None:
     and verify the kept package files against the lock's checksums."""
     lock = read_lock(pyodide_dir)
     packages = lock["packages"]
+    for name, unused in UNUSED_DEPENDENCIES.items():
+        packages[name]["depends"] = [d for d in packages[name]["depends"] if d not in unused]
     keep = dependency_closure(packages, keep_roots)
     lock["packages"] = {name: spec for name, spec in packages.items() if name in keep}
     wanted = set(PYODIDE_CORE_FILES) | {spec["file_name"] for spec in lock["packages"].values()}
@@ -666,34 +685,71 @@ def add_sitecustomize(pyodide_dir: Path) -> None:
         stdlib.writestr("sitecustomize.py", SITECUSTOMIZE)
 
 
-def compile_bytecode(pyodide_dir: Path) -> None:
-    """Replace Python sources in the stdlib zip and every wheel by bytecode compiled with the
-    bundled Pyodide (under Node), then update the lock's checksums. Skipped, with a warning,
-    when Node is not installed: the site still works, it just starts slower."""
+def run_in_pyodide(pyodide_dir: Path, script: str, host_dir: Path, args: dict, what: str) -> str | None:
+    """Run `script` in the bundled Pyodide under Node (PYODIDE_RUNNER), with the kernel's
+    start-up packages loaded and `host_dir` at /work; returns its output. None, with a
+    warning, when Node is not installed: the build steps that need it are optimizations."""
     node = shutil.which("node")
     if node is None:
-        log("warning: node not found, skipping bytecode compilation (the site will start slower)")
-        return
-    log("compiling Python bytecode inside Pyodide")
-    env = {**os.environ, "TT_BYTECODE_SCRIPT": BYTECODE_SCRIPT}
+        log(f"warning: node not found, skipping {what} (the site will start slower)")
+        return None
+    log(what)
     with tempfile.TemporaryDirectory() as tmp:
-        runner = Path(tmp) / "compile.mjs"
-        runner.write_text(BYTECODE_RUNNER, encoding="utf-8")
-        # Pyodide reads its own stdlib zip while booting: compile a copy, swap it in after
-        stdlib_copy = Path(tmp) / "work"
-        stdlib_copy.mkdir()
+        runner = Path(tmp) / "run.mjs"
+        runner.write_text(PYODIDE_RUNNER, encoding="utf-8")
+        result = subprocess.run(
+            [node, str(runner), f"{pyodide_dir.resolve()}/", str(host_dir), ",".join(startup_packages()),
+             json.dumps(args)],
+            capture_output=True, text=True, env={**os.environ, "TT_SCRIPT": script})
+    if result.returncode != 0:
+        raise BuildError(f"{what} failed:\n{result.stdout[-2000:]}\n{_js_error(result.stderr)}")
+    return result.stdout
+
+
+def compile_bytecode(pyodide_dir: Path) -> None:
+    """Replace Python sources in the stdlib zip and every wheel by bytecode compiled with the
+    bundled Pyodide, then update the lock's checksums."""
+    with tempfile.TemporaryDirectory() as tmp:
+        # Pyodide reads its own stdlib zip while booting: compile copies, swap them in after
+        copies = Path(tmp)
         archives = [pyodide_dir / "python_stdlib.zip", *sorted(pyodide_dir.glob("*.whl"))]
         for archive in archives:
-            shutil.copy2(archive, stdlib_copy / archive.name)
-        result = subprocess.run(
-            [node, str(runner), f"{pyodide_dir.resolve()}/", str(stdlib_copy), ",".join(KEEP_SOURCES),
-             ",".join(startup_packages())],
-            capture_output=True, text=True, env=env)
-        if result.returncode != 0:
-            raise BuildError(f"bytecode compilation failed:\n{result.stdout[-2000:]}\n{_js_error(result.stderr)}")
+            shutil.copy2(archive, copies / archive.name)
+        args = {"imports": STARTUP_IMPORTS, "keep_sources": KEEP_SOURCES}
+        if run_in_pyodide(pyodide_dir, BYTECODE_SCRIPT, copies, args, "compiling Python bytecode inside Pyodide") is None:
+            return
         for archive in archives:
-            shutil.copy2(stdlib_copy / archive.name, archive)
+            shutil.copy2(copies / archive.name, archive)
     update_lock_checksums(pyodide_dir)
+
+
+def prebuild_font_cache(pyodide_dir: Path) -> None:
+    """Build matplotlib's font list inside the bundled Pyodide and put it in matplotlib's wheel
+    (FONT_LIST), so that kernels read it instead of scanning the fonts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if run_in_pyodide(pyodide_dir, FONT_CACHE_SCRIPT, Path(tmp), {}, "building matplotlib's font list") is None:
+            return
+        data = (Path(tmp) / "fontlist.json").read_bytes()
+    spec = read_lock(pyodide_dir)["packages"]["matplotlib"]
+    put_in_wheel(pyodide_dir / spec["file_name"], FONT_LIST, data)
+    update_lock_checksums(pyodide_dir)
+
+
+def put_in_wheel(wheel: Path, name: str, data: bytes) -> None:
+    """Add or replace the file `name` (a path inside the wheel), and its RECORD line."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    rewritten = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename == name:
+                continue
+            content = src.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                lines = [line for line in content.decode().splitlines() if line.split(",")[0] != name]
+                content = "".join(f"{line}\n" for line in [*lines, f"{name},sha256={digest},{len(data)}"]).encode()
+            dst.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
+        dst.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    rewritten.replace(wheel)
 
 
 def startup_packages() -> list[str]:
@@ -844,6 +900,7 @@ def build_site(out: Path, edition: str = "student", pyodide_source: Path | None 
         drop_legacy_fonts(site)
         register_wheels(pyodide_dir, [wheel, comm, *kernel_wheels(site)])
         add_sitecustomize(pyodide_dir)
+        prebuild_font_cache(pyodide_dir)
         compile_bytecode(pyodide_dir)
         shutil.copytree(pyodide_dir, site / "static" / "pyodide")
         write_entry_page(site)

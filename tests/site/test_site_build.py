@@ -209,6 +209,7 @@ def test_pyodide_is_local_pruned_and_knows_tinytorch(site_dir):
     packages = lock["packages"]
     assert {"numpy", "matplotlib", "ipython", "jedi", "ssl", "tinytorch", "comm"} <= set(packages)
     assert not {"pandas", "scipy", "pyarrow", "scikit-learn", "provisa-client"} & set(packages)
+    assert "pytz" not in packages and "pytz" not in packages["matplotlib"]["depends"]  # build.UNUSED_DEPENDENCIES
     tinytorch = packages["tinytorch"]
     assert tinytorch["imports"] == ["tinytorch"] and tinytorch["depends"] == ["numpy"]
     for spec in packages.values():
@@ -232,7 +233,17 @@ def test_offline_archive_holds_the_whole_site(site_dir):
                      f"files/{build.LANDING_NOTEBOOK}"):
         assert f"{top}/{required}" in names
     assert f"{top}/{build.ARCHIVE_PATH.as_posix()}" not in names
-    print(f"zipped site: {archive.stat().st_size / 1e6:.1f} MB")
+    size_mb = archive.stat().st_size / 1e6
+    print(f"zipped site: {size_mb:.1f} MB")
+    assert size_mb <= 30, f"the zipped site is {size_mb:.2f} MB, over its 30 MB budget"
+
+
+@pytest.mark.slow
+def test_kernel_preloads_what_a_first_cell_imports(site_dir):
+    """numpy, matplotlib and tinytorch load while the kernel starts, not in the first cell."""
+    config = json.loads((site_dir / "jupyter-lite.json").read_text())
+    kernel = config["jupyter-config-data"]["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert {"numpy", "matplotlib", "tinytorch"} <= set(kernel["loadPyodideOptions"]["packages"])
 
 
 @pytest.mark.slow

@@ -82,7 +82,8 @@ def test_a_failing_test_fails_the_pyodide_run(site_dir, pyodide_test_wheels, tmp
 
 
 def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_path):
-    """The slimmed matplotlib still draws (default sans-serif font, mathtext)."""
+    """The slimmed matplotlib still draws (default sans-serif font, mathtext), and reads the
+    font list the build made instead of scanning its fonts again."""
     (tmp_path / "test_plot.py").write_text(
         "import io, pytest\n\n"
         "def test_plot_to_png():\n"
@@ -91,8 +92,21 @@ def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_pa
         "    ax.set_title('loss')\n    ax.legend()\n"
         "    buffer = io.BytesIO()\n    fig.savefig(buffer, format='png')\n"
         "    assert buffer.getvalue()[:4] == b'\\x89PNG'\n")
+    (tmp_path / "test_font_list.py").write_text(
+        "import logging, os\n\n"
+        "def test_font_list_is_read_not_rebuilt(caplog):\n"
+        "    # build.prebuild_font_cache: a list for this matplotlib, of fonts that exist\n"
+        "    with caplog.at_level(logging.INFO, logger='matplotlib.font_manager'):\n"
+        "        from matplotlib import font_manager\n"
+        "    assert 'building the font cache' not in caplog.text\n"
+        "    assert 'generated new fontManager' not in caplog.text\n"
+        "    assert font_manager.fontManager._version == font_manager.FontManager.__version__\n"
+        "    fonts = font_manager.fontManager.ttflist + font_manager.fontManager.afmlist\n"
+        "    assert len(fonts) > 20 and all(os.path.exists(font.fname) for font in fonts)\n"
+        "    assert font_manager.findfont('DejaVu Sans').endswith('DejaVuSans.ttf')\n")
     result = run_in_pyodide(site_dir, pyodide_test_wheels, tmp_path, "-q", "-W", "error::UserWarning")
     assert result.returncode == 0
+    assert "2 passed" in result.stdout
 
 
 def test_working_directory_is_searched_last_for_imports(site_dir, pyodide_test_wheels, tmp_path):
