@@ -7,7 +7,7 @@ import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.acceleration import (
     CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, LossScaler, MasterWeights, bias_gelu,
-    choose_fastest, conv_output_size, gelu_op_chain, im2col, matmul_blocked,
+    choose_fastest, conv_output_size, gelu_op_chain, im2col, matmul_blocked, next_loss_scale,
 )
 from tinytorch.gradcheck import gradcheck
 from tinytorch.quantization import model_size_bytes
@@ -186,6 +186,38 @@ def test_loss_scaler_grows_the_scale_after_n_good_steps_and_unscales():
     scaler.step(setup.optimizer)
     scaler.update()
     assert scaler.get_scale() == 16.0
+
+
+def test_next_loss_scale_backs_off_on_overflow_and_grows_after_the_interval():
+    assert next_loss_scale(1024.0, 5, True) == (512.0, 0)  # overflow: back off, restart the count
+    assert next_loss_scale(1024.0, 0, False, growth_interval=3) == (1024.0, 1)
+    assert next_loss_scale(1024.0, 2, False, growth_interval=3) == (2048.0, 0)  # 3rd clean step: grow
+    assert next_loss_scale(8.0, 0, False, growth_factor=4.0, growth_interval=1) == (32.0, 0)
+    assert next_loss_scale(8.0, 1, True, backoff_factor=0.25) == (2.0, 0)
+
+
+def test_next_loss_scale_matches_torch_amp_update_scale():
+    torch = pytest.importorskip("torch")
+    flags = [False, False, True, False, False, False, False, True, True, False, False, False]
+    for growth_factor, backoff_factor, interval in [(2.0, 0.5, 3), (4.0, 0.25, 1), (2.0, 0.5, 2000)]:
+        scale, good = 2.0 ** 16, 0
+        theirs, tracker = torch.tensor([2.0 ** 16]), torch.tensor([0], dtype=torch.int32)
+        for flag in flags:
+            scale, good = next_loss_scale(scale, good, flag, growth_factor, backoff_factor, interval)
+            # what GradScaler.update runs
+            torch._amp_update_scale_(theirs, tracker, torch.tensor([float(flag)]), growth_factor, backoff_factor,
+                                     interval)
+            assert (scale, good) == (theirs.item(), tracker.item())
+
+
+def test_loss_scaler_update_follows_next_loss_scale():
+    scaler = LossScaler(init_scale=64.0, growth_factor=3.0, backoff_factor=0.25, growth_interval=2)
+    scale, good = 64.0, 0
+    for flag in [False, False, True, False, True, False, False, False]:
+        scaler._found_inf = flag  # what unscale_ would have found
+        scaler.update()
+        scale, good = next_loss_scale(scale, good, flag, 3.0, 0.25, 2)
+        assert (scaler.get_scale(), scaler.state_dict()["good_steps"]) == (scale, good)
 
 
 def test_loss_scaler_scales_the_loss_and_checks_call_order():

@@ -8,11 +8,11 @@ from .formulations import (
 )
 from .choose import TimingTable, choose_fastest
 from .fusion import FUSION_CANDIDATES, bias_gelu, gelu_op_chain
-from .mixed_precision import LossScaler, MasterWeights
+from .mixed_precision import LossScaler, MasterWeights, next_loss_scale
 
 __all__ = [
     "CONV2D_FORMULATIONS", "MATMUL_FORMULATIONS", "conv2d_im2col_einsum", "conv2d_im2col_matmul",
     "conv2d_naive", "conv2d_tensordot", "conv_output_size", "im2col", "matmul_blocked", "matmul_einsum",
     "matmul_naive", "matmul_tensordot", "matmul_vectorized", "TimingTable", "choose_fastest",
-    "FUSION_CANDIDATES", "bias_gelu", "gelu_op_chain", "LossScaler", "MasterWeights",
+    "FUSION_CANDIDATES", "bias_gelu", "gelu_op_chain", "LossScaler", "MasterWeights", "next_loss_scale",
 ]

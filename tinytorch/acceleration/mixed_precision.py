@@ -30,6 +30,22 @@ def _positive(op, name, value, low=0.0, inclusive=False):
         raise ValueError(f"{op}: {name} must be {'>=' if inclusive else '>'} {low}, got {value!r}")
 
 
+def next_loss_scale(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
+    """(new scale, new count of clean steps) after one step of dynamic loss scaling.
+
+    An overflow (`found_inf`) multiplies the scale by `backoff_factor` and restarts the count;
+    a clean step adds one to it, and the `growth_interval`-th clean step in a row multiplies
+    the scale by `growth_factor` and restarts the count. The rule of `LossScaler.update` (and
+    of PyTorch's GradScaler), as a pure function.
+    """
+    if found_inf:
+        return scale * backoff_factor, 0
+    good_steps += 1
+    if good_steps == growth_interval:
+        return scale * growth_factor, 0
+    return scale, good_steps
+
+
 class LossScaler:
     """Dynamic loss scaling with PyTorch's GradScaler interface: scale, unscale_, step, update."""
 
@@ -92,14 +108,9 @@ class LossScaler:
             return
         if self._found_inf is None:
             raise RuntimeError("LossScaler.update: call step(optimizer) (or unscale_) first")
-        if self._found_inf:
-            self._scale *= self.backoff_factor
-            self._good_steps = 0
-        else:
-            self._good_steps += 1
-            if self._good_steps == self.growth_interval:
-                self._scale *= self.growth_factor
-                self._good_steps = 0
+        self._scale, self._good_steps = next_loss_scale(self._scale, self._good_steps, self._found_inf,
+                                                        self.growth_factor, self.backoff_factor,
+                                                        self.growth_interval)
         self._found_inf = None
 
     def state_dict(self):
