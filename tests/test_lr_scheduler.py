@@ -7,7 +7,7 @@ import pytest
 
 import tinytorch
 from tinytorch.optim import SGD, Adam
-from tinytorch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, StepLR
+from tinytorch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, StepLR, warmup_cosine_lr
 
 try:
     import torch
@@ -71,6 +71,37 @@ def test_cosine_follows_the_closed_form():
     sequence = lr_sequence(optimizer, CosineAnnealingLR(optimizer, T_max=8, eta_min=0.1), 9)
     expected = [0.1 + 0.9 * (1 + math.cos(math.pi * t / 8)) / 2 for t in range(9)]
     np.testing.assert_allclose([s[0] for s in sequence], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_warmup_cosine_lr_by_hand():
+    lrs = [warmup_cosine_lr(step, 6, 1.0, 0.1, warmup_steps=2) for step in range(8)]
+    # warmup: (step + 1) / 2; then the cosine over the remaining 4 steps; lr_min from step 6 on
+    expected = [0.5, 1.0] + [0.1 + 0.9 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)] + [0.1, 0.1]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-12)
+    assert lrs[1] == 1.0 and lrs[6] == lrs[7] == 0.1
+
+
+def test_warmup_cosine_lr_without_warmup_is_cosine_annealing():
+    optimizer = tt_optimizer((0.3,))
+    sequence = lr_sequence(optimizer, CosineAnnealingLR(optimizer, T_max=12, eta_min=0.01), 13)
+    np.testing.assert_allclose([warmup_cosine_lr(step, 12, 0.3, 0.01) for step in range(13)],
+                               [s[0] for s in sequence], rtol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("total, warmup, lr_min", [(20, 5, 0.0), (9, 1, 1e-3), (30, 10, 0.02)])
+def test_warmup_cosine_lr_matches_pytorch_linear_then_cosine(total, warmup, lr_min):
+    lr_max = 0.5
+    torch_opt = torch_optimizer((lr_max,))
+    schedulers = torch.optim.lr_scheduler
+    # PyTorch's warmup: LinearLR from lr_max / warmup up to lr_max, then CosineAnnealingLR
+    scheduler = schedulers.SequentialLR(torch_opt, [
+        schedulers.LinearLR(torch_opt, start_factor=1 / warmup, end_factor=1.0, total_iters=max(warmup - 1, 1)),
+        schedulers.CosineAnnealingLR(torch_opt, T_max=total - warmup, eta_min=lr_min),
+    ], milestones=[warmup])
+    expected = [lrs[0] for lrs in lr_sequence(torch_opt, scheduler, total)]
+    got = [warmup_cosine_lr(step, total, lr_max, lr_min, warmup) for step in range(total)]
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_lambda_lr_per_group():

@@ -14,7 +14,7 @@ from .. import grad_mode
 from .. import nn
 from ..data import DataLoader, TensorDataset
 from ..optim import SGD, Adam, Optimizer
-from ..optim.lr_scheduler import CosineAnnealingLR
+from ..optim.lr_scheduler import CosineAnnealingLR, warmup_cosine_lr
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..train import evaluate as library_evaluate
@@ -121,13 +121,9 @@ def check_clip_grad_norm(clip_grad_norm_):
 # ---------------------------------------------------------------------------- cosine_lr
 
 def reference_cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
-    """Linear warmup over `warmup_steps` steps, then half a cosine from lr_max to lr_min."""
-    if step < warmup_steps:
-        return lr_max * (step + 1) / warmup_steps
-    if step >= total_steps:
-        return lr_min
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return lr_min + (lr_max - lr_min) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    """Linear warmup over `warmup_steps` steps, then half a cosine from lr_max to lr_min
+    (tinytorch's lr_scheduler.warmup_cosine_lr)."""
+    return warmup_cosine_lr(step, total_steps, lr_max, lr_min, warmup_steps)
 
 
 def check_cosine_lr(cosine_lr):

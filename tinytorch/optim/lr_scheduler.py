@@ -11,6 +11,22 @@ import numbers
 from .optimizer import Optimizer, check_hyperparameter
 
 
+def warmup_cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
+    """The learning rate at `step` (counted from 0) of a warmup + cosine schedule, in closed form.
+
+    Linear warmup to lr_max over the first `warmup_steps` steps (lr_max * (step + 1) /
+    warmup_steps), then half a cosine from lr_max down to lr_min at `total_steps`, and lr_min
+    from there on. Without warmup, CosineAnnealingLR(T_max=total_steps, eta_min=lr_min)'s
+    curve; as a scheduler: LambdaLR(optimizer, lambda s: warmup_cosine_lr(s, total, 1.0, ...)).
+    """
+    if step < warmup_steps:
+        return lr_max * (step + 1) / warmup_steps
+    if step >= total_steps:
+        return lr_min
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return lr_min + (lr_max - lr_min) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 class LRScheduler:
     """Base class: subclasses implement `get_lr()`, the learning rates at `last_epoch`."""
 
