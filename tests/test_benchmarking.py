@@ -9,7 +9,7 @@ import tinytorch as tt
 from tinytorch import nn
 from tinytorch.benchmarking import (
     SCENARIOS, benchmark, bootstrap_interval, compare, confidence_interval, measurement_of, pareto_front,
-    run_report, t_interval, t_quantile,
+    run_pipeline, run_report, stage_report, t_interval, t_quantile,
 )
 
 # Student's t quantiles (two-sided 95% and 99%) from standard tables
@@ -69,6 +69,17 @@ def test_measurement_from_given_samples():
     m = measurement_of([1.0, 2.0, 3.0, 4.0, 100.0], method="t")
     assert m.median == 3.0 and m.q1 == 2.0 and m.q3 == 4.0 and m.iqr == 2.0
     assert m.method == "t" and "CI of the mean" in str(m)
+
+
+def test_measurement_takes_the_number_of_bootstrap_resamples():
+    x = np.random.default_rng(2).exponential(1.0, size=30)
+    few = measurement_of(x, 0.9, seed=4, resamples=25)
+    assert (few.ci_low, few.ci_high) == bootstrap_interval(x, 0.9, resamples=25, seed=4)
+    default = measurement_of(x, 0.9, seed=4)  # 2000 resamples
+    assert (default.ci_low, default.ci_high) == bootstrap_interval(x, 0.9, seed=4) != (few.ci_low, few.ci_high)
+    assert confidence_interval(x, 0.9, seed=4, resamples=25) == (few.ci_low, few.ci_high)
+    with pytest.raises(ValueError, match="bootstrap_interval: resamples must be an int >= 1, got 0"):
+        measurement_of(x, resamples=0)
 
 
 def test_statistics_errors():
@@ -160,3 +171,57 @@ def test_report_errors():
         run_report(variants(), tt.tensor(1.0))
     with pytest.raises(ValueError, match="run_report: variants must be a non-empty dict"):
         run_report({}, tt.randn(2, 16))
+
+
+class Stamped:
+    """A stand-in model: the names of the stages that made it."""
+
+    def __init__(self, history=()):
+        self.history = tuple(history)
+
+
+def test_run_pipeline_applies_the_stages_in_turn_and_measures_every_model():
+    measured = []
+
+    def measure(model):
+        measured.append(model)
+        return {"size_bytes": 100 / (1 + len(model.history)), "stages": len(model.history)}
+
+    stages = [(name, lambda m, name=name: Stamped(m.history + (name,))) for name in ("prune", "quantize")]
+    base = Stamped()
+    rows = run_pipeline(base, stages, measure)
+    assert [row["stage"] for row in rows] == ["baseline", "prune", "quantize"]
+    assert rows[0]["model"] is base
+    assert [row["model"].history for row in rows] == [(), ("prune",), ("prune", "quantize")]  # cumulative
+    assert [row["model"] for row in rows] == measured  # each model measured once, in order
+    assert [(row["size_bytes"], row["stages"]) for row in rows] == [(100.0, 0), (50.0, 1), (100 / 3, 2)]
+    assert run_pipeline(base, [], measure) == [{"stage": "baseline", "model": base, "size_bytes": 100.0, "stages": 0}]
+
+
+STAGES = [
+    {"stage": "baseline", "accuracy": 0.96, "size_bytes": 200_000, "latency_ms": 0.08},
+    {"stage": "prune", "accuracy": 0.95, "size_bytes": 50_000, "latency_ms": 0.05},
+    {"stage": "quantize", "accuracy": 0.955, "size_bytes": 12_500, "latency_ms": 0.10},
+]
+
+
+def test_stage_report_gains_against_the_previous_and_the_first_row():
+    snapshot = [dict(row) for row in STAGES]
+    report = stage_report(STAGES)
+    assert STAGES == snapshot and all(r is not s for r, s in zip(report, STAGES))  # new rows
+    first, prune, quantize = report
+    assert first == {**STAGES[0], "accuracy_change": 0.0, "size_reduction": 1.0, "speedup": 1.0,
+                     "total_accuracy_change": 0.0, "total_size_reduction": 1.0, "total_speedup": 1.0}
+    assert prune["size_reduction"] == prune["total_size_reduction"] == 4.0
+    assert prune["speedup"] == pytest.approx(1.6) and prune["accuracy_change"] == pytest.approx(-0.01)
+    assert quantize["size_reduction"] == 4.0 and quantize["total_size_reduction"] == 16.0
+    assert quantize["speedup"] == pytest.approx(0.5)  # slower than the stage before it
+    assert quantize["total_speedup"] == pytest.approx(0.8)
+    assert quantize["accuracy_change"] == pytest.approx(0.005)
+    assert quantize["total_accuracy_change"] == pytest.approx(-0.005)
+    assert stage_report([]) == []
+
+
+def test_stage_report_needs_the_three_metrics():
+    with pytest.raises(KeyError, match="latency_ms"):
+        stage_report([{"stage": "baseline", "accuracy": 0.9, "size_bytes": 10}])

@@ -43,10 +43,10 @@ class Measurement:
     __repr__ = __str__
 
 
-def measurement_of(samples, confidence=0.95, method="bootstrap", seed=0):
-    """Measurement summarizing timings already taken (seconds)."""
+def measurement_of(samples, confidence=0.95, method="bootstrap", seed=0, resamples=2000):
+    """Measurement summarizing timings already taken (seconds); `resamples` is the bootstrap's."""
     values = np.asarray(samples, dtype=np.float64)
-    low, high = confidence_interval(values, confidence, method, seed)
+    low, high = confidence_interval(values, confidence, method, seed, resamples)
     q1, median, q3 = np.percentile(values, [25, 50, 75])
     return Measurement(
         median=float(median), q1=float(q1), q3=float(q3), mean=float(values.mean()), std=float(values.std(ddof=1)),

@@ -82,10 +82,11 @@ def bootstrap_interval(samples, confidence=0.95, statistic=np.median, resamples=
     return float(low), float(high)
 
 
-def confidence_interval(samples, confidence=0.95, method="bootstrap", seed=0):
-    """(low, high): bootstrap interval of the median, or ('t') t interval of the mean."""
+def confidence_interval(samples, confidence=0.95, method="bootstrap", seed=0, resamples=2000):
+    """(low, high): bootstrap interval of the median (from `resamples` resamples), or ('t') t
+    interval of the mean."""
     if method == "bootstrap":
-        return bootstrap_interval(samples, confidence, seed=seed)
+        return bootstrap_interval(samples, confidence, resamples=resamples, seed=seed)
     if method == "t":
         return t_interval(samples, confidence)
     raise ValueError(f"confidence_interval: method must be 'bootstrap' or 't', got {method!r}")

@@ -4,24 +4,24 @@ interval, and the Pareto front of benchmark rows.
 `summarize` must match NumPy's percentiles exactly. Its bootstrap interval is compared with
 tinytorch's (`benchmarking.bootstrap_interval`, same seed); a learner who draws the resamples
 differently still passes if each end of the interval falls where tinytorch's ends fall over
-many seeds (a bootstrap is random; its spread is known).
+many seeds (a bootstrap is random; its spread is known). The capstone's (module 20)
+`run_pipeline` and `stage_report` are compared with tinytorch.benchmarking's.
 """
 
 import numpy as np
 
-from ..benchmarking import bootstrap_interval, pareto_front as reference_pareto_front, t_interval
+from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
+from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
 from .core import fail, passed, run_learner
 
 _KEYS = ("median", "q1", "q3", "iqr", "ci_low", "ci_high")
 
 
 def reference_summarize(times, confidence=0.95, resamples=2000, seed=0):
-    """{median, q1, q3, iqr, ci_low, ci_high}: quartiles and a bootstrap interval of the median."""
-    values = np.asarray(times, dtype=np.float64)
-    q1, median, q3 = np.percentile(values, [25, 50, 75])
-    low, high = bootstrap_interval(values, confidence, resamples=resamples, seed=seed)
-    return {"median": float(median), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1),
-            "ci_low": low, "ci_high": high}
+    """{median, q1, q3, iqr, ci_low, ci_high}: quartiles and a bootstrap interval of the median,
+    from tinytorch's measurement_of."""
+    m = measurement_of(times, confidence, seed=seed, resamples=resamples)
+    return {"median": m.median, "q1": m.q1, "q3": m.q3, "iqr": m.iqr, "ci_low": m.ci_low, "ci_high": m.ci_high}
 
 
 def _timing_cases():
@@ -166,15 +166,6 @@ def check_pareto_front(pareto_front):
 # ---------------------------------------------------------------------- the capstone pipeline (module 20)
 
 
-def reference_run_pipeline(model, stages, measure):
-    """[{'stage': name, 'model': model, **measure(model)}] for the model and after each stage."""
-    rows = [{"stage": "baseline", "model": model, **measure(model)}]
-    for name, stage in stages:
-        model = stage(model)
-        rows.append({"stage": name, "model": model, **measure(model)})
-    return rows
-
-
 class _FakeModel:
     """A stand-in model: remembers which stages made it, has a size and an accuracy."""
 
@@ -248,23 +239,6 @@ def check_run_pipeline(run_pipeline):
 
 _GAINS = ("accuracy_change", "size_reduction", "speedup", "total_accuracy_change", "total_size_reduction",
           "total_speedup")
-
-
-def reference_stage_report(rows):
-    """Each row plus what its stage bought: against the previous row and against the first."""
-    report = []
-    for i, row in enumerate(rows):
-        previous, first = rows[max(i - 1, 0)], rows[0]
-        report.append({
-            **row,
-            "accuracy_change": row["accuracy"] - previous["accuracy"],
-            "size_reduction": previous["size_bytes"] / row["size_bytes"],
-            "speedup": previous["latency_ms"] / row["latency_ms"],
-            "total_accuracy_change": row["accuracy"] - first["accuracy"],
-            "total_size_reduction": first["size_bytes"] / row["size_bytes"],
-            "total_speedup": first["latency_ms"] / row["latency_ms"],
-        })
-    return report
 
 
 def _stage_rows():
