@@ -31,193 +31,144 @@ def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
 
 # ---------------------------------------------------------------------- magnitude
 
-def test_threshold_pruning_of_ties_fails(failure):
-    def threshold(weight, amount):
-        k = round(amount * weight.size)
-        if k == 0:
-            return np.ones(weight.shape, bool)
-        t = np.sort(np.abs(weight), axis=None)[k - 1]
-        return np.abs(weight) > t
-
-    assert "sort instead" in failure(check_magnitude_prune, threshold)
-
-
-def test_signed_ranking_fails(failure):
-    def signed(weight, amount):
-        k = round(amount * weight.size)
+def make_magnitude_prune(count=round, score=np.abs, smallest=lambda s, k: np.argsort(s, axis=None, kind="stable")[:k]):
+    """Magnitude pruning with one typical mistake: how k is counted, what is ranked, how the
+    k smallest are found."""
+    def prune(weight, amount):
+        k = count(amount * weight.size)
         keep = np.ones(weight.size, dtype=bool)
-        keep[np.argsort(weight, axis=None, kind="stable")[:k]] = False
+        keep[smallest(score(weight), k)] = False
         return keep.reshape(weight.shape)
-
-    assert "np.abs(weight)" in failure(check_magnitude_prune, signed)
-
-
-def test_int_instead_of_round_fails(failure):
-    def truncating(weight, amount):
-        k = int(amount * weight.size)
-        keep = np.ones(weight.size, dtype=bool)
-        keep[np.argsort(np.abs(weight), axis=None, kind="stable")[:k]] = False
-        return keep.reshape(weight.shape)
-
-    assert "28.999999999999996" in failure(check_magnitude_prune, truncating)
+    return prune
 
 
-def test_amount_zero_with_argpartition_fails(failure):
-    def partition(weight, amount):
-        k = round(amount * weight.size)
-        keep = np.ones(weight.size, dtype=bool)
-        keep[np.argpartition(np.abs(weight).ravel(), k - 1)[:k] if k else slice(None, -1)] = False
-        return keep.reshape(weight.shape)
-
-    assert "amount 0" in failure(check_magnitude_prune, partition)
+def threshold(weight, amount):
+    k = round(amount * weight.size)
+    if k == 0:
+        return np.ones(weight.shape, bool)
+    t = np.sort(np.abs(weight), axis=None)[k - 1]
+    return np.abs(weight) > t
 
 
-def test_zeroing_the_weight_in_place_fails(failure):
-    def in_place(weight, amount):
-        keep = magnitude_prune(weight, amount)
-        weight[~keep] = 0
-        return keep
-
-    assert "modified" in failure(check_magnitude_prune, in_place)
-
-
-def test_returning_the_pruned_weight_fails(failure):
-    assert "bool mask" in failure(check_magnitude_prune, lambda w, a: w * magnitude_prune(w, a))
+def zeroes_the_weight_in_place(weight, amount):
+    keep = magnitude_prune(weight, amount)
+    weight[~keep] = 0
+    return keep
 
 
 # ---------------------------------------------------------------------- structured
 
-def test_row_mask_only_fails(failure):
-    def rows(weight, amount, norm=2):
-        return structured_prune(weight, amount, norm).reshape(weight.shape[0], -1).all(axis=1)
-
-    assert "one entry per row" in failure(check_structured_prune, rows)
+def row_mask_only(weight, amount, norm=2):
+    return structured_prune(weight, amount, norm).reshape(weight.shape[0], -1).all(axis=1)
 
 
-def test_columns_instead_of_rows_fails(failure):
-    def columns(weight, amount, norm=2):
-        if weight.ndim != 2:
-            return structured_prune(weight, amount, norm)
-        return structured_prune(weight.T, amount, norm).T.copy()
-
-    failure(check_structured_prune, columns)
+def columns_instead_of_rows(weight, amount, norm=2):
+    if weight.ndim != 2:
+        return structured_prune(weight, amount, norm)
+    return structured_prune(weight.T, amount, norm).T.copy()
 
 
-def test_ignoring_the_norm_fails(failure):
-    message = failure(check_structured_prune, lambda w, a, norm=2: structured_prune(w, a, 2))
-    assert "use the norm asked for" in message
-
-
-def test_signed_row_sums_fail(failure):
-    def signed(weight, amount, norm=2):
-        norms = weight.reshape(weight.shape[0], -1).sum(axis=1)
-        keep = np.ones(weight.shape[0], dtype=bool)
-        keep[np.argsort(norms, kind="stable")[:round(amount * weight.shape[0])]] = False
-        return np.broadcast_to(keep.reshape((-1,) + (1,) * (weight.ndim - 1)), weight.shape).copy()
-
-    failure(check_structured_prune, signed)
-
-
-def test_unstructured_mask_fails(failure):
-    assert "whole rows" in failure(check_structured_prune, lambda w, a, norm=2: magnitude_prune(w, a))
+def signed_row_sums(weight, amount, norm=2):
+    norms = weight.reshape(weight.shape[0], -1).sum(axis=1)
+    keep = np.ones(weight.shape[0], dtype=bool)
+    keep[np.argsort(norms, kind="stable")[:round(amount * weight.shape[0])]] = False
+    return np.broadcast_to(keep.reshape((-1,) + (1,) * (weight.ndim - 1)), weight.shape).copy()
 
 
 # ---------------------------------------------------------------------- low rank
 
-def test_smallest_singular_values_fail(failure):
-    def smallest(linear, rank):
-        w = linear.weight.data.astype(np.float64)
-        u, s, vt = np.linalg.svd(w, full_matrices=False)
-        first = nn.Linear(linear.in_features, rank, bias=False)
-        second = nn.Linear(rank, linear.out_features, bias=linear.bias is not None)
-        first.weight.data[...] = s[-rank:, None] * vt[-rank:]
-        second.weight.data[...] = u[:, -rank:]
-        if linear.bias is not None:
-            second.bias.data[...] = linear.bias.data
-        return nn.Sequential(first, second), 0.0
-
-    assert "LARGEST singular values" in failure(check_low_rank_factorize, smallest)
+def smallest_singular_values(linear, rank):
+    w = linear.weight.data.astype(np.float64)
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    first = nn.Linear(linear.in_features, rank, bias=False)
+    second = nn.Linear(rank, linear.out_features, bias=linear.bias is not None)
+    first.weight.data[...] = s[-rank:, None] * vt[-rank:]
+    second.weight.data[...] = u[:, -rank:]
+    if linear.bias is not None:
+        second.bias.data[...] = linear.bias.data
+    return nn.Sequential(first, second), 0.0
 
 
-def test_forgetting_the_bias_fails(failure):
-    def no_bias(linear, rank):
-        model, error = low_rank_factorize(linear, rank)
-        if model[1].bias is not None:
-            model[1].bias.data[...] = 0
-        return model, error
-
-    assert "original bias" in failure(check_low_rank_factorize, no_bias)
+def forgets_the_bias(linear, rank):
+    model, error = low_rank_factorize(linear, rank)
+    if model[1].bias is not None:
+        model[1].bias.data[...] = 0
+    return model, error
 
 
-def test_bias_on_the_first_layer_fails(failure):
-    def both_biases(linear, rank):
-        model, error = low_rank_factorize(linear, rank)
-        first = nn.Linear(linear.in_features, rank)
-        first.weight.data[...] = model[0].weight.data
-        first.bias.data[...] = 0
-        return nn.Sequential(first, model[1]), error
-
-    assert "first Linear has a bias" in failure(check_low_rank_factorize, both_biases)
+def bias_on_the_first_layer(linear, rank):
+    model, error = low_rank_factorize(linear, rank)
+    first = nn.Linear(linear.in_features, rank)
+    first.weight.data[...] = model[0].weight.data
+    first.bias.data[...] = 0
+    return nn.Sequential(first, model[1]), error
 
 
-def test_unsquared_error_fails(failure):
-    def linear_error(linear, rank):
-        model, _ = low_rank_factorize(linear, rank)
-        s = np.linalg.svd(linear.weight.data.astype(np.float64), compute_uv=False)
-        return model, float(s[rank:].sum() / s.sum())
-
-    assert "relative error" in failure(check_low_rank_factorize, linear_error)
+def unsquared_error(linear, rank):
+    model, _ = low_rank_factorize(linear, rank)
+    s = np.linalg.svd(linear.weight.data.astype(np.float64), compute_uv=False)
+    return model, float(s[rank:].sum() / s.sum())
 
 
 # ---------------------------------------------------------------------- distillation
 
-def test_missing_temperature_squared_fails(failure):
-    def no_t2(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
-        log_ps = (student_logits / temperature).log_softmax(dim=1)
-        log_pt = (teacher_logits / temperature).log_softmax(dim=1)
-        kl = (log_pt.exp() * (log_pt - log_ps)).sum() / student_logits.shape[0]
-        return alpha * kl + (1 - alpha) * tt.nn.functional.cross_entropy(student_logits, targets)
-
-    assert "T**2" in failure(check_distillation_loss, no_t2)
+def naive_log_softmax(z):
+    e = z.exp()
+    return (e / e.sum(dim=1, keepdim=True)).log()
 
 
-def test_reversed_kl_fails(failure):
-    def reverse(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
-        log_ps = (student_logits / temperature).log_softmax(dim=1)
-        log_pt = (teacher_logits / temperature).log_softmax(dim=1)
-        kl = (log_ps.exp() * (log_ps - log_pt)).sum() / student_logits.shape[0]
-        return alpha * temperature ** 2 * kl + (1 - alpha) * tt.nn.functional.cross_entropy(student_logits, targets)
-
-    assert "teacher's probabilities weight" in failure(check_distillation_loss, reverse)
-
-
-def test_naive_softmax_overflows(failure):
-    def naive(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
-        def log_softmax(z):
-            e = z.exp()
-            return (e / e.sum(dim=1, keepdim=True)).log()
-
+def make_distillation_loss(t_squared=True, reverse_kl=False, log_softmax=lambda z: z.log_softmax(dim=1),
+                           class_mean=False):
+    """The distillation loss with one typical mistake."""
+    def loss(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
         log_ps = log_softmax(student_logits / temperature)
         log_pt = log_softmax(teacher_logits / temperature)
-        kl = (log_pt.exp() * (log_pt - log_ps)).sum() / student_logits.shape[0]
-        return alpha * temperature ** 2 * kl + (1 - alpha) * tt.nn.functional.cross_entropy(student_logits, targets)
-
-    assert "numerically unstable" in failure(check_distillation_loss, naive)
-
-
-def test_mean_over_classes_fails(failure):
-    def class_mean(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
-        log_ps = (student_logits / temperature).log_softmax(dim=1)
-        log_pt = (teacher_logits / temperature).log_softmax(dim=1)
-        kl = (log_pt.exp() * (log_pt - log_ps)).mean()
-        return alpha * temperature ** 2 * kl + (1 - alpha) * tt.nn.functional.cross_entropy(student_logits, targets)
-
-    assert "average over the batch" in failure(check_distillation_loss, class_mean)
+        terms = log_ps.exp() * (log_ps - log_pt) if reverse_kl else log_pt.exp() * (log_pt - log_ps)
+        kl = terms.mean() if class_mean else terms.sum() / student_logits.shape[0]
+        return alpha * (temperature ** 2 if t_squared else 1) * kl + (1 - alpha) * tt.nn.functional.cross_entropy(
+            student_logits, targets)
+    return loss
 
 
-def test_numpy_loss_without_graph_fails(failure):
-    def detached(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
-        value = distillation_loss(Tensor(student_logits.data), teacher_logits, targets, temperature, alpha)
-        return Tensor(value.data)
+def detached_distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
+    value = distillation_loss(Tensor(student_logits.data), teacher_logits, targets, temperature, alpha)
+    return Tensor(value.data)
 
-    assert "does not require grad" in failure(check_distillation_loss, detached)
+
+@pytest.mark.parametrize("check, wrong, expected", [
+    pytest.param(check_magnitude_prune, threshold, "sort instead", id="threshold_pruning_of_ties"),
+    pytest.param(check_magnitude_prune, make_magnitude_prune(score=lambda w: w), "np.abs(weight)", id="signed_ranking"),
+    pytest.param(check_magnitude_prune, make_magnitude_prune(count=int), "28.999999999999996",
+                 id="int_instead_of_round"),
+    pytest.param(check_magnitude_prune, make_magnitude_prune(
+        smallest=lambda s, k: np.argpartition(s.ravel(), k - 1)[:k] if k else slice(None, -1)),
+        "amount 0", id="amount_zero_with_argpartition"),
+    pytest.param(check_magnitude_prune, zeroes_the_weight_in_place, "modified", id="zeroing_the_weight_in_place"),
+    pytest.param(check_magnitude_prune, lambda w, a: w * magnitude_prune(w, a), "bool mask",
+                 id="returning_the_pruned_weight"),
+    pytest.param(check_structured_prune, row_mask_only, "one entry per row", id="row_mask_only"),
+    pytest.param(check_structured_prune, columns_instead_of_rows, "", id="columns_instead_of_rows"),
+    pytest.param(check_structured_prune, lambda w, a, norm=2: structured_prune(w, a, 2), "use the norm asked for",
+                 id="ignoring_the_norm"),
+    pytest.param(check_structured_prune, signed_row_sums, "", id="signed_row_sums"),
+    pytest.param(check_structured_prune, lambda w, a, norm=2: magnitude_prune(w, a), "whole rows",
+                 id="unstructured_mask"),
+    pytest.param(check_low_rank_factorize, smallest_singular_values, "LARGEST singular values",
+                 id="smallest_singular_values"),
+    pytest.param(check_low_rank_factorize, forgets_the_bias, "original bias", id="forgetting_the_bias"),
+    pytest.param(check_low_rank_factorize, bias_on_the_first_layer, "first Linear has a bias",
+                 id="bias_on_the_first_layer"),
+    pytest.param(check_low_rank_factorize, unsquared_error, "relative error", id="unsquared_error"),
+    pytest.param(check_distillation_loss, make_distillation_loss(t_squared=False), "T**2",
+                 id="missing_temperature_squared"),
+    pytest.param(check_distillation_loss, make_distillation_loss(reverse_kl=True), "teacher's probabilities weight",
+                 id="reversed_kl"),
+    pytest.param(check_distillation_loss, make_distillation_loss(log_softmax=naive_log_softmax), "numerically unstable",
+                 id="naive_softmax_overflows"),
+    pytest.param(check_distillation_loss, make_distillation_loss(class_mean=True), "average over the batch",
+                 id="mean_over_classes"),
+    pytest.param(check_distillation_loss, detached_distillation_loss, "does not require grad",
+                 id="numpy_loss_without_graph"),
+])
+def test_mistakes_fail(check, wrong, expected, failure):
+    assert expected in failure(check, wrong)  # "": any failure report

@@ -6,7 +6,6 @@ import pytest
 
 import tinytorch as tt
 from tinytorch import Tensor
-from tinytorch.checks import CheckFailed
 from tinytorch.checks import conv as checks
 
 
@@ -157,79 +156,45 @@ def test_reference_col2im_gives_the_library_input_gradient():
 
 # ------------------------------------------------------------------ typical mistakes
 
-def test_flipped_kernel_is_named():
-    with pytest.raises(CheckFailed, match="flipped the kernel"):
-        checks.check_conv2d_loops(lambda *a: conv2d_loops(*a, flip=True))
+def padded_pool(x, k, s=None):  # ceil_mode output size
+    s = s or k
+    H, W = x.shape[2:]
+    extra_h, extra_w = (-(H - k)) % s, (-(W - k)) % s
+    xp = np.pad(x, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)), constant_values=-np.inf)
+    return max_pool2d(xp, k, s)
 
 
-def test_missing_bias_is_named():
-    with pytest.raises(CheckFailed, match="bias is missing"):
-        checks.check_conv2d_loops(lambda x, w, b=None, s=1, p=0: conv2d_loops(x, w, None, s, p))
-
-
-def test_output_size_off_by_one_fails_with_the_formula():
-    with pytest.raises(CheckFailed, match=r"\(H \+ 2\*padding - kh\) // stride \+ 1"):
-        checks.check_conv2d_loops(lambda *a: conv2d_loops(*a, size=lambda n, k, s, p: (n + 2 * p - k) // s))
-
-
-def test_stride_ignored_fails():
-    with pytest.raises(CheckFailed, match="on stride 2:"):
-        checks.check_conv2d_loops(lambda *a: conv2d_loops(*a, step=1))
-
-
-def test_im2col_with_channel_last_columns_is_named():
-    with pytest.raises(CheckFailed, match=r"\(a, b, c\) order"):
-        checks.check_im2col(lambda *a: im2col(*a, order=(0, 2, 3, 4, 5, 1)))
-
-
-def test_im2col_transposed_is_named():
-    with pytest.raises(CheckFailed, match="transpose"):
-        checks.check_im2col(lambda *a: im2col(*a).T)
-
-
-def test_scrambling_reshape_is_named():
-    with pytest.raises(CheckFailed, match="scrambles the pixels"):
-        checks.check_conv2d_im2col(lambda *a: conv2d_im2col(*a, scramble=True))
-
-
-def test_col2im_that_assigns_instead_of_adding_fails():
-    with pytest.raises(CheckFailed, match="add, do not assign"):
-        checks.check_col2im(lambda *a: col2im(*a, assign=True))
-
-
-@pytest.mark.parametrize("mistake, which", [
-    ("assign", "grad_x"), ("bias mean", "grad_bias"), ("weight transposed", "grad_weight"),
+@pytest.mark.parametrize("check, wrong, message", [
+    pytest.param(checks.check_conv2d_loops, lambda *a: conv2d_loops(*a, flip=True), "flipped the kernel",
+                 id="flipped_kernel"),
+    pytest.param(checks.check_conv2d_loops, lambda x, w, b=None, s=1, p=0: conv2d_loops(x, w, None, s, p),
+                 "bias is missing", id="missing_bias"),
+    pytest.param(checks.check_conv2d_loops, lambda *a: conv2d_loops(*a, size=lambda n, k, s, p: (n + 2 * p - k) // s),
+                 r"\(H \+ 2\*padding - kh\) // stride \+ 1", id="output_size_off_by_one"),
+    pytest.param(checks.check_conv2d_loops, lambda *a: conv2d_loops(*a, step=1), "on stride 2:", id="stride_ignored"),
+    pytest.param(checks.check_im2col, lambda *a: im2col(*a, order=(0, 2, 3, 4, 5, 1)), r"\(a, b, c\) order",
+                 id="im2col_with_channel_last_columns"),
+    pytest.param(checks.check_im2col, lambda *a: im2col(*a).T, "transpose", id="im2col_transposed"),
+    pytest.param(checks.check_conv2d_im2col, lambda *a: conv2d_im2col(*a, scramble=True), "scrambles the pixels",
+                 id="scrambling_reshape"),
+    pytest.param(checks.check_col2im, lambda *a: col2im(*a, assign=True), "add, do not assign",
+                 id="col2im_that_assigns_instead_of_adding"),
+    pytest.param(checks.check_conv2d_backward, lambda *a: conv2d_backward(*a, mistake="assign"), "grad_x",
+                 id="backward_assign"),
+    pytest.param(checks.check_conv2d_backward, lambda *a: conv2d_backward(*a, mistake="bias mean"), "grad_bias",
+                 id="backward_bias_mean"),
+    pytest.param(checks.check_conv2d_backward, lambda *a: conv2d_backward(*a, mistake="weight transposed"),
+                 "grad_weight", id="backward_weight_transposed"),
+    pytest.param(checks.check_max_pool2d, lambda *a: max_pool2d(*a, start_at_zero=True),
+                 "start from the first window entry", id="pool_starting_at_zero"),
+    pytest.param(checks.check_max_pool2d, padded_pool, "expected shape", id="pool_with_ceil_mode_output"),
+    pytest.param(checks.check_max_pool2d_backward, lambda *a: max_pool2d_backward(*a, spread_ties=True),
+                 "FIRST maximum", id="pool_backward_spreading_ties"),
+    pytest.param(checks.check_max_pool2d_backward, lambda *a: max_pool2d_backward(*a, assign=True), "overlap",
+                 id="pool_backward_overwriting_overlaps"),
 ])
-def test_backward_mistakes_name_the_gradient(mistake, which):
-    with pytest.raises(CheckFailed, match=which):
-        checks.check_conv2d_backward(lambda *a: conv2d_backward(*a, mistake=mistake))
-
-
-def test_pool_starting_at_zero_fails_on_negative_values():
-    with pytest.raises(CheckFailed, match="start from the first window entry"):
-        checks.check_max_pool2d(lambda *a: max_pool2d(*a, start_at_zero=True))
-
-
-def test_pool_with_ceil_mode_output_fails_on_odd_sizes():
-    def padded_pool(x, k, s=None):
-        s = s or k
-        H, W = x.shape[2:]
-        extra_h, extra_w = (-(H - k)) % s, (-(W - k)) % s
-        xp = np.pad(x, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)), constant_values=-np.inf)
-        return max_pool2d(xp, k, s)
-
-    with pytest.raises(CheckFailed, match="expected shape"):
-        checks.check_max_pool2d(padded_pool)
-
-
-def test_pool_backward_spreading_ties_fails():
-    with pytest.raises(CheckFailed, match="FIRST maximum"):
-        checks.check_max_pool2d_backward(lambda *a: max_pool2d_backward(*a, spread_ties=True))
-
-
-def test_pool_backward_overwriting_overlaps_fails():
-    with pytest.raises(CheckFailed, match="overlap"):
-        checks.check_max_pool2d_backward(lambda *a: max_pool2d_backward(*a, assign=True))
+def test_mistakes_fail(check, wrong, message, failure):
+    failure(check, wrong, message)
 
 
 def test_the_library_layers_agree_with_the_references():

@@ -6,7 +6,6 @@ import re
 import pytest
 
 import tinytorch as tt
-from tinytorch.checks import CheckFailed
 from tinytorch.checks import text as checks
 from tinytorch.text import GPT2_SPLIT_PATTERN
 
@@ -120,72 +119,36 @@ def test_the_library_char_tokenizer_passes():
 
 # ------------------------------------------------------------------ typical mistakes
 
-def test_vocabulary_in_first_seen_order_fails():
-    with pytest.raises(CheckFailed, match="code-point order"):
-        checks.check_char_tokenizer(lambda text: CharTokenizer(text, order=lambda s: list(dict.fromkeys(text))))
+def pair_counts_by_twos(ids, counts=None):
+    counts = {} if counts is None else counts
+    for pair in zip(ids[::2], ids[1::2]):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
 
 
-def test_key_error_for_unknown_characters_fails():
-    with pytest.raises(CheckFailed, match="expected ValueError, got KeyError"):
-        checks.check_char_tokenizer(lambda text: CharTokenizer(text, unknown=KeyError))
-
-
-def test_non_overlapping_pair_counts_fail():
-    def by_twos(ids, counts=None):
-        counts = {} if counts is None else counts
-        for pair in zip(ids[::2], ids[1::2]):
-            counts[pair] = counts.get(pair, 0) + 1
-        return counts
-
-    with pytest.raises(CheckFailed):
-        checks.check_pair_counts(by_twos)
-
-
-def test_pair_counts_ignoring_the_given_dict_fail():
-    with pytest.raises(CheckFailed, match="add into it"):
-        checks.check_pair_counts(lambda ids, counts=None: get_pair_counts(ids))
-
-
-def test_overlapping_merge_is_named():
-    with pytest.raises(CheckFailed, match=r"skip both ids"):
-        checks.check_merge(lambda *a: merge(*a, overlapping=True))
-
-
-def test_merge_dropping_the_last_id_fails():
-    with pytest.raises(CheckFailed, match="ids expected"):
-        checks.check_merge(lambda *a: merge(*a, drop_last=True))
-
-
-def test_training_without_tie_breaking_is_named():
-    with pytest.raises(CheckFailed, match="smallest pair"):
-        checks.check_train_bpe(lambda t, v: train_bpe(t, v, ties=False))
-
-
-def test_training_across_chunks_is_named():
-    with pytest.raises(CheckFailed, match="chunks first"):
-        checks.check_train_bpe(lambda t, v: train_bpe(t, v, chunked=False))
-
-
-def test_training_ids_off_by_one_are_named():
-    with pytest.raises(CheckFailed, match="256 \\+ k"):
-        checks.check_train_bpe(lambda t, v: train_bpe(t, v, first_id=257))
-
-
-def test_encode_merging_leftmost_pair_first_fails():
-    with pytest.raises(CheckFailed, match="smallest merges"):
-        checks.check_bpe_encode(lambda t, m: encode(t, m, rank=False))
-
-
-def test_encode_without_chunks_is_named():
-    with pytest.raises(CheckFailed, match="chunks"):
-        checks.check_bpe_encode(lambda t, m: encode(t, m, chunked=False))
-
-
-def test_strict_decoding_fails_on_a_cut_character():
-    with pytest.raises(CheckFailed, match="cut inside"):
-        checks.check_bpe_decode(lambda ids, m: decode(ids, m, errors="strict"))
-
-
-def test_decoding_token_by_token_fails():
-    with pytest.raises(CheckFailed, match="join the bytes"):
-        checks.check_bpe_decode(lambda ids, m: decode(ids, m, per_token=True))
+@pytest.mark.parametrize("check, wrong, message", [
+    pytest.param(checks.check_char_tokenizer, lambda text: CharTokenizer(text, order=lambda s: list(dict.fromkeys(text))),
+                 "code-point order", id="vocabulary_in_first_seen_order"),
+    pytest.param(checks.check_char_tokenizer, lambda text: CharTokenizer(text, unknown=KeyError),
+                 "expected ValueError, got KeyError", id="key_error_for_unknown_characters"),
+    pytest.param(checks.check_pair_counts, pair_counts_by_twos, None, id="non_overlapping_pair_counts"),
+    pytest.param(checks.check_pair_counts, lambda ids, counts=None: get_pair_counts(ids),
+                 "add into it", id="pair_counts_ignoring_the_given_dict"),
+    pytest.param(checks.check_merge, lambda *a: merge(*a, overlapping=True), r"skip both ids", id="overlapping_merge"),
+    pytest.param(checks.check_merge, lambda *a: merge(*a, drop_last=True), "ids expected", id="merge_dropping_the_last_id"),
+    pytest.param(checks.check_train_bpe, lambda t, v: train_bpe(t, v, ties=False), "smallest pair",
+                 id="training_without_tie_breaking"),
+    pytest.param(checks.check_train_bpe, lambda t, v: train_bpe(t, v, chunked=False), "chunks first",
+                 id="training_across_chunks"),
+    pytest.param(checks.check_train_bpe, lambda t, v: train_bpe(t, v, first_id=257), "256 \\+ k",
+                 id="training_ids_off_by_one"),
+    pytest.param(checks.check_bpe_encode, lambda t, m: encode(t, m, rank=False), "smallest merges",
+                 id="encode_merging_leftmost_pair_first"),
+    pytest.param(checks.check_bpe_encode, lambda t, m: encode(t, m, chunked=False), "chunks", id="encode_without_chunks"),
+    pytest.param(checks.check_bpe_decode, lambda ids, m: decode(ids, m, errors="strict"), "cut inside",
+                 id="strict_decoding_on_a_cut_character"),
+    pytest.param(checks.check_bpe_decode, lambda ids, m: decode(ids, m, per_token=True), "join the bytes",
+                 id="decoding_token_by_token"),
+])
+def test_mistakes_fail(check, wrong, message, failure):
+    failure(check, wrong, message)
