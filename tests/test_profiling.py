@@ -6,7 +6,7 @@ import pytest
 import tinytorch as tt
 from tinytorch import nn
 from tinytorch.profiling import (
-    attention_flops, count_parameters, forward_backward_time, intercept_forwards,
+    amdahl_speedup, attention_flops, count_parameters, forward_backward_time, intercept_forwards,
     measure_latency, parameter_bytes, profile, register_flop_rule,
 )
 from tinytorch.profiling.flops import FLOP_RULES
@@ -190,6 +190,17 @@ def test_forward_backward_breakdown_and_grads_cleared():
     assert set(times) == {"forward", "backward"}
     assert len(times["backward"].samples) == 3
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_amdahl_speedup_is_bounded_by_the_part_left_alone():
+    assert amdahl_speedup(0.5, 2.0) == pytest.approx(4 / 3)
+    assert amdahl_speedup(0.0, 10.0) == 1.0 and amdahl_speedup(1.0, 10.0) == pytest.approx(10.0)
+    assert amdahl_speedup(0.9, np.inf) == pytest.approx(10.0)  # 1 / (1 - f) at best
+    assert amdahl_speedup(0.3, 0.5) == pytest.approx(1 / 1.3)  # a slower part slows the whole run
+    grid = amdahl_speedup(np.array([[0.2], [0.95]]), np.array([1.0, 2.0, 1e6]))  # (2, 1) with (3,)
+    assert grid.shape == (2, 3) and grid.dtype == np.float64
+    np.testing.assert_allclose(grid, 1 / ((1 - np.array([[0.2], [0.95]])) + np.array([[0.2], [0.95]]) / [1.0, 2.0, 1e6]))
+    assert amdahl_speedup(np.float32(0.5), 2).dtype == np.float64
 
 
 def test_errors():

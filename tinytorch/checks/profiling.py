@@ -8,7 +8,8 @@ can be compared exactly with the ones tinytorch computes from the same durations
 import numpy as np
 
 from .. import grad_mode, nn
-from ..profiling import LatencyStats, count_parameters as reference_count_parameters
+from ..profiling import LatencyStats, amdahl_speedup as reference_amdahl_speedup
+from ..profiling import count_parameters as reference_count_parameters
 from ..profiling.flops import conv2d_flops as reference_conv2d_flops, linear_flops as reference_linear_flops
 from ..profiling.timing import summarize
 from ..random import manual_seed
@@ -279,12 +280,6 @@ def check_measure_latency(measure_latency):
 
 
 # ---------------------------------------------------------------------- Amdahl
-
-
-def reference_amdahl_speedup(fraction, speedup):
-    """Overall speedup when a `fraction` of the run time becomes `speedup` times faster."""
-    fraction, speedup = np.asarray(fraction, dtype=np.float64), np.asarray(speedup, dtype=np.float64)
-    return 1.0 / ((1.0 - fraction) + fraction / speedup)
 
 
 def check_amdahl_speedup(amdahl_speedup):
