@@ -5,7 +5,7 @@ import pytest
 
 import tinytorch
 from tinytorch import nn
-from tinytorch.models import GPT, GPTConfig, KVCache
+from tinytorch.models import GPT, GPTConfig, KVCache, kv_cache_bytes
 
 
 def test_append_returns_everything_stored():
@@ -26,6 +26,16 @@ def test_nbytes_and_repr():
     assert cache.nbytes == 2 * (2 * 4 * 64 * 32) * 4
     assert KVCache(2, 4, 64, 32, dtype=np.float64).nbytes == 2 * cache.nbytes
     assert "max_len=64" in repr(cache) and "length=0" in repr(cache)
+
+
+def test_kv_cache_bytes_equals_the_caches_a_gpt_allocates():
+    tinytorch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, block_size=24, n_layer=3, n_head=2, n_embd=8))
+    allocated = sum(cache.nbytes for cache in model.make_kv_caches(5))
+    assert kv_cache_bytes(3, 5, 2, 24, 4) == allocated == 2 * 3 * 5 * 2 * 24 * 4 * 4
+    assert kv_cache_bytes(3, 5, 2, 24, 4, np.float16) * 2 == allocated
+    assert kv_cache_bytes(12, 1, 12, 1024, 64) == 75_497_472  # GPT-2 small, float32: 72 MiB
+    assert kv_cache_bytes(4, 2, 8, 0, 32) == 0 and type(kv_cache_bytes(1, 1, 1, 1, 1)) is int
 
 
 def test_overflow_and_shape_errors():

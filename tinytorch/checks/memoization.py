@@ -9,7 +9,7 @@ tokens as the GPT without a cache.
 import numpy as np
 
 from .. import grad_mode, nn
-from ..models import GPT, GPTConfig, KVCache as ReferenceKVCache
+from ..models import GPT, GPTConfig, KVCache as ReferenceKVCache, kv_cache_bytes as reference_kv_cache_bytes
 from ..random import manual_seed
 from ..tensor import Tensor
 from .core import assert_close, fail, passed, run_learner
@@ -273,11 +273,6 @@ def check_cached_attention(attend_one_token):
 
 
 # ---------------------------------------------------------------------- memory
-
-
-def reference_kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.float32):
-    """Bytes of the keys and values of every layer for `seq_len` positions."""
-    return 2 * n_layer * batch_size * n_head * seq_len * head_dim * np.dtype(dtype).itemsize
 
 
 def check_kv_cache_bytes(kv_cache_bytes):
