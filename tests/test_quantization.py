@@ -13,6 +13,7 @@ from tinytorch.quantization import (
     MinMaxObserver, PercentileObserver, QuantizedConv2d, QuantizedLinear, calculate_qparams, dequantize,
     model_size_bytes, quantize_model, quantize_tensor,
 )
+from tinytorch.quantization.qparams import dequantize_with, quantize_with
 
 rng = np.random.default_rng(0)
 
@@ -69,6 +70,27 @@ def test_per_channel_along_another_axis():
     q, scale, _ = quantize_tensor(w, axis=-1)
     assert scale.shape == (2,)
     assert np.abs(dequantize(q, scale, 0, axis=2) - w).max() <= scale.max() / 2 + 1e-6
+
+
+def test_dequantize_with_widens_before_subtracting_and_broadcasts():
+    q = np.array([[127, -128], [0, 5]], np.int8)
+    # 127 - (-128) = 255 does not fit in int8: the difference is taken in int32
+    np.testing.assert_array_equal(dequantize_with(q, np.float32(0.5), np.int32(-128)), [[127.5, 0.0], [64.0, 66.5]])
+    rows = dequantize_with(q, np.array([[1.0], [0.25]], np.float32), np.array([[0], [1]]))  # (2, 1): per row
+    np.testing.assert_array_equal(rows, [[127.0, -128.0], [-0.25, 1.0]])
+    assert rows.dtype == np.float32
+    per_channel = dequantize_with(q, np.array([1.0, 2.0], np.float32), np.array([0, 1], np.int32), axis=1)
+    np.testing.assert_array_equal(per_channel, dequantize(q, [1.0, 2.0], [0, 1], axis=1))
+
+
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")  # deprecated in recent PyTorch, still exact
+def test_dequantize_with_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x = rng.uniform(-1.0, 5.0, size=(6, 7)).astype(np.float32)
+    scale, zero_point = calculate_qparams(x.min(), x.max(), symmetric=False)
+    theirs = torch.quantize_per_tensor(torch.from_numpy(x), float(scale), int(zero_point), torch.qint8)
+    q = quantize_with(x, scale, zero_point, symmetric=False)
+    np.testing.assert_array_equal(dequantize_with(q, scale, zero_point), theirs.dequantize().numpy())
 
 
 def test_fewer_bits_and_all_zero_input():

@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import grad_mode, nn
 from ..quantization import QuantizedLinear as ReferenceQuantizedLinear
-from ..quantization.qparams import calculate_qparams as _library_calculate_qparams, integer_range, quantize_with
+from ..quantization.qparams import calculate_qparams as _library_calculate_qparams, dequantize_with, integer_range
+from ..quantization.qparams import quantize_with
 from ..random import manual_seed
 from ..tensor import Tensor
 from .core import assert_close, fail, passed, run_learner
@@ -230,7 +231,7 @@ def reference_quantize(x, scale, zero_point, num_bits=8, symmetric=False):
 
 
 def reference_dequantize(q, scale, zero_point):
-    return ((np.asarray(q).astype(np.int32) - np.asarray(zero_point)) * np.asarray(scale, np.float32)).astype(np.float32)
+    return dequantize_with(np.asarray(q), np.asarray(scale, np.float32), np.asarray(zero_point))
 
 
 def reference_quantized_linear(linear, input_scale, input_zero_point):

@@ -111,5 +111,13 @@ def dequantize(q, scale, zero_point=0, axis=None):
         )
     if axis is None and scale.ndim:
         raise ValueError(f"dequantize: got per-channel scales of shape {scale.shape}; pass axis=")
+    return dequantize_with(q, scale, zero_point, axis)
+
+
+def dequantize_with(q, scale, zero_point, axis=None):
+    """float32 array scale * (q - zero_point), unchecked (the inverse of quantize_with).
+
+    q is widened to int32 first: an int8 difference like 127 - (-128) would wrap around.
+    """
     centered = q.astype(np.int32) - _along(zero_point, axis, q.ndim)
     return (centered * _along(scale, axis, q.ndim)).astype(np.float32)
