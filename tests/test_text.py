@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinytorch
-from tinytorch.text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer
+from tinytorch.text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer, count_pairs
 
 # Any Unicode text that is valid UTF-8: every code point except the surrogates (category Cs).
 unicode_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=200)
@@ -95,6 +95,30 @@ def test_char_errors():
 
 
 # ---------------------------------------------------------------- BPETokenizer
+
+def test_count_pairs_counts_overlapping_pairs_and_adds_into_a_dict():
+    assert count_pairs([7, 7, 7, 7]) == {(7, 7): 3}
+    assert count_pairs([1, 2, 3, 1, 2]) == {(1, 2): 2, (2, 3): 1, (3, 1): 1}
+    assert count_pairs([5]) == {} and count_pairs([]) == {}
+    totals = {(1, 2): 5, (9, 9): 1}
+    assert count_pairs([1, 2, 1, 2], totals) is totals  # summing over chunks
+    assert totals == {(1, 2): 7, (9, 9): 1, (2, 1): 1}
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=60))
+def test_count_pairs_equals_counter_of_adjacent_pairs(ids):
+    assert count_pairs(ids) == Counter(zip(ids, ids[1:]))
+
+
+def test_bpe_first_merge_is_the_most_frequent_pair_of_count_pairs():
+    totals = {}
+    for chunk in BPETokenizer()._chunks(SAMPLE):
+        count_pairs(list(chunk.encode("utf-8")), totals)
+    tok = BPETokenizer()
+    tok.train(SAMPLE, vocab_size=257)
+    assert list(tok.merges) == [min(totals, key=lambda pair: (-totals[pair], pair))]  # ties: smallest pair
+
 
 def test_bpe_untrained_is_bytes():
     tok = BPETokenizer()

@@ -9,12 +9,11 @@ compared with `tinytorch.text` on varied text, including multi-byte Unicode.
     decode(ids, merges) -> str
 """
 
-import re
 import warnings
 
 import numpy as np
 
-from ..text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer as _LibraryChar
+from ..text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer as _LibraryChar, count_pairs as reference_pair_counts
 from ..text.bpe import _merge
 from .core import expect_error, fail, passed, run_learner
 
@@ -92,13 +91,6 @@ def check_char_tokenizer(CharTokenizer):
 # ---------------------------------------------------------------------- BPE core
 
 
-def reference_pair_counts(ids, counts=None):
-    counts = {} if counts is None else counts
-    for pair in zip(ids, ids[1:]):
-        counts[pair] = counts.get(pair, 0) + 1
-    return counts
-
-
 def check_pair_counts(get_pair_counts):
     """get_pair_counts(ids, counts=None): how often each adjacent pair occurs (overlaps count);
     with `counts` given, add to that dict and return it."""
@@ -174,10 +166,7 @@ def _library_merges(text, vocab_size, pattern=GPT2_SPLIT_PATTERN):
 
 
 def _token_text(merges, token_id):
-    vocab = {i: bytes([i]) for i in range(256)}
-    for (a, b), new in merges.items():
-        vocab[new] = vocab[a] + vocab[b]
-    return vocab.get(token_id, b"?").decode("utf-8", errors="replace")
+    return _tokenizer_with(merges).decode([token_id])
 
 
 TRAIN_TEXTS = [
@@ -225,8 +214,8 @@ def check_train_bpe(train_bpe):
     passed(name, len(TRAIN_TEXTS), [c.split(",")[0] for c, *_ in TRAIN_TEXTS])
 
 
-def _tokenizer_with(merges):
-    tok = BPETokenizer()
+def _tokenizer_with(merges, pattern=GPT2_SPLIT_PATTERN):
+    tok = BPETokenizer(pattern=pattern)
     tok.merges = dict(merges)
     tok._rebuild()
     return tok
@@ -260,22 +249,11 @@ def check_bpe_encode(encode):
         hint = ("per chunk: ids = list(chunk.encode('utf-8')); while some adjacent pair is in merges, merge the "
                 "one with the smallest merges[pair] (the earliest learned), then the next")
         got_list = _as_int_list(name, case, got)
-        if got_list != expected and got_list == _merge_all_in_order(text, merges, chunks=False):
+        if got_list != expected and got_list == _tokenizer_with(merges, pattern=None).encode(text):
             hint = "split the text into chunks with re.findall(GPT2_SPLIT_PATTERN, text) first, as training did"
         _compare_ids(name, case, got_list, expected, hint)
     cases = _encode_cases()
     passed(name, len(cases), [c for c, *_ in cases])
-
-
-def _merge_all_in_order(text, merges, chunks=True):
-    parts = re.findall(GPT2_SPLIT_PATTERN, text) if chunks else [text]
-    out = []
-    for part in parts:
-        ids = list(part.encode("utf-8"))
-        for pair, new in merges.items():
-            ids = _merge(ids, pair, new)
-        out.extend(ids)
-    return out
 
 
 def check_bpe_decode(decode):

@@ -26,6 +26,15 @@ _LONG_CHUNK = 256  # bytes; longer chunks are encoded merge by merge (see _encod
 _NEVER = float("inf")  # rank of a pair that was never merged
 
 
+def count_pairs(ids, counts=None):
+    """How often each adjacent pair of ids occurs, overlapping pairs included: [7, 7, 7] has
+    (7, 7) twice. With `counts` given, adds into that dict (to sum over chunks) and returns it."""
+    counts = {} if counts is None else counts
+    for pair in zip(ids, ids[1:]):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
 def _merge(ids, pair, new_id, removed=None, added=None):
     """`ids` with every non-overlapping occurrence of `pair`, left to right, replaced by `new_id`.
 
@@ -155,8 +164,8 @@ class BPETokenizer:
         pair_counts = defaultdict(int)  # (id, id) -> occurrences in the text
         where = defaultdict(set)  # (id, id) -> indices of the words containing it
         for index, (word, freq) in enumerate(zip(words, freqs)):
-            for pair in zip(word, word[1:]):
-                pair_counts[pair] += freq
+            for pair, count in count_pairs(word).items():
+                pair_counts[pair] += count * freq
                 where[pair].add(index)
         heap = [(-count, pair) for pair, count in pair_counts.items()]
         heapq.heapify(heap)
