@@ -7,7 +7,7 @@ import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.acceleration import (
     CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, LossScaler, MasterWeights, bias_gelu,
-    choose_fastest, conv_output_size, gelu_op_chain, im2col, matmul_blocked, next_loss_scale,
+    choose_fastest, col2im, conv_output_size, gelu_op_chain, im2col, matmul_blocked, next_loss_scale,
 )
 from tinytorch.gradcheck import gradcheck
 from tinytorch.quantization import model_size_bytes
@@ -54,6 +54,37 @@ def test_im2col_layout_and_padding_value():
     assert cols[0].tolist() == [-7, -7, -7, -7, 0, 1, -7, 3, 4]
 
 
+def test_col2im_adds_each_window_back_onto_its_pixels():
+    x_shape = (1, 1, 3, 3)
+    cols = np.ones((4, 4))  # the four 2 x 2 windows of a 3 x 3 image, all ones
+    # the centre pixel lies in all four windows, the corners in one
+    np.testing.assert_array_equal(col2im(cols, x_shape, 2)[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    cols, _ = im2col(np.ones((1, 1, 3, 3)), 3, padding=1)  # padding is cut off again
+    np.testing.assert_array_equal(col2im(cols, x_shape, 3, padding=1)[0, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), ((2, 3), 2, 0), (3, (2, 1), (1, 2)), (1, 3, 0)])
+def test_col2im_is_the_adjoint_of_im2col(kernel, stride, padding):
+    x = rng.standard_normal((2, 3, 7, 6))
+    cols, _ = im2col(x, kernel, stride, padding)
+    c = rng.standard_normal(cols.shape)
+    back = col2im(c, x.shape, kernel, stride, padding)
+    assert back.shape == x.shape and back.dtype == c.dtype
+    np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-12)  # <im2col x, c> = <x, col2im c>
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), ((2, 3), 2, 0), (3, (2, 1), (1, 2))])
+def test_col2im_matches_torch_fold(kernel, stride, padding):
+    torch = pytest.importorskip("torch")
+    x_shape = (2, 3, 7, 6)
+    cols, (hout, wout) = im2col(np.zeros(x_shape), kernel, stride, padding)
+    c = rng.standard_normal(cols.shape).astype(np.float32)
+    # torch's layout is (N, C*kh*kw, L): one column per window
+    theirs = torch.nn.functional.fold(torch.from_numpy(c.reshape(2, hout * wout, -1).transpose(0, 2, 1).copy()),
+                                      x_shape[2:], kernel, stride=stride, padding=padding)
+    np.testing.assert_allclose(col2im(c, x_shape, kernel, stride, padding), theirs.numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_formulation_errors():
     a, b = np.ones((3, 4), np.float32), np.ones((5, 2), np.float32)
     for name, fn in MATMUL_FORMULATIONS.items():
@@ -67,6 +98,11 @@ def test_formulation_errors():
         CONV2D_FORMULATIONS["naive loops"](np.ones((1, 2, 4, 4)), np.ones((3, 3, 2, 2)))
     with pytest.raises(ValueError, match=r"im2col: expected input \(N, C, H, W\), got shape \(4, 4\)"):
         im2col(np.ones((4, 4)), 2)
+    with pytest.raises(ValueError, match=r"col2im: expected cols of shape \(4, 4\) for input \(1, 1, 3, 3\) and kernel "
+                                         r"\(2, 2\), got \(4, 9\)"):
+        col2im(np.ones((4, 9)), (1, 1, 3, 3), 2)
+    with pytest.raises(ValueError, match=r"col2im: expected x_shape \(N, C, H, W\), got \(3, 3\)"):
+        col2im(np.ones((4, 4)), (3, 3), 2)
 
 
 def test_choose_fastest_returns_a_candidate_and_its_table():

@@ -2,7 +2,7 @@
 and float16 mixed precision with loss scaling."""
 
 from .formulations import (
-    CONV2D_FORMULATIONS, MATMUL_FORMULATIONS, conv2d_im2col_einsum, conv2d_im2col_matmul, conv2d_naive,
+    CONV2D_FORMULATIONS, MATMUL_FORMULATIONS, col2im, conv2d_im2col_einsum, conv2d_im2col_matmul, conv2d_naive,
     conv2d_tensordot, conv_output_size, im2col, matmul_blocked, matmul_einsum, matmul_naive,
     matmul_tensordot, matmul_vectorized,
 )
@@ -11,7 +11,7 @@ from .fusion import FUSION_CANDIDATES, bias_gelu, gelu_op_chain
 from .mixed_precision import LossScaler, MasterWeights, next_loss_scale
 
 __all__ = [
-    "CONV2D_FORMULATIONS", "MATMUL_FORMULATIONS", "conv2d_im2col_einsum", "conv2d_im2col_matmul",
+    "CONV2D_FORMULATIONS", "MATMUL_FORMULATIONS", "col2im", "conv2d_im2col_einsum", "conv2d_im2col_matmul",
     "conv2d_naive", "conv2d_tensordot", "conv_output_size", "im2col", "matmul_blocked", "matmul_einsum",
     "matmul_naive", "matmul_tensordot", "matmul_vectorized", "TimingTable", "choose_fastest",
     "FUSION_CANDIDATES", "bias_gelu", "gelu_op_chain", "LossScaler", "MasterWeights", "next_loss_scale",

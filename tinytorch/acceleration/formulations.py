@@ -8,6 +8,8 @@ Pyodide's NumPy has none, and `einsum` has been measured faster than `dot` there
 
 import numpy as np
 
+from ..nn.conv import _col2im
+
 
 def _check_matmul(a, b, op):
     if a.ndim != 2 or b.ndim != 2:
@@ -119,6 +121,25 @@ def im2col(x, kernel_size, stride=1, padding=0, pad_value=0):
     windows = windows[:, :, ::sh, ::sw][:, :, :hout, :wout]  # (N, C, Hout, Wout, kh, kw)
     cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(x.shape[0] * hout * wout, -1)
     return cols, (hout, wout)
+
+
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
+    """Add every row of `cols` (N * Hout * Wout, C * kh * kw), im2col's layout, back onto the
+    pixels of an (N, C, H, W) input that im2col copied it from: im2col's adjoint, and the input
+    gradient of a convolution computed through it. Overlapping windows add up; padding drops.
+    """
+    if len(x_shape) != 4:
+        raise ValueError(f"col2im: expected x_shape (N, C, H, W), got {tuple(x_shape)}")
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size", "col2im"), _pair(stride, "stride", "col2im"), \
+        _pair(padding, "padding", "col2im")
+    hout, wout = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw), "col2im")
+    if cols.shape != (n * hout * wout, c * kh * kw):
+        raise ValueError(f"col2im: expected cols of shape {(n * hout * wout, c * kh * kw)} for input {tuple(x_shape)} "
+                         f"and kernel ({kh}, {kw}), got {cols.shape}")
+    per_position = cols.reshape(n, hout, wout, c, kh, kw).transpose(3, 4, 5, 0, 1, 2)  # (C, kh, kw, N, Hout, Wout)
+    # the scatter Conv2d's backward does: one strided add per kernel position
+    return _col2im(per_position, (n, c, h + 2 * ph, w + 2 * pw), (sh, sw), (1, 1), ((ph, ph), (pw, pw)))
 
 
 def _check_conv(x, weight, op):

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ..acceleration.formulations import im2col as _library_im2col
+from ..acceleration.formulations import col2im as _library_col2im, im2col as _library_im2col
 from ..grad_mode import enable_grad
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -40,16 +40,9 @@ def reference_im2col(x, kh, kw, stride=1, padding=0):
 
 
 def reference_col2im(cols, x_shape, kh, kw, stride=1, padding=0):
-    """Add every entry of `cols` (N*Ho*Wo, C*kh*kw) back onto the pixel im2col copied it from."""
-    N, C, H, W = x_shape
-    Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
-    windows = cols.reshape(N, Ho, Wo, C, kh, kw)
-    padded = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            padded[:, :, i:i + stride * (Ho - 1) + 1:stride, j:j + stride * (Wo - 1) + 1:stride] += \
-                windows[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return padded[:, :, padding:padding + H, padding:padding + W]
+    """Add every entry of `cols` (N*Ho*Wo, C*kh*kw) back onto the pixel im2col copied it from
+    (tinytorch's acceleration.col2im)."""
+    return _library_col2im(cols, x_shape, (kh, kw), stride, padding)
 
 
 def reference_conv2d_backward(grad, x, weight, stride=1, padding=0):
