@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinytorch import random as tt_random
-from tinytorch.data import DataLoader, Dataset, TensorDataset, default_collate
+from tinytorch.data import DataLoader, Dataset, TensorDataset, default_collate, shift_images
 from tinytorch.random import Generator
 from tinytorch.tensor import Tensor
 
@@ -248,3 +248,50 @@ def test_digits_through_a_loader():
                                 generator=Generator().manual_seed(0))))
     assert x.shape == (64, 64) and x.data.dtype == np.float32
     assert y.shape == (64,) and y.data.dtype == np.int64
+
+
+# ---------------------------------------------------------------- augmentation
+
+def shifted_one_by_one(images, dy, dx):
+    """The obvious per-image version: copy the part of each image that stays in the frame."""
+    out = np.zeros_like(images)
+    h, w = images.shape[1:]
+    for n, (sy, sx) in enumerate(zip(dy, dx)):
+        if abs(sy) < h and abs(sx) < w:
+            out[n, max(sy, 0):h + min(sy, 0), max(sx, 0):w + min(sx, 0)] = \
+                images[n, max(-sy, 0):h + min(-sy, 0), max(-sx, 0):w + min(-sx, 0)]
+    return out
+
+
+def test_shift_images_moves_each_image_by_its_own_offset():
+    image = np.zeros((1, 3, 4), np.float32)
+    image[0, 1, 1] = 1.0
+    moved = shift_images(np.repeat(image, 3, axis=0), [1, 0, -1], [0, 2, -1])
+    assert [tuple(np.argwhere(m)[0]) for m in moved] == [(2, 1), (1, 3), (0, 0)]  # down; right by 2; up-left
+    assert moved.dtype == np.float32 and image[0, 1, 1] == 1.0  # a new array, input unchanged
+
+
+@pytest.mark.parametrize("limit", [1, 3, 8, 50])
+def test_shift_images_equals_shifting_one_image_at_a_time(limit):
+    rng = np.random.default_rng(limit)
+    images = rng.random((20, 5, 7))
+    dy, dx = rng.integers(-limit, limit + 1, 20), rng.integers(-limit, limit + 1, 20)
+    np.testing.assert_array_equal(shift_images(images, dy, dx), shifted_one_by_one(images, dy, dx))
+
+
+def test_shift_images_by_the_full_size_gives_zeros_and_keeps_integer_dtypes():
+    images = np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4)
+    moved = shift_images(images, np.array([4, -1000], np.int16), np.array([0, 0]))  # clipped to the size first
+    assert moved.dtype == np.uint8 and not moved.any()
+    assert shift_images(np.zeros((0, 4, 4)), [], []).shape == (0, 4, 4)
+
+
+@pytest.mark.parametrize("images, dy, dx, message", [
+    (np.zeros((2, 1, 4, 4)), [0, 0], [0, 0], r"expected images of shape \(N, H, W\), got \(2, 1, 4, 4\)"),
+    (np.zeros((2, 4, 4)), [0, 0, 1], [0, 0],
+     r"dy must hold one integer shift per image, shape \(2,\); got int64 of shape \(3,\)"),
+    (np.zeros((2, 4, 4)), [0, 0], [0.5, 1.0], r"dx must hold one integer shift per image, shape \(2,\); got float64"),
+])
+def test_shift_images_errors_name_the_argument(images, dy, dx, message):
+    with pytest.raises(ValueError, match="shift_images: " + message):
+        shift_images(images, dy, dx)

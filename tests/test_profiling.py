@@ -197,9 +197,10 @@ def test_amdahl_speedup_is_bounded_by_the_part_left_alone():
     assert amdahl_speedup(0.0, 10.0) == 1.0 and amdahl_speedup(1.0, 10.0) == pytest.approx(10.0)
     assert amdahl_speedup(0.9, np.inf) == pytest.approx(10.0)  # 1 / (1 - f) at best
     assert amdahl_speedup(0.3, 0.5) == pytest.approx(1 / 1.3)  # a slower part slows the whole run
-    grid = amdahl_speedup(np.array([[0.2], [0.95]]), np.array([1.0, 2.0, 1e6]))  # (2, 1) with (3,)
+    f, s = np.array([[0.2], [0.95]]), np.array([1.0, 2.0, 1e6])
+    grid = amdahl_speedup(f, s)  # (2, 1) with (3,)
     assert grid.shape == (2, 3) and grid.dtype == np.float64
-    np.testing.assert_allclose(grid, 1 / ((1 - np.array([[0.2], [0.95]])) + np.array([[0.2], [0.95]]) / [1.0, 2.0, 1e6]))
+    np.testing.assert_allclose(grid, [[1 / (1 - fi + fi / si) for si in s] for fi in f[:, 0]])
     assert amdahl_speedup(np.float32(0.5), 2).dtype == np.float64
 
 
