@@ -216,8 +216,7 @@ def check_transformer_block(TransformerBlock):
 
 
 def _softmax(logits):
-    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    return Tensor(logits).softmax(dim=-1).data  # tinytorch's softmax: the distribution to sample from
 
 
 def _draw(name, case, sample, logits, hint, **kwargs):
