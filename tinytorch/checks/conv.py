@@ -9,7 +9,7 @@
     max_pool2d_backward(grad, x, kernel_size, stride=None)       -> grad_x
 
 Each is compared with `tinytorch.nn.functional` (forward values, and gradients from its
-autograd) on varied shapes: stride, padding, several channels, non-square images and
+autograd) or, for im2col and col2im, `tinytorch.acceleration` on varied shapes: stride, padding, several channels, non-square images and
 kernels, a batch of one, float64. The `reference_*` functions are the fallbacks the notebook
 uses where a check has not passed.
 """

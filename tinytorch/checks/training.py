@@ -1,5 +1,6 @@
 """Checks for module 07 (training): the learner's loop pieces against `tinytorch.train`,
-`tinytorch.nn.utils.clip_grad_norm_` and `tinytorch.optim.lr_scheduler.CosineAnnealingLR`.
+`tinytorch.nn.utils.clip_grad_norm_` and `tinytorch.optim.lr_scheduler` (`warmup_cosine_lr`,
+which without warmup follows `CosineAnnealingLR`).
 
 Models are built twice with the same weights; the learner's function runs on one copy and the
 library's on the other, with the same batches (and the same dropout masks: the global
