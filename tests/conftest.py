@@ -71,9 +71,10 @@ def failure():
 
 
 def pytest_make_parametrize_id(config, val, argname):
-    """Name the checks, solutions and stubs in test ids by their function or class names."""
+    """Name the checks, solutions, stubs and wrong solutions in test ids by their function or
+    class names."""
     if argname == "unsolved" and val is None:
         return "stub"
-    if argname in ("check", "solution", "unsolved"):
+    if argname in ("check", "solution", "unsolved", "wrong"):
         return getattr(val, "__name__", None)
     return None

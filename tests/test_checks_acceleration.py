@@ -7,7 +7,7 @@ import pytest
 
 import tinytorch as tt
 from tinytorch import Tensor
-from tinytorch.checks import CheckFailed, check_bias_gelu, check_matmul_tiled, check_update_scale
+from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_scale
 
 from solutions import load_solution
 
@@ -51,48 +51,35 @@ def einsum_whole(a, b, tile=64):
     return np.einsum("ik,kj->ij", a, b)
 
 
-def drops_partial_tiles(a, b, tile=64):
-    m, k = a.shape
-    n = b.shape[1]
-    out = np.zeros((m, n), dtype=np.result_type(a, b))
-    for i in range(0, m - m % tile if m >= tile else m, tile):
-        for j in range(0, n - n % tile if n >= tile else n, tile):
-            for p in range(0, k, tile):
-                out[i:i + tile, j:j + tile] += a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
-    return out
-
-
-def overwrites(a, b, tile=64):
-    m, k = a.shape
-    n = b.shape[1]
-    out = np.zeros((m, n), dtype=np.result_type(a, b))
-    for i in range(0, m, tile):
-        for j in range(0, n, tile):
-            for p in range(0, k, tile):
-                out[i:i + tile, j:j + tile] = a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
-    return out
-
-
-def float64_output(a, b, tile=64):
-    m, k = a.shape
-    out = np.zeros((m, b.shape[1]))
-    for i in range(0, m, tile):
-        for j in range(0, b.shape[1], tile):
-            for p in range(0, k, tile):
-                out[i:i + tile, j:j + tile] += a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
-    return out
+def tiled_with(partial_tiles=True, accumulate=True, dtype=None):
+    """The tiled product with one typical mistake: whole tiles only, `=` instead of `+=`, or a
+    fixed output dtype instead of np.result_type."""
+    def matmul(a, b, tile=64):
+        m, k = a.shape
+        n = b.shape[1]
+        out = np.zeros((m, n), dtype=np.result_type(a, b) if dtype is None else dtype)
+        stop = lambda size: size if partial_tiles or size < tile else size - size % tile
+        for i in range(0, stop(m), tile):
+            for j in range(0, stop(n), tile):
+                for p in range(0, k, tile):
+                    block = a[i:i + tile, p:p + tile] @ b[p:p + tile, j:j + tile]
+                    if accumulate:
+                        out[i:i + tile, j:j + tile] += block
+                    else:
+                        out[i:i + tile, j:j + tile] = block
+        return out
+    return matmul
 
 
 @pytest.mark.parametrize("wrong, message", [
     (whole_product, "larger than tile"),
     (einsum_whole, "larger than tile"),
-    (drops_partial_tiles, "partial tiles"),
-    (overwrites, "accumulate"),
-    (float64_output, "result_type"),
+    (tiled_with(partial_tiles=False), "partial tiles"),
+    (tiled_with(accumulate=False), "accumulate"),
+    (tiled_with(dtype=np.float64), "result_type"),
 ])
-def test_tiled_mistakes_fail(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_matmul_tiled(wrong)
+def test_tiled_mistakes_fail(wrong, message, failure):
+    failure(check_matmul_tiled, wrong, message)
 
 
 # ---------------------------------------------------------------------- fused bias + GELU
@@ -105,9 +92,8 @@ def test_tiled_mistakes_fail(wrong, message):
     (lambda x, b: bias_gelu(x, b, c=np.sqrt(2 / np.pi)), "float64"),
     (lambda x, b: Tensor(np.maximum(x.data + b.data, 0)), "forward"),
 ])
-def test_gelu_mistakes_fail(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_bias_gelu(wrong)
+def test_gelu_mistakes_fail(wrong, message, failure):
+    failure(check_bias_gelu, wrong, message)
 
 
 def test_naive_cube_does_not_trip_overflow_checks():
@@ -150,9 +136,8 @@ def fixed_halving(scale, good_steps, found_inf, growth_factor=2.0, backoff_facto
     (grows_one_step_late, "growth_interval clean steps"),
     (fixed_halving, "backoff_factor"),
 ])
-def test_scaler_mistakes_fail(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_update_scale(wrong)
+def test_scaler_mistakes_fail(wrong, message, failure):
+    failure(check_update_scale, wrong, message)
 
 
 def test_the_rule_matches_a_real_loss_scaler_in_training():

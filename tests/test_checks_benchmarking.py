@@ -1,10 +1,10 @@
-"""Module 19 checks: right solutions pass; stubs and typical mistakes fail with a useful report."""
+"""Module 19 and capstone checks: right solutions pass; stubs and typical mistakes fail with a useful report."""
 
 import numpy as np
 import pytest
 
 from tinytorch.benchmarking import t_interval
-from tinytorch.checks import CheckFailed, check_pareto_front, check_summarize
+from tinytorch.checks import check_pareto_front, check_run_pipeline, check_stage_report, check_summarize
 
 from solutions import load_solution
 
@@ -25,9 +25,13 @@ def summarize(times, confidence=0.95, resamples=2000, seed=0, draw="integers", t
 
 # The notebook's own solutions, so the course as shipped is what passes the checks.
 pareto_front = load_solution("19_benchmarking", "pareto_front")
+run_pipeline, stage_report = load_solution("20_capstone", "run_pipeline", "stage_report")
 
 
-@pytest.mark.parametrize("check, solution", [(check_summarize, summarize), (check_pareto_front, pareto_front)])
+@pytest.mark.parametrize("check, solution", [
+    (check_summarize, summarize), (check_pareto_front, pareto_front),
+    (check_run_pipeline, run_pipeline), (check_stage_report, stage_report),
+])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
     passes_and_stub_fails(check, solution)
 
@@ -69,9 +73,8 @@ def population_quartiles(times, **kw):
     (lambda times, **kw: summarize(times, statistic=np.mean, **kw), "interval of the median"),
     (lambda times, **kw: {"median": np.median(times)}, "missing q1"),
 ])
-def test_summarize_mistakes_fail(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_summarize(wrong)
+def test_summarize_mistakes_fail(wrong, message, failure):
+    failure(check_summarize, wrong, message)
 
 
 # ---------------------------------------------------------------------- Pareto mistakes
@@ -102,22 +105,11 @@ def sorted_by_latency(rows, minimize=(), maximize=()):
     (drops_duplicates, "keep both"),
     (sorted_by_latency, "input order"),
 ])
-def test_pareto_mistakes_fail(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_pareto_front(wrong)
+def test_pareto_mistakes_fail(wrong, message, failure):
+    failure(check_pareto_front, wrong, message)
 
 
 # ---------------------------------------------------------------------- capstone: pipeline and stage report
-
-from tinytorch.checks import check_run_pipeline, check_stage_report  # noqa: E402
-
-run_pipeline, stage_report = load_solution("20_capstone", "run_pipeline", "stage_report")
-
-
-@pytest.mark.parametrize("check, solution", [(check_run_pipeline, run_pipeline), (check_stage_report, stage_report)])
-def test_capstone_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
-    passes_and_stub_fails(check, solution)
-
 
 def each_stage_on_the_original(model, stages, measure):
     rows = [{"stage": "baseline", "model": model, **measure(model)}]
@@ -145,9 +137,8 @@ def measures_before_the_stage(model, stages, measure):
     (no_baseline, "baseline"),
     (measures_before_the_stage, "measurement of its own model"),
 ])
-def test_pipeline_mistakes_fail(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_run_pipeline(wrong)
+def test_pipeline_mistakes_fail(wrong, message, failure):
+    failure(check_run_pipeline, wrong, message)
 
 
 def inverted_ratios(rows):
@@ -180,6 +171,5 @@ def drops_the_model(rows):
     (mutates, "modified"),
     (drops_the_model, "'model'"),
 ])
-def test_stage_report_mistakes_fail(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_stage_report(wrong)
+def test_stage_report_mistakes_fail(wrong, message, failure):
+    failure(check_stage_report, wrong, message)

@@ -18,8 +18,7 @@ scatter_add_rows, sinusoidal_positions, Embedding = load_solution("11_embeddings
 
 
 @pytest.mark.parametrize("check, solution", [
-    (check_scatter_add_rows, scatter_add_rows),
-    (check_embedding, Embedding),
+    (check_scatter_add_rows, scatter_add_rows), (check_embedding, Embedding),
     (check_sinusoidal_positions, sinusoidal_positions),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):

@@ -106,9 +106,8 @@ class Float32Only(KVCache):
     (OverwritingCache, "returned keys"),
     (Float32Only, "float64"),
 ])
-def test_cache_mistakes_fail(cache_class, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_kv_cache(cache_class)
+def test_cache_mistakes_fail(cache_class, message, failure):
+    failure(check_kv_cache, cache_class, message)
 
 
 # ---------------------------------------------------------------------- attention step mistakes
@@ -119,9 +118,8 @@ def test_cache_mistakes_fail(cache_class, message):
     (dict(use_cache=False), "every cached position"),
     (dict(project=False), "out_proj"),
 ])
-def test_attention_mistakes_are_named(mistake, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check_cached_attention(lambda attn, x, cache: attend_one_token(attn, x, cache, **mistake))
+def test_attention_mistakes_are_named(mistake, hint, failure):
+    failure(check_cached_attention, lambda attn, x, cache: attend_one_token(attn, x, cache, **mistake), hint)
 
 
 def test_float64_result_is_reported_with_its_cause():
@@ -157,6 +155,5 @@ def test_step_that_forgets_to_append_fails():
     (lambda n, b, h, t, d, dtype=np.float32: 2 * n * b * h * t * d, "itemsize"),
     (lambda n, b, h, t, d, dtype=np.float32: float(2 * n * b * h * t * d * 4), "int"),
 ])
-def test_cache_bytes_mistakes_fail(wrong, hint):
-    with pytest.raises(CheckFailed, match=hint):
-        check_kv_cache_bytes(wrong)
+def test_cache_bytes_mistakes_fail(wrong, hint, failure):
+    failure(check_kv_cache_bytes, wrong, hint)

@@ -13,15 +13,10 @@ from solutions import load_solution
 calculate_qparams, quantize, dequantize, QuantizedLinear = load_solution("15_quantization", "calculate_qparams", "quantize", "dequantize", "QuantizedLinear")
 
 
-CORRECT = [
-    (check_calculate_qparams, calculate_qparams),
-    (check_quantize, quantize),
-    (check_dequantize, dequantize),
+@pytest.mark.parametrize("check, solution", [
+    (check_calculate_qparams, calculate_qparams), (check_quantize, quantize), (check_dequantize, dequantize),
     (check_quantized_linear, QuantizedLinear),
-]
-
-
-@pytest.mark.parametrize("check, solution", CORRECT)
+])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
     passes_and_stub_fails(check, solution)
 

@@ -90,6 +90,17 @@ def test_reference_cosine_matches_the_library_scheduler():
 
 # ------------------------------------------------------------------ clip_grad_norm_ mistakes
 
+def grad_norm(params):
+    """The total norm of the gradients of `params` (each must have one), in float64."""
+    return math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum()) for p in params))
+
+
+def scale_grads(params, factor):
+    for p in params:
+        if p.grad is not None:
+            p.grad.data *= factor
+
+
 def test_clipping_each_parameter_separately():
     def per_parameter(parameters, max_norm):
         total = 0.0
@@ -109,9 +120,8 @@ def test_clipping_each_parameter_separately():
 def test_clipping_that_also_scales_up():
     def always(parameters, max_norm):
         params = [p for p in parameters if p.grad is not None]
-        total = math.sqrt(sum(float((p.grad.data ** 2).sum()) for p in params))
-        for p in params:
-            p.grad.data *= max_norm / (total + 1e-6)
+        total = grad_norm(params)
+        scale_grads(params, max_norm / (total + 1e-6))
         return total
 
     with pytest.raises(CheckFailed, match="below max_norm"):
@@ -122,7 +132,7 @@ def test_clipping_returns_the_norm_after_clipping():
     def after(parameters, max_norm):
         params = list(parameters)
         clip_grad_norm_(params, max_norm)
-        return math.sqrt(sum(float((p.grad.data ** 2).sum()) for p in params if p.grad is not None))
+        return grad_norm(p for p in params if p.grad is not None)
 
     with pytest.raises(CheckFailed, match="returned total norm"):
         check_clip_grad_norm(after)
@@ -130,11 +140,9 @@ def test_clipping_returns_the_norm_after_clipping():
 
 def test_clipping_iterating_a_generator_twice():
     def twice(parameters, max_norm):
-        total = math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum()) for p in parameters if p.grad is not None))
+        total = grad_norm(p for p in parameters if p.grad is not None)
         if total > max_norm:
-            for p in parameters:
-                if p.grad is not None:
-                    p.grad.data *= max_norm / (total + 1e-6)
+            scale_grads(parameters, max_norm / (total + 1e-6))  # the generator is empty by now
         return total
 
     with pytest.raises(CheckFailed, match="generator can be iterated only once"):
@@ -144,10 +152,9 @@ def test_clipping_iterating_a_generator_twice():
 def test_clipping_crashes_on_missing_grad():
     def crashes(parameters, max_norm):
         params = list(parameters)
-        total = math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum()) for p in params))
+        total = grad_norm(params)  # AttributeError on a parameter without a gradient
         if total > max_norm:
-            for p in params:
-                p.grad.data *= max_norm / (total + 1e-6)
+            scale_grads(params, max_norm / (total + 1e-6))
         return total
 
     with pytest.raises(CheckFailed, match="raised AttributeError"):
@@ -156,10 +163,19 @@ def test_clipping_crashes_on_missing_grad():
 
 # ------------------------------------------------------------------ cosine_lr mistakes
 
-def test_cosine_without_lr_min_offset():
-    def wrong(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
+def with_warmup(after_warmup):
+    """A cosine_lr whose warm-up is right, lr_max * (step + 1) / warmup_steps, and whose
+    decay is `after_warmup(step, total_steps, lr_max, lr_min, warmup_steps)`."""
+    def schedule(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
         if step < warmup_steps:
             return lr_max * (step + 1) / warmup_steps
+        return after_warmup(step, total_steps, lr_max, lr_min, warmup_steps)
+    return schedule
+
+
+def test_cosine_without_lr_min_offset():
+    @with_warmup
+    def wrong(step, total_steps, lr_max, lr_min, warmup_steps):
         progress = min((step - warmup_steps) / (total_steps - warmup_steps), 1.0)
         return lr_max * (1 + math.cos(math.pi * progress)) / 2
 
@@ -178,9 +194,8 @@ def test_cosine_warmup_from_zero():
 
 
 def test_cosine_that_rises_again_after_the_end():
-    def wrong(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
-        if step < warmup_steps:
-            return lr_max * (step + 1) / warmup_steps
+    @with_warmup
+    def wrong(step, total_steps, lr_max, lr_min, warmup_steps):
         progress = (step - warmup_steps) / (total_steps - warmup_steps)
         return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * progress)) / 2
 
@@ -189,9 +204,8 @@ def test_cosine_that_rises_again_after_the_end():
 
 
 def test_cosine_ignoring_warmup_in_progress():
-    def wrong(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
-        if step < warmup_steps:
-            return lr_max * (step + 1) / warmup_steps
+    @with_warmup
+    def wrong(step, total_steps, lr_max, lr_min, warmup_steps):
         if step >= total_steps:
             return lr_min
         return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * step / total_steps)) / 2
@@ -208,9 +222,8 @@ def test_cosine_ignoring_warmup_in_progress():
     (dict(train_mode=False), r"ran in eval mode"),
     (dict(clip=False), r"(?s)Adam with max_grad_norm.*clip after loss.backward"),
 ])
-def test_train_one_epoch_mistakes(mistake, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_train_one_epoch(make_train_one_epoch(**mistake))
+def test_train_one_epoch_mistakes(mistake, message, failure):
+    failure(check_train_one_epoch, make_train_one_epoch(**mistake), message)
 
 
 def test_train_one_epoch_returning_nothing():
@@ -244,9 +257,8 @@ def test_train_one_epoch_calling_the_model_twice_per_batch():
     (dict(restore=False), "left in eval mode"),
     (dict(weighted=False), r"batches of 16 \(last batch of 2\): loss: expected"),
 ])
-def test_evaluate_mistakes(mistake, message):
-    with pytest.raises(CheckFailed, match=message):
-        check_evaluate(make_evaluate(**mistake))
+def test_evaluate_mistakes(mistake, message, failure):
+    failure(check_evaluate, make_evaluate(**mistake), message)
 
 
 def test_evaluate_returning_a_tuple():

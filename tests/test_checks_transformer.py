@@ -51,8 +51,7 @@ sample_next_token = load_solution("13_transformers", "sample_next_token")
 
 
 @pytest.mark.parametrize("check, solution", [
-    (check_layer_norm, LayerNorm),
-    (check_transformer_block, TransformerBlock),
+    (check_layer_norm, LayerNorm), (check_transformer_block, TransformerBlock),
     (check_sample_next_token, sample_next_token),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
