@@ -40,8 +40,7 @@ import tinytorch as tt
 # progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
 # tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
 from tinytorch.mine import Linear, Sequential, Adam
-Tanh = tt.nn.Tanh
-CrossEntropyLoss = tt.nn.CrossEntropyLoss
+from tinytorch.nn import Tanh, CrossEntropyLoss
 
 # %% [markdown]
 # ## The data

@@ -42,9 +42,8 @@ import tinytorch as tt
 # progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
 # tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
 from tinytorch.mine import Linear, Sequential, SGD, DataLoader, TensorDataset
-Sigmoid = tt.nn.Sigmoid
-CrossEntropyLoss = tt.nn.CrossEntropyLoss
-CosineAnnealingLR = tt.optim.lr_scheduler.CosineAnnealingLR
+from tinytorch.nn import Sigmoid, CrossEntropyLoss
+from tinytorch.optim.lr_scheduler import CosineAnnealingLR
 
 # %% [markdown]
 # ## The data

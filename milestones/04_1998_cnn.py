@@ -41,14 +41,8 @@ import tinytorch as tt
 # progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
 # tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
 from tinytorch.mine import Linear, Sequential, Adam, SGD
-Conv2d = tt.nn.Conv2d
-MaxPool2d = tt.nn.MaxPool2d
-BatchNorm2d = tt.nn.BatchNorm2d
-ReLU = tt.nn.ReLU
-Flatten = tt.nn.Flatten
-Sigmoid = tt.nn.Sigmoid
-CrossEntropyLoss = tt.nn.CrossEntropyLoss
-CosineAnnealingLR = tt.optim.lr_scheduler.CosineAnnealingLR
+from tinytorch.nn import Conv2d, MaxPool2d, BatchNorm2d, ReLU, Flatten, Sigmoid, CrossEntropyLoss
+from tinytorch.optim.lr_scheduler import CosineAnnealingLR
 
 # %% [markdown]
 # ## The data

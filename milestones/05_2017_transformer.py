@@ -47,10 +47,9 @@ from tinytorch.profiling import intercept_forwards
 # progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
 # tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
 from tinytorch.mine import AdamW, TransformerBlock
-BPETokenizer = tt.text.BPETokenizer
-GPT = tt.models.GPT
-GPTConfig = tt.models.GPTConfig
-CosineAnnealingLR = tt.optim.lr_scheduler.CosineAnnealingLR
+from tinytorch.text import BPETokenizer
+from tinytorch.models import GPT, GPTConfig
+from tinytorch.optim.lr_scheduler import CosineAnnealingLR
 
 # %% [markdown]
 # ## Part 1: reversing sequences

@@ -44,23 +44,15 @@ import tinytorch as tt
 # tinytorch's alone, write e.g. `SGD = tt.optim.SGD` instead. The layers stay tinytorch's here:
 # quantize_model and the pruning tools rewrite tinytorch's own layer classes.
 from tinytorch.mine import SGD, Adam
-Conv2d = tt.nn.Conv2d
-MaxPool2d = tt.nn.MaxPool2d
-BatchNorm2d = tt.nn.BatchNorm2d
-ReLU = tt.nn.ReLU
-Flatten = tt.nn.Flatten
-Linear = tt.nn.Linear
-Sigmoid = tt.nn.Sigmoid
-Sequential = tt.nn.Sequential
-CrossEntropyLoss = tt.nn.CrossEntropyLoss
-CosineAnnealingLR = tt.optim.lr_scheduler.CosineAnnealingLR
-GPT = tt.models.GPT
-GPTConfig = tt.models.GPTConfig
-profile = tt.profiling.profile
-quantize_model = tt.quantization.quantize_model
-magnitude_prune = tt.compression.magnitude_prune
-apply_masks = tt.compression.apply_masks
-run_report = tt.benchmarking.run_report
+from tinytorch.nn import (
+    Conv2d, MaxPool2d, BatchNorm2d, ReLU, Flatten, Linear, Sigmoid, Sequential, CrossEntropyLoss,
+)
+from tinytorch.optim.lr_scheduler import CosineAnnealingLR
+from tinytorch.models import GPT, GPTConfig
+from tinytorch.profiling import profile
+from tinytorch.quantization import quantize_model
+from tinytorch.compression import magnitude_prune, apply_masks
+from tinytorch.benchmarking import run_report
 
 print(tt.platform.describe())
 
