@@ -74,8 +74,7 @@ class MultiHeadAttention(Module):
 
 
 @pytest.mark.parametrize("check, solution", [
-    (check_scaled_dot_product_attention, sdpa),
-    (check_multi_head_attention, MultiHeadAttention),
+    (check_scaled_dot_product_attention, sdpa), (check_multi_head_attention, MultiHeadAttention),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
     passes_and_stub_fails(check, solution)

@@ -40,16 +40,11 @@ def make_backward(sort=topological_sort, combine=lambda old, new: old + new, sto
 backward = make_backward()
 
 CORRECT = [
-    (checks.check_unbroadcast, unbroadcast),
-    (checks.check_add_backward, add_backward),
-    (checks.check_mul_backward, mul_backward),
-    (checks.check_matmul_backward, matmul_backward),
-    (checks.check_sum_backward, sum_backward),
-    (checks.check_relu_backward, relu_backward),
-    (checks.check_sigmoid_backward, sigmoid_backward),
-    (checks.check_tanh_backward, tanh_backward),
-    (checks.check_topological_sort, topological_sort),
-    (checks.check_backward, backward),
+    (checks.check_unbroadcast, unbroadcast), (checks.check_add_backward, add_backward),
+    (checks.check_mul_backward, mul_backward), (checks.check_matmul_backward, matmul_backward),
+    (checks.check_sum_backward, sum_backward), (checks.check_relu_backward, relu_backward),
+    (checks.check_sigmoid_backward, sigmoid_backward), (checks.check_tanh_backward, tanh_backward),
+    (checks.check_topological_sort, topological_sort), (checks.check_backward, backward),
 ]
 
 

@@ -17,10 +17,8 @@ magnitude_prune, structured_prune, low_rank_factorize, distillation_loss = load_
 
 
 CORRECT = [
-    (check_magnitude_prune, magnitude_prune),
-    (check_structured_prune, structured_prune),
-    (check_low_rank_factorize, low_rank_factorize),
-    (check_distillation_loss, distillation_loss),
+    (check_magnitude_prune, magnitude_prune), (check_structured_prune, structured_prune),
+    (check_low_rank_factorize, low_rank_factorize), (check_distillation_loss, distillation_loss),
 ]
 
 

@@ -17,9 +17,7 @@ mse_loss, log_softmax, cross_entropy, bce_with_logits = load_solution("04_losses
 
 
 @pytest.mark.parametrize("check, solution", [
-    (check_mse_loss, mse_loss),
-    (check_log_softmax, log_softmax),
-    (check_cross_entropy, cross_entropy),
+    (check_mse_loss, mse_loss), (check_log_softmax, log_softmax), (check_cross_entropy, cross_entropy),
     (check_binary_cross_entropy_with_logits, bce_with_logits),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):

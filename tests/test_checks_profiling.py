@@ -19,10 +19,8 @@ count_parameters, linear_flops, conv2d_flops, measure_latency, amdahl_speedup = 
 
 
 CORRECT = [
-    (check_count_parameters, count_parameters),
-    (check_linear_flops, linear_flops),
-    (check_conv2d_flops, conv2d_flops),
-    (check_measure_latency, measure_latency),
+    (check_count_parameters, count_parameters), (check_linear_flops, linear_flops),
+    (check_conv2d_flops, conv2d_flops), (check_measure_latency, measure_latency),
     (check_amdahl_speedup, amdahl_speedup),
 ]
 

@@ -32,9 +32,7 @@ matmul, var, strides = load_solution("01_tensor", "matmul", "var", "strides")
 
 
 @pytest.mark.parametrize("check, solution", [
-    (check_broadcast_shape, broadcast_shape_named),
-    (check_matmul, matmul),
-    (check_var, var),
+    (check_broadcast_shape, broadcast_shape_named), (check_matmul, matmul), (check_var, var),
     (check_strides, strides),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):

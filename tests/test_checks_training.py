@@ -62,10 +62,8 @@ def make_evaluate(no_grad=True, eval_mode=True, restore=True, weighted=True):
 
 
 CORRECT = [
-    (check_clip_grad_norm, clip_grad_norm_),
-    (check_cosine_lr, cosine_lr),
-    (check_train_one_epoch, make_train_one_epoch()),
-    (check_evaluate, make_evaluate()),
+    (check_clip_grad_norm, clip_grad_norm_), (check_cosine_lr, cosine_lr),
+    (check_train_one_epoch, make_train_one_epoch()), (check_evaluate, make_evaluate()),
 ]
 
 
@@ -101,64 +99,55 @@ def scale_grads(params, factor):
             p.grad.data *= factor
 
 
-def test_clipping_each_parameter_separately():
-    def per_parameter(parameters, max_norm):
-        total = 0.0
-        for p in parameters:
-            if p.grad is None:
-                continue
-            norm = float(np.sqrt((p.grad.data ** 2).sum()))
-            total += norm ** 2
-            if norm > max_norm:
-                p.grad.data *= max_norm / norm
-        return math.sqrt(total)
-
-    with pytest.raises(CheckFailed, match="scaled together by one factor"):
-        check_clip_grad_norm(per_parameter)
+def clips_each_parameter_separately(parameters, max_norm):
+    total = 0.0
+    for p in parameters:
+        if p.grad is None:
+            continue
+        norm = float(np.sqrt((p.grad.data ** 2).sum()))
+        total += norm ** 2
+        if norm > max_norm:
+            p.grad.data *= max_norm / norm
+    return math.sqrt(total)
 
 
-def test_clipping_that_also_scales_up():
-    def always(parameters, max_norm):
-        params = [p for p in parameters if p.grad is not None]
-        total = grad_norm(params)
+def scales_up_too(parameters, max_norm):
+    params = [p for p in parameters if p.grad is not None]
+    total = grad_norm(params)
+    scale_grads(params, max_norm / (total + 1e-6))
+    return total
+
+
+def returns_the_norm_after_clipping(parameters, max_norm):
+    params = list(parameters)
+    clip_grad_norm_(params, max_norm)
+    return grad_norm(p for p in params if p.grad is not None)
+
+
+def iterates_a_generator_twice(parameters, max_norm):
+    total = grad_norm(p for p in parameters if p.grad is not None)
+    if total > max_norm:
+        scale_grads(parameters, max_norm / (total + 1e-6))  # the generator is empty by now
+    return total
+
+
+def crashes_on_a_missing_grad(parameters, max_norm):
+    params = list(parameters)
+    total = grad_norm(params)  # AttributeError on a parameter without a gradient
+    if total > max_norm:
         scale_grads(params, max_norm / (total + 1e-6))
-        return total
-
-    with pytest.raises(CheckFailed, match="below max_norm"):
-        check_clip_grad_norm(always)
+    return total
 
 
-def test_clipping_returns_the_norm_after_clipping():
-    def after(parameters, max_norm):
-        params = list(parameters)
-        clip_grad_norm_(params, max_norm)
-        return grad_norm(p for p in params if p.grad is not None)
-
-    with pytest.raises(CheckFailed, match="returned total norm"):
-        check_clip_grad_norm(after)
-
-
-def test_clipping_iterating_a_generator_twice():
-    def twice(parameters, max_norm):
-        total = grad_norm(p for p in parameters if p.grad is not None)
-        if total > max_norm:
-            scale_grads(parameters, max_norm / (total + 1e-6))  # the generator is empty by now
-        return total
-
-    with pytest.raises(CheckFailed, match="generator can be iterated only once"):
-        check_clip_grad_norm(twice)
-
-
-def test_clipping_crashes_on_missing_grad():
-    def crashes(parameters, max_norm):
-        params = list(parameters)
-        total = grad_norm(params)  # AttributeError on a parameter without a gradient
-        if total > max_norm:
-            scale_grads(params, max_norm / (total + 1e-6))
-        return total
-
-    with pytest.raises(CheckFailed, match="raised AttributeError"):
-        check_clip_grad_norm(crashes)
+@pytest.mark.parametrize("wrong, message", [
+    pytest.param(clips_each_parameter_separately, "scaled together by one factor", id="each_parameter_separately"),
+    pytest.param(scales_up_too, "below max_norm", id="that_also_scales_up"),
+    pytest.param(returns_the_norm_after_clipping, "returned total norm", id="returns_the_norm_after_clipping"),
+    pytest.param(iterates_a_generator_twice, "generator can be iterated only once", id="iterating_a_generator_twice"),
+    pytest.param(crashes_on_a_missing_grad, "raised AttributeError", id="crashes_on_missing_grad"),
+])
+def test_clipping_mistakes(wrong, message, failure):
+    failure(check_clip_grad_norm, wrong, message)
 
 
 # ------------------------------------------------------------------ cosine_lr mistakes
@@ -170,48 +159,43 @@ def with_warmup(after_warmup):
         if step < warmup_steps:
             return lr_max * (step + 1) / warmup_steps
         return after_warmup(step, total_steps, lr_max, lr_min, warmup_steps)
+    schedule.__name__ = after_warmup.__name__
     return schedule
 
 
-def test_cosine_without_lr_min_offset():
-    @with_warmup
-    def wrong(step, total_steps, lr_max, lr_min, warmup_steps):
-        progress = min((step - warmup_steps) / (total_steps - warmup_steps), 1.0)
-        return lr_max * (1 + math.cos(math.pi * progress)) / 2
-
-    with pytest.raises(CheckFailed, match=r"lr_min=0.01, step \d+:"):
-        check_cosine_lr(wrong)
+@with_warmup
+def without_lr_min_offset(step, total_steps, lr_max, lr_min, warmup_steps):
+    progress = min((step - warmup_steps) / (total_steps - warmup_steps), 1.0)
+    return lr_max * (1 + math.cos(math.pi * progress)) / 2
 
 
-def test_cosine_warmup_from_zero():
-    def wrong(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
-        if step < warmup_steps:
-            return lr_max * step / warmup_steps
-        return cosine_lr(step, total_steps, lr_max, lr_min, warmup_steps)
-
-    with pytest.raises(CheckFailed, match=r"(?s)warmup_steps=5, step 0:.*\(step \+ 1\) / warmup_steps"):
-        check_cosine_lr(wrong)
+def warmup_from_zero(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
+    if step < warmup_steps:
+        return lr_max * step / warmup_steps
+    return cosine_lr(step, total_steps, lr_max, lr_min, warmup_steps)
 
 
-def test_cosine_that_rises_again_after_the_end():
-    @with_warmup
-    def wrong(step, total_steps, lr_max, lr_min, warmup_steps):
-        progress = (step - warmup_steps) / (total_steps - warmup_steps)
-        return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * progress)) / 2
-
-    with pytest.raises(CheckFailed, match="stay at lr_min"):
-        check_cosine_lr(wrong)
+@with_warmup
+def rises_again_after_the_end(step, total_steps, lr_max, lr_min, warmup_steps):
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * progress)) / 2
 
 
-def test_cosine_ignoring_warmup_in_progress():
-    @with_warmup
-    def wrong(step, total_steps, lr_max, lr_min, warmup_steps):
-        if step >= total_steps:
-            return lr_min
-        return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * step / total_steps)) / 2
+@with_warmup
+def ignores_warmup_in_progress(step, total_steps, lr_max, lr_min, warmup_steps):
+    if step >= total_steps:
+        return lr_min
+    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * step / total_steps)) / 2
 
-    with pytest.raises(CheckFailed, match="warmup_steps=5, step 5"):
-        check_cosine_lr(wrong)
+
+@pytest.mark.parametrize("wrong, message", [
+    pytest.param(without_lr_min_offset, r"lr_min=0.01, step \d+:", id="without_lr_min_offset"),
+    pytest.param(warmup_from_zero, r"(?s)warmup_steps=5, step 0:.*\(step \+ 1\) / warmup_steps", id="warmup_from_zero"),
+    pytest.param(rises_again_after_the_end, "stay at lr_min", id="that_rises_again_after_the_end"),
+    pytest.param(ignores_warmup_in_progress, "warmup_steps=5, step 5", id="ignoring_warmup_in_progress"),
+])
+def test_cosine_mistakes(wrong, message, failure):
+    failure(check_cosine_lr, wrong, message)
 
 
 # ------------------------------------------------------------------ train_one_epoch mistakes
