@@ -40,8 +40,8 @@ class _StubModule(Module):
 
 
 def _unsolved_like(solution):
-    """What the student edition ships in place of `solution`: a Module class whose constructor
-    raises NotImplementedError for a Module class, otherwise a function that raises it."""
+    """What the student edition ships in place of `solution`: for a Module class, a Module whose
+    constructor raises NotImplementedError; for anything else, a function that raises it."""
     return _StubModule if isinstance(solution, type) and issubclass(solution, Module) else _stub
 
 
