@@ -24,28 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import build  # noqa: E402  (the repo's build.py)
+from bench import browser as driver  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 NOTEBOOK = build.LANDING_NOTEBOOK
 TIMEOUT_MS = 120_000
-# Run-all before the notebook has a kernel session opens a "Select Kernel" dialog instead.
-KERNEL_SESSION_READY = """() => {
-  const app = window.jupyterapp;
-  const widget = app && app.shell.currentWidget;
-  const session = widget && widget.sessionContext && widget.sessionContext.session;
-  return !!(session && session.kernel) && app.commands.hasCommand('notebook:run-all-cells');
-}"""
-
-
 def measure_once(playwright, url: str, trace: bool) -> dict:
     """One cold start in a fresh profile; returns seconds to each milestone."""
     with tempfile.TemporaryDirectory(prefix="tt-profile-") as profile:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = driver.launch(playwright, profile)
         try:
             page = context.new_page()
             start = time.perf_counter()
@@ -54,14 +40,12 @@ def measure_once(playwright, url: str, trace: bool) -> dict:
                 page.on("console", lambda msg: print(f"  {since():6.2f}s console: {msg.text[:120]}"))
             page.goto(f"{url}notebooks/index.html?path={NOTEBOOK}", timeout=TIMEOUT_MS)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
-            page.wait_for_function(KERNEL_SESSION_READY, timeout=TIMEOUT_MS)
+            page.wait_for_function(driver.KERNEL_SESSION_READY, timeout=TIMEOUT_MS)
             ui = since()
-            page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            driver.run_all_cells(page)
             page.wait_for_selector(".jp-OutputArea-output", timeout=TIMEOUT_MS)
             first_output = since()
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('PASS'))",
-                timeout=TIMEOUT_MS)
+            page.wait_for_function(driver.OUTPUT_CONTAINS, arg="PASS", timeout=TIMEOUT_MS)
             return {"ui": ui, "first_output": first_output, "check_passed": since()}
         finally:
             context.close()

@@ -22,25 +22,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+sys.path.insert(0, str(REPO))
+
+import build  # noqa: E402  (the repo's build.py)
+from bench import browser as driver  # noqa: E402
 # Browser budgets (seconds after kernel start) from the milestones' specification.
 BUDGETS = {"01": 5, "02": 5, "03": 20, "04": 60, "05": 90, "06": 90}
 RESULT = re.compile(r"^RESULT: (?P<metric>.+) \(target (?P<target>[^)]+)\): target (?P<verdict>met|MISSED)$", re.M)
 
-KERNEL_IDLE = """() => {
-  const app = window.jupyterapp;
-  const widget = app && app.shell.currentWidget;
-  const session = widget && widget.sessionContext && widget.sessionContext.session;
-  return !!(session && session.kernel && session.kernel.status === 'idle')
-    && app.commands.hasCommand('notebook:run-all-cells');
-}"""
 # Printed text and errors of every code cell, read from the notebook model (not the DOM), and
 # whether the imports cell (the first code cell that imports matplotlib) has finished.
 OUTPUTS = """() => {
@@ -66,12 +57,6 @@ def milestone_paths(site: Path) -> list[str]:
     return [f"milestones/{path.name}" for path in found]
 
 
-def foreign(urls: list[str]) -> list[str]:
-    """The URLs that went anywhere but 127.0.0.1."""
-    return [url for url in urls
-            if urlparse(url).scheme in ("http", "https", "ws", "wss") and urlparse(url).hostname != "127.0.0.1"]
-
-
 def run_milestone(context, site_url: str, path: str, timeout: float = 600.0) -> dict:
     """Open `path` in a new page of `context`, run all cells, wait for RESULT (or an error).
 
@@ -85,15 +70,10 @@ def run_milestone(context, site_url: str, path: str, timeout: float = 600.0) -> 
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
     timeout_ms = timeout * 1000
-    page.goto(f"{site_url}notebooks/index.html?path={path}", timeout=timeout_ms)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_ms)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                           "&& window.jupyterapp.shell.currentWidget.context "
-                           "&& window.jupyterapp.shell.currentWidget.context.isReady", timeout=timeout_ms)
-    page.wait_for_function(KERNEL_IDLE, timeout=timeout_ms)
+    driver.open_notebook(page, site_url, path, timeout_ms)
+    page.wait_for_function(driver.KERNEL_IDLE, timeout=timeout_ms)
     start = time.monotonic()
-    # not awaited: the command resolves only when every cell has run
-    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    driver.run_all_cells(page)
     outcome = {"name": name, "seconds": None, "import_seconds": None, "result": None, "metric": None,
                "verdict": None, "errors": [], "timed_out": False}
     while True:
@@ -144,8 +124,6 @@ def main(argv=None) -> int:
     parser.add_argument("--show-output", action="store_true", help="print each notebook's printed text")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
-    import build  # the repo's build.py
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="tinytorch-milestones-") as tmp:
@@ -160,8 +138,7 @@ def main(argv=None) -> int:
             with sync_playwright() as playwright:
                 for path in paths:
                     with tempfile.TemporaryDirectory(prefix="profile-") as profile:
-                        context = playwright.chromium.launch_persistent_context(
-                            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                        context = driver.launch(playwright, profile)
                         context.on("request", lambda request: requests.append(request.url))
                         try:
                             outcome = run_milestone(context, url, path, args.timeout)
@@ -177,7 +154,7 @@ def main(argv=None) -> int:
             server.server_close()
     print()
     print(format_table(outcomes))
-    outside = foreign(requests)
+    outside = driver.foreign(requests)
     print(f"\nrequests outside 127.0.0.1: {len(outside)}" + "".join(f"\n  {u}" for u in outside[:20]))
     ok = all(o["verdict"] == "met" for o in outcomes) and not outside
     return 0 if ok else 1

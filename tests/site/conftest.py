@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -19,13 +18,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import build  # noqa: E402  (the repo's build.py)
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-LOCAL_HOSTS = {"127.0.0.1"}
+from bench import browser as driver  # noqa: E402
 
 # Pure-Python wheels pytest needs inside Pyodide (packaging comes from Pyodide's own lock).
 PYODIDE_TEST_WHEELS = [
@@ -52,8 +45,8 @@ def site_url(site_dir) -> str:
 @pytest.fixture(scope="session")
 def playwright_instance():
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    if not Path(driver.CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {driver.CHROMIUM} (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         yield playwright
 
@@ -68,15 +61,12 @@ class RecordedBrowser:
 
     def foreign_requests(self) -> list[str]:
         """Requests that went anywhere but the local test server."""
-        return [url for url in self.requests
-                if urlparse(url).scheme in ("http", "https", "ws", "wss")
-                and urlparse(url).hostname not in LOCAL_HOSTS]
+        return driver.foreign(self.requests)
 
 
 @pytest.fixture
 def browser(playwright_instance, tmp_path) -> RecordedBrowser:
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    context = driver.launch(playwright_instance, tmp_path / "profile")
     recorded = RecordedBrowser(context)
     yield recorded
     context.close()

@@ -10,6 +10,7 @@ import json
 import pytest
 
 import build
+from bench import browser as driver
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -17,12 +18,6 @@ TIMEOUT_MS = 180_000
 LAYERS = "modules/03_layers.ipynb"
 MILESTONE = "milestones/01_1957_perceptron.ipynb"
 
-KERNEL_READY = """() => {
-  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const session = widget && widget.sessionContext && widget.sessionContext.session;
-  return !!(session && session.kernel && session.kernel.status === 'idle')
-    && window.jupyterapp.commands.hasCommand('notebook:run-all-cells');
-}"""
 # Start running the notebook's cells above index `n`, in order, as Shift+Enter would (not
 # awaited: a hung kernel must fail the test through a timeout, not block it).
 RUN_CELLS_ABOVE = """(n) => {
@@ -45,9 +40,6 @@ EXECUTE = """async (code) => {
   const done = await Promise.race([future.done, timeout]);
   return done === 'TIMEOUT' ? 'TIMEOUT' : out.join('');
 }"""
-OUTPUT_TEXT = "() => [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent).join('\\n')"
-OUTPUT_CONTAINS = """(text) => [...document.querySelectorAll('.jp-OutputArea-output')]
-  .some(element => element.textContent.includes(text))"""
 CELL_INDEX = """(text) => {
   const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
   for (let i = 0; i < cells.length; i++) if (cells.get(i).sharedModel.getSource().includes(text)) return i;
@@ -63,19 +55,13 @@ CONTENTS_SAVE = """async ([path, model]) => { await window.jupyterapp.serviceMan
 
 
 def open_notebook(page, site_url: str, path: str) -> None:
-    page.goto(f"{site_url}notebooks/index.html?path={path}", timeout=TIMEOUT_MS)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                           "&& window.jupyterapp.shell.currentWidget.context "
-                           "&& window.jupyterapp.shell.currentWidget.context.isReady", timeout=TIMEOUT_MS)
-    page.wait_for_function(KERNEL_READY, timeout=TIMEOUT_MS)
+    """Open `path` and wait until its kernel has started and is idle."""
+    driver.open_notebook(page, site_url, path, TIMEOUT_MS)
+    page.wait_for_function(driver.KERNEL_IDLE, timeout=TIMEOUT_MS)
 
 
 def wait_for_output(page, text: str) -> None:
-    try:
-        page.wait_for_function(OUTPUT_CONTAINS, arg=text, timeout=TIMEOUT_MS)
-    except Exception:
-        raise AssertionError(f"no output containing {text!r}; outputs were:\n{page.evaluate(OUTPUT_TEXT)}") from None
+    driver.wait_for_output(page, text, TIMEOUT_MS)
 
 
 def cell_index(page, text: str) -> int:
@@ -109,7 +95,7 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
     page.evaluate(RUN_CELLS_ABOVE, use + 1)
     wait_for_output(page, "PASS linear")
     wait_for_output(page, "Using your linear. Saved as my_tinytorch/Linear.py")
-    outputs = page.evaluate(OUTPUT_TEXT)
+    outputs = page.evaluate(driver.OUTPUT_TEXT)
     assert "newer version" not in outputs  # the release cell of an up-to-date notebook is silent
     assert {"Linear.py", "progress.json"} <= set(listing(page, "my_tinytorch"))
 
@@ -121,11 +107,11 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
       const restart = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart();
       await Promise.race([restart, new Promise((resolve) => setTimeout(resolve, 120000))]);
     }""")
-    page.wait_for_function(KERNEL_READY, timeout=TIMEOUT_MS)
+    page.wait_for_function(driver.KERNEL_IDLE, timeout=TIMEOUT_MS)
     assert page.evaluate(EXECUTE, "print('before_restart' in globals())").strip() == "False"
-    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    driver.run_all_cells(page)
     wait_for_output(page, "RESULT:")
-    outputs = page.evaluate(OUTPUT_TEXT)
+    outputs = page.evaluate(driver.OUTPUT_TEXT)
     assert "Linear: yours (my_tinytorch/Linear.py, saved " in outputs, outputs[:2000]
     assert "target met" in outputs and "Error" not in outputs, outputs[-2000:]
     assert page.evaluate(EXECUTE, "print(Linear.__module__, perceptron.weight.shape)").strip() == \
@@ -143,9 +129,9 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
 
     # The progress page reads the same saved state.
     open_notebook(page, site_url, build.PROGRESS_NOTEBOOK)
-    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    driver.run_all_cells(page)
     wait_for_output(page, "TransformerBlock: tinytorch's")  # the last line of mine.status()
-    outputs = page.evaluate(OUTPUT_TEXT)
+    outputs = page.evaluate(driver.OUTPUT_TEXT)
     assert "yours: Linear" in outputs and "Linear: yours (my_tinytorch/Linear.py" in outputs, outputs[:3000]
 
     # Clearing it: tinytorch's again, only the saved implementation removed.
@@ -178,7 +164,7 @@ def test_a_copy_from_an_older_release_says_a_newer_one_exists(site_url, browser,
     open_notebook(page, site_url, notebook)
     page.evaluate(RUN_CELLS_ABOVE, cell_index(page, "tinytorch.mine.check_release") + 1)
     wait_for_output(page, "Note: the course has a newer version of this notebook.")
-    assert "Rename it (e.g. to 01_tensor_mine.ipynb), then open modules/01_tensor.ipynb again" in page.evaluate(OUTPUT_TEXT)
+    assert "Rename it (e.g. to 01_tensor_mine.ipynb), then open modules/01_tensor.ipynb again" in page.evaluate(driver.OUTPUT_TEXT)
 
     # The learner's choice: rename the copy; the course's current version is back under its name.
     page.evaluate("async ([a, b]) => { await window.jupyterapp.serviceManager.contents.rename(a, b); }",

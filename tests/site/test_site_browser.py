@@ -6,44 +6,18 @@ from __future__ import annotations
 import pytest
 
 import build
+from bench import browser as driver
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 TIMEOUT_MS = 180_000  # a cold kernel on a loaded 2-core machine; a dead one shows nothing
 LANDING = build.LANDING_NOTEBOOK
 
-# Run-all before the notebook has a kernel session opens a "Select Kernel" dialog instead.
-KERNEL_SESSION_READY = """() => {
-  const app = window.jupyterapp;
-  const widget = app && app.shell.currentWidget;
-  const session = widget && widget.sessionContext && widget.sessionContext.session;
-  return !!(session && session.kernel) && app.commands.hasCommand('notebook:run-all-cells');
-}"""
-OUTPUT_CONTAINS = """(text) => [...document.querySelectorAll('.jp-OutputArea-output')]
-  .some(element => element.textContent.includes(text))"""
-OUTPUT_TEXT = "() => [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent).join('\\n')"
 FIRST_CELL_SOURCE = "() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).sharedModel.getSource()"
 
 
 def open_notebook(page, site_url: str, path: str) -> None:
-    page.goto(f"{site_url}notebooks/index.html?path={path}", timeout=TIMEOUT_MS)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                           "&& window.jupyterapp.shell.currentWidget.context", timeout=TIMEOUT_MS)
-    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.context.isReady", timeout=TIMEOUT_MS)
-
-
-def run_all_cells(page) -> None:
-    page.wait_for_function(KERNEL_SESSION_READY, timeout=TIMEOUT_MS)
-    # not awaited: the command resolves only when every cell has run
-    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-
-def wait_for_output(page, text: str) -> None:
-    try:
-        page.wait_for_function(OUTPUT_CONTAINS, arg=text, timeout=TIMEOUT_MS)
-    except Exception:
-        raise AssertionError(f"no output containing {text!r}; outputs were:\n{page.evaluate(OUTPUT_TEXT)}") from None
+    driver.open_notebook(page, site_url, path, TIMEOUT_MS)
 
 
 def test_landing_notebook_trains_and_checks_without_leaving_the_machine(site_url, browser):
@@ -51,9 +25,10 @@ def test_landing_notebook_trains_and_checks_without_leaving_the_machine(site_url
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)[:300]))
     open_notebook(page, site_url, LANDING)
-    run_all_cells(page)
-    wait_for_output(page, "PASS relu")
-    outputs = page.evaluate(OUTPUT_TEXT)
+    page.wait_for_function(driver.KERNEL_SESSION_READY, timeout=TIMEOUT_MS)
+    driver.run_all_cells(page)
+    driver.wait_for_output(page, "PASS relu", TIMEOUT_MS)
+    outputs = page.evaluate(driver.OUTPUT_TEXT)
     assert "accuracy" in outputs and "Error" not in outputs, outputs
     assert browser.foreign_requests() == [], "requests left 127.0.0.1"
     assert any("/static/pyodide/pyodide.asm.wasm" in url for url in browser.requests)
