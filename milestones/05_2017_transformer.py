@@ -221,16 +221,17 @@ def real_word_share(sample):
     return sum(w in corpus_words for w in words) / max(len(words), 1)
 
 
-PROMPTS = ("The lighthouse", "Mira", "The model", "STUDENT:", "In 1958", "A network", "The teacher", "When")
+PROMPT_TOKENS, SAMPLES = 4, 8
 
 
 def samples(model, length, seed=SEED):
-    """One continuation of `length` sampled tokens per prompt (temperature 0.7: a little
-    greedier), all generated as one batch; each prompt is cut to its first token so that the
-    batch is rectangular."""
-    prompts = tt.tensor([tokenizer.encode(prompt)[:1] for prompt in PROMPTS])  # (8, 1)
-    out = model.generate(prompts, length, temperature=0.7, generator=tt.Generator(seed))
-    return [tokenizer.decode(row) for row in out.numpy()]
+    """(prompt, continuation) text pairs: the first PROMPT_TOKENS tokens of SAMPLES passages of
+    the validation text, each continued by `length` sampled tokens (temperature 0.7: a little
+    greedier than the model's own distribution), all generated as one batch."""
+    starts = np.random.default_rng(seed).integers(0, len(val_ids) - PROMPT_TOKENS, size=SAMPLES)
+    prompts = val_ids[starts[:, None] + np.arange(PROMPT_TOKENS)]  # (SAMPLES, PROMPT_TOKENS)
+    out = model.generate(tt.tensor(prompts), length, temperature=0.7, generator=tt.Generator(seed)).numpy()
+    return [(tokenizer.decode(row[:PROMPT_TOKENS]), tokenizer.decode(row[PROMPT_TOKENS:])) for row in out]
 
 # %% [markdown]
 # Four hundred steps of 16 windows of 24 tokens, at a learning rate of 0.003 (0.01 trains
@@ -244,8 +245,8 @@ tt.manual_seed(SEED)
 writer = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=BLOCK, n_layer=1, n_head=4, n_embd=64))
 print(f"{writer.num_parameters():,} parameters; {TEXT_STEPS} steps of {TEXT_BATCH} x {BLOCK} tokens")
 untrained = samples(writer, 30)
-print(f"before training: {untrained[0]!r} "
-      f"({np.mean([real_word_share(s) for s in untrained]):.0%} of the words occur in the corpus)")
+print(f"before training: {untrained[0][0] + untrained[0][1]!r} "
+      f"({np.mean([real_word_share(c) for _, c in untrained]):.0%} of the generated words occur in the corpus)")
 
 optimizer = AdamW(writer.parameters(), lr=3e-3, weight_decay=0.0)
 scheduler = CosineAnnealingLR(optimizer, T_max=TEXT_STEPS)
@@ -276,10 +277,11 @@ print(f"trained in {text_seconds:.1f} s ({text_seconds / TEXT_STEPS * 1e3:.0f} m
 
 # %%
 written = samples(writer, 60)
-for text_sample in written[:3]:
-    print(text_sample, end="\n\n")
-words_real = float(np.mean([real_word_share(s) for s in written]))
-print(f"-- {words_real:.0%} of the words in {len(written)} samples occur in the corpus")
+for prompt, continuation in written[:3]:
+    print(f"[{prompt}]{continuation}", end="\n\n")
+words_real = float(np.mean([real_word_share(c) for _, c in written]))
+print(f"-- {words_real:.0%} of the generated words in {len(written)} samples occur in the corpus "
+      f"(prompts in brackets: the first {PROMPT_TOKENS} tokens of validation passages)")
 
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(np.convolve(text_losses, np.ones(10) / 10, mode="valid"))
