@@ -30,6 +30,8 @@ from tinytorch.checks import (
 )
 from tinytorch.checks.training import reference_cosine_lr
 from tinytorch.platform import native_handoff
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+from tinytorch.mine import Linear, Sequential, Dropout, Adam, AdamW
 from tinytorch.train import load_checkpoint, save_checkpoint
 
 # %% [markdown]
@@ -245,7 +247,7 @@ print(f"train {len(train_set)}, validation {len(val_set)}, test {len(test_set)} 
 
 def make_model():
     tt.manual_seed(0)
-    return tt.nn.Sequential(tt.nn.Linear(64, 128), tt.nn.ReLU(), tt.nn.Dropout(0.1), tt.nn.Linear(128, 10))
+    return Sequential(Linear(64, 128), tt.nn.ReLU(), Dropout(0.1), Linear(128, 10))
 
 
 def train_loader(epoch):
@@ -285,7 +287,7 @@ def run(model, optimizer, first_epoch, last_epoch, log=None, checkpoint_dir=None
 
 workdir = tempfile.mkdtemp()
 model = make_model()
-optimizer = tt.optim.AdamW(model.parameters(), lr=LR_MAX, weight_decay=1e-4)
+optimizer = AdamW(model.parameters(), lr=LR_MAX, weight_decay=1e-4)
 log = []
 start = time.perf_counter()
 run(model, optimizer, 0, EPOCHS, log, checkpoint_dir=workdir, save_after=15)
@@ -333,12 +335,12 @@ path = os.path.join(workdir, "resume.npz")
 uninterrupted = final_weights(final_model)
 
 resumed_model = make_model()
-resumed_optimizer = tt.optim.AdamW(resumed_model.parameters(), lr=LR_MAX, weight_decay=1e-4)
+resumed_optimizer = AdamW(resumed_model.parameters(), lr=LR_MAX, weight_decay=1e-4)
 extras = load_checkpoint(path, resumed_model, resumed_optimizer)
 run(resumed_model, resumed_optimizer, extras["epoch"], EPOCHS)
 
 weights_only_model = make_model()
-weights_only_optimizer = tt.optim.AdamW(weights_only_model.parameters(), lr=LR_MAX, weight_decay=1e-4)
+weights_only_optimizer = AdamW(weights_only_model.parameters(), lr=LR_MAX, weight_decay=1e-4)
 load_checkpoint(path, weights_only_model)  # optimizer state not restored: Adam starts from zero
 run(weights_only_model, weights_only_optimizer, extras["epoch"], EPOCHS)
 
@@ -359,9 +361,8 @@ print(f"checkpoint file: {os.path.getsize(path) / 1e3:.0f} KB for {sum(p.numel()
 def profile_step(width, steps):
     """Median time of each phase of a training step, over `steps` steps (after one warm-up step)."""
     tt.manual_seed(0)
-    model = tt.nn.Sequential(tt.nn.Linear(64, width), tt.nn.ReLU(), tt.nn.Linear(width, width), tt.nn.ReLU(),
-                             tt.nn.Linear(width, 10))
-    optimizer = tt.optim.Adam(model.parameters(), lr=1e-3)
+    model = Sequential(Linear(64, width), tt.nn.ReLU(), Linear(width, width), tt.nn.ReLU(), Linear(width, 10))
+    optimizer = Adam(model.parameters(), lr=1e-3)
     loader = tt.data.DataLoader(train_set, batch_size=64, shuffle=True, generator=tt.Generator(0))
     names = ["data", "forward", "loss", "zero_grad", "backward", "step"]
     samples = []

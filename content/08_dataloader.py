@@ -31,6 +31,8 @@ from tinytorch.checks import (
 )
 from tinytorch.checks.data import reference_shift_images
 from tinytorch.random import rng_of
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+from tinytorch.mine import Linear, Sequential, Adam
 
 # %% [markdown]
 # ## Datasets
@@ -283,12 +285,12 @@ Dataset = yours_or_reference("TensorDataset", TensorDataset, tt.data.TensorDatas
 
 
 def make_mlp():
-    return tt.nn.Sequential(tt.nn.Flatten(), tt.nn.Linear(64, 64), tt.nn.ReLU(), tt.nn.Linear(64, 10))
+    return Sequential(tt.nn.Flatten(), Linear(64, 64), tt.nn.ReLU(), Linear(64, 10))
 
 
 def train(model, loader, epochs, augment=None, lr=0.01):
     """Adam over `loader` for `epochs` epochs; `augment` (if given) transforms each input batch."""
-    optimizer = tt.optim.Adam(model.parameters(), lr=lr)
+    optimizer = Adam(model.parameters(), lr=lr)
     for _ in range(epochs):
         for xb, yb in loader:
             if augment is not None:
@@ -393,12 +395,12 @@ print(f"runtime: {tt.platform.describe()}")
 
 # %%
 def wide_mlp():
-    return tt.nn.Sequential(tt.nn.Flatten(), tt.nn.Linear(64, 256), tt.nn.ReLU(), tt.nn.Linear(256, 10))
+    return Sequential(tt.nn.Flatten(), Linear(64, 256), tt.nn.ReLU(), Linear(256, 10))
 
 
 def step_peak_bytes(model, batch_size):
     """Peak bytes allocated during one forward + backward + Adam step on a batch."""
-    optimizer = tt.optim.Adam(model.parameters(), lr=0.01)
+    optimizer = Adam(model.parameters(), lr=0.01)
     xb, yb = Tensor(digits.x_train[:batch_size]), Tensor(digits.y_train[:batch_size])
     for measure in (False, True):  # the first step allocates Adam's state; measure the second
         if measure:
