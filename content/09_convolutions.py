@@ -31,6 +31,8 @@ from tinytorch.checks import (
 )
 from tinytorch.checks import conv as reference
 from tinytorch.checks.data import reference_shift_images
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+from tinytorch.mine import Linear, Sequential, AdamW, DataLoader, TensorDataset
 
 # %% [markdown]
 # ## What a convolution computes
@@ -413,27 +415,26 @@ print(f"largest difference: output {np.abs(out_mine.data - out_theirs.data).max(
 
 # %%
 def mlp():
-    return tt.nn.Sequential(tt.nn.Flatten(), tt.nn.Linear(64, 128), tt.nn.ReLU(), tt.nn.Linear(128, 10))
+    return Sequential(tt.nn.Flatten(), Linear(64, 128), tt.nn.ReLU(), Linear(128, 10))
 
 
 def cnn():
-    return tt.nn.Sequential(
+    return Sequential(
         MyConv2d(1, 16, 3), tt.nn.ReLU(),          # (N, 16, 6, 6)
         MyConv2d(16, 32, 3), tt.nn.ReLU(),         # (N, 32, 4, 4)
         MyMaxPool2d(2),                            # (N, 32, 2, 2)
-        tt.nn.Flatten(), tt.nn.Linear(32 * 2 * 2, 10),
+        tt.nn.Flatten(), Linear(32 * 2 * 2, 10),
     )
 
 
 x_train, x_test = digits.x_train[:, None], digits.x_test[:, None]  # (N, 1, 8, 8): one channel
-test_loader = tt.data.DataLoader(tt.data.TensorDataset(x_test, digits.y_test), batch_size=360)
+test_loader = DataLoader(TensorDataset(x_test, digits.y_test), batch_size=360)
 EPOCHS = 12
 
 
 def train(model):
-    loader = tt.data.DataLoader(tt.data.TensorDataset(x_train, digits.y_train), batch_size=32, shuffle=True,
-                                generator=tt.Generator(0))
-    optimizer = tt.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.0)
+    loader = DataLoader(TensorDataset(x_train, digits.y_train), batch_size=32, shuffle=True, generator=tt.Generator(0))
+    optimizer = AdamW(model.parameters(), lr=0.01, weight_decay=0.0)
     schedule = tt.optim.lr_scheduler.CosineAnnealingLR(optimizer, EPOCHS)
     start = time.perf_counter()
     history = tt.train.fit(model, tt.nn.CrossEntropyLoss(), optimizer, loader, EPOCHS, scheduler=schedule, log=None)
@@ -516,7 +517,7 @@ def layer_costs(model, image_shape):
             k = layer.kernel_size
             shape = (shape[0], shape[1] // k, shape[2] // k)
             flops = shape[0] * shape[1] * shape[2] * (k * k - 1)  # comparisons
-        elif isinstance(layer, tt.nn.Linear):
+        elif isinstance(layer, Linear):
             shape = (layer.out_features,)
             flops = 2 * layer.in_features * layer.out_features
         else:  # ReLU, Flatten: no FLOPs worth counting
@@ -575,7 +576,7 @@ for label, shape in layers.items():
           f"{c['conv_flops']:11.3g} {c['dense_flops']:12.3g} {c['dense_flops'] / c['conv_flops']:7.3g}")
 
 C, H, W, O, k = layers["conv2 16x6x6 -> 32"]
-conv_layer, dense_layer = tt.nn.Conv2d(C, O, k), tt.nn.Linear(C * H * W, O * (H - k + 1) * (W - k + 1))
+conv_layer, dense_layer = tt.nn.Conv2d(C, O, k), Linear(C * H * W, O * (H - k + 1) * (W - k + 1))
 xb = tt.randn(256, C, H, W)
 with tt.no_grad():
     t_conv, t_dense = best_time(lambda: conv_layer(xb)), best_time(lambda: dense_layer(xb.reshape(256, -1)))
