@@ -29,7 +29,8 @@ from tinytorch.checks.embeddings import reference_scatter_add_rows
 from tinytorch.nn import Module, Parameter
 from tinytorch.nn.embedding import sinusoidal_table
 from tinytorch.platform import describe
-from tinytorch.text import CharTokenizer
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+from tinytorch.mine import Linear, Adam, CharTokenizer
 
 print(describe())
 
@@ -275,12 +276,12 @@ text = tt.datasets.load_corpus()
 tokenizer = CharTokenizer(text)
 data = np.array(tokenizer.encode(text), dtype=np.int64)
 V = tokenizer.vocab_size
-print(f"{len(text):,} characters, vocabulary of {V}: {''.join(tokenizer.itos)!r}")
+print(f"{len(text):,} characters, vocabulary of {V}: {tokenizer.decode(range(V))!r}")
 
 tt.manual_seed(0)
 embed = Table(V, 16)
-head = nn.Linear(16, V)
-optimizer = tt.optim.Adam(list(embed.parameters()) + list(head.parameters()), lr=0.02)
+head = Linear(16, V)
+optimizer = Adam(list(embed.parameters()) + list(head.parameters()), lr=0.02)
 batches = np.random.default_rng(0).integers(0, len(data) - 1, size=(200, 1024))  # start positions
 start = time.perf_counter()
 for step, rows in enumerate(batches):
@@ -312,7 +313,7 @@ vectors = embed.weight.data[common] - embed.weight.data[common].mean(axis=0)
 _, _, directions = np.linalg.svd(vectors, full_matrices=False)
 xy = vectors @ directions[:2].T  # (len(common), 2)
 plt.figure(figsize=(6, 5))
-for i, ch in enumerate(tokenizer.itos[c] for c in common):
+for i, ch in enumerate(tokenizer.decode(common)):
     kind = "tab:red" if ch in "aeiouAEIOU" else "tab:blue" if ch.isalpha() else "tab:green"
     label = {" ": "space", "\n": "\\n"}.get(ch, ch)
     plt.text(xy[i, 0], xy[i, 1], label, color=kind, fontsize=9, ha="center", va="center")
@@ -322,7 +323,7 @@ plt.title("character embeddings, first two principal components\n(red: vowels, b
 plt.show()
 
 unit = embed.weight.data[common] / np.linalg.norm(embed.weight.data[common], axis=1, keepdims=True)
-names = [tokenizer.itos[c] for c in common]
+names = list(tokenizer.decode(common))
 for ch in "aetT.":
     nearest = np.argsort(-(unit @ unit[names.index(ch)]))[1:6]
     print(f"{ch!r}: nearest {[names[i] for i in nearest]}")
@@ -334,13 +335,13 @@ for ch in "aetT.":
 
 # %%
 generator = np.random.default_rng(1)
-token, sample = tokenizer.stoi["T"], ["T"]
+token, sample = tokenizer.encode("T")[0], ["T"]
 with tt.no_grad():
     for _ in range(150):
         logits = head(embed(Tensor(np.array([token])))).data[0]
         probs = np.exp(logits - logits.max())
         token = int(generator.choice(V, p=probs / probs.sum()))
-        sample.append(tokenizer.itos[token])
+        sample.append(tokenizer.decode([token]))
 print("".join(sample))
 
 # %% [markdown]
@@ -387,7 +388,7 @@ measured = {"forward (gather)": [], "backward (dense scatter-add)": [], "Adam st
 for vocab in vocabs:
     tt.manual_seed(0)
     layer = nn.Embedding(vocab, 64)
-    adam = tt.optim.Adam(layer.parameters(), lr=1e-3)
+    adam = Adam(layer.parameters(), lr=1e-3)
     upstream = Tensor(np.ones((1024, 64), dtype=np.float32))
 
     def backward():
