@@ -30,6 +30,10 @@ from tinytorch.checks.attention import ReferenceMultiHeadAttention
 from tinytorch.nn import Linear, Module
 from tinytorch.nn import functional as F
 from tinytorch.platform import describe, native_handoff
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+# Linear stays tinytorch's: MultiHeadAttention is built on it, and a class built on your saved
+# Linear could not itself be saved for later notebooks.
+from tinytorch.mine import Embedding, Adam
 
 print(describe())
 
@@ -253,7 +257,7 @@ print(f"example: {task.decode(x_train[0])}  ->  targets {task.decode(y_train[0])
 class Reverser(Module):
     def __init__(self, vocab_size, length, width=32, heads=2):
         super().__init__()
-        self.tokens = nn.Embedding(vocab_size, width)
+        self.tokens = Embedding(vocab_size, width)
         self.positions = nn.LearnedPositionalEmbedding(length, width)
         self.attn = MHA(width, heads)
         self.head = Linear(width, vocab_size)
@@ -265,7 +269,7 @@ class Reverser(Module):
 
 tt.manual_seed(0)
 model = Reverser(task.vocab_size, task.seq_len)
-optimizer = tt.optim.Adam(model.parameters(), lr=1e-2)
+optimizer = Adam(model.parameters(), lr=1e-2)
 batches = np.random.default_rng(0).integers(0, len(x_train), size=(150, 64))
 start = time.perf_counter()
 for step, rows in enumerate(batches):
