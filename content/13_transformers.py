@@ -34,7 +34,10 @@ from tinytorch.nn import GELU, Linear, Module, MultiHeadAttention, Parameter, Se
 from tinytorch.nn import functional as F
 from tinytorch.platform import describe, native_handoff
 from tinytorch.random import rng_of
-from tinytorch.text import CharTokenizer
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+# Linear and Sequential stay tinytorch's: TransformerBlock is built on them, and a class built on
+# your saved ones could not itself be saved for later notebooks.
+from tinytorch.mine import Embedding, AdamW, CharTokenizer
 
 print(describe())
 
@@ -180,13 +183,13 @@ class MiniGPT(Module):
     def __init__(self, vocab_size, block_size, d_model=32, n_layers=2, n_heads=4):
         super().__init__()
         self.block_size = block_size
-        self.tokens = nn.Embedding(vocab_size, d_model)
+        self.tokens = Embedding(vocab_size, d_model)
         self.positions = nn.LearnedPositionalEmbedding(block_size, d_model)
         self.blocks = nn.ModuleList(Block(d_model, n_heads) for _ in range(n_layers))
         self.ln_f = Norm(d_model)
         self.head = Linear(d_model, vocab_size, bias=False)
         for module in self.modules():  # GPT-2's initialisation
-            if isinstance(module, (Linear, nn.Embedding, nn.LearnedPositionalEmbedding)):
+            if isinstance(module, (Linear, Embedding, nn.LearnedPositionalEmbedding)):
                 nn.init.normal_(module.weight, std=0.02)
             if isinstance(module, Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
@@ -207,7 +210,7 @@ class MiniGPT(Module):
 
 def train(model, batches, lr, log_every):
     """AdamW on (inputs, targets) id arrays from `batches`; returns the losses."""
-    optimizer = tt.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    optimizer = AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     losses, start = [], time.perf_counter()
     for step, (inputs, targets) in enumerate(batches):
         logits = model(Tensor(inputs))
