@@ -29,6 +29,9 @@ from tinytorch.checks import (
     yours_or_reference,
 )
 from tinytorch.checks.profiling import reference_amdahl_speedup
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+# The GPT profiled below is tinytorch.models.GPT, which builds its own layers.
+from tinytorch.mine import Linear, Sequential
 from tinytorch.models import GPT, GPTConfig
 from tinytorch.platform import describe, native_handoff
 from tinytorch.profiling import LatencyStats, flops as reference_flops, intercept_forwards, profile, register_flop_rule
@@ -165,8 +168,8 @@ register_flop_rule("Linear", yours_or_reference("linear_flops", linear_flops, re
 register_flop_rule("Conv2d", yours_or_reference("conv2d_flops", conv2d_flops, reference_flops.conv2d_flops))
 
 tt.manual_seed(0)
-cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
-                    nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 2 * 2, 10))
+cnn = Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
+                 nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), Linear(16 * 2 * 2, 10))
 print(profile(cnn, tt.randn(32, 1, 8, 8)))
 
 # %% [markdown]
