@@ -32,6 +32,8 @@ from tinytorch.checks import quantization as reference
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, native_handoff
 from tinytorch.quantization import model_size_bytes, quantize_model
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+from tinytorch.mine import Linear, Sequential, Adam
 
 print(describe())
 
@@ -186,8 +188,9 @@ x_train = data.x_train.reshape(len(data.x_train), -1)
 x_test = tt.tensor(data.x_test.reshape(len(data.x_test), -1))
 
 tt.manual_seed(0)
-model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
-optimizer = tt.optim.Adam(model.parameters(), lr=3e-3)
+# tinytorch's nn.Linear: quantize_model (used below) swaps only tinytorch's own Linear class
+model = Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+optimizer = Adam(model.parameters(), lr=3e-3)
 loss_fn = nn.CrossEntropyLoss()
 order = np.random.default_rng(0)
 start = time.perf_counter()
@@ -317,7 +320,7 @@ def quantize_mlp(model, ranges):
             layers.append(Quantized(layer, float(scale), int(zero_point)))
         else:
             layers.append(layer)
-    return nn.Sequential(*layers)
+    return Sequential(*layers)
 
 
 int8_model = quantize_mlp(model, ranges)
@@ -410,7 +413,7 @@ print(f"copy a {size}x{size} weight: float32 {big.nbytes / 1e6:.1f} MB in {copy3
 
 # %%
 tt.manual_seed(2)
-dense = nn.Linear(size // 2, size // 2)
+dense = Linear(size // 2, size // 2)
 int8_layer = Quantized(dense, 0.02, 0)
 for batch in (1, 64):
     x = tt.randn(batch, size // 2)
