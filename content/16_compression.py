@@ -34,6 +34,9 @@ from tinytorch.datasets import load_digits
 from tinytorch.platform import describe
 from tinytorch.profiling import count_parameters, measure_latency
 from tinytorch.quantization import model_size_bytes, quantize_model
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+# The layers stay nn.Linear: quantize_model (used at the end) swaps only tinytorch's own Linear.
+from tinytorch.mine import Sequential, Adam
 
 print(describe())
 
@@ -54,12 +57,12 @@ def mlp(hidden=(128, 64), seed=0):
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers, nn.Linear(sizes[-1], 10))
+    return Sequential(*layers, nn.Linear(sizes[-1], 10))
 
 
 def train(model, epochs, lr=3e-3, masks=(), loss_of=None, seed=0):
     """Adam on the digits; loss_of(model, inputs, targets, index) replaces cross-entropy if given."""
-    optimizer = tt.optim.Adam(model.parameters(), lr=lr)
+    optimizer = Adam(model.parameters(), lr=lr)
     order = np.random.default_rng(seed)
     for _ in range(epochs):
         for index in np.array_split(order.permutation(len(x_train)), len(x_train) // 64):
@@ -232,7 +235,7 @@ def shrink(model, amount):
         small.bias.data[...] = layer.bias.data[keep_out]
         new_layers += [small] if last else [small, nn.ReLU()]
         keep_in = keep_out
-    return nn.Sequential(*new_layers)
+    return Sequential(*new_layers)
 
 
 structured = {}
@@ -310,7 +313,8 @@ for rank in (4, 8, 16, 32):
     model = copy.deepcopy(teacher)
     errors = []
     for index in (0, 2):  # positions of the first two Linear layers in the Sequential
-        model[index], error = factorize(model[index], rank)
+        factorized, error = factorize(model[index], rank)
+        model.add_module(str(index), factorized)  # model[index] = factorized, for any Sequential
         errors.append(error)
     low_rank[rank] = model
     print(f"rank {rank:2d}: {count_parameters(model):6,} parameters (dense {count_parameters(teacher):,}), "
@@ -370,7 +374,7 @@ few = np.random.default_rng(0).permutation(len(x_train))[:100]
 
 def train_few(model, loss_of, epochs=100):
     """Adam on the 100 images `few`, batches of about 32."""
-    optimizer = tt.optim.Adam(model.parameters(), lr=3e-3)
+    optimizer = Adam(model.parameters(), lr=3e-3)
     order = np.random.default_rng(0)
     for _ in range(epochs):
         for index in np.array_split(order.permutation(few), 3):
