@@ -37,6 +37,8 @@ from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_s
 from tinytorch.checks.acceleration import reference_matmul_tiled, reference_update_scale
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, is_browser, native_handoff
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+from tinytorch.mine import Linear, Sequential, SGD
 
 print(describe())
 
@@ -366,7 +368,7 @@ x_test = tt.tensor(digits.x_test.reshape(len(digits.x_test), -1))
 
 def mlp():
     tt.manual_seed(0)
-    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    return Sequential(Linear(64, 128), nn.ReLU(), Linear(128, 64), nn.ReLU(), Linear(64, 10))
 
 
 def accuracy(model):
@@ -382,7 +384,7 @@ def batches(epochs, seed=0):
 
 
 model = mlp()
-optimizer = tt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
 recent = []
 for step, (inputs, targets) in enumerate(batches(6)):
     loss = nn.functional.cross_entropy(model(inputs), targets)
