@@ -35,6 +35,9 @@ from tinytorch.compression import apply_masks, magnitude_prune, remove_masks
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, is_browser, native_handoff
 from tinytorch.quantization import quantize_model
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+# The layers stay nn.Linear: quantize_model swaps only tinytorch's own Linear.
+from tinytorch.mine import Sequential, Adam
 
 print(describe())
 
@@ -56,7 +59,7 @@ def mlp(*hidden, seed=0):
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers, nn.Linear(sizes[-1], 10))
+    return Sequential(*layers, nn.Linear(sizes[-1], 10))
 
 
 probe = mlp(128, 64).eval()
@@ -188,7 +191,7 @@ plt.show()
 
 # %%
 def train(model, epochs=10, lr=3e-3, seed=0, masks=False):
-    optimizer = tt.optim.Adam(model.parameters(), lr=lr)
+    optimizer = Adam(model.parameters(), lr=lr)
     order = np.random.default_rng(seed)
     for _ in range(epochs):
         for index in np.array_split(order.permutation(len(x_train)), len(x_train) // 64):
