@@ -35,6 +35,9 @@ from tinytorch.datasets import load_digits
 from tinytorch.platform import describe
 from tinytorch.profiling import profile
 from tinytorch.quantization import QuantizedLinear, model_size_bytes, quantize_model
+# Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
+# The layers stay nn.Linear: the quantize stage (quantize_model) swaps only tinytorch's own Linear.
+from tinytorch.mine import Sequential, Adam
 
 print(describe())
 
@@ -52,7 +55,7 @@ x_test = tt.tensor(digits.x_test.reshape(len(digits.x_test), -1))
 
 
 def train(model, epochs, lr=3e-3, seed=0):
-    optimizer = tt.optim.Adam(model.parameters(), lr=lr)
+    optimizer = Adam(model.parameters(), lr=lr)
     order = np.random.default_rng(seed)
     model.train()
     for _ in range(epochs):
@@ -71,7 +74,7 @@ def accuracy(model):
 
 start = time.perf_counter()
 tt.manual_seed(0)
-baseline = train(nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)),
+baseline = train(Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)),
                  epochs=10)
 print(f"trained in {time.perf_counter() - start:.1f} s: test accuracy {accuracy(baseline):.2%}, "
       f"{model_size_bytes(baseline):,} bytes")
@@ -124,7 +127,7 @@ def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
         narrower.weight.data = layers[j].weight.data[:, keep].copy()
         narrower.bias.data = layers[j].bias.data.copy()
         layers[j] = narrower
-    return train(nn.Sequential(*layers), fine_tune_epochs, lr=1e-3, seed=1)
+    return train(Sequential(*layers), fine_tune_epochs, lr=1e-3, seed=1)
 
 
 # %% [markdown]
