@@ -5,6 +5,7 @@ course-release notice; natively, with a temporary folder as the storage (TINYTOR
 The browser version of the same flow is tests/site/test_mine_browser.py.
 """
 
+import ast
 import contextlib
 import io
 import json
@@ -491,3 +492,42 @@ def test_progress_notebook_runs(tmp_path):
     notebook, _ = execute(REPO / "content" / "_progress.py", "solution", tmp_path)
     assert not errors(notebook), errors(notebook)
     assert "03 Layers" in text_output(notebook) and "Your saved implementations" in text_output(notebook)
+
+
+# The last cell appended to a later notebook: the class of every module (and submodule) and
+# optimizer the notebook left in its namespace, as "Name:defining module".
+PROBE = '''
+# %%
+import tinytorch as _tt
+_made = [v for v in list(globals().values()) if isinstance(v, (_tt.nn.Module, _tt.optim.Optimizer))]
+_made = [m for v in _made for m in (v.modules() if isinstance(v, _tt.nn.Module) else [v])]
+print("PROBE", sorted({f"{type(m).__name__}:{type(m).__module__}" for m in _made}))
+'''
+
+
+@pytest.mark.slow
+def test_later_notebook_trains_with_the_learners_saved_components(tmp_path):
+    """Modules 03 and 06 (solution editions) save Linear, Sequential, Dropout and the
+    optimizers; module 07, run next with the same storage, builds its models and optimizers
+    from them (tinytorch.mine), not from tinytorch's classes, and runs clean."""
+    from notebook_runner import errors, execute, text_output
+
+    for stem in ("03_layers", "06_optimizers"):
+        notebook, _ = execute(REPO / "content" / f"{stem}.py", "solution", tmp_path)
+        assert not errors(notebook), (stem, errors(notebook))
+    saved = json.loads((tmp_path / ".tinytorch" / "progress.json").read_text())["saved"]
+    assert {"Linear", "Sequential", "Dropout", "Adam", "AdamW"} <= set(saved), sorted(saved)
+
+    later = tmp_path / "07_training.py"
+    later.write_text((REPO / "content" / "07_training.py").read_text(encoding="utf-8") + PROBE, encoding="utf-8")
+    notebook, _ = execute(later, "solution", tmp_path)
+    assert not errors(notebook), errors(notebook)
+    output = text_output(notebook)
+    for name in ("Linear", "Sequential", "Dropout", "Adam", "AdamW"):
+        assert re.search(rf"^{name}: yours \(", output, re.M), f"07 did not take {name} from tinytorch.mine"
+    made = set(ast.literal_eval(re.search(r"^PROBE (\[.*\])$", output, re.M).group(1)))
+    for name in ("Linear", "Sequential", "Dropout", "AdamW"):
+        assert f"{name}:my_tinytorch.{name}" in made, (name, sorted(made))
+    assert not {m for m in made if m.split(":")[0] in mine.COMPONENTS and m.split(":")[1].startswith("tinytorch.")}, \
+        f"07 built some of its models or optimizers from tinytorch's classes: {sorted(made)}"
+    assert re.search(r"^test accuracy .*: target met$", output, re.M), output[-1500:]
