@@ -119,7 +119,7 @@ try {
 }
 """
 BYTECODE_SCRIPT = r"""
-import base64, hashlib, importlib.util, importlib._bootstrap_external as bx, os, sys, zipfile
+import importlib.util, importlib._bootstrap_external as bx, os, sys, zipfile
 
 SITE = f"/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/"
 STDLIB = f"/lib/python{sys.version_info[0]}{sys.version_info[1]}.zip/"
@@ -646,22 +646,30 @@ def _verify_package_file(pyodide_dir: Path, spec: dict) -> None:
         raise BuildError(f"{path}: checksum does not match pyodide-lock.json (corrupt download?)")
 
 
-def slim_wheel(wheel: Path, drop: re.Pattern) -> int:
-    """Rewrite `wheel` in place without the members matching `drop` (and their RECORD lines).
-    Returns how many bytes the wheel shrank."""
-    before = wheel.stat().st_size
-    slim = wheel.with_suffix(".slim")
-    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(slim, "w", zipfile.ZIP_DEFLATED) as dst:
+def rewrite_wheel(wheel: Path, drop=lambda name: False, add=None) -> None:
+    """Rewrite `wheel` in place without the members whose name `drop` accepts, and with the
+    files `add` ({path inside the wheel: bytes}) added or replaced; its RECORD follows."""
+    add = add or {}
+    gone = lambda name: drop(name) or name in add  # noqa: E731
+    rewritten = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            if drop.search(info.filename):
+            if gone(info.filename):
                 continue
             data = src.read(info)
             if info.filename.endswith(".dist-info/RECORD"):
-                lines = data.decode().splitlines()
-                data = "".join(f"{line}\n" for line in lines if not drop.search(line)).encode()
+                lines = [line for line in data.decode().splitlines() if not gone(line.split(",")[0])]
+                lines += [f"{name},sha256={_record_digest(content)},{len(content)}" for name, content in add.items()]
+                data = "".join(f"{line}\n" for line in lines).encode()
             dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
-    slim.replace(wheel)
-    return before - wheel.stat().st_size
+        for name, content in add.items():
+            dst.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED)
+    rewritten.replace(wheel)
+
+
+def _record_digest(data: bytes) -> str:
+    """A file's hash as a wheel's RECORD writes it."""
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def slim_wheels(pyodide_dir: Path) -> None:
@@ -671,7 +679,10 @@ def slim_wheels(pyodide_dir: Path) -> None:
     for name, drop in WHEEL_DROPS.items():
         spec = lock["packages"].get(name)
         if spec is not None:
-            saved += slim_wheel(pyodide_dir / spec["file_name"], drop)
+            wheel = pyodide_dir / spec["file_name"]
+            before = wheel.stat().st_size
+            rewrite_wheel(wheel, drop=drop.search)
+            saved += before - wheel.stat().st_size
             spec["sha256"] = sha256_of(pyodide_dir / spec["file_name"])
     (pyodide_dir / "pyodide-lock.json").write_text(json.dumps(lock, indent=1), encoding="utf-8")
     log(f"unused files dropped from {', '.join(WHEEL_DROPS)}: {saved / 1e6:.1f} MB")
@@ -731,25 +742,8 @@ def prebuild_font_cache(pyodide_dir: Path) -> None:
             return
         data = (Path(tmp) / "fontlist.json").read_bytes()
     spec = read_lock(pyodide_dir)["packages"]["matplotlib"]
-    put_in_wheel(pyodide_dir / spec["file_name"], FONT_LIST, data)
+    rewrite_wheel(pyodide_dir / spec["file_name"], add={FONT_LIST: data})
     update_lock_checksums(pyodide_dir)
-
-
-def put_in_wheel(wheel: Path, name: str, data: bytes) -> None:
-    """Add or replace the file `name` (a path inside the wheel), and its RECORD line."""
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    rewritten = wheel.with_suffix(".tmp")
-    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename == name:
-                continue
-            content = src.read(info)
-            if info.filename.endswith(".dist-info/RECORD"):
-                lines = [line for line in content.decode().splitlines() if line.split(",")[0] != name]
-                content = "".join(f"{line}\n" for line in [*lines, f"{name},sha256={digest},{len(data)}"]).encode()
-            dst.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
-        dst.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-    rewritten.replace(wheel)
 
 
 def startup_packages() -> list[str]:
