@@ -200,7 +200,8 @@ tokenizer.train(text, VOCAB_SIZE)
 ids = np.array(tokenizer.encode(text), dtype=np.int64)
 split = int(0.9 * len(ids))
 train_ids, val_ids = ids[:split], ids[split:]
-print(f"{len(text):,} characters -> {len(ids):,} tokens ({len(text) / len(ids):.1f} characters per token); "
+chars_per_token = len(text) / len(ids)
+print(f"{len(text):,} characters -> {len(ids):,} tokens ({chars_per_token:.1f} characters per token); "
       f"tokenizer trained in {time.perf_counter() - start:.2f} s")
 print("its longest tokens:", sorted((tokenizer.decode([i]) for i in range(256, VOCAB_SIZE)), key=lambda t: (len(t), t))[-8:])
 
@@ -270,7 +271,6 @@ val_rng = np.random.default_rng(SEED + 1)
 with tt.no_grad():
     val_loss = float(np.mean([writer(*map(tt.tensor, random_windows(val_ids, 64, BLOCK, val_rng)))[1].item()
                               for _ in range(4)]))
-chars_per_token = len(text) / len(ids)
 print(f"trained in {text_seconds:.1f} s ({text_seconds / TEXT_STEPS * 1e3:.0f} ms per step); validation loss "
       f"{val_loss:.2f} per token = {val_loss / chars_per_token:.2f} per character "
       f"(a uniform guess over {tokenizer.vocab_size} tokens: {np.log(tokenizer.vocab_size):.2f} per token)")
