@@ -16,19 +16,13 @@ CHROMIUM_ARGS = [
 ]
 LOCAL_HOSTS = {"127.0.0.1"}
 
-# The open notebook has a kernel session (run-all before that opens a "Select Kernel" dialog).
-KERNEL_SESSION_READY = """() => {
+# The open notebook has a kernel session (run-all before that opens a "Select Kernel" dialog)
+# and, with the argument `idle` true, its kernel has also started and is idle.
+KERNEL_READY = """(idle) => {
   const app = window.jupyterapp;
   const widget = app && app.shell.currentWidget;
   const session = widget && widget.sessionContext && widget.sessionContext.session;
-  return !!(session && session.kernel) && app.commands.hasCommand('notebook:run-all-cells');
-}"""
-# ... and its kernel has started and is idle.
-KERNEL_IDLE = """() => {
-  const app = window.jupyterapp;
-  const widget = app && app.shell.currentWidget;
-  const session = widget && widget.sessionContext && widget.sessionContext.session;
-  return !!(session && session.kernel && session.kernel.status === 'idle')
+  return !!(session && session.kernel && (!idle || session.kernel.status === 'idle'))
     && app.commands.hasCommand('notebook:run-all-cells');
 }"""
 NOTEBOOK_READY = """() => window.jupyterapp && window.jupyterapp.shell.currentWidget

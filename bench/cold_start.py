@@ -40,7 +40,7 @@ def measure_once(playwright, url: str, trace: bool) -> dict:
                 page.on("console", lambda msg: print(f"  {since():6.2f}s console: {msg.text[:120]}"))
             page.goto(f"{url}notebooks/index.html?path={NOTEBOOK}", timeout=TIMEOUT_MS)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
-            page.wait_for_function(driver.KERNEL_SESSION_READY, timeout=TIMEOUT_MS)
+            page.wait_for_function(driver.KERNEL_READY, arg=False, timeout=TIMEOUT_MS)
             ui = since()
             driver.run_all_cells(page)
             page.wait_for_selector(".jp-OutputArea-output", timeout=TIMEOUT_MS)

@@ -71,7 +71,7 @@ def run_milestone(context, site_url: str, path: str, timeout: float = 600.0) -> 
     page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
     timeout_ms = timeout * 1000
     driver.open_notebook(page, site_url, path, timeout_ms)
-    page.wait_for_function(driver.KERNEL_IDLE, timeout=timeout_ms)
+    page.wait_for_function(driver.KERNEL_READY, arg=True, timeout=timeout_ms)
     start = time.monotonic()
     driver.run_all_cells(page)
     outcome = {"name": name, "seconds": None, "import_seconds": None, "result": None, "metric": None,

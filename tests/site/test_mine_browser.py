@@ -57,7 +57,7 @@ CONTENTS_SAVE = """async ([path, model]) => { await window.jupyterapp.serviceMan
 def open_notebook(page, site_url: str, path: str) -> None:
     """Open `path` and wait until its kernel has started and is idle."""
     driver.open_notebook(page, site_url, path, TIMEOUT_MS)
-    page.wait_for_function(driver.KERNEL_IDLE, timeout=TIMEOUT_MS)
+    page.wait_for_function(driver.KERNEL_READY, arg=True, timeout=TIMEOUT_MS)
 
 
 def wait_for_output(page, text: str) -> None:
@@ -107,7 +107,7 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
       const restart = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart();
       await Promise.race([restart, new Promise((resolve) => setTimeout(resolve, 120000))]);
     }""")
-    page.wait_for_function(driver.KERNEL_IDLE, timeout=TIMEOUT_MS)
+    page.wait_for_function(driver.KERNEL_READY, arg=True, timeout=TIMEOUT_MS)
     assert page.evaluate(EXECUTE, "print('before_restart' in globals())").strip() == "False"
     driver.run_all_cells(page)
     wait_for_output(page, "RESULT:")

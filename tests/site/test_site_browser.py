@@ -25,7 +25,7 @@ def test_landing_notebook_trains_and_checks_without_leaving_the_machine(site_url
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)[:300]))
     open_notebook(page, site_url, LANDING)
-    page.wait_for_function(driver.KERNEL_SESSION_READY, timeout=TIMEOUT_MS)
+    page.wait_for_function(driver.KERNEL_READY, arg=False, timeout=TIMEOUT_MS)
     driver.run_all_cells(page)
     driver.wait_for_output(page, "PASS relu", TIMEOUT_MS)
     outputs = page.evaluate(driver.OUTPUT_TEXT)
