@@ -11,7 +11,8 @@ import numpy as np
 
 from ..grad_mode import enable_grad
 from ..gradcheck import numerical_grad
-from ..tensor import Tensor, _freed_backward, _unbroadcast
+from ..ops._common import _unbroadcast
+from ..tensor import Tensor, _freed_backward
 from .core import assert_close, fail, passed, run_learner
 
 

@@ -37,9 +37,10 @@ class ArithmeticOps:
             a, b = _promoted(a, b, to_float=fn is np.divide)
         try:
             return fn(a, b), a, b
-        except ValueError:
+        except ValueError as error:
             if _broadcast_shapes_or_none(a.shape, b.shape) is not None:
-                raise  # not a shape problem (e.g. integers to negative integer powers)
+                # not a shape problem (e.g. integers to negative integer powers)
+                raise ValueError(f"{op}: {error}") from None
             raise ValueError(
                 f"{op}: shapes {self.shape} and {other.shape} cannot be broadcast together"
             ) from None
@@ -107,8 +108,10 @@ class ArithmeticOps:
                     local = np.where(p == 0, 0, local)
                 grad_a = _unbroadcast(g * local, a.shape)
             if exponent._requires_grad:
+                # d(a^p)/dp = a^p log(a): NaN for a < 0 (as in PyTorch), 0 at a = 0 for p >= 0
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    grad_p = _unbroadcast(g * out * np.log(np.where(a > 0, a, 1)), p.shape)
+                    local = np.where((a == 0) & (p >= 0), 0, out * np.log(a))
+                grad_p = _unbroadcast(g * local, p.shape)
             return grad_a, grad_p
 
         return self._result(out, (self, exponent), backward, "PowBackward")

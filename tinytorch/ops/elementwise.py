@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from .. import kernels
-from ._common import _erf, _normalize_dim, _unbroadcast
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from ._common import _erf, _floating, _normalize_dim, _result_type, _unbroadcast
 
 
 class ElementwiseOps:
@@ -19,15 +20,15 @@ class ElementwiseOps:
         return self._result(out, (self,), lambda g: (g * local_grad(),), op)
 
     def exp(self):
-        out = np.exp(self.data)
+        out = np.exp(_floating(self.data))
         return self._unary(out, lambda: out, "ExpBackward")
 
     def log(self):
-        x = self.data
+        x = _floating(self.data)
         return self._result(np.log(x), (self,), lambda g: (g / x,), "LogBackward")
 
     def sqrt(self):
-        out = np.sqrt(self.data)
+        out = np.sqrt(_floating(self.data))
         return self._unary(out, lambda: 0.5 / out, "SqrtBackward")
 
     def abs(self):
@@ -35,22 +36,57 @@ class ElementwiseOps:
         return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward")
 
     def sin(self):
-        x = self.data
+        x = _floating(self.data)
         return self._unary(np.sin(x), lambda: np.cos(x), "SinBackward")
 
     def cos(self):
-        x = self.data
+        x = _floating(self.data)
         return self._unary(np.cos(x), lambda: -np.sin(x), "CosBackward")
 
     def clamp(self, min=None, max=None):
+        """Elementwise min(max(x, min), max); `min`/`max` may be numbers or tensors (which
+        broadcast and receive gradients). The dtype follows PyTorch's promotion, so an integer
+        tensor clamped to float bounds becomes float32."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, tensor.Tensor) or isinstance(max, tensor.Tensor):
+            return self._clamp_tensors(min, max)
         x = self.data
+        bounds = [np.asarray(b, dtype=np.float32 if isinstance(b, float) else None) for b in (min, max) if b is not None]
+        dtype = x.dtype if x.dtype.kind == "f" else _result_type(x, *bounds)
+        x = x.astype(dtype, copy=False)
         inside = np.ones(x.shape, dtype=bool)  # gradient flows only where x was not clipped
         if min is not None:
             inside &= x >= min
         if max is not None:
             inside &= x <= max
-        out = np.clip(x, min, max).astype(x.dtype, copy=False)
+        out = np.clip(x, min, max).astype(dtype, copy=False)
         return self._result(out, (self,), lambda g: (g * inside,), "ClampBackward")
+
+    def _clamp_tensors(self, min, max):
+        """clamp with tensor bounds: max(x, min) then min(., max), as PyTorch composes it
+        (where min > max, the result is max)."""
+        out = self
+        if min is not None:
+            out = out._bound(min, np.greater_equal, np.maximum)
+        if max is not None:
+            out = out._bound(max, np.less_equal, np.minimum)
+        return out
+
+    def _bound(self, bound, keeps, fn):
+        """One side of a tensor clamp: `fn(x, bound)` where the gradient goes to x where
+        `keeps(x, bound)` (ties go to x) and to the bound elsewhere."""
+        bound = self._other(bound)
+        out, a, b = self._elementwise(bound, fn, "clamp")
+
+        def backward(g):
+            own = keeps(a, b)
+            return (
+                _unbroadcast(g * own, a.shape) if self._requires_grad else None,
+                _unbroadcast(g * ~own, b.shape) if bound._requires_grad else None,
+            )
+
+        return self._result(out, (self, bound), backward, "ClampBackward")
 
     clip = clamp
 
@@ -76,12 +112,13 @@ class ElementwiseOps:
         return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
 
     def tanh(self):
-        out = np.tanh(self.data)
+        out = np.tanh(_floating(self.data))
         return self._unary(out, lambda: 1.0 - out * out, "TanhBackward")
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
-        out = np.exp(-np.logaddexp(0, -self.data)).astype(self.data.dtype, copy=False)
+        x = _floating(self.data)
+        out = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
         return self._unary(out, lambda: out * (1.0 - out), "SigmoidBackward")
 
     def relu(self):
@@ -90,7 +127,9 @@ class ElementwiseOps:
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
-        x = self.data
+        x = _floating(self.data)
+        if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
+            return self.reshape(1).gelu(approximate).reshape(())
         if approximate == "tanh":
             # in-place steps: GELU sits on the largest activations of a transformer, and fresh
             # temporaries for every step cost about a third more time
@@ -128,7 +167,11 @@ class ElementwiseOps:
 
     def softmax(self, dim=-1):
         axis = _normalize_dim(dim, self.ndim, "softmax")
-        shifted = np.exp(self.data - self.data.max(axis=axis, keepdims=True))
+        self._need_float("softmax")
+        x = self.data
+        if x.shape[axis] == 0:  # nothing to normalize; max() would fail on the empty axis
+            return self._result(x.copy(), (self,), lambda g: (g,), "SoftmaxBackward")
+        shifted = np.exp(x - x.max(axis=axis, keepdims=True))
         out = shifted / shifted.sum(axis=axis, keepdims=True)
         return self._result(
             out, (self,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),), "SoftmaxBackward"
@@ -136,8 +179,16 @@ class ElementwiseOps:
 
     def log_softmax(self, dim=-1):
         axis = _normalize_dim(dim, self.ndim, "log_softmax")
-        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        self._need_float("log_softmax")
+        x = self.data
+        if x.shape[axis] == 0:
+            return self._result(x.copy(), (self,), lambda g: (g,), "LogSoftmaxBackward")
+        shifted = x - x.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return self._result(
             out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
         )
+
+    def _need_float(self, op):
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{op}: input dtype must be floating point, got {self.dtype}; use .float() first")
