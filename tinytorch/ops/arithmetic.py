@@ -9,6 +9,17 @@ from ._common import _broadcast_shapes_or_none, _normalize_dims, _promoted, _unb
 from .shape import _numpy_index
 
 
+def _power(a, p):
+    """a ** p; integer tensors to negative integer powers follow PyTorch's integer division
+    (1 and -1 stay +-1, every other base gives 0) where NumPy raises."""
+    if p.dtype.kind not in "iu" or not np.any(p < 0):
+        return np.power(a, p)
+    negative = p < 0
+    out = np.power(a, np.where(negative, 0, p))
+    unit = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (p % 2), 0)).astype(out.dtype)
+    return np.where(negative, unit, out)
+
+
 class ArithmeticOps:
     """Operators + - * / ** (and their reflected forms) with broadcasting-aware gradients, in-place
     updates (refused where they would corrupt gradients) and comparisons (no gradient)."""
@@ -59,6 +70,8 @@ class ArithmeticOps:
 
     def __sub__(self, other):
         other = self._other(other)
+        if self.data.dtype == np.bool_ or other.data.dtype == np.bool_:
+            raise TypeError("sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or logical_not()")
         out, _, _ = self._elementwise(other, np.subtract, "sub")
 
         def backward(g):
@@ -96,8 +109,10 @@ class ArithmeticOps:
         return self._result(out, (self, other), backward, "DivBackward")
 
     def __pow__(self, exponent):
+        if self.data.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
+            raise ValueError(f"pow: integers to negative integer powers are not allowed ({self.dtype} ** {exponent})")
         exponent = self._other(exponent)
-        out, a, p = self._elementwise(exponent, np.power, "pow")
+        out, a, p = self._elementwise(exponent, _power, "pow")
 
         def backward(g):
             grad_a = grad_p = None
@@ -132,6 +147,8 @@ class ArithmeticOps:
         return self._other(other) ** self
 
     def __neg__(self):
+        if self.data.dtype == np.bool_:
+            raise TypeError("neg: negation of a bool tensor is not supported; to invert a mask use ~ or logical_not()")
         return self._result(-self.data, (self,), lambda g: (-g,), "NegBackward")
 
     def __pos__(self):
@@ -165,6 +182,8 @@ class ArithmeticOps:
         """`self.data = fn(self.data, other)` in place, with clear errors."""
         self._check_inplace(op, other)
         other = self._other(other)
+        if fn is np.subtract and np.bool_ in (self.data.dtype, other.data.dtype):
+            raise TypeError(f"{op}: subtraction with a bool tensor is not supported")
         a, b = _promoted(self.data, other.data, to_float=fn is np.divide)
         result = np.result_type(a, b)
         if not np.can_cast(result, self.dtype, casting="same_kind"):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
-from ._common import _erf, _floating, _normalize_dim, _result_type, _unbroadcast
+from ._common import _erf, _floating, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
 
 
 class ElementwiseOps:
@@ -127,7 +127,8 @@ class ElementwiseOps:
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
-        x = _floating(self.data)
+        self._need_float("gelu")
+        x = self.data
         if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
             return self.reshape(1).gelu(approximate).reshape(())
         if approximate == "tanh":
@@ -166,6 +167,9 @@ class ElementwiseOps:
         return self._unary(out, local, "GeluBackward")
 
     def softmax(self, dim=-1):
+        if self.ndim == 0:  # a 0-d tensor is one row of one element
+            _normalize_dims(dim, 0, "softmax")
+            return self.reshape(1).softmax(0).reshape(())
         axis = _normalize_dim(dim, self.ndim, "softmax")
         self._need_float("softmax")
         x = self.data
@@ -178,6 +182,9 @@ class ElementwiseOps:
         )
 
     def log_softmax(self, dim=-1):
+        if self.ndim == 0:
+            _normalize_dims(dim, 0, "log_softmax")
+            return self.reshape(1).log_softmax(0).reshape(())
         axis = _normalize_dim(dim, self.ndim, "log_softmax")
         self._need_float("log_softmax")
         x = self.data

@@ -35,10 +35,12 @@ class ReductionOps:
     def mean(self, dim=None, keepdim=False):
         dims = _reduced_dims(dim, self.ndim, "mean")
         count = self._reduced_count(dims, "mean")
-        if count == 0:
-            raise ValueError(f"mean: cannot average over an empty dimension of shape {self.shape}")
         shape = self.shape
-        out = self.data.mean(axis=dims, keepdims=keepdim)
+        if count == 0:  # the mean of nothing is nan, as in PyTorch; the gradient is empty
+            out = np.full(np.sum(self.data, axis=dims, keepdims=keepdim).shape, np.nan, self.data.dtype)
+            count = 1
+        else:
+            out = self.data.mean(axis=dims, keepdims=keepdim)
 
         def backward(g):
             if not keepdim:
@@ -113,7 +115,7 @@ class ReductionOps:
         return self._result(result, (self,), backward, "LogsumexpBackward")
 
     def _extreme(self, dim, keepdim, pick, arg, op):
-        if self.data.size == 0:
+        if self.data.size == 0 and (dim is None or self.shape[_normalize_dims(dim, self.ndim, op)[0]] == 0):
             raise ValueError(f"{op}: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
             out = np.asarray(pick(self.data))
@@ -121,6 +123,10 @@ class ReductionOps:
             mask = self.data == out
             count = int(mask.sum())
             return self._result(out, (self,), lambda g: (mask * (g / count),), f"{op.capitalize()}Backward")
+        if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
+            _normalize_dims(dim, 0, op)
+            values, indices = self.reshape(1)._extreme(0, False, pick, arg, op)
+            return MinMax(values.reshape(()), indices.reshape(()))
         axis = _normalize_dim(dim, self.ndim, op)
         indices = np.expand_dims(arg(self.data, axis=axis), axis)
         values = np.take_along_axis(self.data, indices, axis)
@@ -146,20 +152,22 @@ class ReductionOps:
 
     def argmax(self, dim=None, keepdim=False):
         self._check_arg_input(dim, "argmax")
-        if dim is None:
+        if dim is None or self.ndim == 0:
+            _normalize_dims(dim, self.ndim, "argmax")
             return tensor.Tensor(np.asarray(self.data.argmax(), dtype=np.int64))
         axis = _normalize_dim(dim, self.ndim, "argmax")
         return tensor.Tensor(self.data.argmax(axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim=None, keepdim=False):
         self._check_arg_input(dim, "argmin")
-        if dim is None:
+        if dim is None or self.ndim == 0:
+            _normalize_dims(dim, self.ndim, "argmin")
             return tensor.Tensor(np.asarray(self.data.argmin(), dtype=np.int64))
         axis = _normalize_dim(dim, self.ndim, "argmin")
         return tensor.Tensor(self.data.argmin(axis=axis, keepdims=keepdim).astype(np.int64))
 
     def _check_arg_input(self, dim, op):
-        if self.data.size == 0 and (dim is None or self.shape[_normalize_dim(dim, self.ndim, op)] == 0):
+        if self.data.size == 0 and (dim is None or self.shape[_normalize_dims(dim, self.ndim, op)[0]] == 0):
             raise IndexError(f"{op}: cannot take the {op} of an empty dimension (tensor shape {self.shape})")
 
     def topk(self, k, dim=-1, largest=True, sorted=True):

@@ -60,6 +60,8 @@ class ShapeOps:
     def repeat(self, *sizes):
         """Tile the tensor `sizes[i]` times along each dimension (like `torch.Tensor.repeat`)."""
         sizes = _size_args(sizes)
+        if not sizes:
+            raise TypeError("repeat: missing the number of repeats per dimension, e.g. repeat(2, 1)")
         if len(sizes) < self.ndim:
             raise ValueError(f"repeat: needs at least {self.ndim} sizes for shape {self.shape}, got {sizes}")
         source = (1,) * (len(sizes) - self.ndim) + self.shape
@@ -84,6 +86,9 @@ class ShapeOps:
         )
 
     def transpose(self, dim0, dim1):
+        if self.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
+            _normalize_dims((dim0, dim1) if dim0 != dim1 else dim0, 0, "transpose")
+            return self.permute()
         dims = list(range(self.ndim))
         a, b = _normalize_dim(dim0, self.ndim, "transpose"), _normalize_dim(dim1, self.ndim, "transpose")
         dims[a], dims[b] = dims[b], dims[a]
@@ -105,6 +110,8 @@ class ShapeOps:
         except IndexError as error:
             raise IndexError(f"index: {error} (tensor shape {shape})") from None
         advanced = _is_advanced(index)
+        if type(out) is not np.ndarray:  # one element: a 0-d view (as in PyTorch), not a copy
+            out = self.data[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
 
         def backward(g):
             if advanced:
@@ -166,7 +173,7 @@ class ShapeOps:
         if self.ndim < 2:
             raise ValueError(f"{op}: needs at least 2 dimensions, got shape {self.shape}")
         keep = fn(np.ones(self.shape[-2:], dtype=bool), diagonal)
-        out = np.where(keep, self.data, 0)
+        out = np.where(keep, self.data, np.zeros((), self.data.dtype))  # keeps bool bool
         return self._result(out, (self,), lambda g: (g * keep,), f"{op.capitalize()}Backward")
 
 
