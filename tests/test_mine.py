@@ -531,11 +531,20 @@ def test_use_makes_tinytorch_run_the_learners_saved_component(home, capsys):
     assert rows["relu_backward"]["yours"] and not rows["sigmoid_backward"]["yours"]
     assert "not saved yet" in rows["sigmoid_backward"]["why"]
 
+    x.grad = None
+    (tt.nn.ReLU()(x) * 2).sum().backward()  # mul_backward: tinytorch's, counted too
+    found = mine.report()
+    assert found["yours"] == ["relu_backward"] and "mul_backward" in found["tinytorch"]
+    out = capsys.readouterr().out
+    assert re.search(r"^Built from your code: 1 of \d+ components this run used \(relu_backward\)\.$", out, re.M), out
+    assert "yours relu_backward" in out
+    assert mine.summary().startswith("1 of ")
+
     assert mine.use(False) == []
+    assert not tt.seams.replaced and not mine.time_spent  # tinytorch's own, uncounted
     x.grad = None
     tt.nn.ReLU()(x).sum().backward()
-    assert mine.time_spent["relu_backward"][0] == 1  # tinytorch's own again
-    assert not tt.seams.replaced
+    np.testing.assert_allclose(x.grad.data, [0.0, 1.0, 1.0])
 
 
 def test_use_falls_back_with_one_line_when_an_edited_component_fails(home, capsys):
@@ -547,14 +556,14 @@ def test_use_falls_back_with_one_line_when_an_edited_component_fails(home, capsy
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if "relu_backward" in line]
     assert len(lines) == 1 and "tinytorch's; your edited" in lines[0] and "fails its check" in lines[0], out
-    assert not tt.seams.replaced
+    assert mine.in_use() == {} and tt.seams.implementation("relu_backward").__wrapped__ is tt.seams.tinytorch("relu_backward")
 
 
 def test_use_some_by_name_and_unknown_names_are_refused(home, capsys):
     ns = Cells().run(RELU_BACKWARD)
     quiet(checks.check_relu_backward, ns["relu_backward"])
     assert mine.use("sigmoid_backward", quiet=True) == []
-    assert not tt.seams.replaced
+    assert set(tt.seams.replaced) == {"sigmoid_backward"}  # tinytorch's, counted
     assert mine.use("relu_backward", quiet=True) == ["relu_backward"]
     assert set(tt.seams.replaced) == {"relu_backward"}
     with pytest.raises(ValueError, match="'relu_backwards' is not a component"):

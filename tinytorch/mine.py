@@ -193,10 +193,15 @@ def use(*names, quiet: bool = False) -> list[str]:
     """Make tinytorch run on your components: `use()` every saved one whose check passes,
     `use("relu_backward", "Linear")` only those, `use(False)` none (tinytorch's own again).
     Each replaces tinytorch's everywhere tinytorch uses that piece. Prints what is yours and
-    one line per component of yours that cannot be used; returns the names now yours."""
+    one line per component of yours that cannot be used; returns the names now yours.
+
+    From here on, the calls and time of every component (yours and tinytorch's) are counted,
+    for `report()`."""
+    seams.restore()
+    _in_use.clear()
+    time_spent.clear()
+    seams.looked_up.clear()
     if names == (False,):
-        seams.restore()
-        _in_use.clear()
         _said(quiet, "tinytorch's own implementations again for every component.")
         return []
     wanted = list(COMPONENTS) if names in ((), (True,)) else list(names)
@@ -205,9 +210,6 @@ def use(*names, quiet: bool = False) -> list[str]:
         raise ValueError(f"use: {', '.join(map(repr, unknown))} "
                          f"{'is not a component' if len(unknown) == 1 else 'are not components'} of the course; "
                          f"components are: {', '.join(COMPONENTS)}")
-    seams.restore()
-    _in_use.clear()
-    time_spent.clear()
     problems = []
     for name in wanted:
         exercise = COMPONENTS[name]
@@ -216,21 +218,49 @@ def use(*names, quiet: bool = False) -> list[str]:
                 obj, message = resolve(name)
             except (AttributeError, ImportError) as error:
                 obj, message = None, str(error)
-        if obj is None or obj is exercise.tinytorch():
+        own = exercise.tinytorch()
+        if obj is None or obj is own:
             if "not saved yet" not in message:
                 problems.append(message)
-            continue
-        _in_use[name] = obj
+        else:
+            _in_use[name] = obj
         if exercise.seam is not None:
-            seams.replace(exercise.seam, _timed(name, obj))
+            seams.replace(exercise.seam, _timed(name, _in_use.get(name, own)))
     if not quiet:
-        total = len(wanted)
         mine = ", ".join(_in_use) or "none yet"
-        print(f"Your framework: {len(_in_use)} of {total} components are yours ({mine}); "
+        print(f"Your framework: {len(_in_use)} of {len(wanted)} components are yours ({mine}); "
               f"tinytorch's for the rest (tinytorch.mine.components() says why).")
         for message in problems:
             print("  " + message)
     return list(_in_use)
+
+
+def report(quiet: bool = False) -> dict:
+    """Which components this run used since `use()`, yours or tinytorch's, and the share of
+    the time spent in each of yours: {"yours": [...], "tinytorch": [...], "seconds": {...}}.
+    Prints it in two or three lines (a milestone does this after training)."""
+    used = [name for name, exercise in COMPONENTS.items()
+            if time_spent.get(name, [0])[0] or exercise.seam in seams.looked_up]
+    yours = [name for name in used if name in _in_use]
+    theirs = [name for name in used if name not in _in_use]
+    seconds = {name: time_spent[name][1] for name in yours if name in time_spent}
+    if not quiet:
+        print(f"Built from your code: {len(yours)} of {len(used)} components this run used"
+              + (f" ({', '.join(yours)})" if yours else "") + ".")
+        if theirs:
+            print(f"tinytorch's: {', '.join(theirs)}.")
+        total = sum(t for _, t in time_spent.values())
+        if seconds and total > 0:
+            shares = sorted(seconds.items(), key=lambda item: -item[1])
+            print("Time inside components: " + ", ".join(
+                f"yours {name} {100 * t / total:.0f} %" for name, t in shares) + f" of {total:.2f} s in all.")
+    return {"yours": yours, "tinytorch": theirs, "seconds": seconds}
+
+
+def summary() -> str:
+    """'N of M components yours', for a milestone's RESULT line (see report())."""
+    found = report(quiet=True)
+    return f"{len(found['yours'])} of {len(found['yours']) + len(found['tinytorch'])} components yours"
 
 
 def components(quiet: bool = False) -> list[dict]:

@@ -16,6 +16,7 @@ import contextlib
 
 _tinytorch = {}  # name -> tinytorch's implementation
 replaced = {}  # name -> the implementation in use instead of tinytorch's (the learner's)
+looked_up = set()  # names asked for through implementation() (e.g. a layer class tinytorch builds)
 
 
 def seam(name):
@@ -42,7 +43,9 @@ def tinytorch(name):
 
 
 def implementation(name):
-    """The implementation in use for `name`: the replacement if there is one, else tinytorch's."""
+    """The implementation in use for `name`: the replacement if there is one, else tinytorch's.
+    (Hot paths use `replaced.get(name, default)` directly; this one also notes the look-up.)"""
+    looked_up.add(name)
     found = replaced.get(name)
     return tinytorch(name) if found is None else found
 
