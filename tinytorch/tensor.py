@@ -19,6 +19,7 @@ import itertools
 import numpy as np
 
 from . import grad_mode
+from .seams import replaced, seam
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
 from .ops.matmul import MatmulOps
@@ -164,52 +165,13 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        if not self._requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be implicitly created only for scalar outputs, "
-                    f"got shape {self.shape}; pass gradient= with that shape"
-                )
-            gradient = np.ones_like(self.data)
-        else:
-            gradient = _as_array(gradient, self.data.dtype)
-            if gradient.shape != self.data.shape:
-                raise ValueError(
-                    f"backward: gradient shape {gradient.shape} does not match tensor shape {self.shape}"
-                )
+        gradient = _initial_gradient(self, gradient)
+        mine = replaced.get("backward")
         with grad_mode.no_grad():  # a backward written with Tensor ops must not record a graph
-            self._run_backward(gradient, retain_graph)
-
-    def _run_backward(self, gradient, retain_graph):
-        # `grads` holds the summed gradient of every node waiting in `queue`. The queue pops
-        # the most recently recorded node first: all nodes that feed gradient into a node were
-        # recorded after it, so its gradient is complete when it is popped.
-        grads = {id(self): gradient}
-        queue = [(-self._seq, id(self), self)]
-        while queue:
-            _, key, node = heapq.heappop(queue)
-            grad = grads.pop(key)
-            if node._backward is None:  # a leaf
-                node._accumulate(grad)
-                continue
-            if node._retains_grad:
-                node._accumulate(grad)
-            for parent, parent_grad in zip(node._parents, node._backward(grad)):
-                if parent_grad is None or not parent._requires_grad:
-                    continue
-                parent_grad = _checked_grad(parent_grad, parent, node)
-                key = id(parent)
-                if key in grads:
-                    grads[key] = grads[key] + parent_grad
-                else:
-                    grads[key] = parent_grad
-                    heapq.heappush(queue, (-parent._seq, key, parent))
-            if not retain_graph:
-                # drop the closure and the inputs so intermediate arrays can be freed now
-                # rather than when the output tensor goes away
-                node._backward, node._parents = _freed_backward, ()
+            if mine is not None:
+                mine(self, gradient)
+            else:
+                _run_backward(self, gradient, retain_graph)
 
     def _accumulate(self, grad):
         if self.grad is None:
@@ -344,6 +306,104 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+
+def _initial_gradient(root, gradient):
+    """The gradient backward starts from: ones for a one-element root, else `gradient` checked."""
+    if not root._requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, "
+                f"got shape {root.shape}; pass gradient= with that shape"
+            )
+        return np.ones_like(root.data)
+    gradient = _as_array(gradient, root.data.dtype)
+    if gradient.shape != root.data.shape:
+        raise ValueError(
+            f"backward: gradient shape {gradient.shape} does not match tensor shape {root.shape}"
+        )
+    return gradient
+
+
+@seam("topological_sort")
+def topological_sort(root):
+    """Every tensor that requires grad and that `root` depends on (root included), each after
+    all of its inputs, `root` last: an iterative depth-first search (graphs can be deeper
+    than Python's recursion limit)."""
+    order, visited, pending = [], set(), [(root, False)]
+    while pending:
+        node, expanded = pending.pop()
+        if expanded:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            pending.append((node, True))
+            pending.extend((p, False) for p in node._parents if p._requires_grad and id(p) not in visited)
+    return order
+
+
+@seam("backward")
+def backward(root, grad=None):
+    """tinytorch's autograd engine: accumulate d(root)/d(leaf) into `leaf.grad` for every leaf
+    that requires grad, as `root.backward(grad)` does."""
+    gradient = _initial_gradient(root, grad)
+    with grad_mode.no_grad():
+        _run_backward(root, gradient, retain_graph=False)
+
+
+def _run_backward(root, gradient, retain_graph):
+    """Send `gradient` from `root` back through the graph, each node once its gradient is complete.
+
+    `grads` holds the summed gradient of every node not yet processed. tinytorch's own order
+    pops the most recently recorded node first from a heap: every node that feeds gradient
+    into a node was recorded after it. A replaced `topological_sort` seam gives the order instead.
+    """
+    grads = {id(root): gradient}
+    sort = replaced.get("topological_sort")
+    if sort is not None:
+        for node in reversed(sort(root)):
+            grad = grads.pop(id(node), None)
+            if grad is not None:
+                _propagate(node, grad, grads, retain_graph, _ignore)
+        return
+    queue = [(-root._seq, id(root), root)]
+
+    def push(parent):
+        heapq.heappush(queue, (-parent._seq, id(parent), parent))
+
+    while queue:
+        _, key, node = heapq.heappop(queue)
+        _propagate(node, grads.pop(key), grads, retain_graph, push)
+
+
+def _ignore(parent):
+    """`discovered` for a precomputed order: nothing to schedule."""
+
+
+def _propagate(node, grad, grads, retain_graph, discovered):
+    """Process one node: a leaf keeps `grad`; any other node adds its inputs' shares into
+    `grads` (calling `discovered(parent)` for a parent seen for the first time)."""
+    if node._backward is None:  # a leaf
+        node._accumulate(grad)
+        return
+    if node._retains_grad:
+        node._accumulate(grad)
+    for parent, parent_grad in zip(node._parents, node._backward(grad)):
+        if parent_grad is None or not parent._requires_grad:
+            continue
+        parent_grad = _checked_grad(parent_grad, parent, node)
+        key = id(parent)
+        if key in grads:
+            grads[key] = grads[key] + parent_grad
+        else:
+            grads[key] = parent_grad
+            discovered(parent)
+    if not retain_graph:
+        # drop the closure and the inputs so intermediate arrays can be freed now
+        # rather than when the output tensor goes away
+        node._backward, node._parents = _freed_backward, ()
 
 
 def _checked_grad(grad, parent, node):

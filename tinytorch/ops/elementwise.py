@@ -6,7 +6,26 @@ import numpy as np
 
 from .. import kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from ..seams import replaced, seam
 from ._common import _erf, _floating, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
+
+
+@seam("relu_backward")
+def relu_backward(grad, x):
+    """Gradient for the input of relu(x): grad where x > 0, else 0."""
+    return kernels.masked(grad, x > 0)
+
+
+@seam("sigmoid_backward")
+def sigmoid_backward(grad, out):
+    """Gradient for the input of sigmoid, from its output: grad * s * (1 - s)."""
+    return grad * (out * (1.0 - out))
+
+
+@seam("tanh_backward")
+def tanh_backward(grad, out):
+    """Gradient for the input of tanh, from its output: grad * (1 - t^2)."""
+    return grad * (1.0 - out * out)
 
 
 class ElementwiseOps:
@@ -113,17 +132,20 @@ class ElementwiseOps:
 
     def tanh(self):
         out = np.tanh(_floating(self.data))
-        return self._unary(out, lambda: 1.0 - out * out, "TanhBackward")
+        return self._result(out, (self,), lambda g: (replaced.get("tanh_backward", tanh_backward)(g, out),),
+                            "TanhBackward")
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
         x = _floating(self.data)
         out = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
-        return self._unary(out, lambda: out * (1.0 - out), "SigmoidBackward")
+        return self._result(out, (self,), lambda g: (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),),
+                            "SigmoidBackward")
 
     def relu(self):
         x = self.data
-        return self._result(kernels.relu(x), (self,), lambda g: (kernels.masked(g, x > 0),), "ReluBackward")
+        return self._result(kernels.relu(x), (self,), lambda g: (replaced.get("relu_backward", relu_backward)(g, x),),
+                            "ReluBackward")
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""

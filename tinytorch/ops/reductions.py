@@ -6,10 +6,20 @@ from collections import namedtuple
 import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from ..seams import replaced, seam
 from ._common import _floating, _normalize_dim, _normalize_dims
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 TopK = namedtuple("TopK", ["values", "indices"])
+
+
+@seam("sum_backward")
+def sum_backward(grad, shape, dim=None, keepdim=False):
+    """Gradient for the input (of `shape`) of x.sum(dim, keepdim): `grad` broadcast back."""
+    dims = _normalize_dims(dim, len(shape), "sum_backward")
+    if not keepdim:
+        grad = np.expand_dims(grad, dims)
+    return np.broadcast_to(grad, shape)
 
 
 class ReductionOps:
@@ -21,9 +31,7 @@ class ReductionOps:
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
         def backward(g):
-            if not keepdim:
-                g = np.expand_dims(g, dims)
-            return (np.broadcast_to(g, shape),)
+            return (replaced.get("sum_backward", sum_backward)(g, shape, dims, keepdim),)
 
         return self._result(np.asarray(out), (self,), backward, "SumBackward")
 
