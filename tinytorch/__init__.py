@@ -9,7 +9,7 @@ from .dtypes import (  # noqa: A004  (PyTorch's names shadow builtins here, as i
     get_default_dtype, set_default_dtype,
 )
 from .device import device
-from .grad_mode import no_grad, enable_grad, is_grad_enabled, set_grad_enabled
+from .grad_mode import no_grad, enable_grad, is_grad_enabled, set_grad_enabled, inference_mode
 from .random import Generator, manual_seed
 from .creation import (
     tensor, as_tensor, from_numpy, zeros, ones, full, zeros_like, ones_like, eye, arange, linspace,
@@ -20,6 +20,10 @@ from .functional_ops import (
     sum, mean, argmax, reshape, transpose, permute, flatten,
     sin, cos, maximum, minimum, logsumexp, var, std, max, min, argmin, topk, unsqueeze,
     squeeze, split, chunk, masked_fill, tril, triu, clone, multinomial,
+    einsum, is_tensor, numel, is_floating_point, pow, floor_divide, remainder, fmod, eq, ne, lt, le, gt, ge,
+    equal, isclose, allclose, logical_not, logical_and, logical_or, all, any, isnan, isinf, isfinite, clip,
+    log1p, rsqrt, square, sign, floor, ceil, trunc, round, amax, amin, prod, cumsum, norm, mm, bmm, outer,
+    t, flip, roll, broadcast_to, unbind, gather, index_select, sort, argsort, nonzero,
 )
 from . import accelerator, backends, cuda
 from .serialization import save, load

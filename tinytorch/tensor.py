@@ -26,6 +26,7 @@ from .ops._common import (  # noqa: F401  (also imported from here by the rest o
 )
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
+from .ops.indexing import IndexingOps
 from .ops.matmul import MatmulOps
 from .ops.reductions import MinMax, ReductionOps, TopK  # noqa: F401
 from .ops.shape import ShapeOps, cat, stack, where  # noqa: F401
@@ -62,7 +63,7 @@ def _freed_backward(grad):
     )
 
 
-class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
+class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, IndexingOps):
     """An array with optional gradient tracking. `data` is the underlying NumPy array."""
 
     # NumPy ufuncs and operators on arrays defer to our reflected operators, so
@@ -219,7 +220,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
             if value.data.dtype != self.data.dtype:
-                raise TypeError(f"grad: assigned grad has dtype {value.dtype}, but the tensor has dtype {self.dtype}")
+                raise RuntimeError(f"grad: assigned grad has dtype {value.dtype}, but the tensor has dtype {self.dtype}")
             if value.shape != self.shape:
                 raise RuntimeError(f"grad: assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
         self._grad = value
@@ -274,6 +275,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def numel(self):
         return self.data.size
+
+    nelement = numel
 
     def item(self):
         if self.data.size != 1:
