@@ -385,12 +385,12 @@ def index_select(x, dim, index):
     return _tensor(x).index_select(dim, index)
 
 
-def sort(x, dim=-1, descending=False, stable=False):
-    return _tensor(x).sort(dim, descending, stable)
+def sort(x, dim=-1, descending=False, *, stable=False):
+    return _tensor(x).sort(dim, descending, stable=stable)
 
 
-def argsort(x, dim=-1, descending=False, stable=False):
-    return _tensor(x).argsort(dim, descending, stable)
+def argsort(x, dim=-1, descending=False, *, stable=False):
+    return _tensor(x).argsort(dim, descending, stable=stable)
 
 
 def nonzero(x, as_tuple=False):

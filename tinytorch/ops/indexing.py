@@ -82,7 +82,7 @@ class IndexingOps:
         n = x.shape[axis]
         return axis, (n - 1) - np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
 
-    def sort(self, dim=-1, descending=False, stable=False):
+    def sort(self, dim=-1, descending=False, *, stable=False):
         """(values, indices) sorted along `dim`; gradients go back to where each value came from."""
         if self.ndim == 0:
             return Sort(self.clone(), tensor.Tensor(np.zeros((), dtype=np.int64)))
@@ -97,7 +97,7 @@ class IndexingOps:
         values = self._result(np.take_along_axis(self.data, order, axis), (self,), backward, "SortBackward")
         return Sort(values, tensor.Tensor(order.astype(np.int64)))
 
-    def argsort(self, dim=-1, descending=False, stable=False):
+    def argsort(self, dim=-1, descending=False, *, stable=False):
         if self.ndim == 0:
             return tensor.Tensor(np.zeros((), dtype=np.int64))
         return tensor.Tensor(self._sort_order(dim, descending, "argsort")[1].astype(np.int64))
