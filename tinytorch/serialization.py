@@ -43,7 +43,7 @@ class _Writer:
         self.keep_alive = []  # ids are only unique while the objects live
 
     def _array(self, array):
-        self.arrays.append(np.ascontiguousarray(array))
+        self.arrays.append(array)
         return len(self.arrays) - 1
 
     def encode(self, obj):
