@@ -9,8 +9,9 @@ its inputs, so visiting nodes from the highest sequence number down is a topolog
 
 This file holds that machinery (recording, backward, properties, dtype conversion); the
 operations themselves live in tinytorch/ops/, one group per module, and `Tensor` inherits them:
-arithmetic.py (+ - * / **, in-place updates, comparisons), matmul.py, reductions.py,
-shape.py (reshape, indexing, cat/stack/where) and elementwise.py (exp, activations, softmax).
+arithmetic.py (+ - * / ** // %, in-place updates, comparisons), matmul.py, reductions.py,
+shape.py (reshape, indexing, cat/stack/where), elementwise.py (exp, activations, softmax) and
+indexing.py (gather, index_select, sort). Printing is in printing.py, dtypes in dtypes.py.
 """
 
 import heapq
@@ -32,7 +33,6 @@ from .ops.matmul import MatmulOps
 from .ops.reductions import MinMax, ReductionOps, TopK  # noqa: F401
 from .ops.shape import ShapeOps, cat, stack, where  # noqa: F401
 
-from .dtypes import bool_, float16, float32, float64, int8, int32, int64  # noqa: F401,E402
 
 _sequence = itertools.count(1)  # numbers recorded operations in creation order
 
