@@ -18,7 +18,7 @@ from .functional_ops import (
     sin, cos, maximum, minimum, logsumexp, var, std, max, min, argmin, topk, unsqueeze,
     squeeze, split, chunk, masked_fill, tril, triu, clone, multinomial,
 )
-from . import data, datasets
+from . import data, datasets, utils
 from . import nn, optim
 from . import train
 from . import text
