@@ -23,4 +23,6 @@ from . import nn, optim
 from . import train
 from . import text
 from . import profiling, quantization, compression, acceleration, benchmarking
+from . import amp
+from .amp import autocast
 from . import models
