@@ -30,9 +30,9 @@ def _positive_int(value, name, op):
     return int(value)
 
 
-def _bool(value, name, op):
+def _bool(value, name, op, error=ValueError):
     if not isinstance(value, bool):
-        raise ValueError(f"{op}: {name} should be a boolean value, but got {name}={value!r}")
+        raise error(f"{op}: {name} should be a boolean value, but got {name}={value!r}")
     return value
 
 
@@ -69,7 +69,7 @@ class RandomSampler(Sampler):
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         op = "RandomSampler"
         self.data_source = data_source
-        self.replacement = _bool(replacement, "replacement", op)
+        self.replacement = _bool(replacement, "replacement", op, TypeError)  # PyTorch's error types
         self._num_samples = num_samples
         self.generator = generator
         if num_samples is not None:
