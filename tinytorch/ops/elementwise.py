@@ -141,3 +141,69 @@ class ElementwiseOps:
         return self._result(
             out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
         )
+
+    # ------------------------------------------------------------------ more math, PyTorch's names
+
+    def _as_float(self):
+        """The data as floats: integer inputs of float functions give float32, as in PyTorch."""
+        x = self.data
+        return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+    def log1p(self):
+        x = self._as_float()
+        return self._result(np.log1p(x), (self,), lambda g: (g / (1 + x),), "Log1PBackward")
+
+    def rsqrt(self):
+        with np.errstate(divide="ignore"):
+            out = 1 / np.sqrt(self._as_float())
+        return self._unary(out, lambda: -0.5 * out * out * out, "RsqrtBackward")
+
+    def square(self):
+        x = self.data
+        return self._unary(x * x, lambda: 2 * x, "PowBackward")
+
+    def _stepwise(self, fn, op):
+        """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
+        tensors are already whole numbers and keep their dtype."""
+        x = self.data
+        out = fn(x) if x.dtype.kind == "f" else x.copy()
+        return self._result(out, (self,), lambda g: (np.zeros_like(g),), op)
+
+    def floor(self):
+        return self._stepwise(np.floor, "FloorBackward")
+
+    def ceil(self):
+        return self._stepwise(np.ceil, "CeilBackward")
+
+    def trunc(self):
+        return self._stepwise(np.trunc, "TruncBackward")
+
+    def round(self, decimals=0):
+        """Round half to even, as PyTorch (and NumPy) do."""
+        return self._stepwise(lambda x: np.round(x, decimals), "RoundBackward")
+
+    def sign(self):
+        x = self.data
+        return self._result(np.sign(x), (self,), lambda g: (np.zeros_like(g),), "SignBackward")
+
+    def _test(self, fn):
+        """A bool tensor from an elementwise NumPy test (no gradient)."""
+        return self._constant(np.asarray(fn(self.data)))
+
+    def isnan(self):
+        return self._test(np.isnan)
+
+    def isinf(self):
+        return self._test(np.isinf)
+
+    def isfinite(self):
+        return self._test(np.isfinite)
+
+    def clamp_(self, min=None, max=None):
+        """In-place clamp (as used on parameters inside `no_grad`)."""
+        return self._assign(Ellipsis, self.clamp(min, max).data, "clamp_")
+
+    clip_ = clamp_
+
+    def __abs__(self):
+        return self.abs()
