@@ -5,6 +5,9 @@ import itertools
 
 import numpy as np
 
+from ..device import check_device, device
+from ..dtypes import to_numpy
+
 _next_id = itertools.count()
 
 
@@ -60,10 +63,10 @@ def run_with_hooks(module, args, kwargs):
 
 
 def parse_to(args, kwargs, tensor_type):
-    """The dtype that Module.to(*args, **kwargs) asks for (None: keep), after checking the device.
+    """The NumPy dtype that Module.to(*args, **kwargs) asks for (None: keep), after checking the device.
 
-    Accepts what PyTorch's does: a device ("cpu", "cpu:0" or a device object of type cpu), a
-    dtype, a tensor (its dtype), each positionally or as device= / dtype=, plus non_blocking=.
+    Accepts what PyTorch's does: a device ("cpu", "cpu:0" or a `tinytorch.device`), a dtype, a
+    tensor (its dtype), each positionally or as device= / dtype=, plus non_blocking=.
     """
     kwargs = dict(kwargs)
     kwargs.pop("non_blocking", None)
@@ -71,28 +74,20 @@ def parse_to(args, kwargs, tensor_type):
     unknown = set(kwargs) - {"device", "dtype"}
     if unknown or len(args) > 3:
         raise TypeError(f"Module.to: unexpected arguments {sorted(unknown) or args!r}")
-    dtype = kwargs.get("dtype")
+    wanted = kwargs.get("dtype")
     items = list(args) + ([kwargs["device"]] if kwargs.get("device") is not None else [])
     for item in items:
         if isinstance(item, bool):  # non_blocking passed positionally
             continue
         if isinstance(item, tensor_type):
-            dtype = item.data.dtype
-        elif isinstance(item, str) or hasattr(item, "type") and not isinstance(item, type):
-            kind = item if isinstance(item, str) else str(item.type)
-            if kind.split(":")[0] != "cpu":
-                raise RuntimeError(f"Module.to: device {kind!r} is not available: tinytorch runs on the CPU "
-                                   "only (tinytorch.cuda.is_available() is False); use 'cpu'")
+            wanted = item.data.dtype
+        elif isinstance(item, (str, device)):
+            check_device(item, "Module.to")
         elif item is not None:
-            if dtype is not None:
+            if wanted is not None:
                 raise TypeError("Module.to: pass the dtype once, positionally or as dtype=")
-            dtype = item
-    if dtype is None:
-        return None
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"Module.to: expected a device, a tensor or a floating-point dtype, got {dtype!r}") from None
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"Module.to: only floating-point dtypes are supported, got {dtype}")
-    return dtype
+            wanted = item
+    wanted = to_numpy(wanted, "Module.to")
+    if wanted is not None and not np.issubdtype(wanted, np.floating):
+        raise TypeError(f"Module.to: only floating-point dtypes are supported, got {wanted}")
+    return wanted

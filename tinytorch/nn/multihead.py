@@ -2,6 +2,7 @@
 parameters, masks and fused kernels) with PyTorch's signature and its default
 `batch_first=False`, i.e. inputs (L, B, E), plus unbatched (L, E) inputs."""
 
+from ..device import check_device
 from .attention import MultiHeadAttention
 from .module import check_input
 
@@ -19,8 +20,7 @@ class MultiheadAttention(MultiHeadAttention):
             raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported by tinytorch")
         if kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
             raise NotImplementedError("MultiheadAttention: kdim/vdim different from embed_dim are not supported by tinytorch")
-        if device is not None and str(getattr(device, "type", device)).split(":")[0] != "cpu":
-            raise RuntimeError(f"MultiheadAttention: device {device!r} is not available: tinytorch runs on the CPU only")
+        check_device(device, "MultiheadAttention")
         super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype)
         self.kdim = self.vdim = embed_dim
         self._qkv_same_embed_dim = True
