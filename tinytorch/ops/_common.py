@@ -1,5 +1,7 @@
 """Helpers shared by the Tensor operations: dtype promotion, broadcasting, dims, indexing."""
 
+import math
+
 import numpy as np
 
 
@@ -71,6 +73,32 @@ def _erf(x):
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
     return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _normal_cdf(x):
+    """Phi(x), the standard normal CDF, and exp(-x^2 / 2), for GELU and its gradient.
+
+    The same Abramowitz & Stegun 7.1.26 formula as `_erf`, evaluated in place: on a
+    transformer's MLP activations a fresh temporary per step made it ~3x slower.
+    """
+    z = np.abs(x)
+    z *= 1 / math.sqrt(2.0)  # |x| / sqrt(2)
+    t = z * 0.3275911
+    t += 1.0
+    np.reciprocal(t, out=t)
+    cdf = t * 1.061405429
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        cdf += c
+        cdf *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    density = np.exp(z, out=z)  # exp(-x^2 / 2)
+    cdf *= density
+    cdf *= 0.5  # h = 0.5 * erfc(|x| / sqrt(2)) = Phi(-|x|)
+    np.subtract(0.5, cdf, out=cdf)
+    np.copysign(cdf, x, out=cdf)
+    cdf += 0.5  # Phi(x) = 0.5 + sign(x) (0.5 - h); a where= mask instead costs ~10x more
+    return cdf, density
 
 
 def _scatter_add(shape, index, g):

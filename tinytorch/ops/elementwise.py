@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import kernels
-from ._common import _erf, _normalize_dim, _unbroadcast
+from ._common import _normal_cdf, _normalize_dim, _unbroadcast
 
 
 class ElementwiseOps:
@@ -119,9 +119,14 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
+            cdf, density = _normal_cdf(x)
             out = x * cdf
-            local = lambda: cdf + x * np.exp(-0.5 * x * x) * (1 / math.sqrt(2.0 * math.pi))
+
+            def local():  # Phi(x) + x * phi(x)
+                d = x * density
+                d *= 1 / math.sqrt(2.0 * math.pi)
+                d += cdf
+                return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return self._unary(out, local, "GeluBackward")
