@@ -145,7 +145,7 @@ def main():
         if args.profile:
             _, step = cases[args.profile][1](tinytorch, None)
             step()
-            profile = cProfile.Profile()
+            profile = cProfile.Profile(args.clock)  # CPU time, as the timings: wall time on a loaded machine misleads
             profile.runcall(lambda: [step() for _ in range(args.repeat)])
             text = io.StringIO()
             pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)

@@ -133,11 +133,22 @@ class ElementwiseOps:
 
     def softmax(self, dim=-1):
         axis = _normalize_dim(dim, self.ndim, "softmax")
-        shifted = np.exp(self.data - self.data.max(axis=axis, keepdims=True))
-        out = shifted / shifted.sum(axis=axis, keepdims=True)
-        return self._result(
-            out, (self,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),), "SoftmaxBackward"
-        )
+        # in place after the first subtraction: attention scores are the largest arrays of a
+        # transformer step, and fresh temporaries cost more than the arithmetic
+        out = self.data - np.maximum.reduce(self.data, axis=axis, keepdims=True)
+        if out.dtype.kind != "f":  # integers: NumPy's exp gives float64, as before this was in place
+            out = out.astype(np.float64)
+        np.exp(out, out=out)
+        out /= np.add.reduce(out, axis=axis, keepdims=True)
+
+        def backward(g):  # out * (g - sum(g * out))
+            grad = g * out
+            total = np.add.reduce(grad, axis=axis, keepdims=True)
+            np.subtract(g, total, out=grad)
+            grad *= out
+            return (grad,)
+
+        return self._result(out, (self,), backward, "SoftmaxBackward")
 
     def log_softmax(self, dim=-1):
         axis = _normalize_dim(dim, self.ndim, "log_softmax")
