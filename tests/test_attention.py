@@ -244,7 +244,7 @@ def test_mha_matches_pytorch():
     torch = pytest.importorskip("torch")
     ours = nn.MultiHeadAttention(8, 2).double()
     ref = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
-    ref.load_state_dict({name: torch.tensor(value) for name, value in ours.state_dict().items()})
+    ref.load_state_dict({name: torch.tensor(value.numpy()) for name, value in ours.state_dict().items()})
     x, y = rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 6, 8))
     padding = np.zeros((2, 6), dtype=bool)
     padding[0, 4:] = True

@@ -33,12 +33,14 @@ class dtype:
             )
         return self._numpy
 
-    def __getattr__(self, name):
-        # NumPy-style attributes (`kind`, `name`, `type`) of the underlying dtype, for code that
-        # treats `t.dtype` as a NumPy dtype
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.dtype, name)
+    @property
+    def kind(self):
+        """NumPy's kind letter ('f', 'i', 'u', 'b', 'c'), for code that treats `t.dtype` as NumPy's."""
+        return self.dtype.kind
+
+    @property
+    def name(self):
+        return self._name
 
     def __repr__(self):
         return f"torch.{self._name}"

@@ -25,8 +25,8 @@ _FORMAT = "tinytorch-save-1"
 def _not_saveable(obj):
     kind = type(obj).__name__
     advice = (
-        f"; save its state_dict() instead: torch.save(obj.state_dict(), path), then "
-        f"obj.load_state_dict(torch.load(path))" if hasattr(obj, "state_dict") else ""
+        "; save its state_dict() instead: torch.save(obj.state_dict(), path), then "
+        "obj.load_state_dict(torch.load(path))" if hasattr(obj, "state_dict") else ""
     )
     return TypeError(
         f"save: cannot save an object of type {kind}: tinytorch saves tensors, NumPy arrays, numbers, "
@@ -43,7 +43,7 @@ class _Writer:
         self.keep_alive = []  # ids are only unique while the objects live
 
     def _array(self, array):
-        self.arrays.append(np.ascontiguousarray(array))
+        self.arrays.append(array)
         return len(self.arrays) - 1
 
     def encode(self, obj):

@@ -9,8 +9,9 @@ its inputs, so visiting nodes from the highest sequence number down is a topolog
 
 This file holds that machinery (recording, backward, properties, dtype conversion); the
 operations themselves live in tinytorch/ops/, one group per module, and `Tensor` inherits them:
-arithmetic.py (+ - * / **, in-place updates, comparisons), matmul.py, reductions.py,
-shape.py (reshape, indexing, cat/stack/where) and elementwise.py (exp, activations, softmax).
+arithmetic.py (+ - * / ** // %, in-place updates, comparisons), matmul.py, reductions.py,
+shape.py (reshape, indexing, cat/stack/where), elementwise.py (exp, activations, softmax) and
+indexing.py (gather, index_select, sort). Printing is in printing.py, dtypes in dtypes.py.
 """
 
 import heapq
@@ -20,18 +21,14 @@ import numpy as np
 
 from . import dtypes, grad_mode, printing
 from .device import CPU, check_device
-from .ops._common import (  # noqa: F401  (also imported from here by the rest of the library)
-    _broadcast_shapes_or_none, _erf, _normalize_dim, _normalize_dims, _promoted, _scatter_add, _size_args,
-    _unbroadcast,
-)
+from .seams import replaced, seam
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
 from .ops.indexing import IndexingOps
 from .ops.matmul import MatmulOps
-from .ops.reductions import MinMax, ReductionOps, TopK  # noqa: F401
+from .ops.reductions import ReductionOps
 from .ops.shape import ShapeOps, cat, stack, where  # noqa: F401
 
-from .dtypes import bool_, float16, float32, float64, int8, int32, int64  # noqa: F401,E402
 
 _sequence = itertools.count(1)  # numbers recorded operations in creation order
 
@@ -44,7 +41,19 @@ def _as_array(data, dtype=None):
         dtype = dtypes.to_numpy(dtype)
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    array = np.asarray(data, dtype=dtype)
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except ValueError as error:
+        if "inhomogeneous" not in str(error):
+            raise ValueError(f"tensor: cannot convert {_abbreviated(data)}: {error}") from None
+        raise ValueError(
+            "tensor: nested lists must be rectangular (every row of a dimension the same length), "
+            f"got {_abbreviated(data)}"
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: data must be numbers or booleans, got {_abbreviated(data)} (NumPy dtype {array.dtype})"
+        )
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
         return array
     if dtype is None:
@@ -53,6 +62,11 @@ def _as_array(data, dtype=None):
         elif array.dtype.kind == "i" and array.dtype != np.int64:  # int32 default on 32-bit WebAssembly
             array = array.astype(np.int64)
     return array
+
+
+def _abbreviated(data):
+    text = repr(data)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _freed_backward(grad):
@@ -154,52 +168,13 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        if not self._requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be implicitly created only for scalar outputs, "
-                    f"got shape {self.shape}; pass gradient= with that shape"
-                )
-            gradient = np.ones_like(self.data)
-        else:
-            gradient = _as_array(gradient, self.data.dtype)
-            if gradient.shape != self.data.shape:
-                raise ValueError(
-                    f"backward: gradient shape {gradient.shape} does not match tensor shape {self.shape}"
-                )
+        gradient = _initial_gradient(self, gradient)
+        mine = replaced.get("backward")
         with grad_mode.no_grad():  # a backward written with Tensor ops must not record a graph
-            self._run_backward(gradient, retain_graph)
-
-    def _run_backward(self, gradient, retain_graph):
-        # `grads` holds the summed gradient of every node waiting in `queue`. The queue pops
-        # the most recently recorded node first: all nodes that feed gradient into a node were
-        # recorded after it, so its gradient is complete when it is popped.
-        grads = {id(self): gradient}
-        queue = [(-self._seq, id(self), self)]
-        while queue:
-            _, key, node = heapq.heappop(queue)
-            grad = grads.pop(key)
-            if node._backward is None:  # a leaf
-                node._accumulate(grad)
-                continue
-            if node._retains_grad:
-                node._accumulate(grad)
-            for parent, parent_grad in zip(node._parents, node._backward(grad)):
-                if parent_grad is None or not parent._requires_grad:
-                    continue
-                parent_grad = _checked_grad(parent_grad, parent, node)
-                key = id(parent)
-                if key in grads:
-                    grads[key] = grads[key] + parent_grad
-                else:
-                    grads[key] = parent_grad
-                    heapq.heappush(queue, (-parent._seq, key, parent))
-            if not retain_graph:
-                # drop the closure and the inputs so intermediate arrays can be freed now
-                # rather than when the output tensor goes away
-                node._backward, node._parents = _freed_backward, ()
+            if mine is not None:
+                mine(self, gradient)
+            else:
+                _run_backward(self, gradient, retain_graph)
 
     def _accumulate(self, grad):
         if self._grad is None:
@@ -300,6 +275,12 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):
+        # without this, Python would iterate a 0-d tensor through __getitem__ and stop at once
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def __float__(self):
         return float(self.item())
 
@@ -380,6 +361,104 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+
+def _initial_gradient(root, gradient):
+    """The gradient backward starts from: ones for a one-element root, else `gradient` checked."""
+    if not root._requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, "
+                f"got shape {root.shape}; pass gradient= with that shape"
+            )
+        return np.ones_like(root.data)
+    gradient = _as_array(gradient, root.data.dtype)
+    if gradient.shape != root.data.shape:
+        raise ValueError(
+            f"backward: gradient shape {gradient.shape} does not match tensor shape {root.shape}"
+        )
+    return gradient
+
+
+@seam("topological_sort")
+def topological_sort(root):
+    """Every tensor that requires grad and that `root` depends on (root included), each after
+    all of its inputs, `root` last: an iterative depth-first search (graphs can be deeper
+    than Python's recursion limit)."""
+    order, visited, pending = [], set(), [(root, False)]
+    while pending:
+        node, expanded = pending.pop()
+        if expanded:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            pending.append((node, True))
+            pending.extend((p, False) for p in node._parents if p._requires_grad and id(p) not in visited)
+    return order
+
+
+@seam("backward")
+def backward(root, grad=None):
+    """tinytorch's autograd engine: accumulate d(root)/d(leaf) into `leaf.grad` for every leaf
+    that requires grad, as `root.backward(grad)` does."""
+    gradient = _initial_gradient(root, grad)
+    with grad_mode.no_grad():
+        _run_backward(root, gradient, retain_graph=False)
+
+
+def _run_backward(root, gradient, retain_graph):
+    """Send `gradient` from `root` back through the graph, each node once its gradient is complete.
+
+    `grads` holds the summed gradient of every node not yet processed. tinytorch's own order
+    pops the most recently recorded node first from a heap: every node that feeds gradient
+    into a node was recorded after it. A replaced `topological_sort` seam gives the order instead.
+    """
+    grads = {id(root): gradient}
+    sort = replaced.get("topological_sort")
+    if sort is not None:
+        for node in reversed(sort(root)):
+            grad = grads.pop(id(node), None)
+            if grad is not None:
+                _propagate(node, grad, grads, retain_graph, _ignore)
+        return
+    queue = [(-root._seq, id(root), root)]
+
+    def push(parent):
+        heapq.heappush(queue, (-parent._seq, id(parent), parent))
+
+    while queue:
+        _, key, node = heapq.heappop(queue)
+        _propagate(node, grads.pop(key), grads, retain_graph, push)
+
+
+def _ignore(parent):
+    """`discovered` for a precomputed order: nothing to schedule."""
+
+
+def _propagate(node, grad, grads, retain_graph, discovered):
+    """Process one node: a leaf keeps `grad`; any other node adds its inputs' shares into
+    `grads` (calling `discovered(parent)` for a parent seen for the first time)."""
+    if node._backward is None:  # a leaf
+        node._accumulate(grad)
+        return
+    if node._retains_grad:
+        node._accumulate(grad)
+    for parent, parent_grad in zip(node._parents, node._backward(grad)):
+        if parent_grad is None or not parent._requires_grad:
+            continue
+        parent_grad = _checked_grad(parent_grad, parent, node)
+        key = id(parent)
+        if key in grads:
+            grads[key] = grads[key] + parent_grad
+        else:
+            grads[key] = parent_grad
+            discovered(parent)
+    if not retain_graph:
+        # drop the closure and the inputs so intermediate arrays can be freed now
+        # rather than when the output tensor goes away
+        node._backward, node._parents = _freed_backward, ()
 
 
 def _to_arguments(args, kwargs):

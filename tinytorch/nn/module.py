@@ -329,8 +329,10 @@ class Module:
                     yield dot + name, buffer
 
     def state_dict(self):
-        """OrderedDict of key -> NumPy array copy for every parameter and persistent buffer."""
-        return OrderedDict((key, tensor.data.copy()) for key, tensor in self._state_items())
+        """OrderedDict of key -> Tensor (a detached copy, not tracked by autograd) for every
+        parameter and persistent buffer. PyTorch's values share memory with the module; copies
+        here keep a saved "best model" from changing as training goes on."""
+        return OrderedDict((key, Tensor(tensor.data.copy())) for key, tensor in self._state_items())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays (or Tensors) from `state_dict` into this module's parameters and buffers.

@@ -37,9 +37,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             "pass error_if_nonfinite=False to clip anyway"
         )
     clip_coef = max_norm / (total + 1e-6)
-    if clip_coef < 1:  # only ever scale down
-        for p in params:
-            p.grad.data = p.grad.data * np.asarray(clip_coef, dtype=p.grad.data.dtype)
+    # only ever scale down; a NaN norm (NaN gradient) makes every gradient NaN, as in PyTorch
+    if not clip_coef >= 1:
+        with np.errstate(invalid="ignore"):  # inf * 0 where the norm was infinite
+            for p in params:
+                p.grad.data = p.grad.data * np.asarray(clip_coef, dtype=p.grad.data.dtype)
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
 
 

@@ -3,7 +3,16 @@
 import numpy as np
 
 from ..kernels import mm
+from ..seams import replaced, seam
 from ._common import _promoted, _unbroadcast
+
+
+@seam("matmul_backward")
+def matmul_backward(grad, a, b, need_a=True, need_b=True):
+    """Gradients (grad_a, grad_b) of out = a @ b, for a (..., n, k), b (..., k, m) and grad
+    (..., n, m); None where not `need_*`."""
+    return (_unbroadcast(mm(grad, np.swapaxes(b, -1, -2)), a.shape) if need_a else None,
+            _unbroadcast(mm(np.swapaxes(a, -1, -2), grad), b.shape) if need_b else None)
 
 
 class MatmulOps:
@@ -42,6 +51,10 @@ class MatmulOps:
 
         def backward(g):
             g = g.reshape(full.shape)  # (..., n, m)
+            mine = replaced.get("matmul_backward")
+            if mine is not None:
+                grad_a, grad_b = mine(g, a, b)
+                return np.reshape(grad_a, self.shape), np.reshape(grad_b, other.shape)
             grad_a = grad_b = None
             if self._requires_grad:
                 if rows_times_matrix:
@@ -50,7 +63,7 @@ class MatmulOps:
                     n, k = a.shape
                     grad_a = mm(np.moveaxis(g, -2, 0).reshape(n, -1), np.moveaxis(b, -2, 0).reshape(k, -1).T)
                 else:
-                    grad_a = _unbroadcast(mm(g, np.swapaxes(b, -1, -2)), a.shape)
+                    grad_a = matmul_backward(g, a, b, need_b=False)[0]  # the general rule (batched, broadcast)
                 grad_a = grad_a.reshape(self.shape)
             if other._requires_grad:
                 if b.ndim == 2 and (rows_times_matrix or a.ndim == 2):  # one GEMM over all rows
@@ -62,7 +75,7 @@ class MatmulOps:
                     else:
                         grad_b = mm(a2.T, g2)
                 else:
-                    grad_b = _unbroadcast(mm(np.swapaxes(a, -1, -2), g), b.shape)
+                    grad_b = matmul_backward(g, a, b, need_a=False)[1]
                 grad_b = grad_b.reshape(other.shape)
             return grad_a, grad_b
 
