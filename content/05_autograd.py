@@ -144,6 +144,8 @@ def mul_backward(grad, a, b):
 
 # %% tags=["check"]
 check_add_backward(add_backward)
+
+# %% tags=["check"]
 check_mul_backward(mul_backward)
 
 # %% [markdown]
@@ -246,7 +248,11 @@ def tanh_backward(grad, out):
 
 # %% tags=["check"]
 check_relu_backward(relu_backward)
+
+# %% tags=["check"]
 check_sigmoid_backward(sigmoid_backward)
+
+# %% tags=["check"]
 check_tanh_backward(tanh_backward)
 
 # %% [markdown]

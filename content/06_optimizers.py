@@ -201,6 +201,8 @@ class AdamW(Adam):
 
 # %% tags=["check"]
 check_adam(Adam)
+
+# %% tags=["check"]
 check_adamw(AdamW)
 
 # %% [markdown]

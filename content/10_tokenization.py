@@ -171,6 +171,8 @@ def merge(ids, pair, new_id):
 
 # %% tags=["check"]
 check_pair_counts(get_pair_counts)
+
+# %% tags=["check"]
 check_merge(merge)
 
 # %% [markdown]
@@ -276,6 +278,8 @@ def decode(ids, merges):
 
 # %% tags=["check"]
 check_bpe_encode(encode)
+
+# %% tags=["check"]
 check_bpe_decode(decode)
 
 # %% [markdown]

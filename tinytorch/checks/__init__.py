@@ -5,7 +5,7 @@ compares with tinytorch's reference, prints `PASS name: ...` or a `FAIL` report 
 input, expected and got values and a hint, and raises `CheckFailed` on failure.
 """
 
-from .core import CheckFailed, assert_close, check_function, results, yours_or_reference
+from .core import CheckFailed, assert_close, check_function, hint, results, yours_or_reference
 
 # one file per course module, in course order
 from .tensor import check_broadcast_shape, check_matmul, check_var, check_strides

@@ -3,7 +3,37 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .core import check_function
+from .core import add_hints, check_function
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'relu': (
+        'keep positive values, replace negative ones with 0, elementwise',
+        "the output has exactly the input's shape and dtype",
+        'relu(x) = max(x, 0) for each element, returned as a new Tensor',
+    ),
+    'sigmoid': (
+        '1 / (1 + exp(-x)) overflows for very negative x: compute it so no exponent is ever positive',
+        'same shape as the input; work on the raw array and wrap the result in a Tensor',
+        'with e = exp(-|x|) (always in (0, 1]): for x >= 0 the answer is 1 / (1 + e), for x < 0 it is e / (1 + e)',
+    ),
+    'tanh': (
+        'tanh squashes into (-1, 1); NumPy has it, or build it from your sigmoid',
+        'same shape as the input',
+        'tanh(x) = 2 sigmoid(2x) - 1',
+    ),
+    'gelu': (
+        'the tanh approximation of GELU: x times a smooth step that goes from 0 to 1',
+        'elementwise, same shape as the input; the constant 0.044715 matters for large |x|',
+        '0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))',
+    ),
+    'softmax': (
+        'exponentiate and normalize so each slice along dim sums to 1; shift first so nothing overflows',
+        'the shift is the maximum of each slice along dim (one per row, not one for the whole array), kept as a size-1 axis so it broadcasts',
+        'softmax(x) = exp(x - max) / sum(exp(x - max)), both the max and the sum taken along dim',
+    ),
+})
 
 
 def _cases():

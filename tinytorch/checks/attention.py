@@ -8,9 +8,24 @@ from .. import nn
 from ..nn import functional as F
 from ..random import manual_seed
 from ..tensor import Tensor
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .layers import _build, _grad_of
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'scaled_dot_product_attention': (
+        'each query scores every key, the scores become weights with a softmax, and the output is the weighted sum of values',
+        'query (..., L, D) against key (..., S, D) gives scores (..., L, S); the output is (..., L, Dv)',
+        'scores = Q K^T / sqrt(D); masked positions get -inf (causal: keys after the query), a float mask is added; softmax over S; times V',
+    ),
+    'multi_head_attention': (
+        'project queries, keys and values, split the features into heads that attend independently, then merge and project',
+        '(B, T, E) becomes (B, heads, T, E / heads) for each of q, k, v; the merged result is (B, T, E) again',
+        'q, k, v projections; reshape and swap the time and head axes; attention per head with the masks combined; swap back, reshape, output projection',
+    ),
+})
 
 _TENSOR_OPS = "use Tensor operations (@, .transpose, .masked_fill, .softmax), not .data, so gradients flow"
 

@@ -12,7 +12,62 @@ import numpy as np
 from ..grad_mode import enable_grad
 from ..gradcheck import numerical_grad
 from ..tensor import Tensor, _freed_backward, _unbroadcast
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'unbroadcast': (
+        'broadcasting copied a value to many places in the forward pass, so its gradient is the sum over those places',
+        'first sum away the leading axes that broadcasting added, then sum (keeping the axis) over every axis where the original shape had size 1',
+        "the result must have exactly the input's shape: grad summed over the broadcast axes",
+    ),
+    'add_backward': (
+        'a + b passes the upstream gradient unchanged to both inputs',
+        "each input's gradient must have that input's own shape, which broadcasting may have enlarged",
+        "grad_a and grad_b are both the upstream grad, each unbroadcast to its input's shape",
+    ),
+    'mul_backward': (
+        "the product rule: each factor's gradient is the upstream grad times the other factor",
+        "the products have the broadcast shape; reduce each back to its own input's shape",
+        'grad_a = grad times b, grad_b = grad times a, each unbroadcast',
+    ),
+    'matmul_backward': (
+        "each input's gradient is the upstream gradient multiplied by the other input, transposed",
+        'grad is (..., n, m), a is (..., n, k), b is (..., k, m): pick the products whose shapes come out as (n, k) and (k, m)',
+        'grad_a = grad times b^T, grad_b = a^T times grad (transposing the last two axes), each unbroadcast over leading dims',
+    ),
+    'sum_backward': (
+        "every input element contributes once to its sum, so each gets that sum's gradient",
+        "put the summed axes back as size-1 axes (unless keepdim kept them), then broadcast to the input's shape",
+        'grad_x[i] = grad[the sum that i went into]; dim None means every axis',
+    ),
+    'relu_backward': (
+        'relu passes gradient where its input was positive and blocks it elsewhere',
+        "the result has x's shape, one value per element",
+        'grad where x > 0, and 0 where x <= 0',
+    ),
+    'sigmoid_backward': (
+        'the derivative of sigmoid can be written with its own output, which the forward pass already computed',
+        'elementwise: same shape as the output',
+        'd sigmoid/dx = out (1 - out); multiply the upstream grad by it',
+    ),
+    'tanh_backward': (
+        'the derivative of tanh can be written with its own output',
+        'elementwise: same shape as the output',
+        'd tanh/dx = 1 - out^2; multiply the upstream grad by it',
+    ),
+    'topological_sort': (
+        'order the graph so every node comes after all the nodes it was computed from',
+        'a depth-first search without recursion: a stack of nodes, each pushed once to expand its parents and once to be emitted',
+        'emit a node when it comes off the stack for the second time (all its parents emitted); skip nodes already visited (by id)',
+    ),
+    'backward': (
+        'walk the graph from the output back to the leaves, handing each node the sum of the gradients of its uses',
+        "one gradient per node, with that node's shape, starting from ones for the root; keep them in a dict keyed by id",
+        "in reverse topological order: a leaf adds its gradient (a copy) to .grad; any other node calls its backward and adds each result to its parent's entry",
+    ),
+})
 
 
 def _leaf(array, requires_grad=True):

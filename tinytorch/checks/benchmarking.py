@@ -12,7 +12,32 @@ import numpy as np
 
 from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
 from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
-from .core import fail, passed, run_learner
+from .core import add_hints, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'summarize': (
+        'describe timings robustly: the median and quartiles, and a bootstrap interval for the median',
+        'percentiles of the raw timings; the interval comes from many resamples of the same size, drawn with replacement',
+        'median and the 25th/75th percentiles; the interval cuts (1 - confidence) / 2 off each tail of the resampled medians',
+    ),
+    'pareto_front': (
+        'keep the options that no other option beats on every objective',
+        'a row is dominated if another is at least as good on every key and strictly better on one',
+        'for each row, search for a dominating row; keep it when there is none, in the original order',
+    ),
+    'run_pipeline': (
+        'apply the optimization stages one after another, measuring after each',
+        "one row for the baseline, then one per stage; each stage receives the previous stage's model",
+        'the first row measures the baseline; for each stage in order, the current model becomes that stage applied to it, and its measurement is the next row',
+    ),
+    'stage_report': (
+        'compare each stage with the one before it and with the baseline',
+        'one report row per pipeline row; the first compares with itself',
+        'ratios with the older value on top: size reduction = old size / new size, speedup = old latency / new latency',
+    ),
+})
 
 _KEYS = ("median", "q1", "q3", "iqr", "ci_low", "ci_high")
 

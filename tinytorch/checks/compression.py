@@ -13,7 +13,32 @@ from ..compression import magnitude_prune as library_magnitude_prune
 from ..compression import structured_prune as library_structured_prune
 from ..random import manual_seed
 from ..tensor import Tensor
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'magnitude_prune': (
+        'keep the largest weights by absolute value, drop exactly the requested fraction of the smallest',
+        "a boolean mask with the weight's shape; exactly round(amount times size) entries are False, even with ties",
+        'rank all entries by |w| (one ranking over the whole array), mark the k smallest as pruned',
+    ),
+    'structured_prune': (
+        'prune whole rows (output units) with the smallest norms, not single weights',
+        "one norm per row over all its other axes; the mask is the row decision broadcast to the weight's shape",
+        'L1 sums |w| over the row, L2 takes the square root of the sum of squares; mark the k rows with the smallest norms as pruned',
+    ),
+    'low_rank_factorize': (
+        'approximate the weight by a product of two thin matrices from its largest singular values',
+        'W (out, in) = U S V^T; keep the first r singular triples: first layer (r, in), second layer (out, r)',
+        'first weight = sqrt(S_r) V_r^T, second weight = U_r sqrt(S_r), the bias stays on the second; the error comes from the dropped singular values',
+    ),
+    'distillation_loss': (
+        "mix the usual cross-entropy with a term pulling the student's softened distribution towards the teacher's",
+        'both distributions are softmaxes of logits divided by the temperature T, row by row; the KL is averaged over the batch',
+        'alpha T^2 KL(p_teacher || p_student) + (1 - alpha) CE(student, labels)',
+    ),
+})
 
 
 def _expect_mask(name, case, got, shape):

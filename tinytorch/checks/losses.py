@@ -5,8 +5,33 @@ import numpy as np
 
 from ..nn import functional as F
 from ..tensor import Tensor
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'mse_loss': (
+        'the mean squared error: how far predictions are from targets, squared and averaged',
+        'input and target have the same shape; the result is a 0-d tensor (one number)',
+        'mean over every element of (input - target)^2',
+    ),
+    'log_softmax': (
+        'log(softmax(x)) computed without ever forming softmax itself, so it cannot underflow to log(0)',
+        "subtract each slice's max along dim (a size-1 axis), then the log-sum-exp of the shifted slice, also kept as a size-1 axis",
+        'log_softmax(x) = (x - m) - log(sum(exp(x - m))), with m the max along dim',
+    ),
+    'cross_entropy': (
+        'cross-entropy is minus the log probability the model gives to the right class, averaged over the batch',
+        'logits are (N, C), targets are N class indices; pick one log-probability per row',
+        'mean over rows of -log_softmax(logits)[i, target[i]]',
+    ),
+    'binary_cross_entropy_with_logits': (
+        'the loss of a sigmoid output against a 0/1 target, computed from the logit so exp never overflows',
+        'logits and targets have the same shape; the result is their mean',
+        'max(x, 0) - x y + log(1 + exp(-|x|)), averaged',
+    ),
+})
 
 _TENSOR_OPS = "use Tensor operations (x - m, .exp(), .sum(dim, keepdim=True), .log(), indexing), not .data, so gradients flow"
 
