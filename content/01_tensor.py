@@ -147,7 +147,7 @@ print("(4, 3) * (4, 1) ->", (batch * row_scale).shape)
 def matmul(a, b):
     """Batched matrix product of Tensors (..., n, k) @ (..., k, m) -> (..., n, m)."""
     ### BEGIN SOLUTION
-    # HINT: check a.shape[-1] against b.shape[-2]; then multiply a.data as (..., n, k, 1) by b.data as (..., 1, k, m) and sum over k
+    # HINT: check that the inner sizes agree (ValueError naming both shapes); every output entry is a row of a times a column of b, summed: compute all of them at once with broadcasting
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} are not aligned: {a.shape[-1]} != {b.shape[-2]}"

@@ -66,7 +66,7 @@ print("with a ReLU between them, still equal:", np.allclose(with_relu.data, one_
 def relu(x):
     """max(x, 0) elementwise."""
     ### BEGIN SOLUTION
-    # HINT: np.maximum(x.data, 0), wrapped in Tensor(...)
+    # HINT: max(x, 0) for every element of the underlying array, returned as a new Tensor
     return Tensor(np.maximum(x.data, 0))
     ### END SOLUTION
 
@@ -101,7 +101,7 @@ print("naive sigmoid of -100, 0, 100:", naive)
 def sigmoid(x):
     """1 / (1 + exp(-x)) elementwise, without overflow for any input."""
     ### BEGIN SOLUTION
-    # HINT: e = np.exp(-np.abs(v)) cannot overflow; build both branches from e and choose with np.where(v >= 0, ...)
+    # HINT: never exponentiate a large positive number: write both the x >= 0 and the x < 0 case in terms of exp(-|x|), and choose per element
     v = x.data
     e = np.exp(-np.abs(v))  # in (0, 1]: never overflows
     return Tensor(np.where(v >= 0, 1 / (1 + e), e / (1 + e)).astype(v.dtype))
@@ -122,7 +122,7 @@ check_sigmoid(sigmoid)
 def tanh(x):
     """Hyperbolic tangent elementwise, in (-1, 1)."""
     ### BEGIN SOLUTION
-    # HINT: np.tanh(x.data), or 2 * sigmoid(2x) - 1 with your stable sigmoid
+    # HINT: tanh of every element (NumPy has it, or derive it from your sigmoid)
     return Tensor(np.tanh(x.data))
     ### END SOLUTION
 
@@ -145,7 +145,7 @@ check_tanh(tanh)
 def gelu(x):
     """GELU with the tanh approximation (as in GPT-2)."""
     ### BEGIN SOLUTION
-    # HINT: the formula above on v = x.data, with np.tanh; write the cube as v * v * v
+    # HINT: the formula above, elementwise on the underlying array
     v = x.data
     c = np.float32(np.sqrt(2 / np.pi))
     return Tensor(0.5 * v * (1 + np.tanh(c * (v + 0.044715 * v * v * v))))
@@ -176,7 +176,7 @@ check_gelu(gelu)
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along dim, computed without overflow."""
     ### BEGIN SOLUTION
-    # HINT: subtract v.max(axis=dim, keepdims=True), exponentiate, divide by the sum along dim (keepdims=True)
+    # HINT: shift each slice along dim by its own maximum, exponentiate, and divide by that slice's sum
     v = x.data
     e = np.exp(v - v.max(axis=dim, keepdims=True))
     return Tensor(e / e.sum(axis=dim, keepdims=True))

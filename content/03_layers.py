@@ -90,7 +90,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: weight (out_features, in_features) and bias (out_features,) as Parameters, uniform in (-1/sqrt(in_features), 1/sqrt(in_features)): scale and shift tt.rand
+        # HINT: a weight (out_features, in_features) and, if asked, a bias (out_features,): Parameters drawn uniformly in (-1/sqrt(in_features), 1/sqrt(in_features))
         self.in_features = in_features
         self.out_features = out_features
         bound = 1 / math.sqrt(in_features)
@@ -171,14 +171,14 @@ class Sequential(Module):
     def __init__(self, *modules):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: register each module with self.add_module(name, module), named '0', '1', ...
+        # HINT: register every module, in order, under the names '0', '1', ... so parameters() finds them
         for i, module in enumerate(modules):
             self.add_module(str(i), module)
         ### END SOLUTION
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: feed x through the registered modules (self._modules.values()) in order
+        # HINT: feed x through the registered modules in order
         for module in self._modules.values():
             x = module(x)
         return x
@@ -192,7 +192,7 @@ class Sequential(Module):
 
     def __getitem__(self, index):
         ### BEGIN SOLUTION
-        # HINT: the index-th registered module (a list of self._modules.values() handles negative indices)
+        # HINT: the index-th registered module; a negative index counts from the end
         return list(self._modules.values())[index]
         ### END SOLUTION
 
@@ -231,7 +231,7 @@ class Dropout(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: in eval mode or for p == 0 return x; otherwise multiply x by a mask from tt.rand(*x.shape): 0 where below p, 1/(1-p) elsewhere, in x's dtype
+        # HINT: in eval mode (or with p == 0) return x unchanged; in training, zero each element with probability p and scale the survivors so the expected value stays the same
         if not self.training or self.p == 0:
             return x
         keep = tt.rand(*x.shape).data >= self.p

@@ -87,7 +87,7 @@ check_mse_loss(mse_loss)
 def log_softmax(x, dim=-1):
     """x - logsumexp(x) along dim, stable for any logits."""
     ### BEGIN SOLUTION
-    # HINT: shifted = x minus the constant max along dim; then shifted minus the log of the sum of its exps along dim (keepdim=True)
+    # HINT: the log-sum-exp trick: shift by the maximum along dim first, so no exp overflows and no log sees 0
     shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
     ### END SOLUTION
@@ -120,7 +120,7 @@ check_log_softmax(log_softmax)
 def cross_entropy(logits, target):
     """Mean over the batch of -log_softmax(logits)[i, target[i]]; logits (N, C), target (N,) int64."""
     ### BEGIN SOLUTION
-    # HINT: log_softmax over dim 1, pick each row's target entry with an index pair, return minus the mean
+    # HINT: the log-probability each row gives its target class, averaged over the rows and negated
     log_probs = log_softmax(logits, dim=1)
     picked = log_probs[np.arange(len(target.data)), target.data]  # (N,)
     return -picked.mean()
@@ -170,7 +170,7 @@ print("(softmax - one_hot) / N:\n", by_formula)
 def binary_cross_entropy_with_logits(logits, target):
     """Mean binary cross-entropy of sigmoid(logits) against target, computed stably from logits."""
     ### BEGIN SOLUTION
-    # HINT: the formula above with .relu(), .abs(), .exp() and .log(), then the mean
+    # HINT: the stable formula above, elementwise with Tensor operations (so gradients flow), then the mean
     return (logits.relu() - logits * target + ((-logits.abs()).exp() + 1).log()).mean()
     ### END SOLUTION
 

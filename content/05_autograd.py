@@ -105,7 +105,7 @@ def unbroadcast(grad, shape):
     before broadcasting. Example: grad (2, 3, 4), shape (3, 1) -> sum over axis 0, then over
     the last axis with keepdims -> (3, 1)."""
     ### BEGIN SOLUTION
-    # HINT: sum axis 0 while grad.ndim > len(shape); then for each axis where shape has 1 and grad does not, sum with keepdims=True
+    # HINT: undo broadcasting: sum the gradient over every axis that broadcasting added or stretched, until it has `shape`
     while grad.ndim > len(shape):
         grad = grad.sum(axis=0)
     for axis, size in enumerate(shape):
@@ -129,7 +129,7 @@ check_unbroadcast(unbroadcast)
 def add_backward(grad, a, b):
     """Gradients (grad_a, grad_b) for out = a + b."""
     ### BEGIN SOLUTION
-    # HINT: both inputs get grad, each unbroadcast to its own shape
+    # HINT: the gradient of a + b with respect to each input, each in its own input's shape
     return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
     ### END SOLUTION
 
@@ -137,7 +137,7 @@ def add_backward(grad, a, b):
 def mul_backward(grad, a, b):
     """Gradients (grad_a, grad_b) for out = a * b."""
     ### BEGIN SOLUTION
-    # HINT: grad_a = grad * b and grad_b = grad * a, each unbroadcast to its input's shape
+    # HINT: the gradient of a * b with respect to each input (the product rule), each in its own input's shape
     return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
     ### END SOLUTION
 
@@ -168,7 +168,7 @@ check_mul_backward(mul_backward)
 def matmul_backward(grad, a, b):
     """Gradients (grad_a, grad_b) for out = a @ b, with a (..., n, k) and b (..., k, m)."""
     ### BEGIN SOLUTION
-    # HINT: grad @ swapaxes(b, -1, -2) and swapaxes(a, -1, -2) @ grad, then unbroadcast each
+    # HINT: the gradient of a @ b with respect to each input: which product of grad with the other operand has that input's shape?
     grad_a = grad @ np.swapaxes(b, -1, -2)
     grad_b = np.swapaxes(a, -1, -2) @ grad
     return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
@@ -197,7 +197,7 @@ def sum_backward(grad, shape, dim=None, keepdim=False):
     """Gradient for the input of x.sum(dim, keepdim), where x had `shape` (dim: None for all
     axes, an int, or a tuple of ints; negative values count from the end)."""
     ### BEGIN SOLUTION
-    # HINT: dim None means every axis; unless keepdim, np.expand_dims(grad, dim); then np.broadcast_to(grad, shape)
+    # HINT: each element of x gets the gradient of the sum it went into: spread grad back over the summed axes (dim None: all of them)
     if dim is None:
         dim = tuple(range(len(shape)))
     if not keepdim:
@@ -225,7 +225,7 @@ check_sum_backward(sum_backward)
 def relu_backward(grad, x):
     """Gradient for the input of relu(x)."""
     ### BEGIN SOLUTION
-    # HINT: keep grad where x > 0, zero elsewhere (np.where)
+    # HINT: where does relu let a change in x through, and where does it block it?
     return np.where(x > 0, grad, 0.0)
     ### END SOLUTION
 
@@ -287,7 +287,7 @@ def topological_sort(root):
     """Every tensor that requires grad and that `root` depends on (root included), each one
     after all of its inputs; `root` is last. Follow `t._parents`."""
     ### BEGIN SOLUTION
-    # HINT: iterative DFS: stack of (node, expanded); skip visited ids; append a node when popped expanded
+    # HINT: every node after all the nodes it was computed from, each node once, without recursion (a deep graph would overflow Python's stack)
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -332,7 +332,7 @@ def backward(root, grad=None):
     """Accumulate d(root)/d(leaf) into leaf.grad for every leaf that requires grad (as
     root.backward(grad) does). `grad` defaults to ones (for a scalar root)."""
     ### BEGIN SOLUTION
-    # HINT: grads = {id(root): ones}; for node in reversed(topological_sort(root)): leaves store a copy in .grad (add if set), others call node._backward(g) and add into grads[id(parent)]
+    # HINT: start from a gradient of ones at the root; in reverse topological order, give each node the sum of the gradients of its uses and pass it on to its parents; leaves accumulate into .grad
     if grad is None:
         grad = np.ones_like(root.data)
     grads = {id(root): np.asarray(grad, dtype=root.data.dtype)}

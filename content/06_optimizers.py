@@ -88,7 +88,7 @@ class SGD(Optimizer):
     def zero_grad(self):
         """Clear the gradient of every parameter (PyTorch sets it to None)."""
         ### BEGIN SOLUTION
-        # HINT: for every group in self.param_groups, for every p in group["params"]: p.grad = None
+        # HINT: forget the gradient of every parameter in every parameter group
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
@@ -97,7 +97,7 @@ class SGD(Optimizer):
     def step(self):
         """Update every parameter that has a gradient."""
         ### BEGIN SOLUTION
-        # HINT: per group read float(group["lr"]) etc.; per p with a grad: g = p.grad.data (+ wd * p.data); momentum buffer in self.state.setdefault(p, {}); p.data -= lr * g
+        # HINT: for every parameter with a gradient: add weight decay, apply momentum (one buffer per parameter), step against the gradient; read lr and the others from the parameter's group at every step
         for group in self.param_groups:
             lr, momentum = float(group["lr"]), float(group["momentum"])
             weight_decay = float(group["weight_decay"])
@@ -163,7 +163,7 @@ class Adam(Optimizer):
     def step(self):
         """Update every parameter that has a gradient."""
         ### BEGIN SOLUTION
-        # HINT: per p with a grad: weight decay (decoupled: p.data *= 1 - lr * wd, else g = g + wd * p.data); state = self.state.setdefault(p, {}) holds t, m, v; then the update above
+        # HINT: for every parameter with a gradient: weight decay (decoupled or not), update both moment averages, correct their bias, and step by their ratio; the state is per parameter
         for group in self.param_groups:
             lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])

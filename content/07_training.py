@@ -80,7 +80,7 @@ def clip_grad_norm_(parameters, max_norm):
     """Scale the gradients of `parameters` in place so their joint L2 norm is at most
     `max_norm`; parameters without a gradient are skipped. Returns the norm before clipping."""
     ### BEGIN SOLUTION
-    # HINT: grads = [p.grad for p in parameters if p.grad is not None]; total = sqrt of the sum of (g.data**2).sum(); scale each g.data in place if total > max_norm
+    # HINT: the norm of all the gradients taken together; above max_norm, scale every gradient down by the same factor, in place; return the norm
     grads = [p.grad for p in parameters if p.grad is not None]
     total = math.sqrt(sum(float((g.data.astype(np.float64) ** 2).sum()) for g in grads))
     if total > max_norm:
@@ -164,7 +164,7 @@ def train_one_epoch(model, loss_fn, optimizer, loader, max_grad_norm=None):
     """One pass over `loader` in training mode, one optimizer step per batch; returns the
     average loss per sample."""
     ### BEGIN SOLUTION
-    # HINT: model.train(); per batch (x, y): forward, loss, zero_grad, backward, clip if max_grad_norm, step; sum loss.item() * len(y) and divide by the number of samples
+    # HINT: for every batch: forward, loss, clear the old gradients, backward, clip if asked, optimizer step; return the mean loss per sample
     model.train()
     total, count = 0.0, 0
     for x, y in loader:
@@ -196,7 +196,7 @@ def evaluate(model, loader, loss_fn):
     """{"loss": average loss per sample, "accuracy": fraction of correct predictions} over
     `loader`, in eval mode and without recording; the model's mode is restored afterwards."""
     ### BEGIN SOLUTION
-    # HINT: was_training = model.training; model.eval(); with tt.no_grad(): sum loss.item() * len(y) and (outputs.data.argmax(axis=1) == y.data).sum(); model.train(was_training)
+    # HINT: the mean loss per sample and the accuracy over the loader, in eval mode and without building a graph; leave the model in the mode you found it in
     was_training = model.training
     model.eval()
     total = correct = count = 0

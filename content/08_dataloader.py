@@ -57,7 +57,7 @@ class TensorDataset:
 
     def __init__(self, *tensors):
         ### BEGIN SOLUTION
-        # HINT: self.tensors = tuple of Tensors; compare every t.shape[0] and raise ValueError if they differ
+        # HINT: keep the tensors; they must all have the same length along dim 0 (ValueError otherwise)
         self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
         sizes = [t.shape[0] for t in self.tensors]
         if len(set(sizes)) != 1:
@@ -66,7 +66,7 @@ class TensorDataset:
 
     def __getitem__(self, index):
         ### BEGIN SOLUTION
-        # HINT: a tuple with t[index] for every tensor
+        # HINT: the index-th row of every tensor, as a tuple
         return tuple(t[index] for t in self.tensors)
         ### END SOLUTION
 
@@ -103,7 +103,7 @@ check_tensor_dataset(TensorDataset)
 def collate(samples):
     """A list of samples stacked into one batch: a Tensor, or a list of Tensors for tuple samples."""
     ### BEGIN SOLUTION
-    # HINT: tuple/list -> [collate(list(f)) for f in zip(*samples)]; Tensor -> np.stack of .data; ndarray -> np.stack; int -> int64; float -> float32
+    # HINT: stack like with like: a batch of tuples becomes a tuple of batches; arrays and tensors gain a leading batch axis; Python ints become int64 arrays and floats float32
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return [collate(list(field)) for field in zip(*samples)]
@@ -168,14 +168,14 @@ class DataLoader:
 
     def __len__(self):
         ### BEGIN SOLUTION
-        # HINT: n // batch_size with drop_last, else math.ceil(n / batch_size)
+        # HINT: the number of batches: a short last batch counts unless drop_last
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
         ### END SOLUTION
 
     def __iter__(self):
         ### BEGIN SOLUTION
-        # HINT: order = rng_of(self.generator).permutation(n) if shuffle else np.arange(n); for each batch's index = order[start:start + batch_size]: fast path or collate
+        # HINT: visit the indices in order, or in a random order drawn from the loader's generator, and yield one collated batch per batch_size of them
         n = len(self.dataset)
         order = rng_of(self.generator).permutation(n) if self.shuffle else np.arange(n)
         fast = self.collate_fn is None and hasattr(self.dataset, "tensors")
@@ -224,7 +224,7 @@ def shift_images(images, dy, dx):
     """images (N, H, W) NumPy array; dy, dx (N,) integer arrays. Image n moved down by dy[n]
     and right by dx[n] (negative: up/left), zeros where nothing moved in. Returns a new array."""
     ### BEGIN SOLUTION
-    # HINT: m = largest |shift|; padded = np.pad(images, ((0, 0), (m, m), (m, m))); rows = np.arange(H)[None, :] - dy[:, None] + m, cols likewise; then one fancy-indexing read
+    # HINT: pad every image by the largest shift, then read each output pixel from its shifted position, all images in one indexing operation (no loop over images)
     N, H, W = images.shape
     dy, dx = np.asarray(dy), np.asarray(dx)
     m = int(max(np.abs(dy).max(initial=0), np.abs(dx).max(initial=0)))

@@ -75,7 +75,7 @@ from tinytorch.mine import Linear, Sequential, AdamW, DataLoader, TensorDataset
 def conv2d_loops(x, weight, bias=None, stride=1, padding=0):
     """x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None -> (N, O, Ho, Wo), NumPy arrays."""
     ### BEGIN SOLUTION
-    # HINT: xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding))); out = np.zeros((N, O, Ho, Wo), dtype=x.dtype); 4 loops; window = xp[n, :, i*stride:i*stride+kh, j*stride:j*stride+kw]
+    # HINT: pad the input and allocate the (N, O, Ho, Wo) output; each output value is one window of the padded input times one kernel, summed
     N, C, H, W = x.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
@@ -162,7 +162,7 @@ def im2col(x, kh, kw, stride=1, padding=0):
     """x (N, C, H, W) -> (N*Ho*Wo, C*kh*kw): row n*Ho*Wo + i*Wo + j is the window of output
     pixel (i, j) of image n, flattened in (c, a, b) order."""
     ### BEGIN SOLUTION
-    # HINT: pad; w = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]; w.transpose(0, 2, 3, 1, 4, 5).reshape(N*Ho*Wo, C*kh*kw)
+    # HINT: one row per output position holding its whole window (all channels) flattened: a (N*Ho*Wo, C*kh*kw) matrix
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
     N, C, Ho, Wo = windows.shape[:4]
@@ -177,7 +177,7 @@ check_im2col(im2col)
 def conv2d_im2col(x, weight, bias=None, stride=1, padding=0):
     """The same convolution as conv2d_loops: im2col, one matrix product, reshape."""
     ### BEGIN SOLUTION
-    # HINT: out = im2col(...) @ weight.reshape(O, -1).T  (+ bias); reshape (N, Ho, Wo, O); transpose(0, 3, 1, 2)
+    # HINT: one matrix product of the windows with the flattened kernels, plus the bias, then back to (N, O, Ho, Wo)
     N, C, H, W = x.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
@@ -263,7 +263,7 @@ plt.show()
 def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
     """(N*Ho*Wo, C*kh*kw) -> x_shape (N, C, H, W): each entry added to the pixel it came from."""
     ### BEGIN SOLUTION
-    # HINT: windows = cols.reshape(N, Ho, Wo, C, kh, kw); xp = zeros of the padded shape; for a, b: xp[:, :, a:a+stride*Ho:stride, b:b+stride*Wo:stride] += windows[..., a, b].transpose(0, 3, 1, 2); unpad
+    # HINT: the reverse of im2col: add every window value back onto the input pixel it was copied from (overlaps add up), then drop the padding
     N, C, H, W = x_shape
     Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
     windows = cols.reshape(N, Ho, Wo, C, kh, kw)
@@ -282,7 +282,7 @@ check_col2im(col2im)
 def conv2d_backward(grad, x, weight, stride=1, padding=0):
     """grad (N, O, Ho, Wo) of the output -> (grad_x, grad_weight, grad_bias)."""
     ### BEGIN SOLUTION
-    # HINT: rows = im2col(x, ...); g = grad.transpose(0, 2, 3, 1).reshape(-1, O); grad_w = (g.T @ rows).reshape(weight.shape); grad_x = col2im(g @ weight.reshape(O, -1), x.shape, ...)
+    # HINT: the forward pass was windows times flattened kernels: the gradients follow from the matrix-product rule, and col2im brings the input's gradient back to image form
     O, C, kh, kw = weight.shape
     rows = im2col(x, kh, kw, stride, padding)  # (P, K)
     g = grad.transpose(0, 2, 3, 1).reshape(-1, O)  # (P, O)
@@ -321,7 +321,7 @@ check_conv2d_backward(conv2d_backward)
 def max_pool2d(x, kernel_size, stride=None):
     """x (N, C, H, W) -> (N, C, Ho, Wo): the maximum of each kernel_size x kernel_size window."""
     ### BEGIN SOLUTION
-    # HINT: stride = stride or kernel_size; sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride].max(axis=(-2, -1))
+    # HINT: the maximum of every kernel_size x kernel_size window, moving by stride (kernel_size when None)
     stride = stride or kernel_size
     windows = sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))[:, :, ::stride, ::stride]
     return windows.max(axis=(-2, -1))
@@ -335,7 +335,7 @@ check_max_pool2d(max_pool2d)
 def max_pool2d_backward(grad, x, kernel_size, stride=None):
     """grad (N, C, Ho, Wo) -> grad_x (N, C, H, W): each window's gradient to its (first) maximum."""
     ### BEGIN SOLUTION
-    # HINT: flat windows (N, C, Ho, Wo, k*k); winner = flat.argmax(-1); for each position p = a*k + b: grad_x[:, :, a:a+stride*Ho:stride, b:b+stride*Wo:stride] += np.where(winner == p, grad, 0)
+    # HINT: each window hands its output gradient to the position of its maximum only; where windows overlap, the gradients add
     k = kernel_size
     stride = stride or k
     windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]

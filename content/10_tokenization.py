@@ -57,7 +57,7 @@ class CharTokenizer:
 
     def __init__(self, text):
         ### BEGIN SOLUTION
-        # HINT: self.itos = sorted(set(text)); self.stoi = {ch: i for i, ch in enumerate(self.itos)}
+        # HINT: the vocabulary: the distinct characters of the text in sorted order, and a lookup from each character to its position
         self.itos = sorted(set(text))
         self.stoi = {ch: i for i, ch in enumerate(self.itos)}
         ### END SOLUTION
@@ -71,7 +71,7 @@ class CharTokenizer:
 
     def encode(self, text):
         ### BEGIN SOLUTION
-        # HINT: [self.stoi[ch] for ch in text], raising ValueError for a character not in self.stoi
+        # HINT: the id of every character; a character outside the vocabulary is a ValueError naming it
         unknown = set(text) - self.stoi.keys()
         if unknown:
             raise ValueError(f"CharTokenizer.encode: characters not in the vocabulary: {sorted(unknown)}")
@@ -80,7 +80,7 @@ class CharTokenizer:
 
     def decode(self, ids):
         ### BEGIN SOLUTION
-        # HINT: "".join(self.itos[int(i)] for i in ids)
+        # HINT: the characters of the ids, joined into one string
         return "".join(self.itos[int(i)] for i in ids)
         ### END SOLUTION
 
@@ -145,7 +145,7 @@ print("and back:", bytes([99, 97, 102, 195, 169]).decode("utf-8"))
 def get_pair_counts(ids, counts=None):
     """{(a, b): number of times b follows a in ids}; adds into `counts` if given and returns it."""
     ### BEGIN SOLUTION
-    # HINT: counts = {} if counts is None else counts; for pair in zip(ids, ids[1:]): counts[pair] = counts.get(pair, 0) + 1
+    # HINT: how often each pair of neighbouring ids occurs, added into counts when it is given
     counts = {} if counts is None else counts
     for pair in zip(ids, ids[1:]):
         counts[pair] = counts.get(pair, 0) + 1
@@ -156,7 +156,7 @@ def get_pair_counts(ids, counts=None):
 def merge(ids, pair, new_id):
     """A new list: every non-overlapping occurrence of `pair`, left to right, replaced by new_id."""
     ### BEGIN SOLUTION
-    # HINT: i = 0; while i < len(ids): if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair: append new_id, i += 2; else append ids[i], i += 1
+    # HINT: a new list in which every occurrence of pair, scanning left to right without overlaps, is replaced by new_id
     out, i = [], 0
     while i < len(ids):
         if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
@@ -206,7 +206,7 @@ print(re.findall(GPT2_SPLIT_PATTERN, "The model's loss fell to 0.25 -- twice as 
 def train_bpe(text, vocab_size):
     """The merges {(a, b): new_id} that byte-level BPE learns from `text`, in order."""
     ### BEGIN SOLUTION
-    # HINT: chunks = [list(c.encode("utf-8")) for c in re.findall(GPT2_SPLIT_PATTERN, text)]; for new_id in range(256, vocab_size): counts over chunks; stop if empty; pair = min(counts, key=lambda p: (-counts[p], p)); merge it everywhere
+    # HINT: start from the UTF-8 bytes of each regex chunk; for each new id from 256 up to vocab_size, merge the most frequent pair (ties: the smallest pair) in every chunk and record it; stop early when no pair is left
     frequency = {}
     for chunk in re.findall(GPT2_SPLIT_PATTERN, text):
         frequency[chunk] = frequency.get(chunk, 0) + 1
@@ -251,7 +251,7 @@ check_train_bpe(train_bpe)
 def encode(text, merges):
     """Token ids of `text` for the BPE `merges` {(a, b): new_id}."""
     ### BEGIN SOLUTION
-    # HINT: for each chunk: ids = list(chunk.encode("utf-8")); while len(ids) >= 2: pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf"))); stop if pair not in merges; ids = merge(ids, pair, merges[pair])
+    # HINT: per chunk, start from its bytes and keep merging the pair that was learned earliest until no neighbouring pair is a learned one
     out = []
     for chunk in re.findall(GPT2_SPLIT_PATTERN, text):
         ids = list(chunk.encode("utf-8"))
@@ -268,7 +268,7 @@ def encode(text, merges):
 def decode(ids, merges):
     """The text for token ids (a list or NumPy array) under `merges`."""
     ### BEGIN SOLUTION
-    # HINT: vocab = {i: bytes([i]) for i in range(256)}; vocab[new] = vocab[a] + vocab[b] for (a, b), new in merges.items(); b"".join(vocab[int(i)] for i in ids).decode("utf-8", errors="replace")
+    # HINT: the bytes of every id (a merged token's bytes are its two parts' bytes), concatenated and decoded as UTF-8 with invalid bytes replaced
     vocab = {i: bytes([i]) for i in range(256)}
     for (a, b), new in merges.items():
         vocab[new] = vocab[a] + vocab[b]

@@ -90,7 +90,7 @@ print("same:", np.allclose(one_hot @ W, W[ids]))
 def scatter_add_rows(grad, ids, num_rows):
     """(num_rows, D) array: row r is the sum of the rows of grad (*, D) whose id in ids (*) is r."""
     ### BEGIN SOLUTION
-    # HINT: flatten ids to (N,) and grad to (N, D); np.add.at into zeros of (num_rows, D) in grad.dtype
+    # HINT: a (num_rows, D) gradient whose rows are the sums of the gradient rows of the positions that looked them up (ids can repeat)
     out = np.zeros((num_rows, grad.shape[-1]), dtype=grad.dtype)
     np.add.at(out, ids.reshape(-1), grad.reshape(-1, grad.shape[-1]))
     return out
@@ -137,7 +137,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: store the three arguments as attributes; the table is a Parameter drawn with tt.randn; zero the padding_idx row (through .data)
+        # HINT: store the arguments; the table is a standard-normal Parameter (num_embeddings, embedding_dim) whose padding_idx row is zero
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -149,7 +149,7 @@ class Embedding(Module):
     def forward(self, ids):
         ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         ### BEGIN SOLUTION
-        # HINT: gather the rows with the ids array; a closure backward(g) returns a 1-tuple: the table gradient from scatter, padding row zeroed; record with Tensor._result(out, (self.weight,), backward, "EmbeddingBackward")
+        # HINT: look up one row per id; record the op with a backward that sends the gradient to the table's rows (your scatter), padding row zeroed
         out = self.weight.data[ids]  # (*ids.shape, D)
 
         def backward(g):

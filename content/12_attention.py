@@ -120,7 +120,7 @@ plt.show()
 def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
     """softmax(query @ key^T / sqrt(D) + mask) @ value, as torch.nn.functional's."""
     ### BEGIN SOLUTION
-    # HINT: scores (..., L, S) from query @ key.transpose(-2, -1), scaled; causal: -inf above the diagonal (np.tril of ones is True where allowed); bool mask: -inf where False; float mask: add it; softmax over the keys; @ value
+    # HINT: the scores of every query against every key, scaled; masked positions can receive no weight; softmax over the keys; the weighted sum of the values
     scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(query.shape[-1]))  # (..., L, S)
     if is_causal:
         length, source = scores.shape[-2:]
@@ -195,7 +195,7 @@ class MultiHeadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, is_causal=False):
         ### BEGIN SOLUTION
-        # HINT: project, split each into heads (reshape then transpose(1, 2)); build the allowed-mask from ~key_padding_mask (and the causal triangle); attention; merge heads back; out_proj
+        # HINT: project q, k and v; split the features into heads; attend with the masks (key padding, causal); merge the heads; output projection
         batch, length, source = query.shape[0], query.shape[1], key.shape[1]
 
         def split(x):  # (B, T, E) -> (B, H, T, D)

@@ -92,7 +92,7 @@ class LayerNorm(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: mean over dim=-1 with keepdim=True; variance as the mean of squared deviations (divide by C); normalize with eps inside the square root; scale and shift
+        # HINT: normalize each vector over its last dim (mean 0, variance 1, eps inside the square root), then scale and shift
         mean = x.mean(dim=-1, keepdim=True)
         centered = x - mean
         var = (centered * centered).mean(dim=-1, keepdim=True)
@@ -282,7 +282,7 @@ for i in range(3):
 def sample_next_token(logits, temperature=1.0, top_k=None, generator=None):
     """One token id per row of logits (B, V): greedy, or drawn from softmax(logits / temperature) over the top_k."""
     ### BEGIN SOLUTION
-    # HINT: greedy: argmax; else divide by temperature, -inf below the k-th largest (np.sort), stable softmax, then count the cumulative probabilities below one uniform per row from rng_of(generator).random((B, 1))
+    # HINT: greedy: the largest logit; otherwise temper the logits, keep the top k, turn them into probabilities and draw one token per row with the generator
     logits = np.asarray(logits, dtype=np.float64)
     if temperature == 0:
         return logits.argmax(axis=-1).astype(np.int64)

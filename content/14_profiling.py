@@ -64,7 +64,7 @@ def count_parameters(model, trainable_only=False):
     """Number of scalar parameters in `model` (an int), each shared parameter once; with
     `trainable_only`, only those with requires_grad."""
     ### BEGIN SOLUTION
-    # HINT: sum p.data.size over model.parameters(), skipping p when trainable_only and not p.requires_grad
+    # HINT: the number of scalars in all the parameters (only the trainable ones if asked)
     return int(sum(p.data.size for p in model.parameters() if p.requires_grad or not trainable_only))
     ### END SOLUTION
 
@@ -129,7 +129,7 @@ print(f"without weight tying the head would add {count(gpt.lm_head):,} more")
 def linear_flops(module, args, kwargs, output):
     """FLOPs (an int) of one call of an nn.Linear `module` that produced `output`."""
     ### BEGIN SOLUTION
-    # HINT: N = output.data.size // module.out_features; 2 * N * in * out, + N * out when module.bias is not None
+    # HINT: a multiply and an add per weight for every input row, plus one add per output for the bias
     n = output.data.size // module.out_features
     flops = 2 * n * module.in_features * module.out_features
     if module.bias is not None:
@@ -146,7 +146,7 @@ def conv2d_flops(module, args, kwargs, output):
     """FLOPs (an int) of one call of an nn.Conv2d `module` (attributes in_channels,
     out_channels, kernel_size (kh, kw), groups, bias) that produced `output` (N, Cout, Hout, Wout)."""
     ### BEGIN SOLUTION
-    # HINT: 2 * output.data.size * (in_channels // groups) * kh * kw, + output.data.size for the bias
+    # HINT: a multiply and an add per kernel weight (of its group's channels) for every output value, plus one add per output for the bias
     kh, kw = module.kernel_size
     size = output.data.size
     flops = 2 * size * (module.in_channels // module.groups) * kh * kw
@@ -206,7 +206,7 @@ def measure_latency(fn, *args, warmup=3, repeats=20, timer=time.perf_counter):
     `samples` the tuple of the `repeats` durations, `std` the sample standard deviation
     (ddof=1; 0.0 for a single sample)."""
     ### BEGIN SOLUTION
-    # HINT: loop warmup times calling fn(*args); then collect timer() after minus timer() before each call; np.percentile(times, [10, 50, 90])
+    # HINT: call fn warmup times untimed, then time each call separately; return the 10th, 50th and 90th percentiles of the times
     for _ in range(warmup):
         fn(*args)
     times = []
@@ -372,7 +372,7 @@ def amdahl_speedup(fraction, speedup):
     """Overall speedup when `fraction` of the run time becomes `speedup` times faster
     (numbers or NumPy arrays, elementwise with broadcasting; speedup may be np.inf)."""
     ### BEGIN SOLUTION
-    # HINT: the new time is (1 - fraction) + fraction / speedup of the old one; return its inverse (np.asarray both inputs)
+    # HINT: only the accelerated fraction gets faster: the new time relative to the old, inverted (fraction and speedup may be arrays)
     fraction, speedup = np.asarray(fraction, dtype=np.float64), np.asarray(speedup, dtype=np.float64)
     return 1.0 / ((1.0 - fraction) + fraction / speedup)
     ### END SOLUTION

@@ -72,7 +72,7 @@ def calculate_qparams(min_val, max_val, symmetric=True, num_bits=8):
     """(scale, zero_point) for values in [min_val, max_val] (numbers or arrays, elementwise):
     scale float32, zero_point int32. A range of width 0 gets scale 1.0."""
     ### BEGIN SOLUTION
-    # HINT: qmax = 2**(num_bits-1) - 1; widen with np.minimum(min_val, 0) / np.maximum(max_val, 0); np.where(scale > 0, scale, 1.0) before dividing by it
+    # HINT: the int8 grid covering [min, max] widened to include 0: a scale (never 0) and a zero point (0 when symmetric)
     qmax = 2 ** (num_bits - 1) - 1
     qmin = -qmax if symmetric else -qmax - 1
     low = np.minimum(np.asarray(min_val, dtype=np.float64), 0.0)
@@ -109,7 +109,7 @@ def quantize(x, scale, zero_point, num_bits=8, symmetric=False):
     """int8 array of x (float array); scale and zero_point are numbers or arrays that
     broadcast against x (per-channel: shape (channels, 1))."""
     ### BEGIN SOLUTION
-    # HINT: np.round(x / scale) + zero_point, np.clip to [qmin, qmax] (symmetric: qmin = -qmax), then .astype(np.int8)
+    # HINT: divide by the scale, round, shift by the zero point, and clip to the integer range before casting to int8
     qmax = 2 ** (num_bits - 1) - 1
     qmin = -qmax if symmetric else -qmax - 1
     return np.clip(np.round(x / scale) + zero_point, qmin, qmax).astype(np.int8)
@@ -119,7 +119,7 @@ def quantize(x, scale, zero_point, num_bits=8, symmetric=False):
 def dequantize(q, scale, zero_point):
     """float32 array scale * (q - zero_point) of an int8 array q."""
     ### BEGIN SOLUTION
-    # HINT: (q.astype(np.int32) - zero_point) * scale, as float32
+    # HINT: undo the zero point and the scale, in an integer type wide enough not to overflow; float32 out
     return ((q.astype(np.int32) - zero_point) * scale).astype(np.float32)
     ### END SOLUTION
 
@@ -276,7 +276,7 @@ class QuantizedLinear(nn.Module):
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.input_scale, self.input_zero_point = float(input_scale), int(input_zero_point)
         ### BEGIN SOLUTION
-        # HINT: w = linear.weight.data; scales from calculate_qparams(w.min(axis=1), w.max(axis=1)); quantize with scale[:, None], symmetric=True; register buffers weight (int8), weight_scale, bias
+        # HINT: quantize the weight symmetrically to int8 with one scale per output row; keep the scales and the bias as buffers
         w = linear.weight.data
         scale, _ = calculate_qparams(w.min(axis=1), w.max(axis=1), symmetric=True)
         self.register_buffer("weight", Tensor(quantize(w, scale[:, None], 0, symmetric=True)))
@@ -286,7 +286,7 @@ class QuantizedLinear(nn.Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: qx = quantize(x.data, input_scale, input_zero_point) reshaped to (-1, in); acc = (qx as int32 - zero point) @ (weight as int32).T; out = acc * (input_scale * weight_scale) + bias, float32, back to x's leading shape
+        # HINT: quantize the input, multiply in integers (an int32 accumulator), rescale by both scales and add the bias: float32 in x's leading shape
         qx = quantize(x.data, self.input_scale, self.input_zero_point).reshape(-1, self.in_features)
         acc = (qx.astype(np.int32) - self.input_zero_point) @ self.weight.data.astype(np.int32).T
         out = acc.astype(np.float32) * (np.float32(self.input_scale) * self.weight_scale.data)

@@ -117,7 +117,7 @@ def magnitude_prune(weight, amount):
     """Bool mask shaped like `weight` (a NumPy array of any shape): False at the
     round(amount * weight.size) entries of smallest |weight|, True elsewhere."""
     ### BEGIN SOLUTION
-    # HINT: k = round(amount * weight.size); keep = np.ones(weight.size, bool); keep[np.argsort(np.abs(weight), axis=None)[:k]] = False; reshape
+    # HINT: a keep-mask of the weight's shape that drops exactly round(amount * size) entries, those with the smallest |w|
     k = round(amount * weight.size)
     keep = np.ones(weight.size, dtype=bool)
     keep[np.argsort(np.abs(weight), axis=None, kind="stable")[:k]] = False
@@ -196,7 +196,7 @@ def structured_prune(weight, amount, norm=2):
     """Bool mask shaped like `weight` that removes the round(amount * weight.shape[0]) rows
     (slices along axis 0) of smallest L`norm` norm (norm 1 or 2); True = kept."""
     ### BEGIN SOLUTION
-    # HINT: norms over axes 1..ndim-1 of np.abs(weight); argsort them; False for the k smallest rows; np.broadcast_to the row mask to weight.shape (then .copy())
+    # HINT: one norm per row over all its other axes; drop the rows with the smallest norms; the mask has the weight's shape
     others = tuple(range(1, weight.ndim))
     magnitude = np.abs(weight)
     norms = magnitude.sum(axis=others) if norm == 1 else np.sqrt((magnitude ** 2).sum(axis=others))
@@ -272,7 +272,7 @@ def low_rank_factorize(linear, rank):
     """(nn.Sequential(nn.Linear(in, rank, bias=False), nn.Linear(rank, out)), relative error)
     approximating `linear` (an nn.Linear) with its `rank` largest singular values."""
     ### BEGIN SOLUTION
-    # HINT: u, s, vt = np.linalg.svd(W, full_matrices=False); first.weight = sqrt(s[:r])[:, None] * vt[:r]; second.weight = u[:, :r] * sqrt(s[:r]); copy the bias; error from s
+    # HINT: the best rank-r approximation comes from the SVD: split its largest singular values between the two layers, keep the bias, and return the relative error
     w = linear.weight.data.astype(np.float64)
     u, s, vt = np.linalg.svd(w, full_matrices=False)
     root = np.sqrt(s[:rank])
@@ -346,7 +346,7 @@ def distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, 
     """Scalar Tensor: alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) (summed
     over classes, averaged over the batch) + (1 - alpha) * cross-entropy(student, targets)."""
     ### BEGIN SOLUTION
-    # HINT: log_ps = (student_logits / T).log_softmax(dim=1), the same for the teacher; kl = (log_pt.exp() * (log_pt - log_ps)).sum() / batch size
+    # HINT: both distributions softened by T (in log space, for stability); their KL divergence per row, averaged over the batch; then the mix of the docstring
     log_p_student = (student_logits / temperature).log_softmax(dim=1)
     log_p_teacher = (teacher_logits / temperature).log_softmax(dim=1)
     kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum() / student_logits.shape[0]

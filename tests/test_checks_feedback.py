@@ -63,11 +63,14 @@ def test_the_report_has_no_chained_traceback(failure):
 def test_ipython_shows_the_report_once_and_no_traceback():
     shell_module = pytest.importorskip("IPython.core.interactiveshell")
     shell = shell_module.InteractiveShell.instance()
-    shell.run_cell("import tinytorch as tt\nfrom tinytorch.checks import check_matmul")
-    shell.run_cell("def matmul(a, b):\n    return tt.Tensor(a.data @ b.data.T)")
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        result = shell.run_cell("check_matmul(matmul)")
+    try:
+        shell.run_cell("import tinytorch as tt\nfrom tinytorch.checks import check_matmul")
+        shell.run_cell("def matmul(a, b):\n    return tt.Tensor(a.data @ b.data.T)")
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            result = shell.run_cell("check_matmul(matmul)")
+    finally:  # outside this test there is no IPython: checks print their reports again
+        shell_module.InteractiveShell.clear_instance()
     shown = output.getvalue()
     assert isinstance(result.error_in_exec, CheckFailed)  # the cell still fails
     assert shown.count("FAIL matmul") == 1

@@ -49,7 +49,7 @@ def _cases():
 
 def check_relu(relu):
     """relu(x) = max(x, 0), elementwise."""
-    check_function("relu", relu, lambda x: x.relu(), _cases(), hint="np.maximum(x.data, 0)")
+    check_function("relu", relu, lambda x: x.relu(), _cases(), hint="negative inputs become 0, the others pass unchanged")
 
 
 def check_sigmoid(sigmoid):
@@ -61,13 +61,13 @@ def check_sigmoid(sigmoid):
 
 
 def check_tanh(tanh):
-    check_function("tanh", tanh, lambda x: x.tanh(), _cases(), hint="np.tanh, or 2 * sigmoid(2x) - 1")
+    check_function("tanh", tanh, lambda x: x.tanh(), _cases(), hint="tanh of every element, in (-1, 1)")
 
 
 def check_gelu(gelu):
     check_function(
         "gelu", gelu, lambda x: x.gelu(approximate="tanh"), _cases(), atol=1e-4,
-        hint="0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))",
+        hint="the tanh approximation given above, every constant exactly as written (the cubic term matters for large |x|)",
     )
 
 

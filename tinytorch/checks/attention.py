@@ -80,7 +80,7 @@ def _sdpa_cases(rng):
 def _sdpa_hint(kwargs):
     if kwargs.get("is_causal"):
         return ("causal: query i may see keys 0..i; set scores above the diagonal to -inf "
-                "(np.tril(np.ones((L, S), bool)) is True where allowed) before the softmax")
+                "(a lower triangle of allowed positions) before the softmax")
     mask = kwargs.get("attn_mask")
     if mask is not None and mask.dtype == np.bool_:
         return "a bool attn_mask is True where attention is ALLOWED: fill the scores where it is False with -inf"

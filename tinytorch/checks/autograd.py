@@ -253,8 +253,8 @@ def check_matmul_backward(matmul_backward):
         ("broadcast batch", n((2, 5, 3, 2)), (n((2, 1, 3, 4)), n((5, 4, 2))), True),
     ]
     _check_rule("matmul_backward", matmul_backward, lambda a, b: a @ b, cases,
-                "grad_a = grad @ b^T and grad_b = a^T @ grad (transpose the last two axes with "
-                "np.swapaxes(x, -1, -2)), then unbroadcast each to its input's shape")
+                "each input's gradient is grad multiplied by the other input with its last two axes swapped, "
+                "on the side that gives that input's shape; then unbroadcast each")
 
 
 def check_sum_backward(sum_backward):
@@ -273,7 +273,7 @@ def check_sum_backward(sum_backward):
     ]
     name = "sum_backward"
     hint = ("every input element contributes once to its sum, so it gets that sum's grad: put the "
-            "summed axes back (np.expand_dims, unless keepdim) and np.broadcast_to(shape)")
+            "summed axes back as size-1 axes (unless keepdim kept them), then broadcast to the input's shape")
     for case, shape, dim, keepdim in cases:
         forward = lambda t: t.sum(dim=dim, keepdim=keepdim)
         x = n(shape)
@@ -304,7 +304,7 @@ def _activation_cases(rng, with_zero):
 def check_relu_backward(relu_backward):
     """relu_backward(grad, x) -> grad for the input of relu(x) (0 where x <= 0, as PyTorch)."""
     _check_rule("relu_backward", relu_backward, lambda t: t.relu(), _activation_cases(_rng(), True),
-                "the slope is 1 where x > 0 and 0 elsewhere (also at x == 0): np.where(x > 0, grad, 0)")
+                "the slope is 1 where x > 0 and 0 elsewhere (also at x == 0)")
 
 
 def check_sigmoid_backward(sigmoid_backward):

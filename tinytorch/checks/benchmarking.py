@@ -93,9 +93,9 @@ def check_summarize(summarize):
                  "return {'median': ..., 'q1': ..., 'q3': ..., 'iqr': ..., 'ci_low': ..., 'ci_high': ...}")
         values = np.asarray(times, dtype=np.float64)
         expected = reference_summarize(times, **options)
-        for key, hint in (("median", "np.median(times) or np.percentile(times, 50)"),
-                          ("q1", "the first quartile: np.percentile(times, 25)"),
-                          ("q3", "the third quartile: np.percentile(times, 75)"),
+        for key, hint in (("median", "the middle value of the sorted timings (the 50th percentile)"),
+                          ("q1", "the first quartile: the 25th percentile"),
+                          ("q3", "the third quartile: the 75th percentile"),
                           ("iqr", "the interquartile range q3 - q1")):
             value = float(got[key])
             if not np.isclose(value, expected[key], rtol=1e-9, atol=1e-15):

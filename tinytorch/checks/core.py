@@ -129,6 +129,8 @@ def fail(name, case, message, hint=None):
     hint = hint or (TIERS.get(name) or (None,))[0]
     if hint:
         report += f"\n  hint: {hint}"
+        if name in TIERS and _failures[name] == 1:
+            report += f" (more: tinytorch.checks.hint({name!r}))"
     if _failures[name] > 1:
         more = _next_tier(name)
         if more:

@@ -230,7 +230,7 @@ def check_dataloader(DataLoader):
         if dataset.calls:
             fail(name, case, f"the loader called dataset[i] {dataset.calls} times for a dataset with .tensors",
                  "fast path: with collate_fn None and a dataset that has .tensors, build each batch with one "
-                 "fancy-indexing call per tensor: [Tensor(t.data[index]) for t in dataset.tensors]")
+                 "fancy-indexing read per tensor, with the whole batch's indices")
 
     case = "a dataset without .tensors, collate_fn=default_collate (slow path)"
     listed = _ListDataset(7)

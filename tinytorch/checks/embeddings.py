@@ -134,7 +134,7 @@ def check_embedding(Embedding):
                  "the padding_idx row starts at zero")
         reference.weight.data[...] = mine.weight.data
         out = _call(name, case, mine, Tensor(ids.copy()),
-                    hint="index the table with the ids array: self.weight.data[ids] has shape (*ids.shape, D)")
+                    hint="index the table with the whole ids array at once: the result has shape (*ids.shape, D)")
         expected = reference(Tensor(ids.copy()))
         assert_close(name, case, out, expected, "output[..., :] = weight[ids[...]]")
         if not out.requires_grad:

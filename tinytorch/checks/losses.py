@@ -85,7 +85,7 @@ def check_mse_loss(mse_loss):
     ]
     for case, x, y in cases:
         _compare(name, case, mse_loss, F.mse_loss, x, (Tensor(y),),
-                 hint="((input - target) ** 2).mean(): the mean over every element, not the sum")
+                 hint="the mean of the squared differences over every element, not the sum")
     passed(name, len(cases), [c for c, _, _ in cases])
 
 
