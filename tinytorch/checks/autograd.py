@@ -347,6 +347,11 @@ class _Graph:
         return self.forward(**leaves), leaves
 
 
+def _diamond(a):
+    """(a * (a + 1)).sum() with `a` one tensor that two paths reach."""
+    return (a * (a + 1.0)).sum()
+
+
 def _graphs(deep=2000):
     rng = np.random.default_rng(1)
     n = rng.standard_normal
@@ -361,7 +366,7 @@ def _graphs(deep=2000):
         _Graph("chain relu(3x + 1) * x", lambda x: ((x * 3.0 + 1.0).relu() * x).sum(),
                {"x": np.array([-0.9, -0.1, 0.4, 1.2])}),
         _Graph("x used twice: x * x + x", lambda x: (x * x + x).sum(), {"x": n(4)}),
-        _Graph("diamond: a = x * w, (a * (a + 1)).sum()", lambda x, w: ((x * w) * (x * w + 1.0)).sum(),
+        _Graph("diamond: a = x * w, (a * (a + 1)).sum()", lambda x, w: _diamond(x * w),
                {"x": n((2, 3)), "w": n(3)}),
         _Graph("MLP tanh(relu(x @ W1 + b1) @ W2 + b2)",
                lambda x, W1, b1, W2, b2: ((x @ W1 + b1).relu() @ W2 + b2).tanh().sum(),
@@ -452,7 +457,14 @@ def check_backward(backward):
     for _ in range(2):
         run_learner(name, case, backward, (a + b).sum(), None)
     _compare_leaves(name, case, {"a": a, "b": b}, {"a": np.full(3, 4.0), "b": np.full((2, 3), 2.0)})
-    passed(name, len(graphs) + 1, _GRAPH_NAMES + ["accumulation"])
+    case = "(a + b).sum() with equal shapes: each leaf gets its own gradient array"
+    a, b = _leaf(np.ones(3)), _leaf(np.ones(3))
+    run_learner(name, case, backward, (a + b).sum(), None)
+    _compare_leaves(name, case, {"a": a, "b": b}, {"a": np.ones(3), "b": np.ones(3)})
+    if np.shares_memory(a.grad.data, b.grad.data):
+        fail(name, case, "a.grad and b.grad share one array: an in-place update of one (gradient clipping "
+             "scales .grad in place) would change the other", "store a copy of the gradient in each leaf")
+    passed(name, len(graphs) + 2, _GRAPH_NAMES + ["accumulation", "own arrays"])
     print("  (leaf gradients matched tinytorch's backward, and finite differences on the small graphs)")
 
 

@@ -49,6 +49,9 @@ def _expect_mask(name, case, got, shape):
     if got.shape != shape:
         fail(name, case, f"expected a mask of the weight's shape {shape}, got shape {got.shape}",
              "the mask has one entry per weight")
+    if not got.flags.writeable:
+        fail(name, case, "the mask is a read-only view (a broadcast shares one row of memory)",
+             "return a copy, an array of its own, so it can be edited like any mask")
 
 
 # ---------------------------------------------------------------------- magnitude pruning

@@ -103,9 +103,11 @@ def check_log_softmax(log_softmax):
         ("dim=0 of (3, 4)", _f32(rng, 3, 4), 0),
         ("equal logits (2, 4)", np.zeros((2, 4), np.float32), -1),
         ("large logits [[1000, 0, -1000]]", np.array([[1000.0, 0.0, -1000.0]], np.float32), -1),
+        # one max for the whole array would make exp underflow to 0 in the small row: log(0)
+        ("rows of very different scale [[1000, 999], [0, -1]]", np.array([[1000.0, 999.0], [0.0, -1.0]], np.float32), -1),
         ("batch (2, 3, 5) * 50", _f32(rng, 2, 3, 5, scale=50), -1),
     ]
-    hint = "subtract m = the max along dim (as a constant), then x - m - log(sum(exp(x - m))) along dim with keepdim=True"
+    hint = "subtract m = the max of each slice along dim (one per row, as a constant), then subtract the log of the sum of exp of the shifted values along dim"
     for case, x, dim in cases:
         _compare(name, case, lambda t: log_softmax(t, dim=dim), lambda t: t.log_softmax(dim=dim), x,
                  hint=hint, strict_float=True, atol=1e-4)
