@@ -16,9 +16,9 @@
 # why memory layout and a good matmul matter more than the arithmetic itself.
 
 # %%
-import time
 
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
@@ -318,22 +318,11 @@ n = 2048
 grid = np.random.default_rng(0).random((n, n), dtype=np.float32)
 
 
-def best_time(fn, repeat=5, budget=0.05):
-    """Fastest of several calls to fn, in seconds; quick calls are repeated up to ~budget
-    seconds, so a hiccup of the machine does not count."""
-    times = []
-    while len(times) < repeat or (sum(times) < budget and len(times) < 200):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-by_rows = best_time(lambda: [grid[i, :].sum() for i in range(n)], repeat=3)
-by_cols = best_time(lambda: [grid[:, j].sum() for j in range(n)], repeat=3)
-copy_time = best_time(lambda: np.ascontiguousarray(grid.T), repeat=3)
+by_rows = best_time(lambda: [grid[i, :].sum() for i in range(n)], repeats=3)
+by_cols = best_time(lambda: [grid[:, j].sum() for j in range(n)], repeats=3)
+copy_time = best_time(lambda: np.ascontiguousarray(grid.T), repeats=3)
 grid_t = np.ascontiguousarray(grid.T)  # the columns of grid, now stored as rows
-by_copied_rows = best_time(lambda: [grid_t[j, :].sum() for j in range(n)], repeat=3)
+by_copied_rows = best_time(lambda: [grid_t[j, :].sum() for j in range(n)], repeats=3)
 print(f"{n}x{n} float32 ({grid.nbytes / 2**20:.0f} MiB), strides {grid.strides}")
 print(f"sum each row    (stride {grid.strides[1]:5d} B): {by_rows * 1e3:7.1f} ms")
 print(f"sum each column (stride {grid.strides[0]:5d} B): {by_cols * 1e3:7.1f} ms  ({by_cols / by_rows:.1f}x slower)")
@@ -360,7 +349,7 @@ for n in sizes:
     a = Tensor(rng.standard_normal((n, n)).astype(np.float32))
     b = Tensor(rng.standard_normal((n, n)).astype(np.float32))
     yours_ms.append(best_time(lambda: mm(a, b)) * 1e3)
-    numpy_ms.append(best_time(lambda: a.data @ b.data, repeat=5) * 1e3)
+    numpy_ms.append(best_time(lambda: a.data @ b.data, repeats=5) * 1e3)
     flops = 2 * n**3
     print(f"n={n:4d}  {flops / 1e6:6.1f} MFLOP  broadcast-sum {yours_ms[-1]:7.2f} ms "
           f"({flops / yours_ms[-1] / 1e6:5.2f} GFLOP/s, product array {n**3 * 4 / 2**20:5.1f} MiB)  "

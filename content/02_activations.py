@@ -16,9 +16,9 @@
 # travelling through a deep network.
 
 # %%
-import time
 
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
@@ -288,16 +288,6 @@ print(f"float16 max {np.finfo(np.float16).max:.0f}: exp overflows above x = {np.
 # (SIMD) `exp` and `tanh`, the browser's WebAssembly build computes them one by one.
 
 # %%
-def best_time(fn, repeat=5, budget=0.05):
-    """Fastest of several calls to fn, in seconds (quick calls repeated up to ~budget s)."""
-    times = []
-    while len(times) < repeat or (sum(times) < budget and len(times) < 100):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 n = 1_000_000
 big_input = Tensor(np.random.default_rng(0).standard_normal(n).astype(np.float32))
 candidates = {

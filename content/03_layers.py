@@ -20,6 +20,7 @@ import math
 import time
 
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
@@ -327,12 +328,7 @@ for width in widths:
     n = count(mlp)
     x = tt.randn(batch, 64)
     with tt.no_grad():
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            mlp(x)
-            times.append(time.perf_counter() - start)
-    seconds = min(times)
+        seconds = best_time(mlp, x)
     flops = 2 * batch * (64 * width + width * width + width * 10)  # a multiply and an add per weight per example
     activation_bytes = 4 * batch * (width * 4 + 10)  # kept for backward: 2 Linear outputs and 2 ReLU outputs
     params.append(n)
@@ -366,12 +362,7 @@ x = tt.randn(batch, 512)
 layer, drop = tt.nn.Linear(512, 512), MyDropout(0.5)
 with tt.no_grad():
     for label, fn in (("Linear(512, 512)", lambda: layer(x)), ("Dropout(0.5)", lambda: drop(x))):
-        times = []
-        for _ in range(10):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        print(f"{label:18s} on ({batch}, 512): {min(times) * 1e3:.3f} ms")
+        print(f"{label:18s} on ({batch}, 512): {best_time(fn, repeats=10) * 1e3:.3f} ms")
 
 # %% [markdown]
 # ## Reflection

@@ -16,9 +16,9 @@
 # float32, and with Tensor operations so gradients flow through them.
 
 # %%
-import time
 
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
@@ -285,16 +285,6 @@ for x in (2.0, 10.0, 17.0, 50.0, 120.0):
 # one of the largest arrays in training. Forward plus backward, batch 64:
 
 # %%
-def best_time(fn, repeat=5, budget=0.05):
-    """Fastest of several calls to fn, in seconds (quick calls repeated up to ~budget s)."""
-    times = []
-    while len(times) < repeat or (sum(times) < budget and len(times) < 50):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def forward_backward(loss_fn, logits, target):
     logits.grad = None
     loss_fn(logits, target).backward()

@@ -21,6 +21,7 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor
@@ -554,15 +555,6 @@ plt.show()
 # input, `x.T @ g` for the weights). Backward should cost about twice the forward pass.
 
 # %%
-def best_time(fn, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 model = mlp(4, width)
 params_count = sum(p.numel() for p in model.parameters())
 flops = 2 * batch * params_count  # one multiply and one add per weight per sample

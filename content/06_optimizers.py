@@ -20,6 +20,7 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch.checks import check_adam, check_adamw, check_sgd, yours_or_reference
@@ -345,13 +346,9 @@ for kind, make, traffic in kinds:
     optimizer.step()
     peak_temporary = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
+    seconds = best_time(optimizer.step)
     n = sum(p.numel() for p in params)
-    rows.append((kind, n * 4, n * 4, state_bytes(optimizer), peak_temporary, min(times), traffic))
+    rows.append((kind, n * 4, n * 4, state_bytes(optimizer), peak_temporary, seconds, traffic))
 
 n_params = sum(p.numel() for p in params)
 print(f"{n_params:,} parameters (float32)")

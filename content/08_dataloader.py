@@ -23,6 +23,7 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor
@@ -370,13 +371,8 @@ big = Dataset(np.random.default_rng(0).random((20_000, 8, 8), dtype=np.float32),
 
 
 def epoch_seconds(loader, repeats=3):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in loader:
-            pass
-        best = min(best, time.perf_counter() - start)
-    return best
+    """The fastest of `repeats` full passes over the loader, in seconds."""
+    return best_time(lambda: sum(1 for _ in loader), repeats=repeats)
 
 
 slow_s = epoch_seconds(Loader(big, batch_size=64, shuffle=True, collate_fn=tt.data.default_collate), repeats=1)

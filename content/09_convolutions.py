@@ -21,6 +21,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from numpy.lib.stride_tricks import sliding_window_view
 
 import tinytorch as tt
@@ -200,15 +201,6 @@ check_conv2d_im2col(conv2d_im2col)
 
 # %%
 conv_fast = yours_or_reference("conv2d_im2col", conv2d_im2col, reference.reference_conv2d)
-
-
-def best_time(fn, repeats=3):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 rng = np.random.default_rng(0)

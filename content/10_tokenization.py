@@ -23,6 +23,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch.checks import (
@@ -393,20 +394,11 @@ plt.show()
 # each (best of two runs):
 
 # %%
-def best_seconds(fn, repeats=2):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 lengths = [2_000, 4_000, 8_000, 16_000]
 yours_s, library_s = [], []
 for n in lengths:
-    yours_s.append(best_seconds(lambda: train(train_text[:n], 288)))
-    library_s.append(best_seconds(lambda: tt.text.BPETokenizer().train(train_text[:n], 288)))
+    yours_s.append(best_time(lambda: train(train_text[:n], 288), repeats=2))
+    library_s.append(best_time(lambda: tt.text.BPETokenizer().train(train_text[:n], 288), repeats=2))
     print(f"{n:6,d} characters: train_bpe {yours_s[-1] * 1e3:7.1f} ms   incremental {library_s[-1] * 1e3:6.1f} ms"
           f"   ({yours_s[-1] / library_s[-1]:.0f}x)")
 

@@ -21,6 +21,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -373,15 +374,6 @@ print("measured: weight.data.nbytes of Embedding(V, 64):",
 # `N` rows. Measured for a batch of 1024 ids, `D = 64`:
 
 # %%
-def best_of(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-
 vocabs = [256, 2048, 16_384, 65_536]
 batch_ids = Tensor(np.random.default_rng(0).integers(0, 256, 1024))  # common tokens: ids < 256
 measured = {"forward (gather)": [], "backward (dense scatter-add)": [], "Adam step (whole table)": []}
@@ -395,9 +387,9 @@ for vocab in vocabs:
         layer.weight.grad = None
         (layer(batch_ids) * upstream).sum().backward()
 
-    measured["forward (gather)"].append(best_of(lambda: layer(batch_ids)))
-    measured["backward (dense scatter-add)"].append(best_of(backward))
-    measured["Adam step (whole table)"].append(best_of(adam.step))
+    measured["forward (gather)"].append(best_time(lambda: layer(batch_ids)) * 1e3)
+    measured["backward (dense scatter-add)"].append(best_time(backward) * 1e3)
+    measured["Adam step (whole table)"].append(best_time(adam.step) * 1e3)
 print(f"{'V':>8s}" + "".join(f"{label:>32s}" for label in measured))
 for i, vocab in enumerate(vocabs):
     print(f"{vocab:8,d}" + "".join(f"{times[i]:30.3f}ms" for times in measured.values()))
@@ -427,7 +419,7 @@ many_grads = np.random.default_rng(1).standard_normal((16_384, 64)).astype(np.fl
 for label, fn in (("np.add.at", lambda: np.add.at(np.zeros((V, 64), np.float32), many_ids, many_grads)),
                   ("sort + np.add.reduceat (tinytorch)", lambda: reference_scatter_add_rows(many_grads, many_ids, V)),
                   ("your scatter_add_rows", lambda: scatter(many_grads, many_ids, V))):
-    print(f"{label:36s} {best_of(fn, 3):7.2f} ms for 16,384 ids of width 64")
+    print(f"{label:36s} {best_time(fn, repeats=3) * 1e3:7.2f} ms for 16,384 ids of width 64")
 
 # %% [markdown]
 # ## Reflection

@@ -22,6 +22,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -338,15 +339,6 @@ print("prediction:", task.decode(test_logits.data[0].argmax(axis=-1)[task.prompt
 # `4 * T^2 * E`, so by FLOPs alone the two are equal at `T = 1.5 E = 192`):
 
 # %%
-def best_ms(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-
 E, H = 128, 4
 D = E // H
 full = native_handoff("the sequence-length sweep (up to T = 512 instead of 1024)",
@@ -362,9 +354,9 @@ for T in lengths:
         F.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
 
     with tt.no_grad():
-        forward = best_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
-        project = best_ms(lambda: projections(x))
-    both = best_ms(forward_backward)
+        forward = best_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), repeats=3) * 1e3
+        project = best_time(lambda: projections(x), repeats=3) * 1e3
+    both = best_time(forward_backward, repeats=3) * 1e3
     weights_mib = F.attention_weights(q, k, is_causal=True).data.nbytes / 2**20
     flops, project_flops = 4 * H * T * T * D, 6 * T * E * E
     rows.append((T, forward, both, project, weights_mib))

@@ -24,6 +24,7 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch.checks import check_cached_attention, check_kv_cache, check_kv_cache_bytes, yours_or_reference
@@ -256,21 +257,12 @@ def cached_step(t):
     return gpt.lm_head(gpt.ln_f(x[:, -1]))
 
 
-def best_of(fn, *args, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 plain_ms, cached_ms = [], []
 with tt.no_grad():
     gpt(context[:, :64])  # warm-up
     for t in lengths:
-        plain_ms.append(best_of(lambda: gpt(context[:, :t + 1])) * 1e3)
-        cached_ms.append(best_of(cached_step, t) * 1e3)
+        plain_ms.append(best_time(lambda: gpt(context[:, :t + 1])) * 1e3)
+        cached_ms.append(best_time(cached_step, t) * 1e3)
         print(f"step at position {t:3d}: without cache {plain_ms[-1]:7.2f} ms, with cache {cached_ms[-1]:5.2f} ms "
               f"({plain_ms[-1] / cached_ms[-1]:5.1f}x)")
 
@@ -303,9 +295,9 @@ plt.show()
 
 # %%
 long_prompt = context[:, :200]
-one_at_a_time = best_of(greedy_generate, gpt, long_prompt, 1, repeats=2)
+one_at_a_time = best_time(greedy_generate, gpt, long_prompt, 1, repeats=2)
 with tt.no_grad():
-    one_pass = best_of(lambda: gpt.generate(long_prompt, 1, temperature=0, use_cache=True), repeats=2)
+    one_pass = best_time(lambda: gpt.generate(long_prompt, 1, temperature=0, use_cache=True), repeats=2)
 print(f"reading a 200-token prompt: one token at a time {one_at_a_time * 1e3:7.1f} ms, "
       f"in one pass {one_pass * 1e3:6.1f} ms ({one_at_a_time / one_pass:.0f}x)")
 

@@ -27,6 +27,7 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -147,19 +148,10 @@ check_matmul_tiled(matmul_tiled)
 tiled = yours_or_reference("matmul_tiled", matmul_tiled, reference_matmul_tiled)
 
 
-def best_ms(fn, *args, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-
 tiles = [16, 32, 64, 128, 256]
-tile_ms = [best_ms(tiled, big, big, t, repeats=2) for t in tiles]
-whole_ms = best_ms(np.matmul, big, big)
-einsum_ms = best_ms(np.einsum, "ik,kj->ij", big, big)
+tile_ms = [best_time(tiled, big, big, t, repeats=2) * 1e3 for t in tiles]
+whole_ms = best_time(np.matmul, big, big, repeats=3) * 1e3
+einsum_ms = best_time(np.einsum, "ik,kj->ij", big, big, repeats=3) * 1e3
 for t, ms in zip(tiles, tile_ms):
     print(f"tile {t:3d}: {ms:8.2f} ms  ({(size // t) ** 3:5d} tile products)")
 print(f"one @:    {whole_ms:8.2f} ms;  one einsum: {einsum_ms:8.2f} ms")
@@ -191,7 +183,7 @@ plt.show()
 # %%
 x = rng.standard_normal((64, 8, 8, 8)).astype(np.float32)
 w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
-naive_ms = best_ms(CONV2D_FORMULATIONS["naive loops"], x[:2], w, 1, 1, repeats=1) / 2 * 64
+naive_ms = best_time(CONV2D_FORMULATIONS["naive loops"], x[:2], w, 1, 1, repeats=1) * 1e3 / 2 * 64
 fast_conv = {k: f for k, f in CONV2D_FORMULATIONS.items() if k != "naive loops"}
 fastest_conv, table = choose_fastest(fast_conv, x, w, padding=1, repeats=5)
 print(table)
@@ -341,8 +333,8 @@ data32 = rng.standard_normal(2_000_000).astype(np.float32)
 data16 = data32.astype(np.float16)
 m32 = big[:128, :128].copy()
 m16 = m32.astype(np.float16)
-copy32, copy16 = best_ms(data32.copy, repeats=5), best_ms(data16.copy, repeats=5)
-mm32, mm16 = best_ms(np.matmul, m32, m32, repeats=5), best_ms(np.matmul, m16, m16, repeats=3)
+copy32, copy16 = best_time(data32.copy) * 1e3, best_time(data16.copy) * 1e3
+mm32, mm16 = best_time(np.matmul, m32, m32) * 1e3, best_time(np.matmul, m16, m16, repeats=3) * 1e3
 print(f"copy 2M numbers:    float32 {copy32:7.3f} ms ({data32.nbytes / 2**20:.0f} MiB), "
       f"float16 {copy16:7.3f} ms ({data16.nbytes / 2**20:.0f} MiB): {copy32 / copy16:.1f}x faster")
 print(f"128 x 128 matmul:   float32 {mm32:7.3f} ms, float16 {mm16:7.3f} ms: {mm16 / mm32:.0f}x SLOWER")
