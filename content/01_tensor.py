@@ -14,6 +14,16 @@
 # tensor library rests on: the broadcasting rule, matrix multiplication, a reduction with
 # `dim`/`keepdim`, and the strides that map an index to a place in memory. Then you measure
 # why memory layout and a good matmul matter more than the arithmetic itself.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - state the broadcasting rule and predict the result shape (or the error) of an
+#   elementwise operation
+# - write a batched matrix product with broadcasting alone, and say what it costs in memory
+# - reduce along a `dim` with and without `keepdim`, and explain why `keepdim` matters for
+#   broadcasting back
+# - compute strides from a shape and explain why a transpose is free but reading it along
+#   rows is not
 
 # %%
 
@@ -384,3 +394,24 @@ print(tt.platform.describe())
 #    keeping the code vectorised?
 # 5. Summing columns was slower than summing rows. For a matmul `a @ b`, which operand is
 #    read along columns, and how could a library arrange its memory to avoid it?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Three elements (12 bytes in float32). The addition reads them 60 times, once per output
+#    element of `(5, 3, 4)` (each element 20 times); broadcasting never copies them.
+# 2. The mean without `keepdim` has shape `(3,)`, which broadcasting lines up with the
+#    *last* axis: element `[i, j]` gets the mean of row `j` subtracted, not of its own row
+#    `i`. A square input hides the bug because the shapes still fit.
+# 3. Before: `(512, 4)` (128 floats per row). After `.T`: shape `(128, 64)`, strides `(4,
+#    512)`. `reshape(-1)` must list the elements row by row of the transposed shape;
+#    consecutive elements are then 512 bytes apart and a row's end jumps back, so no single
+#    stride describes the result: NumPy has to copy.
+# 4. `256 * 784 * 512` float32 values: about 392 MiB. Cut it by summing over `k` in chunks
+#    (accumulate a `(256, 512)` result over blocks of, say, 64 of the 784) or over blocks of
+#    rows: still vectorised, memory divided by the number of chunks. Or call a contraction
+#    that never materialises the product (`np.matmul`, `np.tensordot`).
+# 5. `b` is read along its columns (row `i` of `a` meets column `j` of `b`). Libraries pack
+#    `b` once into a contiguous, transposed (blocked) copy before the product; `Linear`
+#    stores its weight as `(out, in)` and computes `x @ W.T`, so each output reads a
+#    contiguous row of `W`.

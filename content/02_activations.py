@@ -14,6 +14,15 @@
 # networks use (ReLU, Sigmoid, Tanh, GELU, Softmax), make the two that can overflow
 # numerically safe, and measure what each costs per element and what each does to a signal
 # travelling through a deep network.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - explain why a network needs nonlinear activations between its linear layers
+# - write ReLU, Sigmoid, Tanh, GELU and Softmax on NumPy arrays
+# - make sigmoid and softmax numerically stable, and find the inputs where the naive
+#   formulas break
+# - measure what an activation costs per element and what it does to a signal through many
+#   layers
 
 # %%
 
@@ -230,25 +239,36 @@ weights = [Tensor(rng.standard_normal((width, width)).astype(np.float32) / np.sq
 inputs = Tensor(rng.standard_normal((512, width)).astype(np.float32))
 
 plt.figure(figsize=(5.5, 3.5))
+spreads, means = {}, {}
 for label, fn in act.items():
     h, spread = inputs, []
     for w in weights:
         h = fn(h @ w)
         spread.append(float(h.data.std()))
+    spreads[label], means[label] = spread, float(h.data.mean())
     plt.semilogy(range(1, depth + 1), spread, "o-", ms=3, label=label)
     dead = (h.data.max(axis=0) <= 0).mean()
     print(f"{label:8s} std after layer 1: {spread[0]:.3f}  after layer {depth}: {spread[-1]:.2e}  "
-          f"units never active at the end: {dead:.0%}")
+          f"last layer keeps {spread[-1] / spread[-2]:.0%} of the std  mean at the end {means[label]:+.2f}")
 plt.xlabel("layer")
 plt.ylabel("std of activations")
 plt.legend()
 plt.show()
 
+# the trends the next paragraph describes, on this run
+assert spreads["tanh"][-1] / spreads["tanh"][-2] > 0.9, "tanh should lose little spread per layer once it is small"
+assert spreads["relu"][-1] < spreads["relu"][0] / 100, "relu should lose most of its spread over 20 layers"
+assert spreads["gelu"][-1] < spreads["relu"][-1], "gelu should shrink the spread faster than relu"
+assert spreads["tanh"][-1] > 10 * spreads["relu"][-1], "tanh should keep far more spread than relu"
+assert abs(means["sigmoid"] - 0.5) < 0.1, "sigmoid's outputs should sit around 0.5"
+
 # %% [markdown]
-# Tanh roughly holds its spread. ReLU zeroes about half of its inputs, so it halves the
-# variance at every layer (GELU shrinks it even faster): after 20 layers almost nothing is
-# left, which is why ReLU networks use weights `sqrt(2)` times larger (He initialisation,
-# module 03). Sigmoid's outputs sit around 0.5, never centred on 0.
+# Tanh shrinks the spread too, but slowly: once its inputs are small it is almost the
+# identity, so each layer keeps nearly all of what reaches it. ReLU zeroes about half of its
+# inputs, so it roughly halves the variance at every layer (GELU shrinks it even faster):
+# after 20 layers almost nothing is left, which is why ReLU networks use weights `sqrt(2)`
+# times larger (He initialisation, module 03). Sigmoid's outputs sit around 0.5, never
+# centred on 0.
 #
 # Softmax has a knob worth seeing now: dividing the logits by a **temperature** before it.
 # Language models sample their next token from it (module 13): low temperature approaches
@@ -336,3 +356,21 @@ print(f"v * v * v: {products / n * 1e9:6.2f} ns/element  ({power / products:.0f}
 # 4. ReLU was the cheapest activation per element. How many times slower was the most
 #    expensive one in your runtime, and what share of a `(256, 256)` matmul's time would that
 #    activation take on its `(512, 256)` output (measure it)?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. `exp(-100)` is about 3.7e-44: below float32's smallest normal number (1.2e-38), so it
+#    is a subnormal with only a few significant bits. The result is merely close (a relative
+#    error of a few percent), not 0; below about -103 it becomes exactly 0.
+# 2. Subtracting the maximum makes the largest exponent exactly 0: no term overflows, and
+#    one term is 1, so the sum is at least 1 and never 0. The mean bounds nothing: for
+#    `[1000, 0]` the mean is 500 and `exp(500)` overflows (float32 overflows above 88.7).
+# 3. Sigmoid's slope is at most 0.25 (at 0). Through 20 sigmoids a gradient is multiplied by
+#    at most `0.25**20`, about 1e-12 (times the weights): it vanishes, and the first layers
+#    barely learn.
+# 4. Read it from your cost table: the transcendental ones (GELU, tanh, sigmoid) are usually
+#    several times ReLU's cost, more so in the browser where `exp` and `tanh` have no vector
+#    instructions. The `(512, 256) @ (256, 256)` product does `2 * 512 * 256 * 256` = 67
+#    million FLOPs while the activation touches 131,072 elements; time both (`best_time`) to
+#    get the share on your runtime.

@@ -14,6 +14,16 @@
 # initialisation that keeps signals alive through depth), `Sequential` and `Dropout`. Then you
 # train a digit classifier built from your own classes and measure what layers cost in
 # parameters, memory and time.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write `Linear` with PyTorch's layout and initialisation, and say why the initial scale
+#   matters
+# - build `Sequential` on the `Module` machinery so `parameters()`, `train()` and
+#   `state_dict()` find every child
+# - write inverted `Dropout` and explain its training and evaluation modes
+# - count a model's parameters and the memory they, their gradients and an optimizer's state
+#   take
 
 # %%
 import math
@@ -378,3 +388,25 @@ with tt.no_grad():
 #    evaluation time if it did not, and why is scaling during training the better choice?
 # 5. In the systems table, at which width did the forward pass stop being dominated by fixed
 #    overhead in your runtime? Would you expect the same width in the browser and natively?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. `784 * 512 + 512` = 401,920 parameters: 1.53 MiB in float32. With their gradients and
+#    Adam's two state arrays, four copies: about 6.1 MiB.
+# 2. `parameters()` does not find the children's weights (the optimizer trains nothing);
+#    `train()` / `eval()` do not reach them (dropout stays on at evaluation); `state_dict()`
+#    / `load_state_dict()` skip them, so checkpoints lose the model (and `zero_grad`, `repr`
+#    miss them too).
+# 3. Each layer multiplies the variance by `256` (the fan-in) and ReLU halves the second
+#    moment: a factor of 128 in variance, about 11.3 in standard deviation, per layer. The
+#    values exceed float32's maximum (3.4e38) after about 36 layers; anything that squares
+#    them (a variance, an MSE) overflows after about 18.
+# 4. Multiply every activation by `1 - p` at evaluation (the expected fraction kept), so the
+#    next layer sees inputs of the same scale as in training. Scaling during training leaves
+#    the evaluation model plain: no dropout code at inference, where speed matters, and the
+#    weights are ready to export.
+# 5. Where the time per forward pass stops being flat and starts growing with the FLOPs (the
+#    GFLOP/s column levels off). Not the same: the browser has a higher cost per NumPy call
+#    but much slower arithmetic (no BLAS, one thread, no vector instructions), so the
+#    crossover usually comes at a smaller width there. Measure both.

@@ -14,6 +14,14 @@
 # differentiation records the operations of the forward pass and replays them backwards. In
 # this module you write the backward rules of the core operations and the engine that runs
 # them: the same `loss.backward()` you have been calling, built by you.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - derive and write the backward rules of add, mul, matmul, sum and three activations,
+#   including broadcasting
+# - order a computation graph topologically without recursion
+# - write the backward engine that accumulates gradients over every use of a tensor
+# - measure what recording a graph costs in memory and time
 
 # %%
 import time
@@ -589,3 +597,26 @@ print(f"runtime: {describe()}")
 # 5. Every operation is recorded after its inputs exist. Why does that make "the reverse of
 #    creation order" a valid order for backward, and what would a tensor need to store so the
 #    engine could use it instead of a depth-first search?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Broadcasting copies a value to many places, and the gradient of a copy is the sum of
+#    the copies' gradients. Summing adds many places into one, and its gradient is copied
+#    back to all of them. As linear maps, copy and sum are each other's transpose.
+# 2. For `exp`, the output (its derivative is `exp(x)` itself); for `log`, the input (its
+#    derivative is `1 / x`). Either costs one array of the tensor's size; saving a tensor
+#    the next operation keeps anyway costs nothing extra.
+# 3. Roughly two `(256, 4096)` float32 arrays per layer (the Linear's input and the ReLU's):
+#    `12 * 2 * 4 MiB` = 96 MiB. To halve it: save the ReLU output once, shared with the next
+#    Linear (its input), or a 1-byte mask for the ReLU; store activations in 16 bits; or
+#    recompute them in backward (checkpointing).
+# 4. A Linear's backward does two matrix products (for the input and for the weight) against
+#    one forward: about 2x, plus a bias sum. Elementwise operations cost about as much
+#    backward as forward (1x), and the per-node Python overhead is paid in both directions:
+#    the ratio is near 2 when matrix products dominate and lower when small elementwise
+#    operations or overhead do.
+# 5. A tensor is created after its inputs, so creation order is a topological order, and its
+#    reverse is a valid order for backward. A tensor would need a global creation counter (a
+#    sequence number); the engine would collect the nodes reachable from the root and sort
+#    them by it.

@@ -13,6 +13,14 @@
 # decides how far to move against it. You write the optimizers that train almost every network
 # today, SGD with momentum, Adam and AdamW, as classes with PyTorch's interface, and measure
 # what each one costs in memory and time and what it buys in convergence.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write SGD with momentum and weight decay with PyTorch's `param_groups` interface
+# - write Adam and AdamW, including bias correction and decoupled weight decay
+# - explain from curvature and noise why adaptive methods converge faster on ill-conditioned
+#   problems
+# - measure an optimizer's memory (its state) and its time per step
 
 # %%
 import time
@@ -397,3 +405,30 @@ plt.show()
 #    decay avoid that?
 # 5. The measured step time gives a bandwidth in GB/s. Which of your `step()` lines create
 #    temporary arrays, and how could `out=` arguments or in-place operators remove them?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. On a quadratic valley, SGD is stable only if `lr < 2 / curvature` in the steepest
+#    direction. Rosenbrock's walls are very steep across the valley and almost flat along
+#    it, so the walls cap `lr` while the floor needs large steps. Momentum accumulates the
+#    consistent along-valley component (a velocity up to `1 / (1 - beta)` times larger)
+#    while the alternating component across the valley cancels.
+# 2. After one step `m = (1 - b1) g` and `v = (1 - b2) g^2`; bias correction gives `m_hat =
+#    g` and `v_hat = g^2`, so the update is `lr * g / (|g| + eps)`, about `lr * sign(g)`.
+#    For pure noise every parameter still jumps by `lr` at first; later `m` averages the
+#    noise towards 0 while `v` keeps its variance, and the steps shrink (one reason for
+#    warmup).
+# 3. The correction `1 / (1 - beta**t)` assumes the moments were averaged `t` times. A layer
+#    unfrozen at call 1000 would have averaged once but be corrected as if 1000 times (by
+#    about 1): `m_hat = 0.1 g`, `sqrt(v_hat)` about `0.03 |g|`, a step of about `3 * lr`
+#    just when fine-tuning should be gentle.
+# 4. L2 adds `wd * p` to the gradient, which is then divided by `sqrt(v_hat)`: weights with
+#    large or frequent gradients (large `v`) get their decay divided by a large number and
+#    are decayed least. AdamW multiplies `p` by `1 - lr * wd` directly: the same relative
+#    decay for every weight, whatever its gradient history.
+# 5. Every expression like `beta1 * m`, `(1 - beta1) * g`, `g * g`, `m / (1 - beta1**t)`,
+#    `np.sqrt(v_hat)`, `+ eps` and the division makes a full-size temporary. In place: `m *=
+#    beta1; m += (1 - beta1) * g`; `v *= beta2; v += (1 - beta2) * g * g`; `np.sqrt(v,
+#    out=tmp); tmp /= math.sqrt(1 - beta2**t); tmp += eps; np.divide(m, tmp, out=tmp); p -=
+#    lr / (1 - beta1**t) * tmp`: one scratch array instead of about ten.

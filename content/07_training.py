@@ -14,6 +14,14 @@
 # evaluation on held-out data, gradient clipping, a learning-rate schedule and checkpoints you
 # can resume from exactly. You write the loop pieces, train a digit classifier past 95 % test
 # accuracy, and measure where the time of a training step goes.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write gradient clipping by global norm and a warmup + cosine learning-rate schedule
+# - write a training epoch and an evaluation pass that respect train/eval modes and
+#   `no_grad`
+# - choose a model on validation data and resume training exactly from a checkpoint
+# - profile where the time of a training step goes
 
 # %%
 import math
@@ -445,3 +453,26 @@ plt.show()
 #    right after resuming, and what does the bias correction do with a reset step count?
 # 5. In the profile, which phase would you optimize first for the width-32 model, and which
 #    for the width-1024 model? What would you expect the profile to look like in the browser?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Without the restore, the model stays in eval mode after the first evaluation: the next
+#    100 training steps run without dropout (and BatchNorm would use its running
+#    statistics), silently training a different model. Forcing `train()` instead breaks the
+#    opposite case: evaluating a model someone had put in eval mode switches it to training
+#    behaviour.
+# 2. Healthy: large norms in the first steps, then a moderate level that drifts down slowly,
+#    clipped only occasionally. Before a NaN: the norm rises over several steps, then jumps
+#    by orders of magnitude (or to inf); clipping every step is the warning sign.
+# 3. Choosing the best of several noisy test scores picks the luckiest one: its expected
+#    value is above the model's true accuracy. The test set then took part in a decision and
+#    no longer measures unseen data.
+# 4. The moments, `v` most of all: late in training `v` is large and the steps are small.
+#    Reset to zero with `t = 1`, the bias correction divides by `1 - beta`, giving `m_hat =
+#    g`, `v_hat = g^2` and a step of about `lr * sign(g)` for every weight: a jump in the
+#    loss right after resuming.
+# 5. Width 32: the fixed costs per step (Python, the loader, the optimizer's loop over
+#    parameters) dominate, so batch more or cut overhead. Width 1024: the matrix products of
+#    forward and backward dominate, so speed up the arithmetic. In the browser the matrix
+#    products are several times slower (no BLAS), so arithmetic dominates at smaller widths.

@@ -15,6 +15,14 @@
 # convolution three times (as loops to understand it, as one matrix product to make it fast,
 # and backwards to train it), then max pooling, and train a convolutional network on the
 # digits with your own layers.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write 2-D convolution as loops and as one matrix product (im2col), and explain why the
+#   second is faster
+# - derive the convolution's backward pass with col2im
+# - write max pooling and its backward pass
+# - train a small CNN from your own layers and compare its shift tolerance with an MLP's
 
 # %%
 import time
@@ -617,3 +625,29 @@ plt.show()
 #    one-pixel shift changes almost nothing, and predict what it costs in accuracy.
 # 5. Max pooling has no parameters, yet its backward pass needs to remember something from the
 #    forward pass. What, and how much memory is it for the CNN above at batch 32?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. With stride 1 and same padding: `224 * 224` = 50,176 rows of `64 * 3 * 3` = 576 values,
+#    about 110 MiB in float32, 9 times the 12 MiB feature map. When that does not fit:
+#    process the output positions in chunks (tiles), or use a direct or implicit-GEMM
+#    convolution that builds the windows on the fly.
+# 2. The interpreter's work per iteration (`N * O * Ho * Wo` of them), making a view object
+#    per window, and a small NumPy call per output whose fixed cost dwarfs its few
+#    multiply-adds. A compiled loop has none of these, but libraries often still lower
+#    convolution to a matrix product (explicitly or implicitly) to reuse their fastest
+#    kernel and its cache blocking.
+# 3. The forward pass copies each input pixel into up to `kh * kw` windows; the gradient of
+#    a copy is the sum of the copies' gradients, so each pixel gets the sum of its windows'
+#    gradients: `col2im`. It is `unbroadcast` again: broadcasting copies, its backward sums.
+# 4. The convolutions are shift-equivariant (a shifted input gives a shifted feature map)
+#    and max pooling tolerates shifts within a window; the final `Linear` on the flattened
+#    map ties every weight to one position and is not shift-tolerant. Replace the flatten
+#    with a global average (or max) pool over positions before the classifier: nearly
+#    shift-invariant, at the cost of the spatial layout, a few points of accuracy on centred
+#    digits unless you widen the network.
+# 5. Which input won each window: one index per pooled output, `32 * 32 * 2 * 2` = 4,096 for
+#    the last pooling at batch 32 (32 KiB as int64; 2 bits would do for a 2x2 window).
+#    Keeping the pooled input instead, as your backward does, costs `32 * 32 * 4 * 4`
+#    floats, 64 KiB.

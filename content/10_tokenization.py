@@ -16,6 +16,13 @@
 # the tokenizer family of GPT-2 and its successors): training on a corpus, encoding and exact
 # decoding of any Unicode text. Then you measure the trade-off between vocabulary size and
 # sequence length.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write a character tokenizer and explain its limits
+# - train byte-level BPE: count pairs, merge them, record the merges
+# - encode and decode any Unicode text exactly with the learned merges
+# - measure how the vocabulary size trades sequence length against table size
 
 # %%
 import re
@@ -430,3 +437,27 @@ print(f"runtime: {tt.platform.describe()}")
 # 5. A model generates token ids one at a time and prints each one as soon as it is produced.
 #    Why can printing `decode([id])` token by token show `'�'` where decoding the whole sequence
 #    would not, and how would you print correctly as you go?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. It encodes the character's UTF-8 bytes, 3 for most Chinese characters, as byte tokens:
+#    nothing fails, but an unseen script costs about 3 tokens per character instead of 1 or
+#    less, so sequences get longer (less text per context, more compute).
+# 2. Each merge was learned on text where the earlier merges had already been applied, and
+#    later merges are often built from earlier tokens. Another order produces segmentations
+#    never seen in training (and different ones for the same word in different contexts), so
+#    the model sees ids for pieces it never learned.
+# 3. For example `"it is a test. it is a test. it is a test."`: without pre-splitting, `"s
+#    "` and `" a"` merge and soon `"is a"` becomes one token. It only helps that exact word
+#    pair; the slot would serve far more text as a whole word or a common word piece, and
+#    `"is"` elsewhere is now tokenized differently.
+# 4. Choose where the characters-per-token curve flattens (more merges add little
+#    compression) while the embedding table stays a small share of a small model and every
+#    token still occurs often enough to learn its vector. With a 256-token context, a few
+#    hundred to about a thousand tokens usually balances these; justify your choice with
+#    your table's numbers.
+# 5. A multi-byte UTF-8 character can be split across tokens; decoding one token alone
+#    yields an incomplete byte sequence, which becomes `'�'`. Keep a byte buffer: append
+#    each token's bytes and print only the complete characters (an incremental decoder,
+#    `codecs.getincrementaldecoder("utf-8")()`, does exactly that).

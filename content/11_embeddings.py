@@ -15,6 +15,14 @@
 # the gradient of a table lookup (a scatter-add), the `Embedding` module and the sinusoidal
 # position table of the original transformer; then you train character embeddings on a
 # small corpus and measure what embedding tables cost as vocabularies grow.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write the gradient of a table lookup as a scatter-add, and say why repeated ids need an
+#   unbuffered add
+# - write an `Embedding` module with a padding index, recorded in the autograd graph
+# - build the sinusoidal position table and explain why a model needs positions at all
+# - measure what embedding tables cost as vocabularies grow
 
 # %%
 import time
@@ -437,3 +445,23 @@ for label, fn in (("np.add.at", lambda: np.add.at(np.zeros((V, 64), np.float32),
 #    Adam during training?
 # 5. In your measurements, at which vocabulary size did the dense gradient and the Adam
 #    step cost more than the lookup itself? What would a sparse gradient store instead?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. `50,257 * 768`, about 38.6 million multiply-adds per token, against 768 numbers copied
+#    by the lookup: about 50,000 times more work for the same result.
+# 2. NumPy evaluates `out[ids] += grad` as one read of `out[ids]`, one addition and one
+#    write back: for a repeated id the last write wins, so only one occurrence's gradient
+#    survives. The most frequent tokens (spaces, `the`, punctuation), which repeat in every
+#    batch, lose the most.
+# 3. The same output: an average is a bag of words, and attention without positions is
+#    permutation-equivariant. Sinusoidal: no parameters, defined for any length, and
+#    relative offsets are linear maps of it. Learned: fits the data and task, often a little
+#    better within the trained length.
+# 4. `50,257 * 768` = 38.6 million parameters: about 147 MiB in float32. During training
+#    with Adam (weight, gradient, two moments) about 589 MiB.
+# 5. Backward (dense) and the Adam step both touch the whole `(V, D)` table, while the
+#    lookup touches only the ids: they cost more once `V` is well above the number of ids
+#    per batch (1,024 here). A sparse gradient stores only the rows that were used: their
+#    unique ids and a `(n_unique, D)` array of summed gradients.

@@ -15,6 +15,13 @@
 # padding masks, then multi-head attention; a one-layer attention model then learns to
 # reverse sequences, and its attention weights show how. Finally you measure the price:
 # time and memory that grow with the square of the sequence length.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write scaled dot-product attention with causal, boolean and additive masks
+# - write multi-head attention: projections, splitting into heads and merging them back
+# - explain the `1/sqrt(D)` scale and why masks use `-inf` before the softmax
+# - measure how attention's time and memory grow with the sequence length
 
 # %%
 import math
@@ -416,3 +423,27 @@ print(f"                                          T = 8192: {12 * per_layer(8, 1
 # 5. In your measurements, how many GFLOP/s did attention reach compared with the q/k/v
 #    projections, and why the difference? How much memory would the attention weights of a
 #    12-layer, 12-head model take for one 4096-token sequence?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. A dot product of two `D`-dimensional vectors with unit-variance entries has variance
+#    `D`: for `D = 512`, a standard deviation of about 23. Softmax then saturates (one
+#    weight near 1, the rest near 0) and its gradient vanishes. Dividing by `sqrt(D)` brings
+#    the variance back to 1.
+# 2. The future positions would still take part in the normalisation: the remaining weights
+#    would no longer sum to 1, and the output would still depend on the future scores
+#    through the denominator, so information (and gradient) would leak from the future.
+#    `-inf` before the softmax gives exactly zero weight and a correct normalisation.
+# 3. It gives `H` separate attention patterns, each with its own queries and keys (one can
+#    follow positions, another content), as more, smaller matrix products and `H` score
+#    matrices. With one head the reversal model has a single pattern for everything; expect
+#    slower or worse learning, then check with your run.
+# 4. Either works if you convert once, at one place, and name the variable by its meaning
+#    (`allowed = ~key_padding_mask`). Check the conversion with a case where it shows: a
+#    padded key must receive exactly zero weight.
+# 5. Attention's products have a short inner dimension (the head size) and come in many
+#    small batched pieces, with softmax and masking passes around them: less arithmetic per
+#    byte and per call than the large `E x E` projections, so fewer GFLOP/s. The weights:
+#    `12 * 12 * 4096 * 4096` float32 values, about 9 GiB for one sequence if all are kept
+#    for backward.

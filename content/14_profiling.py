@@ -15,6 +15,13 @@
 # plug into tinytorch's profiler, and a latency timer with warm-up and percentiles. Then you
 # profile the GPT from module 13, find its bottleneck, and use Amdahl's law to predict, and
 # then measure, what removing it would buy.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - count parameters and FLOPs per layer, and plug counting rules into a profiler
+# - measure latency properly: warm-up, repeats, percentiles
+# - find the bottleneck of a model from a profile, and say why FLOPs alone mispredict time
+# - predict the gain of an optimization with Amdahl's law, then measure it
 
 # %%
 import time
@@ -550,3 +557,25 @@ plt.show()
 #    after. What would you ask them to measure, and what would convince you?
 # 5. The matrix products of this GPT run at a fraction of the large-matmul rate. Would a
 #    larger batch help? Predict, then change the batch size of `ids` and re-run the profile.
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Per token, the attention projections cost `4 * 2 C^2` = `8 C^2` FLOPs and the MLP `2 *
+#    2 * C * 4C` = `16 C^2`: two thirds, for any batch and sequence length since both are
+#    per-token costs. The `T^2` part (scores and weighted values) costs `4 T C` per token:
+#    at `T = 4C` that is `16 C^2`, 40 % of the block.
+# 2. Read it from your profile: usually a noticeable share of the time for about 1 % of the
+#    FLOPs. They are elementwise passes over memory with several temporaries and a Python
+#    call per operation, so bytes moved and the number of calls set their cost, not
+#    arithmetic.
+# 3. The measurement: noise between runs, caches and CPU frequency changing when part of the
+#    work disappears. "Free": replacing a part with a no-op still costs a call and a copy,
+#    and removing work changes the memory behaviour of what remains.
+# 4. Many interleaved repeats of both versions on the same inputs and machine, the median
+#    with its spread or a confidence interval, and the platform. A 30 % gain whose interval
+#    excludes 0 and that holds when the order is alternated, ideally on the target hardware,
+#    would convince me.
+# 5. Yes, up to a point: small products are dominated by per-call overhead and move many
+#    bytes per FLOP; a larger batch grows the rows of each `(B * T, C)` product and the rate
+#    climbs towards the large-matmul rate, then levels off.

@@ -16,6 +16,14 @@
 # build a `QuantizedLinear` layer that stores int8 weights and multiplies integers with
 # int32 accumulators. Then you quantize a digits classifier and measure what is saved and
 # what is lost.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - compute the scale and zero point of symmetric and asymmetric int8 quantization
+# - quantize and dequantize with correct rounding and clipping, and explain why 0.0 must
+#   stay exact
+# - write a `QuantizedLinear` that multiplies in integers with int32 accumulators
+# - measure what quantization saves in bytes and costs in accuracy, per tensor and per row
 
 # %%
 import time
@@ -447,3 +455,25 @@ print(describe())
 # 5. Quantization-aware training simulates the rounding during training so the network
 #    learns weights that survive it. Which parts of your code would it need, and what is the
 #    gradient of `round`?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Symmetric maps `[-6, 6]` to `-127..127`: a step of `6 / 127`, about 0.047, and the 127
+#    negative codes are never used. Asymmetric maps `[0, 6]` to all 256 codes: a step of `6
+#    / 255`, about 0.024, half as large, nothing wasted.
+# 2. Zeros must stay zeros: convolution's zero padding (an inexact zero adds a bias along
+#    every border), ReLU outputs, pruned weights, masked or padded positions (attention
+#    masks, padding tokens). An inexact zero would add a systematic error everywhere it
+#    appears.
+# 3. `(qx - zx) @ qw.T = qx @ qw.T - zx * sum_k qw[j, k]`: the row sums of the integer
+#    weights are constants of the layer, computed once; only `qx @ qw.T` depends on the
+#    input.
+# 4. At 4 bits each row keeps 15 levels scaled to its own range; at 2 bits (-1, 0, 1) the
+#    rounding error is as large as the weights. One scale per tensor is set by the largest
+#    row: rows with small weights (the per-row error plot shows how much row ranges differ)
+#    round almost entirely to 0, so per-tensor fails first.
+# 5. Fake quantization in the forward pass: your `calculate_qparams`, `quantize` and
+#    `dequantize` applied to the weights (and activations) during training. The gradient of
+#    `round` is 0 almost everywhere, so training uses the straight-through estimator: treat
+#    it as the identity inside the clipping range, and 0 outside.

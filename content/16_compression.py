@@ -15,6 +15,14 @@
 # pruning**, **structured pruning**, **low-rank factorization** and **knowledge
 # distillation**, apply each to a digits classifier, and measure what each one saves in
 # bytes and time, and costs in accuracy.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write magnitude and structured pruning masks, and fine-tune with the masks kept
+# - factorize a layer with the SVD and choose its rank from the singular values
+# - write a distillation loss with temperature and explain the direction of its KL
+#   divergence
+# - measure what each method saves in bytes and time and costs in accuracy
 
 # %%
 import copy
@@ -495,3 +503,29 @@ for label, fn in timings.items():
 #    unlikely?
 # 5. Methods combine: you quantized a 90%-pruned model above. In what order would you apply
 #    pruning, quantization and distillation to ship a model, and why?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. A global threshold compares magnitudes across layers. Layers with a large fan-in have
+#    small weights (initialised in `1/sqrt(in)`) and lose the most; the `64 x 10` layer has
+#    larger weights and would be pruned less. Better: sparsity goes where weights matter
+#    least overall. Worse: a layer can be pruned almost entirely, a bottleneck, and in a
+#    small layer every weight counts.
+# 2. The gradient of a zeroed weight is not zero, so the first optimizer step makes it
+#    nonzero again and the model regrows. Adam is worse: its normalised step moves every
+#    weight with a nonzero gradient by about `lr`, however small the gradient, and its
+#    moments keep pushing.
+# 3. A rank-`r` factorization stores `r * (1024 + 1024)` weights against `1024 * 1024`: it
+#    saves parameters below `r = 512`. A plot in which the singular values fall off quickly,
+#    with nearly all of the energy (the cumulative sum of squares) in the first 64, would
+#    justify trying rank 64.
+# 4. `KL(p_t || p_s)` weights each class by the teacher's probability: the student must
+#    cover everything the teacher finds likely, including its second choices (the
+#    similarities between classes it has learned). The reverse weights by the student: it is
+#    punished for mass where the teacher has little, so it would concentrate on the
+#    teacher's top class and drop the rest.
+# 5. Distill into the smaller architecture first (or fine-tune with the distillation loss),
+#    then prune with fine-tuning, and quantize last: quantization fixes the number format
+#    the model ships in, and the other steps need float training; each later step sees the
+#    final structure.
