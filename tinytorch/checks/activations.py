@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..tensor import Tensor
+from ..course import registry
 from .core import add_hints, assert_close, check_function, passed, run_learner
 
 # Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
@@ -35,6 +36,8 @@ add_hints({
     ),
 })
 
+exercise = registry.module("02_activations", "Activations")
+
 
 def _cases():
     rng = np.random.default_rng(2)
@@ -47,11 +50,13 @@ def _cases():
     ]
 
 
+@exercise("relu")
 def check_relu(relu):
     """relu(x) = max(x, 0), elementwise."""
     check_function("relu", relu, lambda x: x.relu(), _cases(), hint="negative inputs become 0, the others pass unchanged")
 
 
+@exercise("sigmoid")
 def check_sigmoid(sigmoid):
     """sigmoid(x) = 1 / (1 + exp(-x)), without overflow warnings for large |x|."""
     check_function(
@@ -60,10 +65,12 @@ def check_sigmoid(sigmoid):
     )
 
 
+@exercise("tanh")
 def check_tanh(tanh):
     check_function("tanh", tanh, lambda x: x.tanh(), _cases(), hint="tanh of every element, in (-1, 1)")
 
 
+@exercise("gelu")
 def check_gelu(gelu):
     """gelu(x): the tanh approximation, with its constants exactly as written."""
     name = "gelu"
@@ -80,6 +87,7 @@ def check_gelu(gelu):
     passed(name, len(cases), [case for case, *_ in cases])
 
 
+@exercise("softmax")
 def check_softmax(softmax):
     """softmax(x, dim): positive numbers summing to 1 along dim, stable for large inputs."""
     cases = [(f"{case} dim=-1", (x, -1)) for case, (x,) in _cases()]

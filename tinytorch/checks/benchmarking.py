@@ -12,6 +12,7 @@ import numpy as np
 
 from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
 from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
+from ..course import registry
 from .core import add_hints, fail, passed, run_learner
 
 # Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
@@ -38,6 +39,9 @@ add_hints({
         'ratios with the older value on top: size reduction = old size / new size, speedup = old latency / new latency',
     ),
 })
+
+exercise_19 = registry.module("19_benchmarking", "Benchmarking")
+exercise_20 = registry.module("20_capstone", "Capstone")
 
 _KEYS = ("median", "q1", "q3", "iqr", "ci_low", "ci_high")
 
@@ -80,6 +84,7 @@ def _ci_hint(values, confidence, low, high):
             f"medians (the middle `confidence` share)")
 
 
+@exercise_19("summarize")
 def check_summarize(summarize):
     """summarize(times, confidence=0.95, resamples=2000, seed=0) -> dict with median, q1, q3,
     iqr, ci_low, ci_high (seconds)."""
@@ -169,6 +174,7 @@ def _pareto_hint(rows, options, got_names, expected_names):
     return "keep each row that no other row dominates (at least as good everywhere, strictly better somewhere)"
 
 
+@exercise_19("pareto_front")
 def check_pareto_front(pareto_front):
     """pareto_front(rows, minimize=(), maximize=()) -> the rows no other row dominates, in input order."""
     name = "pareto_front"
@@ -209,6 +215,7 @@ def _fake_stage(name, size_factor, accuracy_change, latency_factor, calls):
     return stage
 
 
+@exercise_20("run_pipeline")
 def check_run_pipeline(run_pipeline):
     """run_pipeline(model, stages, measure) -> one row per model: the input ('baseline') and the
     output of each stage, each stage applied to the previous stage's output."""
@@ -293,6 +300,7 @@ def _gain_hint(key, rows, i, got):
     return "this row's accuracy minus the previous row's (the first row's for total_accuracy_change); 0 for the first row"
 
 
+@exercise_20("stage_report")
 def check_stage_report(stage_report):
     """stage_report(rows) -> new rows with accuracy_change, size_reduction, speedup (vs the previous
     row) and total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""

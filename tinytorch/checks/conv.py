@@ -22,6 +22,7 @@ from ..acceleration.formulations import col2im as _library_col2im, im2col as _li
 from ..grad_mode import enable_grad
 from ..nn import functional as F
 from ..tensor import Tensor
+from ..course import registry
 from .core import add_hints, assert_close, fail, passed, run_learner
 
 # Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
@@ -63,6 +64,8 @@ add_hints({
         "for each window, add the upstream grad of that output to grad_x at the window's argmax position; overlapping windows add",
     ),
 })
+
+exercise = registry.module("09_convolutions", "Convolutions")
 
 
 # ---------------------------------------------------------------------------- references
@@ -172,6 +175,7 @@ def _check_conv(name, conv, cases, hint_fn=_conv_hint):
 
 # ---------------------------------------------------------------------------- the checks
 
+@exercise("conv2d_loops")
 def check_conv2d_loops(conv2d_loops):
     """conv2d_loops(x, weight, bias, stride, padding): the convolution written as loops."""
     name = "conv2d_loops"
@@ -180,6 +184,7 @@ def check_conv2d_loops(conv2d_loops):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("im2col")
 def check_im2col(im2col):
     """im2col(x, kh, kw, stride, padding) -> (N*Ho*Wo, C*kh*kw): one row per output pixel
     (rows in (n, i, j) order), one column per (c, a, b) input position of the window."""
@@ -207,6 +212,7 @@ def check_im2col(im2col):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("conv2d_im2col")
 def check_conv2d_im2col(conv2d_im2col):
     """conv2d_im2col(x, weight, bias, stride, padding): im2col, then one matrix product."""
     name = "conv2d_im2col"
@@ -226,6 +232,7 @@ def check_conv2d_im2col(conv2d_im2col):
     print(f"  (larger case: yours {times[0] * 1e3:.2f} ms, tinytorch {times[1] * 1e3:.2f} ms)")
 
 
+@exercise("col2im")
 def check_col2im(col2im):
     """col2im(cols, x_shape, kh, kw, stride, padding): the adjoint of im2col; every entry of
     `cols` is added to the input pixel it was copied from (overlaps add up, padding dropped)."""
@@ -247,6 +254,7 @@ def check_col2im(col2im):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("conv2d_backward")
 def check_conv2d_backward(conv2d_backward):
     """conv2d_backward(grad, x, weight, stride, padding) -> (grad_x, grad_weight, grad_bias)."""
     name = "conv2d_backward"
@@ -293,6 +301,7 @@ def _pool_cases():
     ]
 
 
+@exercise("max_pool2d")
 def check_max_pool2d(max_pool2d):
     """max_pool2d(x, kernel_size, stride=None): maximum of every window (stride defaults to
     kernel_size; no padding)."""
@@ -313,6 +322,7 @@ def check_max_pool2d(max_pool2d):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("max_pool2d_backward")
 def check_max_pool2d_backward(max_pool2d_backward):
     """max_pool2d_backward(grad, x, kernel_size, stride=None): each window's gradient goes to
     its maximum (the first one on ties, as PyTorch); overlapping windows add up."""

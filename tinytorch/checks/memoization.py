@@ -12,6 +12,7 @@ from .. import grad_mode, nn
 from ..models import GPT, GPTConfig, KVCache as ReferenceKVCache, kv_cache_bytes as reference_kv_cache_bytes
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import add_hints, assert_close, fail, passed, run_learner
 
 # Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
@@ -33,6 +34,8 @@ add_hints({
         '2 layers batch heads seq_len head_dim times the bytes per number',
     ),
 })
+
+exercise = registry.module("17_memoization", "Memoization")
 
 
 # ---------------------------------------------------------------------- the cache
@@ -64,6 +67,7 @@ def _compare_append(name, case, cache, reference, k, v):
     return got
 
 
+@exercise("KVCache")
 def check_kv_cache(KVCache):
     """KVCache(batch_size, num_heads, max_len, head_dim, dtype): preallocated keys and values
     (B, H, max_len, D), append(k, v) -> views of everything stored, overflow error, reset()."""
@@ -261,6 +265,7 @@ def greedy_generate(model, ids, new_tokens, attend, cache_class=ReferenceKVCache
     return Tensor(ids)
 
 
+@exercise("attend_one_token")
 def check_cached_attention(attend_one_token):
     """attend_one_token(attn, x, cache): self-attention output (B, 1, E) of one new position
     x (B, 1, E) over the cached positions and itself; appends its key and value to `cache`."""
@@ -295,6 +300,7 @@ def check_cached_attention(attend_one_token):
 # ---------------------------------------------------------------------- memory
 
 
+@exercise("kv_cache_bytes")
 def check_kv_cache_bytes(kv_cache_bytes):
     """kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.float32) -> int."""
     name = "kv_cache_bytes"

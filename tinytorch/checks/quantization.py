@@ -14,6 +14,7 @@ from ..quantization.qparams import calculate_qparams as _library_calculate_qpara
 from ..quantization.qparams import quantize_with
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import add_hints, assert_close, fail, passed, run_learner
 
 # Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
@@ -41,6 +42,8 @@ add_hints({
     ),
 })
 
+exercise = registry.module("15_quantization", "Quantization")
+
 
 def _pair(name, case, got):
     if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -51,6 +54,7 @@ def _pair(name, case, got):
 # ---------------------------------------------------------------------- calculate_qparams
 
 
+@exercise("calculate_qparams")
 def check_calculate_qparams(calculate_qparams):
     """calculate_qparams(min_val, max_val, symmetric=True, num_bits=8) -> (scale, zero_point)."""
     name = "calculate_qparams"
@@ -114,6 +118,7 @@ def _quantize_cases():
     ]
 
 
+@exercise("quantize")
 def check_quantize(quantize):
     """quantize(x, scale, zero_point, num_bits=8, symmetric=False) -> int8 array."""
     name = "quantize"
@@ -135,6 +140,7 @@ def check_quantize(quantize):
     passed(name, len(cases), [case for case, *_ in cases])
 
 
+@exercise("dequantize")
 def check_dequantize(dequantize):
     """dequantize(q, scale, zero_point) -> float32 array scale * (q - zero_point)."""
     name = "dequantize"
@@ -196,6 +202,7 @@ def _find_int8_weight(layer, shape):
     return array if array.dtype == np.int8 and array.shape == shape else None
 
 
+@exercise("QuantizedLinear")
 def check_quantized_linear(QuantizedLinear):
     """QuantizedLinear(linear, input_scale, input_zero_point): int8 weights (per output channel,
     symmetric) in the buffer `weight`, int8 inputs, int32 accumulation, float32 output."""
