@@ -399,6 +399,7 @@ distilled = train_few(mlp(hidden=(32,), seed=3),
 print(f"teacher (all 1,437 images)       {count_parameters(teacher):6,} parameters, accuracy {base_accuracy:.2%}")
 print(f"student, 100 labels              {count_parameters(labels_only):6,} parameters, accuracy {accuracy(labels_only):.2%}")
 print(f"student, teacher on 100 images   {count_parameters(distilled):6,} parameters, accuracy {accuracy(distilled):.2%}")
+assert accuracy(distilled) > accuracy(labels_only), "the student taught by the teacher should generalize better"
 
 # %% [markdown]
 # Same images, same steps: the student taught by the teacher generalizes better, because each
