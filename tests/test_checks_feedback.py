@@ -98,8 +98,21 @@ def test_a_second_failure_adds_the_next_tier(monkeypatch):
             core.fail("demo", "case", "wrong")
         reports.append(str(info.value))
     assert "hint: idea one" in reports[0] and "hint 1/3" not in reports[0]
+    assert "hint 2/3, the shapes: shapes two" in reports[1] and "idea one" in reports[1]
+    assert "hint 3/3, the formula (the last hint: the solution edition has the code): formula three" in reports[2]
+
+
+def test_a_specific_diagnosis_is_followed_by_the_tiers_from_the_first(monkeypatch):
+    monkeypatch.setitem(core.TIERS, "demo", ("idea one", "shapes two", "formula three"))
+    monkeypatch.setitem(core._tiers_shown, "demo", 0)
+    monkeypatch.setitem(core._failures, "demo", 0)
+    reports = []
+    for _ in range(2):
+        with pytest.raises(CheckFailed) as info:
+            core.fail("demo", "case", "wrong", hint="the sign is flipped")
+        reports.append(str(info.value))
+    assert "hint: the sign is flipped" in reports[0] and "idea one" not in reports[0]
     assert "hint 1/3, the idea: idea one" in reports[1]
-    assert "hint 2/3, the shapes: shapes two" in reports[2]
 
 
 def test_every_exercise_with_tiers_has_three_that_are_not_code():

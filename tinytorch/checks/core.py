@@ -81,7 +81,9 @@ def fail(name, case, message, hint=None):
     is printed too; inside, IPython shows the exception as exactly that report."""
     _failures[name] = _failures.get(name, 0) + 1
     report = f"FAIL {name} on {case}: {message}"
-    hint = hint or (TIERS.get(name) or (None,))[0]
+    if not hint and TIERS.get(name):  # no specific diagnosis: the first tier is the hint
+        hint = TIERS[name][0]
+        _tiers_shown[name] = max(_tiers_shown.get(name, 0), 1)
     if hint:
         report += f"\n  hint: {hint}"
         if name in TIERS and _failures[name] == 1:
