@@ -36,8 +36,8 @@ import tinytorch as tt
 from tinytorch import Tensor, nn
 from tinytorch.acceleration import choose_fastest
 from tinytorch.benchmarking import benchmark, format_table, run_report
-from tinytorch.checks import check_run_pipeline, check_stage_report, yours_or_reference
-from tinytorch.checks.benchmarking import reference_run_pipeline, reference_stage_report
+from tinytorch.checks import check_run_pipeline, check_shrink_hidden, check_stage_report, yours_or_reference
+from tinytorch.checks.benchmarking import reference_run_pipeline, reference_shrink_hidden, reference_stage_report
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe
 from tinytorch.profiling import profile
@@ -115,16 +115,30 @@ print(report)
 #
 # **Prune** (module 16): remove the half of each hidden layer's neurons with the smallest
 # weights (L2 norm of their incoming row), then fine-tune for a few epochs. Unlike
-# unstructured pruning, this makes the matrices genuinely smaller.
+# unstructured pruning, this makes the matrices genuinely smaller: a hidden neuron is one row
+# of its layer's weight (with its bias) and one column of the next layer's weight, so removing
+# it removes both.
+#
+# ```
+#   Linear(64, 256)  weight (256, 64)   keep 128 rows    ->  Linear(64, 128)
+#   Linear(256, 128) weight (128, 256)  keep 128 columns ->  Linear(128, 128), then keep 64 rows
+# ```
+#
+# **Exercise.** Write `shrink_hidden(model, amount)`: a smaller copy of an MLP (a `Sequential`
+# of `Linear` and `ReLU` layers) in which every hidden layer keeps its
+# `round((1 - amount) * width)` neurons whose incoming weight rows have the largest L2 norms,
+# and the next `Linear` keeps the matching input columns. The last layer's outputs (the
+# classes) stay; the input model must stay untouched (the pipeline compares it with the result).
 
 # %%
-def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
-    """A smaller copy of an MLP (Sequential of Linear/ReLU): each hidden layer keeps its
-    (1 - amount) strongest neurons; then fine-tuned."""
+def shrink_hidden(model, amount=0.5):
+    """A smaller copy of an MLP without each hidden layer's `amount` weakest neurons."""
+    ### BEGIN SOLUTION
+    # HINT: for each hidden Linear, which rows (neurons) to keep, ranked by L2 norm; then new, smaller Linear layers for it and for the next one
     layers = [copy.deepcopy(layer) for layer in model]
     linears = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Linear)]
     for i, j in zip(linears[:-1], linears[1:]):  # layer i's outputs are layer j's inputs
-        weight = layers[i].weight.data
+        weight = layers[i].weight.data  # (out, in)
         keep = np.sort(np.argsort(-np.linalg.norm(weight, axis=1))[:round(len(weight) * (1 - amount))])
         smaller = nn.Linear(weight.shape[1], len(keep))
         smaller.weight.data = weight[keep].copy()
@@ -134,7 +148,20 @@ def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
         narrower.weight.data = layers[j].weight.data[:, keep].copy()
         narrower.bias.data = layers[j].bias.data.copy()
         layers[j] = narrower
-    return train(Sequential(*layers), fine_tune_epochs, lr=1e-3, seed=1)
+    return Sequential(*layers)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_shrink_hidden(shrink_hidden)
+
+# %%
+shrink = yours_or_reference("shrink_hidden", shrink_hidden, reference_shrink_hidden)
+
+
+def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
+    """The prune stage: a smaller copy of the MLP, fine-tuned for a few epochs."""
+    return train(shrink(model, amount), fine_tune_epochs, lr=1e-3, seed=1)
 
 
 # %% [markdown]

@@ -473,6 +473,13 @@ MISTAKES = {
         ],
     },
     "20_capstone": {
+        "shrink_hidden": [
+            ("keeps the weakest neurons", "np.argsort(-np.linalg.norm(weight, axis=1))", "np.argsort(np.linalg.norm(weight, axis=1))"),
+            ("ranks by L1 norm", "np.argsort(-np.linalg.norm(weight, axis=1))", "np.argsort(-np.abs(weight).sum(axis=1))"),
+            ("drops the kept neurons' biases", "smaller.bias.data = layers[i].bias.data[keep].copy()", "smaller.bias.data = layers[i].bias.data[:len(keep)].copy()"),
+            ("int, not round", "[:round(len(weight) * (1 - amount))]", "[:int(len(weight) * (1 - amount))]"),
+            ("next layer keeps the first columns", "layers[j].weight.data[:, keep].copy()", "layers[j].weight.data[:, :len(keep)].copy()"),
+        ],
         "run_pipeline": [
             ("no baseline row", 'rows = [{"stage": "baseline", "model": model, **measure(model)}]', "rows = []"),
             ("measures the model before the stage", "model = stage(model)\n        rows.append({\"stage\": name, \"model\": model, **measure(model)})", "rows.append({\"stage\": name, \"model\": model, **measure(model)})\n        model = stage(model)"),
