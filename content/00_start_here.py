@@ -29,8 +29,13 @@
 # - **Offline:** the whole site is also a zip archive, `download/tinytorch-course.zip` next to
 #   this site's address. Unzip it, run `python -m http.server` inside the folder, and open
 #   the address it prints: the same course, with no network needed.
-# - **Local Jupyter:** `pip install tinytorch` and open the same notebooks; the parts that
-#   need a real machine (multi-core BLAS, large datasets) say so and tell you the command.
+# - **Local Jupyter:** install tinytorch from a clone of the course's repository
+#   (`pip install -e .` inside it) and open the same notebooks; the parts that need a real
+#   machine (multi-core BLAS, large datasets) say so and tell you the command.
+# - **When a check fails** it shows one short report: the input, what was expected and what
+#   your code gave, and a hint. Stuck? `tinytorch.checks.hint("relu")` (the name the report
+#   starts with) gives more help, one step at a time: the idea, then the shapes, then the
+#   formula. Failing the same check again adds the next step to the report by itself.
 
 # %% [markdown]
 # ## Check your setup
