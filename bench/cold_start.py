@@ -23,11 +23,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import build  # noqa: E402  (the repo's build.py)
 from bench import browser as driver  # noqa: E402
+from tinytorch_site.archive import ARCHIVE_PATH  # noqa: E402
+from tinytorch_site.common import DEFAULT_OUT  # noqa: E402
+from tinytorch_site.notebooks import LANDING_NOTEBOOK  # noqa: E402
+from tinytorch_site.pipeline import build_site  # noqa: E402
+from tinytorch_site.serve import start_server  # noqa: E402
 
-NOTEBOOK = build.LANDING_NOTEBOOK
+NOTEBOOK = LANDING_NOTEBOOK
 TIMEOUT_MS = 120_000
+def short(url: str) -> str:
+    return url.split("?")[0].rsplit("/", 2)[-1][:70]
+
+
+def traced(request) -> bool:
+    """Requests worth a line in --trace: Pyodide's files, wheels and the kernel's API."""
+    return any(part in request.url for part in ("/static/pyodide/", "/pypi/", "/api/kernel", ".whl"))
+
+
 def measure_once(playwright, url: str, trace: bool) -> dict:
     """One cold start in a fresh profile; returns seconds to each milestone."""
     with tempfile.TemporaryDirectory(prefix="tt-profile-") as profile:
@@ -38,6 +51,10 @@ def measure_once(playwright, url: str, trace: bool) -> dict:
             since = lambda: round(time.perf_counter() - start, 2)  # noqa: E731
             if trace:
                 page.on("console", lambda msg: print(f"  {since():6.2f}s console: {msg.text[:120]}"))
+                # the kernel's worker: when Pyodide's runtime, its packages and the kernel's
+                # wheels are requested and arrive (Pyodide boot, preloads, kernel start)
+                context.on("request", lambda r: traced(r) and print(f"  {since():6.2f}s GET  {short(r.url)}"))
+                context.on("requestfinished", lambda r: traced(r) and print(f"  {since():6.2f}s done {short(r.url)}"))
             page.goto(f"{url}notebooks/index.html?path={NOTEBOOK}", timeout=TIMEOUT_MS)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
             page.wait_for_function(driver.KERNEL_READY, arg=False, timeout=TIMEOUT_MS)
@@ -53,7 +70,7 @@ def measure_once(playwright, url: str, trace: bool) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--site", type=Path, default=build.DEFAULT_OUT)
+    parser.add_argument("--site", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--trace", action="store_true")
     args = parser.parse_args()
@@ -61,9 +78,9 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     if not (args.site / "index.html").exists():
-        build.build_site(args.site)
-    archive = args.site / build.ARCHIVE_PATH
-    server, url = build.start_server(args.site.resolve())
+        build_site(args.site)
+    archive = args.site / ARCHIVE_PATH
+    server, url = start_server(args.site.resolve())
     try:
         with sync_playwright() as playwright:
             runs = [measure_once(playwright, url, args.trace) for _ in range(args.runs)]
