@@ -116,6 +116,48 @@ def test_help_lists_the_commands_and_options():
         assert word in result.stdout
 
 
+# ------------------------------------------------------------------ tinytorch_site's programs (fast)
+
+def load_program(name: str):
+    """A file of tinytorch_site/programs/ (run inside Pyodide, plain Python) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, common.PROGRAMS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("body, status", [
+    ("pass", 0), ("raise SystemExit", 0), ("import sys; sys.exit(3)", 3), ("raise SystemExit('bad input')", 1),
+])
+def test_runner_returns_a_script_exit_status_as_python_does(tmp_path, monkeypatch, body, status):
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    script = tmp_path / "script.py"
+    script.write_text(f"import sys\nassert sys.argv[1:] == ['a', 'b']\n{body}\n")
+    assert load_program("run_main").run([str(script), "a", "b"], False, []) == status
+    assert sys.path[0] == str(tmp_path), "the script's folder comes first on sys.path, as with `python script.py`"
+
+
+def test_bytecode_record_lists_compiled_files_under_their_new_names():
+    record = b"pkg/__init__.py,sha256=abc,10\npkg/data.txt,sha256=def,3\n"
+    updated = load_program("compile_bytecode").updated_record(record, {"pkg/__init__.py": "pkg/__init__.pyc"}, [])
+    assert updated == b"pkg/__init__.pyc,,\npkg/data.txt,sha256=def,3\n"
+
+
+def test_wheel_build_runs_without_the_repository_on_pythonpath(monkeypatch):
+    """`PYTHONPATH=$PWD python build.py`: `python -m build` must not import build.py."""
+    import os
+
+    from tinytorch_site import wheel
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), "/opt/elsewhere", ""]))
+    assert wheel._env_without_repo()["PYTHONPATH"] == "/opt/elsewhere"
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    assert "PYTHONPATH" not in wheel._env_without_repo()
+
+
 # ------------------------------------------------------------------ the built site (slow)
 
 def course_sources() -> list[Path]:
@@ -269,3 +311,21 @@ def test_pyodide_release_tarball_is_accepted(tmp_path):
     extracted = pyodide_bundle.extract_pyodide(tarball, tmp_path / "from-tarball")
     pyodide_bundle.verify_pyodide(extracted)
     assert (extracted / "pyodide.asm.wasm").exists()
+
+
+@pytest.mark.slow
+def test_node_runner_passes_exit_status_and_tracebacks(site_dir, tmp_path):
+    """tinytorch_site/programs/pyodide_run.mjs: a script's exit status, and an uncaught
+    exception's traceback with status 1, as `python` gives them."""
+    from tinytorch_site.in_pyodide import RUNNER
+
+    node = shutil.which("node") or pytest.skip("Node is not installed")
+    (tmp_path / "exits.py").write_text("import sys, numpy\nprint(sys.argv[1:], numpy.__version__)\nsys.exit(3)\n")
+    (tmp_path / "fails.py").write_text("raise ValueError('boom')\n")
+    run = lambda script: subprocess.run(  # noqa: E731
+        [node, str(RUNNER), str(site_dir / "static" / "pyodide"), "--mount", f"{tmp_path}:/t", f"/t/{script}", "x"],
+        capture_output=True, text=True, timeout=300)
+    exits = run("exits.py")
+    assert (exits.returncode, exits.stdout) == (3, "['x'] 2.0.2\n"), exits.stderr[-2000:]
+    fails = run("fails.py")
+    assert fails.returncode == 1 and "ValueError: boom" in fails.stderr
