@@ -17,8 +17,9 @@ from .wheel import rewrite_wheel
 RUNNER = PROGRAMS_DIR / "pyodide_run.mjs"
 SITECUSTOMIZE = PROGRAMS_DIR / "sitecustomize.py"
 # Python compiled to bytecode at build time (programs/compile_bytecode.py): the modules these
-# imports load (the kernel's, and a course notebook's first cell's). tinytorch keeps its sources
-# next to the bytecode, so learners' tracebacks show its code.
+# imports load (the kernel's, and a course notebook's imports cell's; matplotlib is not
+# preloaded, the kernel loads it for the first cell that imports it). tinytorch keeps its
+# sources next to the bytecode, so learners' tracebacks show its code.
 STARTUP_IMPORTS = ("pyodide_kernel", "numpy", "matplotlib.pyplot", "tinytorch")
 KEEP_SOURCES = ("tinytorch",)
 # Pyodide's matplotlib reads its font list from next to font_manager.py (a Pyodide patch), and
@@ -30,14 +31,16 @@ FONT_LIST = "matplotlib/fontlist.json"
 
 def run_in_pyodide(pyodide_dir: Path, script: str, args: list[str], host_dir: Path, what: str) -> str | None:
     """Run programs/`script` in the bundled Pyodide under Node (RUNNER), with the kernel's
-    start-up packages loaded and `host_dir` at /work; returns its output. None, with a
-    warning, when Node is not installed: the build steps that need it are optimizations."""
+    start-up packages and those of STARTUP_IMPORTS loaded and `host_dir` at /work; returns its
+    output. None, with a warning, when Node is not installed: the build steps that need it are
+    optimizations."""
     node = shutil.which("node")
     if node is None:
         log(f"warning: node not found, skipping {what} (the site will start slower)")
         return None
     log(what)
-    command = [node, str(RUNNER), str(pyodide_dir.resolve()), "--packages", ",".join(startup_packages()),
+    packages = dict.fromkeys([*startup_packages(), *(name.split(".")[0] for name in STARTUP_IMPORTS)])
+    command = [node, str(RUNNER), str(pyodide_dir.resolve()), "--packages", ",".join(packages),
                "--mount", f"{host_dir}:/work", "--mount", f"{PROGRAMS_DIR}:/programs",
                f"/programs/{script}", *args]
     result = subprocess.run(command, capture_output=True, text=True)

@@ -281,11 +281,15 @@ def test_offline_archive_holds_the_whole_site(site_dir):
 
 
 @pytest.mark.slow
-def test_kernel_preloads_what_a_first_cell_imports(site_dir):
-    """numpy, matplotlib and tinytorch load while the kernel starts, not in the first cell."""
+def test_kernel_preloads_what_the_setup_cell_imports_and_not_matplotlib(site_dir):
+    """numpy and tinytorch load while the kernel starts, not in the first cell; matplotlib
+    (with five packages it needs) only for the first cell that imports it."""
     config = json.loads((site_dir / "jupyter-lite.json").read_text())
     kernel = config["jupyter-config-data"]["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
-    assert {"numpy", "matplotlib", "tinytorch"} <= set(kernel["loadPyodideOptions"]["packages"])
+    preloaded = set(kernel["loadPyodideOptions"]["packages"])
+    assert {"numpy", "tinytorch"} <= preloaded and "matplotlib" not in preloaded
+    lock = json.loads((site_dir / "static" / "pyodide" / "pyodide-lock.json").read_text())
+    assert "matplotlib" in lock["packages"]["matplotlib"]["imports"]
 
 
 @pytest.mark.slow
