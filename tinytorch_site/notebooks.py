@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from tinytorch.mine import MANIFEST_NAME  # the notebooks' release cell reads this file
+from tinytorch.course.storage import MANIFEST_NAME  # the notebooks' release cell reads this file
 
 from .common import REPO, BuildError, log
 
