@@ -17,8 +17,7 @@ from .wheel import rewrite_wheel
 RUNNER = PROGRAMS_DIR / "pyodide_run.mjs"
 SITECUSTOMIZE = PROGRAMS_DIR / "sitecustomize.py"
 # Python compiled to bytecode at build time (programs/compile_bytecode.py): the modules these
-# imports load (the kernel's, and a course notebook's imports cell's; matplotlib is not
-# preloaded, the kernel loads it for the first cell that imports it). tinytorch keeps its
+# imports load (the kernel's, and a course notebook's imports cell's). tinytorch keeps its
 # sources next to the bytecode, so learners' tracebacks show its code.
 STARTUP_IMPORTS = ("pyodide_kernel", "numpy", "matplotlib.pyplot", "tinytorch")
 KEEP_SOURCES = ("tinytorch",)

@@ -281,15 +281,11 @@ def test_offline_archive_holds_the_whole_site(site_dir):
 
 
 @pytest.mark.slow
-def test_kernel_preloads_what_the_setup_cell_imports_and_not_matplotlib(site_dir):
-    """numpy and tinytorch load while the kernel starts, not in the first cell; matplotlib
-    (with five packages it needs) only for the first cell that imports it."""
+def test_kernel_preloads_what_a_first_cell_imports(site_dir):
+    """numpy, matplotlib and tinytorch load while the kernel starts, not in the first cell."""
     config = json.loads((site_dir / "jupyter-lite.json").read_text())
     kernel = config["jupyter-config-data"]["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
-    preloaded = set(kernel["loadPyodideOptions"]["packages"])
-    assert {"numpy", "tinytorch"} <= preloaded and "matplotlib" not in preloaded
-    lock = json.loads((site_dir / "static" / "pyodide" / "pyodide-lock.json").read_text())
-    assert "matplotlib" in lock["packages"]["matplotlib"]["imports"]
+    assert {"numpy", "matplotlib", "tinytorch"} <= set(kernel["loadPyodideOptions"]["packages"])
 
 
 @pytest.mark.slow
