@@ -33,8 +33,8 @@
 #   framework you built, your progress) as one file, `tinytorch-work.zip`. The site's
 #   `download/` page (next to this site's address) has the tinytorch wheel; on your machine
 #   the `tinytorch` command it installs writes the same notebooks with your work merged in.
-#   The last cell of this notebook prints the exact commands. Never `pip install tinytorch`
-#   from a package index: that name belongs to another project.
+#   The last cell of this notebook prints the exact commands. (The package named tinytorch on
+#   PyPI is another project: install this site's wheel, as printed.)
 
 # %% [markdown]
 # ## Check your setup

@@ -77,8 +77,8 @@ def local_commands(notebook: str | None = None, site: str | None = None) -> list
     `site` is the site's root URL (default: the one this kernel runs from); without one (a
     local run), the wheel is named as the site's download page offers it."""
     site = site or site_url()
-    wheel = f"{site}{WHEEL_PATH}" if site else f"./{WHEEL}"
-    commands = [f'pip install "tinytorch[course] @ {wheel}"']
+    # a URL takes the extra as a PEP 508 direct reference; a file path after its name
+    commands = [f'pip install "tinytorch[course] @ {site}{WHEEL_PATH}"' if site else f'pip install "./{WHEEL}[course]"']
     work = f" --work {WORK_ARCHIVE}" if is_browser() else ""
     commands.append(f"tinytorch course {COURSE_FOLDER}{work}")
     if notebook:
@@ -87,11 +87,13 @@ def local_commands(notebook: str | None = None, site: str | None = None) -> list
 
 
 def handoff_message(notebook: str | None = None) -> str:
-    """How to continue locally, as numbered steps (the browser first saves your work)."""
-    steps = local_commands(notebook)
-    if is_browser():
-        steps.insert(0, "download your work: run `tinytorch.cli.download_work()` (or see progress.ipynb), "
-                        f"then, in the folder where {WORK_ARCHIVE} was saved:")
+    """How to continue on your own machine, as numbered steps (the browser first saves your
+    work); on a local run, says so (nothing to do)."""
+    if not is_browser():
+        return (f"  This already runs on your machine ({describe()}): `tinytorch export` makes a work "
+                f"archive for the course site.")
+    steps = ["download your work: run `tinytorch.cli.download_work()` (or see progress.ipynb), then, "
+             f"in the folder where {WORK_ARCHIVE} was saved:", *local_commands(notebook)]
     return "\n".join(f"  {number}. {step}" for number, step in enumerate(steps, start=1))
 
 
