@@ -364,6 +364,9 @@ def make_notebook(src_path, edition: str = "student"):
     text = strip_solutions(text, keep_solutions=(edition == "solution"), source=source)
     check_python_syntax(text, f"{source} ({edition} edition)")
     notebook = jupytext.reads(text, fmt="py:percent")
+    if edition == "solution":
+        from tinytorch_site.nbgrader import add_nbgrader_metadata  # solution cells, autograded checks, locked prose
+        add_nbgrader_metadata(notebook, src_path.read_text(encoding="utf-8"))
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
@@ -898,6 +901,8 @@ def build_site(out: Path, edition: str = "student", pyodide_source: Path | None 
         compile_bytecode(pyodide_dir)
         shutil.copytree(pyodide_dir, site / "static" / "pyodide")
         write_entry_page(site)
+        from tinytorch_site.downloads import write_download_page  # download/: wheel, offline zip, your work
+        write_download_page(site, ARCHIVE_PATH.name)
         write_archive(site)
         swap_into_place(site, out)
     log(f"site ready: {out}")

@@ -69,18 +69,19 @@ def site_url() -> str | None:
         return None
 
 
-def local_commands(notebook: str | None = None, site: str | None = None) -> list[str]:
+def local_commands(notebook: str | None = None, site: str | None = None, work: bool | None = None) -> list[str]:
     """The exact commands that move this course to a local Python (one per line, in order):
     install the wheel of the course site in use (never a package index: `tinytorch` there is
     another project), write the notebooks with your work merged in, open `notebook`.
 
-    `site` is the site's root URL (default: the one this kernel runs from); without one (a
-    local run), the wheel is named as the site's download page offers it."""
+    `site` is the site's root URL (default: the one this kernel runs from); without one, the
+    wheel is the file downloaded from the site's download/ page. `work` (default: in the
+    browser) merges the work archive downloaded from the site."""
     site = site or site_url()
     # a URL takes the extra as a PEP 508 direct reference; a file path after its name
     commands = [f'pip install "tinytorch[course] @ {site}{WHEEL_PATH}"' if site else f'pip install "./{WHEEL}[course]"']
-    work = f" --work {WORK_ARCHIVE}" if is_browser() else ""
-    commands.append(f"tinytorch course {COURSE_FOLDER}{work}")
+    work = is_browser() if work is None else work
+    commands.append(f"tinytorch course {COURSE_FOLDER}" + (f" --work {WORK_ARCHIVE}" if work else ""))
     if notebook:
         commands.append(f"jupyter lab {COURSE_FOLDER}/{notebook}")
     return commands
