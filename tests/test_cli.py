@@ -2,6 +2,7 @@
 virtual-environment runs are in test_cli_venv.py)."""
 
 import ast
+import html
 import base64
 import csv
 import io
@@ -242,3 +243,22 @@ def test_grade_runs_every_check_on_each_learners_saved_code_and_writes_csv(tmp_p
     assert relu["bob"]["result"] == "fail" and relu["bob"]["points"] == "0" and relu["bob"]["detail"]
     assert {row["result"] for row in table if row["check"] == "sigmoid"} == {"missing"}
     assert "ada: 1/" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ the site's download page
+
+def test_download_page_links_the_sites_wheel_and_prints_the_exact_commands(tmp_path):
+    from tinytorch_site.downloads import write_download_page
+
+    with pytest.raises(FileNotFoundError, match="wheel"):
+        write_download_page(tmp_path, "tinytorch-course.zip")
+    wheel = tmp_path / platform.WHEEL_PATH
+    wheel.parent.mkdir(parents=True)
+    wheel.write_bytes(b"wheel")
+    path = write_download_page(tmp_path, "tinytorch-course.zip")
+    page = path.read_text()
+    assert f'href="../{platform.WHEEL_PATH}"' in page and 'href="tinytorch-course.zip"' in page
+    assert (path.parent / f"../{platform.WHEEL_PATH}").resolve() == wheel.resolve()
+    for command in platform.local_commands("00_start_here.ipynb", work=True):
+        assert html.escape(command) in page
+    assert "import_work" in page

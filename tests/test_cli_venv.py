@@ -36,9 +36,10 @@ def venv(tmp_path_factory):
     """A fresh virtual environment (PATH first) and the wheel built from the repository."""
     root = tmp_path_factory.mktemp("venv")
     dist = root / "site" / Path(platform.WHEEL_PATH).parent
-    run([sys.executable, "-P", "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)], cwd=root, env=os.environ)
-    run([sys.executable, "-m", "venv", str(root / "env")], cwd=root, env=os.environ)
+    # no PYTHONPATH: the repository on it would make `-m build` run build.py
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    run([sys.executable, "-P", "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)], cwd=root, env=env)
+    run([sys.executable, "-m", "venv", str(root / "env")], cwd=root, env=env)
     env.update(PATH=f"{root / 'env' / 'bin'}{os.pathsep}{env['PATH']}", MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
                TINYTORCH_HOME=str(root / "home"))
     return root, env

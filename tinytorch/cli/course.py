@@ -60,7 +60,7 @@ def write_course(folder: Path | str = COURSE_FOLDER, work=None, overwrite: bool 
                 target.write_bytes(archive.for_this_runtime(path.read_bytes(), browser=False))
                 added.append(target)
     print(f"Wrote {len(added)} course notebook{'s' * (len(added) != 1)} into {folder}"
-          + (f" (the others were there already)" if work is not None or len(added) == 0 else "") + ".\n"
+          + (" (the others were there already)" if work is not None or len(added) == 0 else "") + ".\n"
           f"Open them with:  jupyter lab {folder / '00_start_here.ipynb'}")
     return added
 
