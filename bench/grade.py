@@ -34,6 +34,7 @@ def run_solutions(sources: list[Path], folder: Path) -> Path:
     env = {"TINYTORCH_HOME": str(folder / "home"), "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     os.environ.update(env)
+    folder.mkdir(parents=True, exist_ok=True)
     for source in sources:
         notebook = build.make_notebook(source, "solution")
         start = time.perf_counter()

@@ -13,6 +13,7 @@ so that restoring never replaces a newer file by an older one without asking).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import io
 import json
@@ -22,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__, mine
-from ..platform import WORK_ARCHIVE, is_browser
+from ..platform import COURSE_FOLDER, WORK_ARCHIVE, is_browser
 
 MANIFEST = "tinytorch-work.json"
 FRAMEWORK = "my_tinytorch"  # the archive's folder for the files of mine.home()
@@ -46,9 +47,7 @@ class ArchiveError(ValueError):
 def notebooks_folder() -> Path:
     """Where the course notebooks are: the file browser's root in the browser; locally the
     folder `tinytorch course` writes (tinytorch-notebooks in the current folder)."""
-    from ..platform import COURSE_FOLDER
-
-    return mine.DRIVE if is_browser() and mine.DRIVE.is_dir() else Path(COURSE_FOLDER)
+    return mine.home().parent if is_browser() else Path(COURSE_FOLDER)  # the site keeps home() at the root
 
 
 def _notebook_files(folder: Path) -> dict[str, Path]:
@@ -207,7 +206,8 @@ def _write(path: Path, data: bytes, changed: float | None) -> None:
         partial.write_bytes(data)
         os.replace(partial, path)
     if changed is not None:
-        os.utime(path, (changed, changed))
+        with contextlib.suppress(OSError):  # a file system without settable times keeps "now"
+            os.utime(path, (changed, changed))
 
 
 def _ask(question: str) -> bool:
