@@ -123,7 +123,7 @@ check_linear(Linear)
 # (`Var(w) = 2/in`, which makes up for ReLU zeroing half of its inputs).
 
 # %%
-LinearLayer = yours_or_reference("linear", Linear, tt.nn.Linear)
+LinearLayer = yours_or_reference("Linear", Linear, tt.nn.Linear)
 inits = {
     "N(0, 1)": lambda w: tt.nn.init.normal_(w, 0.0, 1.0),
     "PyTorch default U(+-1/sqrt(in))": lambda w: w,
@@ -259,9 +259,9 @@ check_dropout(Dropout)
 # [progress.ipynb](../progress.ipynb) shows what you have built so far.
 
 # %%
-MyLinear = yours_or_reference("linear", Linear, tt.nn.Linear)
-MySequential = yours_or_reference("sequential", Sequential, tt.nn.Sequential)
-MyDropout = yours_or_reference("dropout", Dropout, tt.nn.Dropout)
+MyLinear = yours_or_reference("Linear", Linear, tt.nn.Linear)
+MySequential = yours_or_reference("Sequential", Sequential, tt.nn.Sequential)
+MyDropout = yours_or_reference("Dropout", Dropout, tt.nn.Dropout)
 
 digits = tt.datasets.load_digits()
 x_train = Tensor(digits.x_train.reshape(-1, 64))

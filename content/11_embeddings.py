@@ -176,7 +176,7 @@ check_embedding(Embedding)
 # model, the average of the token vectors:
 
 # %%
-Table = yours_or_reference("embedding", Embedding, nn.Embedding)
+Table = yours_or_reference("Embedding", Embedding, nn.Embedding)
 tt.manual_seed(0)
 words = {"dog": 0, "bites": 1, "man": 2}
 table = Table(3, 8)

@@ -222,7 +222,7 @@ check_multi_head_attention(MultiHeadAttention)
 # practice the embedding of a pad token, which would still leak in).
 
 # %%
-MHA = yours_or_reference("multi_head_attention", MultiHeadAttention, ReferenceMultiHeadAttention)
+MHA = yours_or_reference("MultiHeadAttention", MultiHeadAttention, ReferenceMultiHeadAttention)
 tt.manual_seed(0)
 mha = MHA(16, 4)
 x = tt.randn(2, 6, 16)

@@ -133,7 +133,7 @@ check_layer_norm(LayerNorm)
 # the same shape; the attention is causal.
 
 # %%
-Norm = yours_or_reference("layer_norm", LayerNorm, nn.LayerNorm)
+Norm = yours_or_reference("LayerNorm", LayerNorm, nn.LayerNorm)
 
 
 class TransformerBlock(Module):
@@ -176,7 +176,7 @@ check_transformer_block(TransformerBlock)
 # stream's variance does not grow with depth.
 
 # %%
-Block = yours_or_reference("transformer_block", TransformerBlock, nn.TransformerBlock)
+Block = yours_or_reference("TransformerBlock", TransformerBlock, nn.TransformerBlock)
 
 
 class MiniGPT(Module):

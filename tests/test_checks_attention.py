@@ -109,7 +109,7 @@ def test_sdpa_without_graph_or_float64():
         scale = Tensor(np.array(1 / math.sqrt(query.shape[-1])))  # a float64 tensor promotes everything
         return F.scaled_dot_product_attention(query * scale, key, value, attn_mask, is_causal=is_causal, scale=1.0)
 
-    with pytest.raises(CheckFailed, match="expected dtype float32, got float64"):
+    with pytest.raises(CheckFailed, match="expected dtype torch.float32, got torch.float64"):
         check_scaled_dot_product_attention(float64_scale)
 
 

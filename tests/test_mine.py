@@ -23,7 +23,8 @@ import pytest
 import tinytorch as tt
 import tinytorch.checks as checks
 import tinytorch.mine as mine
-from tinytorch.checks import CheckFailed, check_linear, core
+from tinytorch.checks import CheckFailed, check_linear
+from tinytorch.course import progress as outcomes, storage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,14 +57,15 @@ def home(tmp_path, monkeypatch):
     folder = tmp_path / "my_tinytorch"
     monkeypatch.setenv("TINYTORCH_HOME", str(folder))
     monkeypatch.delenv("TINYTORCH_COURSE_MANIFEST", raising=False)
-    saved_results, saved_checked = dict(core.results), dict(core.checked)
-    core.results.clear()
-    core.checked.clear()
+    saved_results, saved_objects = dict(outcomes.results), dict(outcomes.passed_objects)
+    outcomes.results.clear()
+    outcomes.passed_objects.clear()
     yield folder
-    core.results.clear()
-    core.results.update(saved_results)
-    core.checked.clear()
-    core.checked.update(saved_checked)
+    mine.use(False, quiet=True)
+    outcomes.results.clear()
+    outcomes.results.update(saved_results)
+    outcomes.passed_objects.clear()
+    outcomes.passed_objects.update(saved_objects)
 
 
 class Cells:
@@ -101,11 +103,14 @@ def passing_linear(cells=None):
 # Saving
 # ------------------------------------------------------------------------------------------
 
-def test_save_writes_the_definition_with_its_imports_and_it_loads_alone(home, capsys):
-    Linear, _ = passing_linear()
-    path = mine.save(Linear, check="linear")
+def test_a_passing_component_is_saved_with_its_imports_and_it_loads_alone(home, capsys):
+    cells = Cells()
+    ns = cells.run(LINEAR)
+    check_linear(ns["Linear"])
+    assert "Saved your Linear as " in capsys.readouterr().out
+    path = mine.save(ns["Linear"])
     assert path == home / "Linear.py"
-    assert "Saved your Linear in" in capsys.readouterr().out
+    assert "Linear is saved in" in capsys.readouterr().out
     text = path.read_text()
     assert text.startswith("# Your Linear, saved by tinytorch.mine")
     assert "import math\nimport tinytorch as tt\nfrom tinytorch.nn import Module, Parameter\n" in text
@@ -113,18 +118,17 @@ def test_save_writes_the_definition_with_its_imports_and_it_loads_alone(home, ca
 
     loaded = mine.load("Linear")
     assert "Linear: yours (" in capsys.readouterr().out
-    assert loaded is not Linear and loaded is not tt.nn.Linear
+    assert loaded is not ns["Linear"] and loaded is not tt.nn.Linear
     assert loaded.__module__ == "my_tinytorch.Linear"
     quiet(check_linear, loaded)  # the saved file is a working, checked Linear
     state = json.loads((home / "progress.json").read_text())
-    assert state["saved"]["Linear"]["check"] == "linear"
-    assert state["saved"]["Linear"]["check_function"] == "check_linear"
-    assert state["checks"]["linear"]["passed"] is True
+    assert state["saved"]["Linear"]["notebook"] == "modules/03_layers.ipynb"
+    assert state["checks"]["Linear"]["passed"] is True
 
 
 def test_import_statement_gives_the_saved_one(home, capsys):
     Linear, _ = passing_linear()
-    mine.save(Linear, check="linear", quiet=True)
+    mine.save(Linear, quiet=True)
     from tinytorch.mine import Linear as Mine  # noqa: PLC0415 - the import under test
     assert Mine.__module__ == "my_tinytorch.Linear"
     assert re.search(r"^Linear: yours \(.*Linear\.py, saved \d{4}-\d\d-\d\d \d\d:\d\d\)$", capsys.readouterr().out, re.M)
@@ -132,20 +136,20 @@ def test_import_statement_gives_the_saved_one(home, capsys):
 
 def test_nothing_is_saved_before_the_check_passes(home, capsys):
     ns = Cells().run(LINEAR)
-    assert mine.save(ns["Linear"], check="linear") is None
-    assert "Linear not saved: its check (linear) has not been run yet" in capsys.readouterr().out
+    assert mine.save(ns["Linear"]) is None
+    assert "Linear not saved: its check has not been run yet" in capsys.readouterr().out
     with pytest.raises(CheckFailed):
         quiet(check_linear, Cells().run(LINEAR.replace("out + self.bias", "out - self.bias"))["Linear"])
-    assert mine.save(ns["Linear"], check="linear") is None
-    assert "its check (linear) failed" in capsys.readouterr().out
+    assert mine.save(ns["Linear"]) is None
+    assert "its check failed" in capsys.readouterr().out
     assert not (home / "Linear.py").exists()
 
 
 def test_only_the_object_that_passed_is_saved(home, capsys):
     _, cells = passing_linear()
     redefined = cells.run(LINEAR.replace("out + self.bias", "out - self.bias"))["Linear"]  # not re-checked
-    assert mine.save(redefined, check="linear") is None
-    assert "not the Linear that passed check linear (run its check cell again)" in capsys.readouterr().out
+    assert mine.save(redefined) is None
+    assert "not the Linear that passed its check (run its check cell again)" in capsys.readouterr().out
 
 
 def test_helpers_aliases_constants_and_base_classes_come_along(home):
@@ -174,8 +178,8 @@ def test_helpers_aliases_constants_and_base_classes_come_along(home):
             def __call__(self, x):
                 return Tensor(np.asarray(self.apply(x.data)))
     """)
-    core.results["child"] = True
-    path = mine.save(ns["Child"], check="child", quiet=True)
+    outcomes.results["Child"], outcomes.passed_objects["Child"] = True, ns["Child"]
+    path = mine.save(ns["Child"], quiet=True)
     text = path.read_text()
     for needed in ("import numpy as np", "from tinytorch import Tensor", "SCALE = 2.0", "NAMES = ('a', 'b')",
                    "def double(x):", "helper = double", "class Base:", "class Child(Base):"):
@@ -194,8 +198,8 @@ def test_values_that_cannot_be_written_as_code_are_refused_clearly(home, capsys)
         def lookup(i):
             return table[i]
     """)
-    core.results["lookup"] = True
-    assert mine.save(ns["lookup"], check="lookup") is None
+    outcomes.results["lookup"], outcomes.passed_objects["lookup"] = True, ns["lookup"]
+    assert mine.save(ns["lookup"]) is None
     out = capsys.readouterr().out
     assert "lookup not saved: lookup uses `table` (a ndarray made in the notebook)" in out
 
@@ -204,24 +208,18 @@ def test_a_class_found_only_in_the_cell_history(home, monkeypatch):
     """A class with no methods has no code object pointing at its cell: IPython's `In` has it."""
     ns = Cells().run("class Marker:\n    kind = 'x'\n")
     monkeypatch.setattr(sys.modules["__main__"], "In", ["", "class Marker:\n    kind = 'x'\n"], raising=False)
-    core.results["marker"] = True
-    path = mine.save(ns["Marker"], check="marker", quiet=True)
+    outcomes.results["Marker"], outcomes.passed_objects["Marker"] = True, ns["Marker"]
+    path = mine.save(ns["Marker"], quiet=True)
     assert path is not None and "class Marker:" in path.read_text()
 
 
-def test_yours_or_reference_saves_in_a_notebook_only(home, monkeypatch, capsys):
-    Linear, _ = passing_linear()
+def test_a_passing_component_is_saved_in_a_notebook_only(home, monkeypatch, capsys):
     monkeypatch.delenv("TINYTORCH_HOME")  # a plain script (or the test suite): nothing is written
     monkeypatch.setattr(Path, "home", lambda: home.parent / "user")
-    assert checks.yours_or_reference("linear", Linear, tt.nn.Linear) is Linear
-    assert capsys.readouterr().out == "Using your linear.\n"
+    passing_linear()
     assert not (home.parent / "user" / ".tinytorch").exists()
-
-    monkeypatch.setenv("TINYTORCH_HOME", str(home))
-    checks.yours_or_reference("linear", Linear, tt.nn.Linear)
-    assert capsys.readouterr().out == f"Using your linear. Saved as {home / 'Linear.py'} for later notebooks and the milestones.\n"
-    checks.yours_or_reference("linear", Linear, tt.nn.Linear)
-    assert capsys.readouterr().out == "Using your linear.\n"  # unchanged: not written again
+    assert checks.yours_or_reference("Linear", tt.nn.Linear, None) is tt.nn.Linear
+    assert capsys.readouterr().out == "Using your Linear.\n"
 
 
 # ------------------------------------------------------------------------------------------
@@ -247,7 +245,7 @@ def test_fallback_to_tinytorch_when_nothing_is_saved(home, capsys):
 ])
 def test_a_broken_saved_file_is_reported_and_tinytorchs_used_and_the_file_kept(home, capsys, edit, report):
     Linear, _ = passing_linear()
-    path = mine.save(Linear, check="linear", quiet=True)
+    path = mine.save(Linear, quiet=True)
     broken = edit(path.read_text())
     path.write_text(broken)
     assert mine.load("Linear") is tt.nn.Linear
@@ -259,7 +257,7 @@ def test_a_broken_saved_file_is_reported_and_tinytorchs_used_and_the_file_kept(h
 
 def test_an_edited_file_is_checked_again(home, capsys):
     Linear, _ = passing_linear()
-    path = mine.save(Linear, check="linear", quiet=True)
+    path = mine.save(Linear, quiet=True)
     original = path.read_text()
     path.write_text(original.replace("out + self.bias", "out - self.bias"))
     assert mine.load("Linear") is tt.nn.Linear
@@ -268,7 +266,7 @@ def test_an_edited_file_is_checked_again(home, capsys):
     path.write_text(original.replace("out = x @ self.weight.T", "out = x @ self.weight.T  # my edit"))
     loaded = mine.load("Linear")
     assert loaded.__module__ == "my_tinytorch.Linear"
-    assert "edited after saving; check linear passes" in capsys.readouterr().out
+    assert "edited after saving; its check passes" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------------
@@ -287,16 +285,16 @@ def test_checks_record_their_outcomes_only_where_progress_is_kept(home, monkeypa
         quiet(checks.check_sigmoid, relu)
     recorded = json.loads((home / "progress.json").read_text())["checks"]
     assert recorded["relu"]["passed"] is True and recorded["sigmoid"]["passed"] is False
+    assert "Saved" not in str(recorded)  # relu is a module-02 exercise, saved only as a component
 
 
 def test_progress_and_status_read_the_saved_state(home, capsys):
-    Linear, _ = passing_linear()
-    mine.save(Linear, check="linear", quiet=True)
+    passing_linear()
     with pytest.raises(CheckFailed):
         quiet(checks.check_sequential, lambda *modules: None)
     mine.progress()
     out = capsys.readouterr().out
-    assert re.search(r"^  03 Layers +1/3  failing: sequential; not run: dropout; yours: Linear$", out, re.M), out
+    assert re.search(r"^  03 Layers +1/3  failing: Sequential; not run: Dropout; yours: Linear$", out, re.M), out
     assert re.search(r"^  06 Optimizers +0/3  not started$", out, re.M), out
     assert re.search(r"^1 of \d+ checks pass\. Saved in .*: 1 implementation of yours\.$", out, re.M), out
     rows = {row["module"]: row for row in mine.progress_rows()}
@@ -308,11 +306,10 @@ def test_progress_and_status_read_the_saved_state(home, capsys):
 
 
 def test_clear_removes_only_what_tinytorch_saved(home, capsys):
-    Linear, _ = passing_linear()
-    mine.save(Linear, check="linear", quiet=True)
-    core.results["child"] = True
+    passing_linear()
     ns = Cells().run("def child(x):\n    return x\n")
-    mine.save(ns["child"], check="child", quiet=True)
+    outcomes.results["child"], outcomes.passed_objects["child"] = True, ns["child"]
+    mine.save(ns["child"], quiet=True)
     (home / "notes.txt").write_text("mine")
     (home / "helper.py").write_text("def helper(): pass\n")
 
@@ -325,7 +322,7 @@ def test_clear_removes_only_what_tinytorch_saved(home, capsys):
 
     assert mine.clear() == ["child"]
     assert sorted(p.name for p in home.iterdir()) == ["helper.py", "notes.txt", "progress.json"]
-    assert json.loads((home / "progress.json").read_text())["checks"]["linear"]["passed"] is True
+    assert json.loads((home / "progress.json").read_text())["checks"]["Linear"]["passed"] is True
     mine.clear(progress=True)
     assert json.loads((home / "progress.json").read_text())["checks"] == {}
 
@@ -350,7 +347,7 @@ def test_release_notice_only_when_the_site_has_another_version(home, tmp_path, m
     manifest.write_text("{not json")
     mine.check_release("modules/03_layers.ipynb", "bbbb")
     assert capsys.readouterr().out == ""
-    assert mine._notebook() == "modules/03_layers.ipynb"
+    assert storage.notebook() == "modules/03_layers.ipynb"
 
 
 def test_build_stamps_every_notebook_and_writes_the_manifest(tmp_path):
@@ -381,51 +378,24 @@ def test_build_stamps_every_notebook_and_writes_the_manifest(tmp_path):
 # The course's own data
 # ------------------------------------------------------------------------------------------
 
-def test_module_table_matches_the_check_cells_of_the_content():
-    """Every check cell's check records the name mine.MODULES lists for that module (found by
-    running each check on a stub, which records its name as failed)."""
-
-    class Stub:
-        def __init__(self, *args, **kwargs):
-            raise NotImplementedError("stub")
-
-        def __call__(self, *args, **kwargs):
-            raise NotImplementedError("stub")
-
-    def stub(*args, **kwargs):
-        raise NotImplementedError("stub")
-
-    saved = dict(core.results)
+def test_the_exercise_table_matches_the_check_cells_of_the_content():
+    """Each module's check cells call exactly the checks its declared exercises name, in order."""
     found = []
-    try:
-        for path in sorted((REPO / "content").glob("[0-9][0-9]_*.py")):
-            names = []
-            for cell in re.split(r"^# %%", path.read_text(encoding="utf-8"), flags=re.M):
-                if not cell.startswith(' tags=["check"]'):
-                    continue
-                for check in re.findall(r"^(check_\w+)\(", cell, re.M):
-                    for candidate in (Stub, stub):
-                        core.results.clear()
-                        with contextlib.suppress(BaseException):
-                            quiet(getattr(checks, check), candidate)
-                        if core.results:
-                            break
-                    names += list(core.results)
-            if names:
-                found.append((path.stem, names))
-    finally:
-        core.results.clear()
-        core.results.update(saved)
+    for path in sorted((REPO / "content").glob("[0-9][0-9]_*.py")):
+        names = []
+        for cell in re.split(r"^# %%", path.read_text(encoding="utf-8"), flags=re.M):
+            if cell.startswith(' tags=["check"]'):
+                names += [getattr(checks, check).exercise.name for check in re.findall(r"^(check_\w+)\(", cell, re.M)]
+        if names:
+            found.append((path.stem, names))
     assert found == [(stem, names) for stem, _, names in mine.MODULES]
 
 
-def test_components_have_their_references_and_modules():
-    module_checks = {stem: names for stem, _, names in mine.MODULES}
-    for name, (stem, check, reference) in mine.COMPONENTS.items():
-        assert check in module_checks[stem], name
-        module, _, attr = reference.partition(":")
-        assert isinstance(getattr(__import__(module, fromlist=[attr]), attr), type) or callable(
-            getattr(__import__(module, fromlist=[attr]), attr)), name
+def test_components_name_tinytorchs_implementation_and_every_seam_is_a_component():
+    for name, exercise in mine.COMPONENTS.items():
+        assert callable(exercise.tinytorch()), name
+        assert exercise.signature().startswith(name), name
+    assert set(tt.seams.names()) <= {e.seam for e in mine.COMPONENTS.values()}
 
 
 # ------------------------------------------------------------------------------------------
@@ -447,8 +417,8 @@ def test_local_flow_module_03_to_milestone_and_back(tmp_path):
     solution = build.make_notebook(REPO / "content" / "03_layers.py", "solution")
     linear = _cell_index(student, "class Linear(Module)")
     student.cells[linear].source = solution.cells[_cell_index(solution, "class Linear(Module)")].source
-    use = _cell_index(student, 'LinearLayer = yours_or_reference("linear"')
-    student.cells = student.cells[:use + 1]
+    check = _cell_index(student, "check_linear(Linear)")
+    student.cells = student.cells[:check + 1]
     env = {**os.environ, "TINYTORCH_HOME": str(home), "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     client = nbclient.NotebookClient(student, timeout=300, kernel_name="python3")
@@ -456,7 +426,7 @@ def test_local_flow_module_03_to_milestone_and_back(tmp_path):
         client.execute()
     outputs = "".join(o.get("text", "") for cell in student.cells for o in cell.get("outputs", []))
     assert "PASS linear" in outputs
-    assert f"Using your linear. Saved as {home / 'Linear.py'}" in outputs
+    assert f"Saved your Linear as {home / 'Linear.py'}" in outputs
 
     script = REPO / "milestones" / "01_1957_perceptron.py"
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
@@ -531,3 +501,79 @@ def test_later_notebook_trains_with_the_learners_saved_components(tmp_path):
     assert not {m for m in made if m.split(":")[0] in mine.COMPONENTS and m.split(":")[1].startswith("tinytorch.")}, \
         f"07 built some of its models or optimizers from tinytorch's classes: {sorted(made)}"
     assert re.search(r"^test accuracy .*: target met$", output, re.M), output[-1500:]
+
+
+# ------------------------------------------------------------------------------------------
+# The switch: tinytorch runs on the learner's components
+# ------------------------------------------------------------------------------------------
+
+RELU_BACKWARD = '''
+import numpy as np
+
+
+def relu_backward(grad, x):
+    return np.where(x > 0, grad, 0.0)
+'''
+
+
+def test_use_makes_tinytorch_run_the_learners_saved_component(home, capsys):
+    ns = Cells().run(RELU_BACKWARD)
+    quiet(checks.check_relu_backward, ns["relu_backward"])
+    assert (home / "relu_backward.py").exists()
+    x = tt.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+
+    assert mine.use() == ["relu_backward"]
+    assert "Your framework: 1 of" in capsys.readouterr().out
+    tt.nn.ReLU()(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0.0, 1.0, 1.0])
+    assert mine.time_spent["relu_backward"][0] == 1  # the learner's code ran, once
+    rows = {row["name"]: row for row in mine.components(quiet=True)}
+    assert rows["relu_backward"]["yours"] and not rows["sigmoid_backward"]["yours"]
+    assert "not saved yet" in rows["sigmoid_backward"]["why"]
+
+    x.grad = None
+    (tt.nn.ReLU()(x) * 2).sum().backward()  # mul_backward: tinytorch's, counted too
+    found = mine.report()
+    assert found["yours"] == ["relu_backward"] and "mul_backward" in found["tinytorch"]
+    out = capsys.readouterr().out
+    assert re.search(r"^Built from your code: 1 of \d+ components this run used \(relu_backward\)\.$", out, re.M), out
+    assert "yours relu_backward" in out
+    assert mine.summary().startswith("1 of ")
+
+    assert mine.use(False) == []
+    assert not tt.seams.replaced and not mine.time_spent  # tinytorch's own, uncounted
+    x.grad = None
+    tt.nn.ReLU()(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0.0, 1.0, 1.0])
+
+
+def test_use_falls_back_with_one_line_when_an_edited_component_fails(home, capsys):
+    ns = Cells().run(RELU_BACKWARD)
+    quiet(checks.check_relu_backward, ns["relu_backward"])
+    path = home / "relu_backward.py"
+    path.write_text(path.read_text().replace("np.where(x > 0, grad, 0.0)", "np.where(x >= 0, grad, 0.0)"))
+    assert mine.use() == []
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "relu_backward" in line]
+    assert len(lines) == 1 and "tinytorch's; your edited" in lines[0] and "fails its check" in lines[0], out
+    assert mine.in_use() == {} and tt.seams.implementation("relu_backward").__wrapped__ is tt.seams.tinytorch("relu_backward")
+
+
+def test_use_some_by_name_and_unknown_names_are_refused(home, capsys):
+    ns = Cells().run(RELU_BACKWARD)
+    quiet(checks.check_relu_backward, ns["relu_backward"])
+    assert mine.use("sigmoid_backward", quiet=True) == []
+    assert set(tt.seams.replaced) == {"sigmoid_backward"}  # tinytorch's, counted
+    assert mine.use("relu_backward", quiet=True) == ["relu_backward"]
+    assert set(tt.seams.replaced) == {"relu_backward"}
+    with pytest.raises(ValueError, match="'relu_backwards' is not a component"):
+        mine.use("relu_backwards")
+
+
+def test_checks_compare_with_tinytorchs_own_even_while_a_component_is_replaced(home):
+    tt.seams.replace("relu_backward", lambda grad, x: 0 * grad)  # whatever is in use...
+    ns = Cells().run(RELU_BACKWARD)
+    quiet(checks.check_relu_backward, ns["relu_backward"])  # ...a right answer still passes
+    with pytest.raises(CheckFailed):
+        quiet(checks.check_relu_backward, lambda grad, x: 0 * grad)
+    assert tt.seams.replaced["relu_backward"](np.ones(2), np.ones(2)).tolist() == [0.0, 0.0]  # restored after

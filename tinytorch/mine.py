@@ -1,491 +1,78 @@
-"""Your framework: the implementations you wrote in the course, saved once their checks pass,
-for later notebooks and the milestones.
+"""Your framework: the components you wrote in the course, saved once their checks pass, and
+the switch that makes tinytorch run on them.
 
-    from tinytorch.mine import Linear, Adam   # yours where saved, else tinytorch's (one line each says which)
     import tinytorch.mine as mine
-    mine.progress()                           # per module: which checks pass, which components are yours
-    mine.status()                             # which implementation `from tinytorch.mine import ...` gives
-    mine.clear("Linear")                      # forget your saved Linear (tinytorch's is used again)
-    mine.clear()                              # forget every saved implementation
+    mine.use()                          # your saved components replace tinytorch's, everywhere it uses them
+    mine.use(False)                     # tinytorch's own again
+    mine.use("relu_backward", "Linear")  # only these of yours
+    mine.components()                   # per component: yours or tinytorch's, and why
+    from tinytorch.mine import Linear   # your Linear where saved, else tinytorch's (one line says which)
+    mine.progress()                     # per module: which checks pass, which components are yours
+    mine.clear("Linear")                # forget your saved Linear; mine.clear() forgets every one
 
 Where: in the browser, the folder `my_tinytorch/` of the course's file browser (stored in the
 browser with your notebooks: it survives reloads and kernel restarts); locally `~/.tinytorch/`,
 or the folder named by the environment variable TINYTORCH_HOME.
 
-What: `my_tinytorch/<Name>.py` is plain Python: your definition, the imports it needs and the
-helpers it calls (your own functions and classes included), written by `save()` when its
-check has passed in this session. `yours_or_reference` in the course notebooks calls `save`
-for you. `progress.json` holds the latest outcome of every check you ran, written by the
-checks themselves. A saved file that no longer loads (syntax error, missing name) or that
-you edited and that fails its check again is reported and tinytorch's implementation is used
-instead; nothing you wrote is changed or deleted, except by `clear`.
+What: when a component's check passes in a notebook, `my_tinytorch/<name>.py` is written:
+plain Python, your definition with the imports and helpers it needs. `progress.json` holds the
+latest outcome of every check you ran. A saved file that no longer loads, or that you edited
+and that fails its check again, is reported and tinytorch's implementation is used instead;
+nothing you wrote is changed or deleted, except by `clear`.
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
-import datetime
-import hashlib
-import importlib
-import inspect
 import io
-import json
-import linecache
-import os
-import sys
-import symtable
-import types
+import time
 from pathlib import Path
 
-from .platform import is_browser
+from . import checks, seams
+from .course import registry, release, saving, storage
+from .course import progress as outcomes
 
-DRIVE = Path("/drive")  # the Pyodide kernel's view of JupyterLite's browser storage
-BROWSER_FOLDER = "my_tinytorch"
-MANIFEST_NAME = "course_manifest.json"
-STATE_FILE = "progress.json"
-MARKER = "saved by tinytorch.mine"
+home = storage.home
+persisting = storage.persisting
+check_release = release.check_release
+MANIFEST_NAME = storage.MANIFEST_NAME
+STATE_FILE = storage.STATE_FILE
+MARKER = saving.MARKER
+SaveError, LoadError = saving.SaveError, saving.LoadError
 
-# The course's modules, in order: (notebook stem, title, check names as recorded in
-# tinytorch.checks.results). tests/test_mine.py verifies this against content/.
-MODULES = [
-    ("01_tensor", "Tensor", ["broadcast_shape", "matmul", "var", "strides"]),
-    ("02_activations", "Activations", ["relu", "sigmoid", "tanh", "gelu", "softmax"]),
-    ("03_layers", "Layers", ["linear", "sequential", "dropout"]),
-    ("04_losses", "Losses", ["mse_loss", "log_softmax", "cross_entropy", "binary_cross_entropy_with_logits"]),
-    ("05_autograd", "Autograd", ["unbroadcast", "add_backward", "mul_backward", "matmul_backward", "sum_backward",
-                                 "relu_backward", "sigmoid_backward", "tanh_backward", "topological_sort", "backward"]),
-    ("06_optimizers", "Optimizers", ["SGD", "Adam", "AdamW"]),
-    ("07_training", "Training", ["clip_grad_norm_", "cosine_lr", "train_one_epoch", "evaluate"]),
-    ("08_dataloader", "DataLoader", ["TensorDataset", "collate", "DataLoader", "shift_images"]),
-    ("09_convolutions", "Convolutions", ["conv2d_loops", "im2col", "conv2d_im2col", "col2im", "conv2d_backward",
-                                         "max_pool2d", "max_pool2d_backward"]),
-    ("10_tokenization", "Tokenization", ["CharTokenizer", "get_pair_counts", "merge", "train_bpe", "bpe_encode",
-                                         "bpe_decode"]),
-    ("11_embeddings", "Embeddings", ["scatter_add_rows", "embedding", "sinusoidal_positions"]),
-    ("12_attention", "Attention", ["scaled_dot_product_attention", "multi_head_attention"]),
-    ("13_transformers", "Transformers", ["layer_norm", "transformer_block", "sample_next_token"]),
-    ("14_profiling", "Profiling", ["count_parameters", "linear_flops", "conv2d_flops", "measure_latency",
-                                   "amdahl_speedup"]),
-    ("15_quantization", "Quantization", ["calculate_qparams", "quantize", "dequantize", "QuantizedLinear"]),
-    ("16_compression", "Compression", ["magnitude_prune", "structured_prune", "low_rank_factorize",
-                                       "distillation_loss"]),
-    ("17_memoization", "Memoization", ["KVCache", "attend_one_token", "kv_cache_bytes"]),
-    ("18_acceleration", "Acceleration", ["matmul_tiled", "bias_gelu", "update_scale"]),
-    ("19_benchmarking", "Benchmarking", ["summarize", "pareto_front"]),
-    ("20_capstone", "Capstone", ["run_pipeline", "stage_report"]),
-]
+# Derived from the exercises declared with the checks (tinytorch.course.registry).
+MODULES = registry.modules()  # [(notebook stem, title, [exercise names])]
+COMPONENTS = registry.components()  # name -> Exercise, for the exercises that are framework pieces
 
-# The framework components a later notebook or a milestone can take from you: name ->
-# (module stem, check name, tinytorch's implementation with the same interface).
-COMPONENTS = {
-    "Linear": ("03_layers", "linear", "tinytorch.nn:Linear"),
-    "Sequential": ("03_layers", "sequential", "tinytorch.nn:Sequential"),
-    "Dropout": ("03_layers", "dropout", "tinytorch.nn:Dropout"),
-    "SGD": ("06_optimizers", "SGD", "tinytorch.optim:SGD"),
-    "Adam": ("06_optimizers", "Adam", "tinytorch.optim:Adam"),
-    "AdamW": ("06_optimizers", "AdamW", "tinytorch.optim:AdamW"),
-    "TensorDataset": ("08_dataloader", "TensorDataset", "tinytorch.data:TensorDataset"),
-    "DataLoader": ("08_dataloader", "DataLoader", "tinytorch.data:DataLoader"),
-    "CharTokenizer": ("10_tokenization", "CharTokenizer", "tinytorch.text:CharTokenizer"),
-    "Embedding": ("11_embeddings", "embedding", "tinytorch.nn:Embedding"),
-    "scaled_dot_product_attention": ("12_attention", "scaled_dot_product_attention",
-                                     "tinytorch.nn.functional:scaled_dot_product_attention"),
-    "MultiHeadAttention": ("12_attention", "multi_head_attention",
-                           "tinytorch.checks.attention:ReferenceMultiHeadAttention"),
-    "LayerNorm": ("13_transformers", "layer_norm", "tinytorch.nn:LayerNorm"),
-    "TransformerBlock": ("13_transformers", "transformer_block", "tinytorch.nn:TransformerBlock"),
-}
-
-_current_notebook = None  # set by check_release(), the first code cell of every course notebook
-
-
-class SaveError(Exception):
-    """The implementation cannot be saved as a file that runs on its own (the message says why)."""
-
-
-class LoadError(Exception):
-    """A saved file does not give a working implementation (the message says why)."""
+_in_use = {}  # component name -> your implementation that tinytorch calls now (see use())
+time_spent = {}  # component name -> [calls, seconds] spent in your implementation since use()
 
 
 # --------------------------------------------------------------------------------------------
-# Where things are kept
+# Saving (automatic when a component's check passes in a notebook; save() does it by hand)
 # --------------------------------------------------------------------------------------------
 
-def home() -> Path:
-    """The folder holding your saved implementations and progress.json."""
-    configured = os.environ.get("TINYTORCH_HOME")
-    if configured:
-        return Path(configured).expanduser()
-    if is_browser() and DRIVE.is_dir():
-        return DRIVE / BROWSER_FOLDER
-    return Path.home() / ".tinytorch"
-
-
-def _shown(path: Path) -> str:
-    """A path as the learner finds it: relative to the file browser's root in the browser."""
-    try:
-        return path.relative_to(DRIVE).as_posix() if is_browser() else str(path)
-    except ValueError:
-        return str(path)
-
-
-def _in_kernel() -> bool:
-    ipython = sys.modules.get("IPython")
-    return bool(ipython and getattr(ipython, "get_ipython", lambda: None)() is not None)
-
-
-def persisting() -> bool:
-    """Whether check outcomes are written to progress.json: in a notebook (browser or local
-    Jupyter) or when TINYTORCH_HOME is set; not in plain scripts or the library's tests."""
-    if os.environ.get("TINYTORCH_HOME"):
-        return True
-    if is_browser():
-        return DRIVE.is_dir()
-    return _in_kernel()
-
-
-def _now() -> str:
-    return datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-
-
-def _read_state() -> dict:
-    path = home() / STATE_FILE
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        state = {}
-    if not isinstance(state, dict):
-        state = {}
-    state.setdefault("checks", {})
-    state.setdefault("saved", {})
-    return state
-
-
-def _write_state(state: dict) -> None:
-    folder = home()
-    folder.mkdir(parents=True, exist_ok=True)
-    path, text = folder / STATE_FILE, json.dumps(state, indent=1, sort_keys=True) + "\n"
-    if is_browser():
-        # Overwriting a .json file in JupyterLite's drive leaves the kernel busy forever
-        # (jupyterlite/xeus#272, Pyodide kernel too); writing a new one works.
-        path.unlink(missing_ok=True)
-        path.write_text(text, encoding="utf-8")
-    else:
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-
-
-def _notebook() -> str | None:
-    """The notebook running this code, when known (course notebooks say it in their first cell)."""
-    if _current_notebook:
-        return _current_notebook
-    session = os.environ.get("JPY_SESSION_NAME")  # set by Jupyter Server for local kernels
-    return Path(session).name if session else None
-
-
-def record_check(name: str, passed: bool) -> None:
-    """Called by tinytorch.checks after every check: keep its outcome in progress.json."""
-    if not persisting():
-        return
-    try:
-        state = _read_state()
-        entry = {"passed": bool(passed), "time": _now()}
-        if _notebook():
-            entry["notebook"] = _notebook()
-        state["checks"][name] = entry
-        _write_state(state)
-    except OSError:
-        pass  # a read-only or full storage must never break a check
-
-
-# --------------------------------------------------------------------------------------------
-# Saving: the definition, the imports and helpers it needs, as one file that runs on its own
-# --------------------------------------------------------------------------------------------
-
-def _history() -> list[str]:
-    """The source of every cell run in this kernel, oldest first (IPython's `In`)."""
-    main = sys.modules.get("__main__")
-    cells = getattr(main, "In", None)
-    if not isinstance(cells, list):
-        ipython = sys.modules.get("IPython")
-        shell = ipython.get_ipython() if ipython and hasattr(ipython, "get_ipython") else None
-        cells = shell.user_ns.get("In", []) if shell is not None else []
-    return [cell for cell in cells if isinstance(cell, str)]
-
-
-def _own_functions(cls: type) -> list[types.FunctionType]:
-    """The functions written inside the body of `cls` (methods, static/class methods, properties)."""
-    found = []
-    for value in vars(cls).values():
-        if isinstance(value, (staticmethod, classmethod)):
-            value = value.__func__
-        if isinstance(value, property):
-            found += [f for f in (value.fget, value.fset, value.fdel) if f is not None]
-        elif isinstance(value, types.FunctionType):
-            found.append(value)
-    prefix = cls.__qualname__ + "."
-    return [f for f in found if f.__qualname__.startswith(prefix) and isinstance(f, types.FunctionType)]
-
-
-def _definition_in(text: str, name: str, line: int | None = None) -> str | None:
-    """The source of the top-level `def name`/`class name` in `text` (containing `line`, if given)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return None
-    lines = text.splitlines(keepends=True)
-    found = None
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            if line is None or start <= line <= node.end_lineno:
-                found = "".join(lines[start - 1:node.end_lineno])
-    return found
-
-
-def _source_of(obj) -> str:
-    """The source of a function or class defined in a notebook cell."""
-    name = obj.__name__
-    functions = _own_functions(obj) if isinstance(obj, type) else [inspect.unwrap(obj)]
-    for function in functions:
-        code = getattr(function, "__code__", None)
-        if code is None:
-            continue
-        text = "".join(linecache.getlines(code.co_filename))
-        source = _definition_in(text, name, code.co_firstlineno) if text else None
-        if source:
-            return source
-    for cell in reversed(_history()):  # e.g. a class without methods
-        source = _definition_in(cell, name)
-        if source:
-            return source
-    raise SaveError(f"its source code was not found (define {name} with `def` or `class` in a notebook cell)")
-
-
-def _global_names(source: str) -> dict[str, int]:
-    """Names `source` reads from the module's globals -> the first line that uses each."""
-    table = symtable.symtable(source, "<saved>", "exec")
-    module_bound = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
-    wanted = set()
-
-    def walk(scope, top):
-        for symbol in scope.get_symbols():
-            if not symbol.is_referenced():
-                continue
-            if top and not (symbol.is_assigned() or symbol.is_imported()):
-                wanted.add(symbol.get_name())
-            elif not top and symbol.is_global() and not symbol.is_declared_global():
-                wanted.add(symbol.get_name())
-        for child in scope.get_children():
-            walk(child, False)
-
-    walk(table, True)
-    wanted -= module_bound
-    first = {}
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and node.id in wanted:
-            first[node.id] = min(first.get(node.id, node.lineno), node.lineno)
-    return {name: first.get(name, 1) for name in sorted(wanted)}
-
-
-def _is_literal(value) -> bool:
-    if isinstance(value, (bool, int, float, complex, str, bytes, type(None))):
-        return True
-    if isinstance(value, (tuple, list, frozenset, set)):
-        return all(_is_literal(v) for v in value)
-    if isinstance(value, dict):
-        return all(_is_literal(k) and _is_literal(v) for k, v in value.items())
-    return False
-
-
-def _public_import(value, alias: str) -> str | None:
-    """`from tinytorch.nn import Linear`-style import giving `value` as `alias`, if there is one:
-    the shortest public module path that has it."""
-    if isinstance(value, types.ModuleType):
-        module = value.__name__
-        if module == alias:
-            return f"import {module}"
-        return f"import {module} as {alias}"
-    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
-    if not module or not qualname or "." in qualname or "<" in qualname or module == "__main__":
-        return None
-    parts = module.split(".")
-    for end in range(1, len(parts) + 1):
-        candidate = ".".join(parts[:end])
-        if any(part.startswith("_") for part in parts[1:end]) and end < len(parts):
-            continue
-        try:
-            if getattr(importlib.import_module(candidate), qualname, None) is value:
-                return f"from {candidate} import {qualname}" + ("" if qualname == alias else f" as {alias}")
-        except Exception:  # noqa: BLE001 - an unimportable prefix is simply skipped
-            continue
-    return None
-
-
-def _namespace_of(obj) -> dict:
-    if isinstance(obj, type):
-        functions = _own_functions(obj)
-        if functions:
-            return functions[0].__globals__
-        return vars(sys.modules.get(obj.__module__, sys.modules["__main__"]))
-    return inspect.unwrap(obj).__globals__
-
-
-def _is_notebook_definition(value, namespace) -> bool:
-    return (isinstance(value, (type, types.FunctionType))
-            and getattr(value, "__module__", None) == namespace.get("__name__", "__main__")
-            and "<" not in getattr(value, "__qualname__", "<"))
-
-
-def build_source(obj, name: str | None = None) -> str:
-    """The text of a file that defines `obj` (as `name`) on its own: the imports it needs, the
-    constants it reads, the notebook's functions and classes it uses, then its definition."""
-    name = name or obj.__name__
-    namespace = _namespace_of(obj)
-    imports, constants, definitions, aliases = [], [], {}, []
-    visiting = set()
-
-    def include(value, alias, depth=0):
-        key = id(value)
-        if key in visiting:
-            return
-        visiting.add(key)
-        source = _source_of(value)
-        for needed, line in _global_names(source).items():
-            if needed == value.__name__:
-                continue
-            resolve_name(needed, line, value.__name__, depth)
-        definitions[value.__name__] = source  # after its dependencies: bases are defined first
-
-    def resolve_name(needed, line, user, depth):
-        if needed not in namespace:
-            if hasattr(builtins, needed):
-                return
-            raise SaveError(f"{user} uses `{needed}` (line {line} of its cell), which is not defined "
-                            f"in this notebook")
-        value = namespace[needed]
-        if hasattr(builtins, needed) and getattr(builtins, needed) is value:
-            return
-        if _is_notebook_definition(value, namespace):
-            include(value, needed, depth + 1)
-            if needed != value.__name__:
-                aliases.append(f"{needed} = {value.__name__}")
-            return
-        statement = _public_import(value, needed)
-        if statement:
-            imports.append(statement)
-        elif _is_literal(value):
-            constants.append(f"{needed} = {value!r}")
-        else:
-            raise SaveError(f"{user} uses `{needed}` (a {type(value).__name__} made in the notebook); only "
-                            f"imports, functions, classes and plain constants can be saved with it")
-
-    include(obj, name)
-    if name != obj.__name__:
-        aliases.append(f"{name} = {obj.__name__}")
-    plain = sorted({s for s in imports if s.startswith("import ")})
-    grouped = {}  # from-imports of one module on one line
-    for statement in sorted({s for s in imports if s.startswith("from ")}):
-        module, _, names = statement[len("from "):].partition(" import ")
-        grouped.setdefault(module, []).append(names)
-    froms = [f"from {module} import {', '.join(names)}" for module, names in grouped.items()]
-    blocks = ["\n".join(plain + froms)] if imports else []
-    if constants:
-        blocks.append("\n".join(sorted(set(constants))))
-    main = definitions.pop(obj.__name__)
-    blocks += [text.rstrip("\n") for text in definitions.values()]
-    if aliases:
-        blocks.append("\n".join(dict.fromkeys(aliases)))
-    blocks.append(main.rstrip("\n"))
-    return "\n\n\n".join(block for block in blocks if block) + "\n"
-
-
-def _header(name: str, check: str, notebook: str | None) -> str:
-    where = f" from {notebook}" if notebook else ""
-    return (f"# Your {name}, {MARKER}{where} on {_now()}, after check {check!r} passed.\n"
-            f"# Later notebooks and the milestones load it with `from tinytorch.mine import {name}`.\n"
-            f"# You may edit it (it is checked again when loaded) or delete it (tinytorch's is used then).\n\n")
-
-
-def _body(text: str) -> str:
-    """A saved file without its header comment."""
-    lines = text.splitlines(keepends=True)
-    while lines and (lines[0].startswith("#") or not lines[0].strip()):
-        lines.pop(0)
-    return "".join(lines)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(_body(text).encode("utf-8")).hexdigest()[:16]
-
-
-def _reference_path(reference) -> str | None:
-    statement = _public_import(reference, getattr(reference, "__name__", "x")) if reference is not None else None
-    if not statement or not statement.startswith("from "):
-        return None
-    module, _, rest = statement[len("from "):].partition(" import ")
-    return f"{module}:{rest.split(' as ')[0]}"
-
-
-def save(obj, check: str | None = None, *, name: str | None = None, reference=None, quiet: bool = False):
-    """Save your implementation `obj` (a function or class defined in a notebook) once its check
-    has passed in this session, as `<home>/<name>.py`; later notebooks and the milestones get it
-    with `from tinytorch.mine import <name>`. Prints one line saying what happened; returns the
-    file's path, or None when nothing was saved (check not passed, source not found, ...)."""
-    from .checks import core
-
+def save(obj, name: str | None = None, *, quiet: bool = False):
+    """Save your `obj` (a function or class defined in a notebook) as `<home>/<name>.py`, once
+    the check of exercise `name` (default: obj's name) has passed on this very object in this
+    session. Prints one line saying what happened; returns the file's path or None."""
     name = name or getattr(obj, "__name__", None)
     if not name:
         return _said(quiet, f"not saved: {obj!r} has no name")
-    if check is None:
-        check = COMPONENTS.get(name, (None, name))[1]
-    outcome = core.results.get(check)
+    outcome = outcomes.results.get(name)
     if not outcome:
-        state = "failed" if check in core.results else "has not been run yet"
-        return _said(quiet, f"{name} not saved: its check ({check}) {state} in this session")
-    checked = core.checked.get(check)
-    if checked is not None and isinstance(checked[1], (type, types.FunctionType)) and checked[1] is not obj:
-        return _said(quiet, f"{name} not saved: it is not the {name} that passed check {check} "
-                            f"(run its check cell again)")
-    try:
-        body = build_source(obj, name)
-        _load_source(body, name, "<saved>")
-    except (SaveError, LoadError) as error:
-        return _said(quiet, f"{name} not saved: {error}")
-    except Exception as error:  # noqa: BLE001 - saving must never break a notebook
-        return _said(quiet, f"{name} not saved: {type(error).__name__}: {error}")
-    path = home() / f"{name}.py"
-    try:
-        existing = path.read_text(encoding="utf-8") if path.exists() else None
-    except OSError:
-        existing = None
-    state = _read_state()
-    if existing is not None and _body(existing) == body and name in state["saved"]:
-        return path if quiet else _said(False, f"{name} is saved in {_shown(path)} (unchanged)", path)
-    notebook = _notebook() or _module_notebook(check)
-    text = _header(name, check, notebook) + body
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        entry = {"check": check, "time": _now(), "digest": _digest(text)}
-        if checked is not None:
-            entry["check_function"] = checked[0]
-        if notebook:
-            entry["notebook"] = notebook
-        reference_path = _reference_path(reference) or COMPONENTS.get(name, (None, None, None))[2]
-        if reference_path:
-            entry["reference"] = reference_path
-        state["saved"][name] = entry
-        _write_state(state)
-    except OSError as error:
-        return _said(quiet, f"{name} not saved: {error}")
-    if not quiet:
-        print(f"Saved your {name} in {_shown(path)}: later notebooks and the milestones get it with "
-              f"`from tinytorch.mine import {name}`.")
-    return path
+        state = "failed" if name in outcomes.results else "has not been run yet"
+        return _said(quiet, f"{name} not saved: its check {state} in this session")
+    if outcomes.passed_objects.get(name) is not obj:
+        return _said(quiet, f"{name} not saved: it is not the {name} that passed its check (run its check cell again)")
+    exercise = registry.EXERCISES.get(name)
+    what, path = saving.write(name, obj, storage.notebook() or (exercise.notebook if exercise else None))
+    if what == "saved":
+        return _said(quiet, f"Saved your {name} in {storage.shown(path)}: tinytorch uses it after "
+                            f"`tinytorch.mine.use()`, and `from tinytorch.mine import {name}` gives it.", path)
+    if what == "unchanged":
+        return _said(quiet, f"{name} is saved in {storage.shown(path)} (unchanged)", path)
+    return _said(quiet, f"{name} {what}")
 
 
 def _said(quiet, message, value=None):
@@ -494,86 +81,24 @@ def _said(quiet, message, value=None):
     return value
 
 
-def autosave(check: str, yours, reference) -> str:
-    """For yours_or_reference: save `yours` quietly; a short note for its message ('' if unchanged)."""
-    if not persisting() or not isinstance(yours, (type, types.FunctionType)):
-        return ""
-    name = yours.__name__
-    path = home() / f"{name}.py"
-    try:
-        before = path.read_text(encoding="utf-8") if path.exists() else None
-    except OSError:
-        before = None
-    result = save(yours, check, name=name, reference=reference, quiet=True)
-    if result is None:
-        return ""
-    try:
-        after = path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
-    return "" if after == before else f" Saved as {_shown(path)} for later notebooks and the milestones."
-
-
-def _module_notebook(check: str) -> str | None:
-    for stem, _, checks in MODULES:
-        if check in checks:
-            return f"modules/{stem}.ipynb"
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # Loading: yours if it is saved and works, else tinytorch's, with one line saying which
 # --------------------------------------------------------------------------------------------
 
-def _load_source(source: str, name: str, filename: str):
-    """Run a saved file in a namespace of its own; return its `name`, or raise LoadError."""
-    try:
-        code = compile(source, filename, "exec", dont_inherit=True)
-    except SyntaxError as error:
-        raise LoadError(f"SyntaxError: {error.msg} (line {error.lineno})") from None
-    namespace = {"__name__": f"my_tinytorch.{name}", "__file__": filename, "__builtins__": builtins}
-    try:
-        exec(code, namespace)
-    except Exception as error:  # noqa: BLE001 - any error in the learner's file is reported
-        line = _error_line(error, filename)
-        raise LoadError(f"{type(error).__name__}: {error}" + (f" (line {line})" if line else "")) from None
-    if name not in namespace:
-        raise LoadError(f"it does not define {name}")
-    for missing, line in _global_names(source).items():
-        if missing not in namespace and not hasattr(builtins, missing):
-            raise LoadError(f"NameError: name {missing!r} is not defined (line {line})")
-    return namespace[name]
+def _tinytorch_of(name: str):
+    exercise = COMPONENTS.get(name)
+    return exercise.tinytorch() if exercise is not None else None
 
 
-def _error_line(error: BaseException, filename: str) -> int | None:
-    line = None
-    traceback = error.__traceback__
-    while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename == filename:
-            line = traceback.tb_lineno
-        traceback = traceback.tb_next
-    return line
-
-
-def _reference(name: str, entry: dict | None):
-    path = (entry or {}).get("reference") or COMPONENTS.get(name, (None, None, None))[2]
-    if not path:
-        return None
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def _recheck(obj, entry: dict) -> str | None:
-    """Run the check again on an edited file; None if it passes, else its first report line."""
-    from . import checks
-
-    function = getattr(checks, entry.get("check_function") or f"check_{entry.get('check', '')}", None)
-    if function is None:
+def _recheck(obj, name: str) -> str | None:
+    """Run the check of `name` again on `obj`; None if it passes, else its first report line."""
+    exercise = registry.EXERCISES.get(name)
+    if exercise is None:
         return None
     output = io.StringIO()
     try:
         with contextlib.redirect_stdout(output):
-            function(obj)
+            exercise.check.__wrapped__(obj)  # the bare check: a re-check records no progress
     except checks.CheckFailed as failure:
         return str(failure).splitlines()[0]
     except Exception as error:  # noqa: BLE001
@@ -583,48 +108,44 @@ def _recheck(obj, entry: dict) -> str | None:
 
 def resolve(name: str):
     """(implementation, one-line explanation) for `name`: yours if saved and working, else tinytorch's."""
-    state = _read_state()
+    state = storage.read_state()
     entry = state["saved"].get(name)
     path = home() / f"{name}.py"
-    module = (entry or {}).get("notebook") or _module_notebook(COMPONENTS.get(name, ("", ""))[1] if name in COMPONENTS else "")
+    shown = storage.shown(path)
+    exercise = registry.EXERCISES.get(name)
     try:
         text = path.read_text(encoding="utf-8") if path.is_file() else None
     except OSError as error:
         text, unreadable = None, error
     else:
         unreadable = None
-    reference = None
-    try:
-        reference = _reference(name, entry)
-    except Exception:  # noqa: BLE001
-        reference = None
+    reference = _tinytorch_of(name)
     if text is None:
         if reference is None:
             raise AttributeError(f"tinytorch.mine has no {name}: you have not saved one, and it is not one of "
                                  f"the course's components ({', '.join(COMPONENTS)})")
         if unreadable:
-            why = f"cannot read {_shown(path)}: {unreadable}"
-        elif module:
-            why = f"yours is not saved yet: {module} saves it once its check passes"
+            why = f"cannot read {shown}: {unreadable}"
+        elif exercise is not None:
+            why = f"yours is not saved yet: {exercise.notebook} saves it once its check passes"
         else:
             why = "yours is not saved yet"
         return reference, f"{name}: tinytorch's ({why})"
     try:
-        obj = _load_source(text, name, str(path))
-    except LoadError as error:
+        obj = saving.load_source(text, name, str(path))
+    except saving.LoadError as error:
         if reference is None:
-            raise ImportError(f"{name}: your {_shown(path)} failed to load: {error}") from None
-        return reference, (f"{name}: tinytorch's; your {_shown(path)} failed to load: {error} "
-                           f"(the file is left as it is)")
-    edited = entry is None or entry.get("digest") != _digest(text)
-    if edited and entry is not None:
-        failure = _recheck(obj, entry)
+            raise ImportError(f"{name}: your {shown} failed to load: {error}") from None
+        return reference, f"{name}: tinytorch's; your {shown} failed to load: {error} (the file is left as it is)"
+    edited = entry is None or entry.get("digest") != saving.digest(text)
+    if edited and exercise is not None:
+        failure = _recheck(obj, name)
         if failure and reference is not None:
-            return reference, (f"{name}: tinytorch's; your edited {_shown(path)} fails its check: {failure} "
+            return reference, (f"{name}: tinytorch's; your edited {shown} fails its check: {failure} "
                                f"(the file is left as it is)")
-        return obj, f"{name}: yours ({_shown(path)}, edited after saving; check {entry.get('check')} passes)"
+        return obj, f"{name}: yours ({shown}, edited after saving; its check passes)"
     saved = f", saved {entry['time']}" if entry and entry.get("time") else ""
-    return obj, f"{name}: yours ({_shown(path)}{saved})"
+    return obj, f"{name}: yours ({shown}{saved})"
 
 
 def load(name: str, quiet: bool = False):
@@ -647,13 +168,136 @@ def __getattr__(name: str):
 
 
 # --------------------------------------------------------------------------------------------
+# The switch: tinytorch runs on your components
+# --------------------------------------------------------------------------------------------
+
+def _timed(name: str, fn):
+    """`fn`, counting its calls and the time spent in it (time_spent[name]); classes unchanged."""
+    if isinstance(fn, type) or not callable(fn):
+        return fn
+    tally = time_spent.setdefault(name, [0, 0.0])
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            tally[0] += 1
+            tally[1] += time.perf_counter() - start
+
+    timed.__wrapped__ = fn
+    return timed
+
+
+def use(*names, quiet: bool = False) -> list[str]:
+    """Make tinytorch run on your components: `use()` every saved one whose check passes,
+    `use("relu_backward", "Linear")` only those, `use(False)` none (tinytorch's own again).
+    Each replaces tinytorch's everywhere tinytorch uses that piece. Prints what is yours and
+    one line per component of yours that cannot be used; returns the names now yours.
+
+    From here on, the calls and time of every component (yours and tinytorch's) are counted,
+    for `report()`."""
+    seams.restore()
+    _in_use.clear()
+    time_spent.clear()
+    seams.looked_up.clear()
+    if names == (False,):
+        _said(quiet, "tinytorch's own implementations again for every component.")
+        return []
+    wanted = list(COMPONENTS) if names in ((), (True,)) else list(names)
+    unknown = [n for n in wanted if n not in COMPONENTS]
+    if unknown:
+        raise ValueError(f"use: {', '.join(map(repr, unknown))} "
+                         f"{'is not a component' if len(unknown) == 1 else 'are not components'} of the course; "
+                         f"components are: {', '.join(COMPONENTS)}")
+    problems = []
+    for name in wanted:
+        exercise = COMPONENTS[name]
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                obj, message = resolve(name)
+            except (AttributeError, ImportError) as error:
+                obj, message = None, str(error)
+        own = exercise.tinytorch()
+        if obj is None or obj is own:
+            if "not saved yet" not in message:
+                problems.append(message)
+        else:
+            _in_use[name] = obj
+        if exercise.seam is not None:
+            seams.replace(exercise.seam, _timed(name, _in_use.get(name, own)))
+    if not quiet:
+        mine = ", ".join(_in_use) or "none yet"
+        print(f"Your framework: {len(_in_use)} of {len(wanted)} components are yours ({mine}); "
+              f"tinytorch's for the rest (tinytorch.mine.components() says why).")
+        for message in problems:
+            print("  " + message)
+    return list(_in_use)
+
+
+def report(quiet: bool = False) -> dict:
+    """Which components this run used since `use()`, yours or tinytorch's, and the share of
+    the time spent in each of yours: {"yours": [...], "tinytorch": [...], "seconds": {...}}.
+    Prints it in two or three lines (a milestone does this after training)."""
+    used = [name for name, exercise in COMPONENTS.items()
+            if time_spent.get(name, [0])[0] or exercise.seam in seams.looked_up]
+    yours = [name for name in used if name in _in_use]
+    theirs = [name for name in used if name not in _in_use]
+    seconds = {name: time_spent[name][1] for name in yours if name in time_spent}
+    if not quiet:
+        print(f"Built from your code: {len(yours)} of {len(used)} components this run used"
+              + (f" ({', '.join(yours)})" if yours else "") + ".")
+        if theirs:
+            print(f"tinytorch's: {', '.join(theirs)}.")
+        total = sum(t for _, t in time_spent.values())
+        if seconds and total > 0:
+            shares = sorted(seconds.items(), key=lambda item: -item[1])
+            print("Time inside components: " + ", ".join(
+                f"yours {name} {100 * t / total:.0f} %" for name, t in shares) + f" of {total:.2f} s in all.")
+    return {"yours": yours, "tinytorch": theirs, "seconds": seconds}
+
+
+def summary() -> str:
+    """'N of M components yours', for a milestone's RESULT line (see report())."""
+    found = report(quiet=True)
+    return f"{len(found['yours'])} of {len(found['yours']) + len(found['tinytorch'])} components yours"
+
+
+def components(quiet: bool = False) -> list[dict]:
+    """Per component: its module, whether tinytorch runs yours now, and why (printed as a table)."""
+    rows = []
+    for name, exercise in COMPONENTS.items():
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                _, message = resolve(name)
+            except (AttributeError, ImportError) as error:
+                message = f"{name}: {error}"
+        in_use = name in _in_use
+        why = message.split(": ", 1)[1] if ": " in message else message
+        if not in_use and why.startswith("yours"):
+            why += "; not in use: call tinytorch.mine.use()"
+        rows.append({"name": name, "module": exercise.module, "yours": in_use, "why": why})
+    if not quiet:
+        width = max(len(r["name"]) for r in rows)
+        print(f"{sum(r['yours'] for r in rows)} of {len(rows)} components are yours in this session:")
+        for r in rows:
+            print(f"  {r['module'][:2]} {r['name']:<{width}}  {'yours     ' if r['yours'] else 'tinytorch '} {r['why']}")
+    return rows
+
+
+def in_use() -> dict:
+    """Component name -> your implementation that tinytorch runs now."""
+    return dict(_in_use)
+
+
+# --------------------------------------------------------------------------------------------
 # Progress, status, clearing
 # --------------------------------------------------------------------------------------------
 
 def _saved_files() -> dict[str, Path]:
     """Files in home() that tinytorch saved (progress.json entries or the header marker)."""
     folder = home()
-    state = _read_state()
+    state = storage.read_state()
     found = {}
     if folder.is_dir():
         for path in sorted(folder.glob("*.py")):
@@ -670,7 +314,7 @@ def status() -> None:
     """Print, for every framework component, which implementation `from tinytorch.mine import ...`
     gives, then the names of your other saved functions and classes."""
     others = [name for name in _saved_files() if name not in COMPONENTS]
-    print(f"Your saved implementations: {_shown(home())}")
+    print(f"Your saved implementations: {storage.shown(home())}")
     for name in COMPONENTS:
         output = io.StringIO()
         try:
@@ -686,9 +330,8 @@ def status() -> None:
 def progress_rows() -> list[dict]:
     """Per module: module stem, title, passing/total checks, the failing and not-run checks and
     the saved implementations (yours), from progress.json."""
-    state = _read_state()
+    state = storage.read_state()
     checks, saved = state["checks"], _saved_files()
-    by_check = {entry.get("check"): name for name, entry in state["saved"].items() if name in saved}
     rows = []
     for stem, title, names in MODULES:
         rows.append({
@@ -696,7 +339,7 @@ def progress_rows() -> list[dict]:
             "passing": sum(bool(checks.get(n, {}).get("passed")) for n in names),
             "failing": [n for n in names if n in checks and not checks[n].get("passed")],
             "not_run": [n for n in names if n not in checks],
-            "yours": [by_check[n] for n in names if n in by_check],
+            "yours": [n for n in names if n in saved],
         })
     return rows
 
@@ -704,9 +347,9 @@ def progress_rows() -> list[dict]:
 def progress() -> None:
     """Print, per module, how many of its checks pass (latest outcome) and which of its
     implementations are saved as yours."""
-    state = _read_state()
+    state = storage.read_state()
     rows = progress_rows()
-    print(f"Your progress (from {_shown(home() / STATE_FILE)})\n")
+    print(f"Your progress (from {storage.shown(home() / STATE_FILE)})\n")
     for row in rows:
         notes = []
         if row["failing"]:
@@ -724,14 +367,14 @@ def progress() -> None:
             f"{n} {'passes' if state['checks'][n].get('passed') else 'fails'}" for n in others))
     saved = _saved_files()
     print(f"\n{sum(r['passing'] for r in rows)} of {sum(r['total'] for r in rows)} checks pass. "
-          f"Saved in {_shown(home())}: {len(saved)} implementation{'' if len(saved) == 1 else 's'} of yours.")
+          f"Saved in {storage.shown(home())}: {len(saved)} implementation{'' if len(saved) == 1 else 's'} of yours.")
 
 
 def clear(name: str | None = None, *, progress: bool = False) -> list[str]:
     """Delete your saved `name` (or, without a name, every implementation tinytorch saved);
     with `progress=True` also forget the recorded check outcomes. Other files in the folder
     are never touched. Returns the names removed."""
-    state = _read_state()
+    state = storage.read_state()
     files = _saved_files()
     targets = [name] if name is not None else list(files)
     removed = []
@@ -744,49 +387,11 @@ def clear(name: str | None = None, *, progress: bool = False) -> list[str]:
     if progress:
         state["checks"] = {}
     if removed or progress or name in state["saved"]:
-        _write_state(state)
+        storage.write_state(state)
     elif name is not None and not removed:
-        print(f"Nothing to clear: no saved {name} in {_shown(home())}.")
+        print(f"Nothing to clear: no saved {name} in {storage.shown(home())}.")
         return removed
     what = ", ".join(removed) if removed else "no saved implementations"
     print(f"Cleared {what}" + (" and the recorded check outcomes" if progress else "")
           + ": tinytorch's implementations are used instead.")
     return removed
-
-
-# --------------------------------------------------------------------------------------------
-# Course releases: is the site's notebook newer than the learner's saved copy?
-# --------------------------------------------------------------------------------------------
-
-def _manifest_path() -> Path | None:
-    configured = os.environ.get("TINYTORCH_COURSE_MANIFEST")
-    if configured:
-        return Path(configured)
-    if is_browser() and DRIVE.is_dir():
-        return DRIVE / MANIFEST_NAME
-    return None
-
-
-def check_release(notebook: str, digest: str) -> None:
-    """The first code cell of every course notebook (inserted by the site's build): remembers
-    which notebook this is, and says so when the course site has a different (newer) version
-    of it than this copy, which the browser keeps from an earlier release. Does nothing else,
-    and nothing outside the browser."""
-    global _current_notebook
-    _current_notebook = notebook
-    path = _manifest_path()
-    if path is None:
-        return
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        current = manifest.get("notebooks", {}).get(notebook)
-    except (OSError, ValueError, AttributeError):
-        return
-    if not current or current == digest:
-        return
-    stem = Path(notebook).stem
-    print(f"Note: the course has a newer version of this notebook. This is the copy your browser saved "
-          f"from an earlier release.\n"
-          f"To get the new version and keep yours: right-click {Path(notebook).name} in the file browser, "
-          f"Rename it (e.g. to {stem}_mine.ipynb), then open {notebook} again.\n"
-          f"Or keep working in this copy: nothing changes unless you do that.")

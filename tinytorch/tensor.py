@@ -9,8 +9,9 @@ its inputs, so visiting nodes from the highest sequence number down is a topolog
 
 This file holds that machinery (recording, backward, properties, dtype conversion); the
 operations themselves live in tinytorch/ops/, one group per module, and `Tensor` inherits them:
-arithmetic.py (+ - * / **, in-place updates, comparisons), matmul.py, reductions.py,
-shape.py (reshape, indexing, cat/stack/where) and elementwise.py (exp, activations, softmax).
+arithmetic.py (+ - * / ** // %, in-place updates, comparisons), matmul.py, reductions.py,
+shape.py (reshape, indexing, cat/stack/where), elementwise.py (exp, activations, softmax) and
+indexing.py (gather, index_select, sort). Printing is in printing.py, dtypes in dtypes.py.
 """
 
 import heapq
@@ -18,19 +19,20 @@ import itertools
 
 import numpy as np
 
-from . import grad_mode
+from . import dtypes, grad_mode, printing
+from .device import CPU, check_device
+from .seams import replaced, seam
 from .ops._common import (  # noqa: F401  (also imported from here by the rest of the library)
     _broadcast_shapes_or_none, _erf, _normalize_dim, _normalize_dims, _promoted, _scatter_add, _size_args,
     _unbroadcast,
 )
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
+from .ops.indexing import IndexingOps
 from .ops.matmul import MatmulOps
 from .ops.reductions import MinMax, ReductionOps, TopK  # noqa: F401
 from .ops.shape import ShapeOps, cat, stack, where  # noqa: F401
 
-float16, float32, float64 = np.float16, np.float32, np.float64
-int8, int32, int64, bool_ = np.int8, np.int32, np.int64, np.bool_
 
 _sequence = itertools.count(1)  # numbers recorded operations in creation order
 
@@ -39,6 +41,8 @@ def _as_array(data, dtype=None):
     """NumPy array for `data`; Python floats default to float32 and ints to int64, as in PyTorch."""
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None and not isinstance(dtype, np.dtype):
+        dtype = dtypes.to_numpy(dtype)
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     array = np.asarray(data, dtype=dtype)
@@ -60,7 +64,7 @@ def _freed_backward(grad):
     )
 
 
-class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
+class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, IndexingOps):
     """An array with optional gradient tracking. `data` is the underlying NumPy array."""
 
     # NumPy ufuncs and operators on arrays defer to our reflected operators, so
@@ -70,7 +74,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _as_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self._parents = ()
         self._backward = None
         self._op = ""
@@ -91,7 +95,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
         if type(data) is not np.ndarray:  # NumPy returns scalars, not 0-d arrays, from 0-d ops
             data = np.asarray(data)
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out._op, out._retains_grad = data, None, op, False
+        out.data, out._grad, out._op, out._retains_grad = data, None, op, False
         out._parents, out._backward, out._requires_grad = (), None, False
         if grad_mode._enabled:
             for p in parents:
@@ -105,7 +109,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
     def _constant(array):
         """A plain tensor that does not require grad around `array` (fast path for scalar operands)."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out._op, out._retains_grad = array, None, "", False
+        out.data, out._grad, out._op, out._retains_grad = array, None, "", False
         out._parents, out._backward, out._requires_grad = (), None, False
         return out
 
@@ -151,59 +155,37 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
-        if not self._requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be implicitly created only for scalar outputs, "
-                    f"got shape {self.shape}; pass gradient= with that shape"
-                )
-            gradient = np.ones_like(self.data)
-        else:
-            gradient = _as_array(gradient, self.data.dtype)
-            if gradient.shape != self.data.shape:
-                raise ValueError(
-                    f"backward: gradient shape {gradient.shape} does not match tensor shape {self.shape}"
-                )
+        gradient = _initial_gradient(self, gradient)
+        mine = replaced.get("backward")
         with grad_mode.no_grad():  # a backward written with Tensor ops must not record a graph
-            self._run_backward(gradient, retain_graph)
-
-    def _run_backward(self, gradient, retain_graph):
-        # `grads` holds the summed gradient of every node waiting in `queue`. The queue pops
-        # the most recently recorded node first: all nodes that feed gradient into a node were
-        # recorded after it, so its gradient is complete when it is popped.
-        grads = {id(self): gradient}
-        queue = [(-self._seq, id(self), self)]
-        while queue:
-            _, key, node = heapq.heappop(queue)
-            grad = grads.pop(key)
-            if node._backward is None:  # a leaf
-                node._accumulate(grad)
-                continue
-            if node._retains_grad:
-                node._accumulate(grad)
-            for parent, parent_grad in zip(node._parents, node._backward(grad)):
-                if parent_grad is None or not parent._requires_grad:
-                    continue
-                parent_grad = _checked_grad(parent_grad, parent, node)
-                key = id(parent)
-                if key in grads:
-                    grads[key] = grads[key] + parent_grad
-                else:
-                    grads[key] = parent_grad
-                    heapq.heappush(queue, (-parent._seq, key, parent))
-            if not retain_graph:
-                # drop the closure and the inputs so intermediate arrays can be freed now
-                # rather than when the output tensor goes away
-                node._backward, node._parents = _freed_backward, ()
+            if mine is not None:
+                mine(self, gradient)
+            else:
+                _run_backward(self, gradient, retain_graph)
 
     def _accumulate(self, grad):
-        if self.grad is None:
+        if self._grad is None:
             # a copy: `grad` may be shared with other nodes or be a read-only broadcast view
-            self.grad = Tensor(np.array(grad, dtype=self.data.dtype))
+            self._grad = Tensor(np.array(grad, dtype=self.data.dtype))
         else:
-            self.grad.data = np.asarray(self.grad.data + grad)
+            self._grad.data = np.asarray(self._grad.data + grad)
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward() (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # checked here, as PyTorch does, so a wrong assignment fails where it is made
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(f"grad: assigned grad has dtype {value.dtype}, but the tensor has dtype {self.dtype}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"grad: assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
+        self._grad = value
 
     # ------------------------------------------------------------------ basic properties
 
@@ -217,11 +199,31 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     @property
     def dtype(self):
-        return self.data.dtype
+        """PyTorch's dtype object (`torch.float32`); compares equal to the NumPy dtype too."""
+        return dtypes.from_numpy(self.data.dtype)
 
     @property
     def device(self):
-        return "cpu"
+        return CPU
+
+    is_cuda = False
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    def is_complex(self):
+        return self.data.dtype.kind == "c"
+
+    def element_size(self):
+        return self.data.dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self.data.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.data.nbytes
 
     @property
     def T(self):
@@ -235,6 +237,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def numel(self):
         return self.data.size
+
+    nelement = numel
 
     def item(self):
         if self.data.size != 1:
@@ -270,15 +274,14 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
         return int(self.data.item())
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extra = ""
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extra += f", dtype={self.data.dtype}"
-        if self._backward is not None:
-            extra += f", grad_fn=<{self._op}>"
-        elif self._requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+        return printing.tensor_repr(self)
+
+    def __format__(self, format_spec):
+        # as in PyTorch: a 0-d tensor formats like its number (f"{loss:.4f}"); other tensors
+        # accept only an empty spec
+        if self.data.ndim == 0:
+            return self.data.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __bool__(self):
         if self.data.size != 1:
@@ -289,18 +292,32 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     # ------------------------------------------------------------------ dtype conversion
 
-    def to(self, dtype):
-        """A copy with another dtype (`to("cpu")` is accepted and returns self); gradients
-        flow back through float casts."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
+    def to(self, *args, **kwargs):
+        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)` (its dtype), with keywords
+        `device=`, `dtype=`, `non_blocking=`, `copy=`. Only the CPU is available; gradients flow
+        back through float casts."""
+        device, dtype, copy = _to_arguments(args, kwargs)
+        check_device(device, "to")
         source = self.data.dtype
-        if np.dtype(dtype) == source:
-            return self
-        out_data = self.data.astype(dtype)
-        if out_data.dtype.kind != "f":
+        target = source if dtype is None else dtypes.to_numpy(dtype, "to")
+        if target == source:
+            return self.clone() if copy else self
+        out_data = self.data.astype(target)
+        if out_data.dtype.kind != "f" or source.kind != "f":
             return Tensor(out_data)
-        return Tensor._result(out_data, (self,), lambda g: (g.astype(source),), "ToBackward")
+        return Tensor._result(out_data, (self,), lambda g: (g.astype(source),), "ToCopyBackward")
+
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the type name (`'torch.FloatTensor'`); otherwise `to(dtype)`,
+        also for a name such as `'torch.LongTensor'`."""
+        if dtype is None:
+            return printing.type_name(self.data.dtype)
+        if isinstance(dtype, str):
+            dtype = printing.dtype_of_type_name(dtype)
+        return self.to(dtype)
+
+    def cuda(self, device=None, non_blocking=False):
+        check_device("cuda" if device is None else device, "cuda")
 
     def cpu(self):
         return self
@@ -325,6 +342,124 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+
+def _initial_gradient(root, gradient):
+    """The gradient backward starts from: ones for a one-element root, else `gradient` checked."""
+    if not root._requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, "
+                f"got shape {root.shape}; pass gradient= with that shape"
+            )
+        return np.ones_like(root.data)
+    gradient = _as_array(gradient, root.data.dtype)
+    if gradient.shape != root.data.shape:
+        raise ValueError(
+            f"backward: gradient shape {gradient.shape} does not match tensor shape {root.shape}"
+        )
+    return gradient
+
+
+@seam("topological_sort")
+def topological_sort(root):
+    """Every tensor that requires grad and that `root` depends on (root included), each after
+    all of its inputs, `root` last: an iterative depth-first search (graphs can be deeper
+    than Python's recursion limit)."""
+    order, visited, pending = [], set(), [(root, False)]
+    while pending:
+        node, expanded = pending.pop()
+        if expanded:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            pending.append((node, True))
+            pending.extend((p, False) for p in node._parents if p._requires_grad and id(p) not in visited)
+    return order
+
+
+@seam("backward")
+def backward(root, grad=None):
+    """tinytorch's autograd engine: accumulate d(root)/d(leaf) into `leaf.grad` for every leaf
+    that requires grad, as `root.backward(grad)` does."""
+    gradient = _initial_gradient(root, grad)
+    with grad_mode.no_grad():
+        _run_backward(root, gradient, retain_graph=False)
+
+
+def _run_backward(root, gradient, retain_graph):
+    """Send `gradient` from `root` back through the graph, each node once its gradient is complete.
+
+    `grads` holds the summed gradient of every node not yet processed. tinytorch's own order
+    pops the most recently recorded node first from a heap: every node that feeds gradient
+    into a node was recorded after it. A replaced `topological_sort` seam gives the order instead.
+    """
+    grads = {id(root): gradient}
+    sort = replaced.get("topological_sort")
+    if sort is not None:
+        for node in reversed(sort(root)):
+            grad = grads.pop(id(node), None)
+            if grad is not None:
+                _propagate(node, grad, grads, retain_graph, _ignore)
+        return
+    queue = [(-root._seq, id(root), root)]
+
+    def push(parent):
+        heapq.heappush(queue, (-parent._seq, id(parent), parent))
+
+    while queue:
+        _, key, node = heapq.heappop(queue)
+        _propagate(node, grads.pop(key), grads, retain_graph, push)
+
+
+def _ignore(parent):
+    """`discovered` for a precomputed order: nothing to schedule."""
+
+
+def _propagate(node, grad, grads, retain_graph, discovered):
+    """Process one node: a leaf keeps `grad`; any other node adds its inputs' shares into
+    `grads` (calling `discovered(parent)` for a parent seen for the first time)."""
+    if node._backward is None:  # a leaf
+        node._accumulate(grad)
+        return
+    if node._retains_grad:
+        node._accumulate(grad)
+    for parent, parent_grad in zip(node._parents, node._backward(grad)):
+        if parent_grad is None or not parent._requires_grad:
+            continue
+        parent_grad = _checked_grad(parent_grad, parent, node)
+        key = id(parent)
+        if key in grads:
+            grads[key] = grads[key] + parent_grad
+        else:
+            grads[key] = parent_grad
+            discovered(parent)
+    if not retain_graph:
+        # drop the closure and the inputs so intermediate arrays can be freed now
+        # rather than when the output tensor goes away
+        node._backward, node._parents = _freed_backward, ()
+
+
+def _to_arguments(args, kwargs):
+    """(device, dtype, copy) from the argument forms of `Tensor.to`."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to: unexpected keyword argument(s) {', '.join(sorted(kwargs))}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, type(CPU))):
+            device = arg
+        elif isinstance(arg, bool):  # non_blocking / copy given positionally
+            continue
+        else:
+            dtype = arg
+    return device, dtype, copy
 
 
 def _checked_grad(grad, parent, node):

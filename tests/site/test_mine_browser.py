@@ -10,6 +10,7 @@ import json
 import pytest
 
 import build
+import tinytorch.mine as mine
 from bench import browser as driver
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -91,10 +92,10 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
     linear = cell_index(page, "class Linear(Module)")
     page.evaluate(SET_CELL_SOURCE, [linear, solution_cell(build.REPO / "content" / "03_layers.py",
                                                           "class Linear(Module)")])
-    use = cell_index(page, 'LinearLayer = yours_or_reference("linear"')
-    page.evaluate(RUN_CELLS_ABOVE, use + 1)
+    check = cell_index(page, "check_linear(Linear)")
+    page.evaluate(RUN_CELLS_ABOVE, check + 1)
     wait_for_output(page, "PASS linear")
-    wait_for_output(page, "Using your linear. Saved as my_tinytorch/Linear.py")
+    wait_for_output(page, "Saved your Linear as my_tinytorch/Linear.py")
     outputs = page.evaluate(driver.OUTPUT_TEXT)
     assert "newer version" not in outputs  # the release cell of an up-to-date notebook is silent
     assert {"Linear.py", "progress.json"} <= set(listing(page, "my_tinytorch"))
@@ -130,7 +131,7 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
     # The progress page reads the same saved state.
     open_notebook(page, site_url, build.PROGRESS_NOTEBOOK)
     driver.run_all_cells(page)
-    wait_for_output(page, "TransformerBlock: tinytorch's")  # the last line of mine.status()
+    wait_for_output(page, f"{list(mine.COMPONENTS)[-1]}: tinytorch's")  # the last line of mine.status()
     outputs = page.evaluate(driver.OUTPUT_TEXT)
     assert "yours: Linear" in outputs and "Linear: yours (my_tinytorch/Linear.py" in outputs, outputs[:3000]
 

@@ -12,7 +12,10 @@ import numpy as np
 from .. import grad_mode
 from ..acceleration import LossScaler, bias_gelu as reference_bias_gelu, matmul_blocked, next_loss_scale
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("18_acceleration", "Acceleration")
 
 
 # ---------------------------------------------------------------------- tiled matmul
@@ -74,6 +77,7 @@ def _tiled_hint(a, b, tile, got):
     return "out[i:i+tile, j:j+tile] += a[i:i+tile, p:p+tile] @ b[p:p+tile, j:j+tile] over all tiles i, j, p"
 
 
+@exercise("matmul_tiled")
 def check_matmul_tiled(matmul_tiled):
     """matmul_tiled(a, b, tile=64): (M, K) @ (K, N), computed tile by tile."""
     name = "matmul_tiled"
@@ -131,6 +135,7 @@ def _gelu_cases():
     ]
 
 
+@exercise("bias_gelu")
 def check_bias_gelu(bias_gelu):
     """bias_gelu(input, bias): gelu_tanh(input + bias) as ONE graph node, with its own backward."""
     name = "bias_gelu"
@@ -216,6 +221,7 @@ def _scaler_after(flags, **options):
     return states
 
 
+@exercise("update_scale")
 def check_update_scale(update_scale):
     """update_scale(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5,
     growth_interval=2000) -> (new_scale, new_good_steps)."""

@@ -3,7 +3,10 @@
 import numpy as np
 
 from ..tensor import Tensor
+from ..course import registry
 from .core import check_function
+
+exercise = registry.module("02_activations", "Activations")
 
 
 def _cases():
@@ -17,11 +20,13 @@ def _cases():
     ]
 
 
+@exercise("relu")
 def check_relu(relu):
     """relu(x) = max(x, 0), elementwise."""
     check_function("relu", relu, lambda x: x.relu(), _cases(), hint="np.maximum(x.data, 0)")
 
 
+@exercise("sigmoid")
 def check_sigmoid(sigmoid):
     """sigmoid(x) = 1 / (1 + exp(-x)), without overflow warnings for large |x|."""
     check_function(
@@ -30,10 +35,12 @@ def check_sigmoid(sigmoid):
     )
 
 
+@exercise("tanh")
 def check_tanh(tanh):
     check_function("tanh", tanh, lambda x: x.tanh(), _cases(), hint="np.tanh, or 2 * sigmoid(2x) - 1")
 
 
+@exercise("gelu")
 def check_gelu(gelu):
     check_function(
         "gelu", gelu, lambda x: x.gelu(approximate="tanh"), _cases(), atol=1e-4,
@@ -41,6 +48,7 @@ def check_gelu(gelu):
     )
 
 
+@exercise("softmax")
 def check_softmax(softmax):
     """softmax(x, dim): positive numbers summing to 1 along dim, stable for large inputs."""
     cases = [(f"{case} dim=-1", (x, -1)) for case, (x,) in _cases()]

@@ -8,9 +8,12 @@ from .. import nn
 from ..nn import functional as F
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed
 from .layers import _build, _grad_of
 from .tensor import run_hinted
+
+exercise = registry.module("12_attention", "Attention")
 
 _TENSOR_OPS = "use Tensor operations (@, .transpose, .masked_fill, .softmax), not .data, so gradients flow"
 
@@ -88,6 +91,7 @@ def _compare_input_grads(name, case, rng, out, expected, labels, mine, refs):
                      _TENSOR_OPS, atol=1e-4)
 
 
+@exercise("scaled_dot_product_attention", tinytorch="tinytorch.nn.functional:scaled_dot_product_attention")
 def check_scaled_dot_product_attention(scaled_dot_product_attention):
     """scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
     softmax(query @ key^T / sqrt(D) + mask) @ value, as torch.nn.functional's; gradients too."""
@@ -161,6 +165,7 @@ def _mha_hint(case, kwargs):
             "after attention merge back: transpose(1, 2) -> reshape (B, T, E); then out_proj")
 
 
+@exercise("MultiHeadAttention", tinytorch="tinytorch.checks.attention:ReferenceMultiHeadAttention")
 def check_multi_head_attention(MultiHeadAttention):
     """MultiHeadAttention(embed_dim, num_heads) with q_proj, k_proj, v_proj, out_proj (Linear E -> E);
     forward(query, key, value, key_padding_mask=None, is_causal=False) -> (B, L, E), as

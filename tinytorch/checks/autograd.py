@@ -11,8 +11,12 @@ import numpy as np
 
 from ..grad_mode import enable_grad
 from ..gradcheck import numerical_grad
-from ..tensor import Tensor, _freed_backward, _unbroadcast
+from .. import seams
+from ..tensor import Tensor, _freed_backward
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("05_autograd", "Autograd")
 
 
 def _leaf(array, requires_grad=True):
@@ -36,50 +40,16 @@ def _library_grads(forward, grad, arrays):
     return tuple(np.zeros_like(a) if t.grad is None else t.grad.data for a, t in zip(arrays, inputs))
 
 
-def reference_unbroadcast(grad, shape):
-    return _unbroadcast(np.asarray(grad), tuple(shape))
-
-
-def reference_add_backward(grad, a, b):
-    return _library_grads(lambda x, y: x + y, grad, (a, b))
-
-
-def reference_mul_backward(grad, a, b):
-    return _library_grads(lambda x, y: x * y, grad, (a, b))
-
-
-def reference_matmul_backward(grad, a, b):
-    return _library_grads(lambda x, y: x @ y, grad, (a, b))
-
-
-def reference_sum_backward(grad, shape, dim=None, keepdim=False):
-    return _library_grads(lambda x: x.sum(dim=dim, keepdim=keepdim), grad, (np.zeros(shape),))[0]
-
-
-def reference_relu_backward(grad, x):
-    return _library_grads(lambda t: t.relu(), grad, (x,))[0]
-
-
-def reference_sigmoid_backward(grad, out):
-    return grad * out * (1 - out)
-
-
-def reference_tanh_backward(grad, out):
-    return grad * (1 - out * out)
-
-
-def reference_topological_sort(root):
-    """Tensors that require grad and that `root` depends on, each after its inputs (iterative DFS)."""
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
-    return order
+# tinytorch's own rules (the seams' implementations), for the notebook's fallbacks
+reference_unbroadcast = seams.tinytorch("unbroadcast")
+reference_add_backward = seams.tinytorch("add_backward")
+reference_mul_backward = seams.tinytorch("mul_backward")
+reference_matmul_backward = seams.tinytorch("matmul_backward")
+reference_sum_backward = seams.tinytorch("sum_backward")
+reference_relu_backward = seams.tinytorch("relu_backward")
+reference_sigmoid_backward = seams.tinytorch("sigmoid_backward")
+reference_tanh_backward = seams.tinytorch("tanh_backward")
+reference_topological_sort = seams.tinytorch("topological_sort")
 
 
 def reference_backward(root, grad=None):
@@ -128,6 +98,7 @@ def _rng():
     return np.random.default_rng(5)
 
 
+@exercise("unbroadcast", seam="unbroadcast")
 def check_unbroadcast(unbroadcast):
     """unbroadcast(grad, shape): sum `grad` back down to `shape` (the inverse of broadcasting)."""
     name = "unbroadcast"
@@ -154,6 +125,7 @@ def check_unbroadcast(unbroadcast):
     passed(name, len(cases), ["same shape", "leading axes", "size-1 axes", "both", "to a scalar", "empty"])
 
 
+@exercise("add_backward", seam="add_backward")
 def check_add_backward(add_backward):
     """add_backward(grad, a, b) -> (grad_a, grad_b) for out = a + b (broadcasting)."""
     rng = _rng()
@@ -169,6 +141,7 @@ def check_add_backward(add_backward):
                 "each input gets grad itself, summed back to that input's shape with unbroadcast")
 
 
+@exercise("mul_backward", seam="mul_backward")
 def check_mul_backward(mul_backward):
     """mul_backward(grad, a, b) -> (grad_a, grad_b) for out = a * b (broadcasting)."""
     rng = _rng()
@@ -185,6 +158,7 @@ def check_mul_backward(mul_backward):
                 "d(a*b)/da = b, so grad_a = unbroadcast(grad * b, a.shape); likewise for b")
 
 
+@exercise("matmul_backward", seam="matmul_backward")
 def check_matmul_backward(matmul_backward):
     """matmul_backward(grad, a, b) -> (grad_a, grad_b) for out = a @ b, with a (..., n, k) and
     b (..., k, m) (at least 2-D; batch dimensions broadcast)."""
@@ -202,6 +176,7 @@ def check_matmul_backward(matmul_backward):
                 "np.swapaxes(x, -1, -2)), then unbroadcast each to its input's shape")
 
 
+@exercise("sum_backward", seam="sum_backward")
 def check_sum_backward(sum_backward):
     """sum_backward(grad, shape, dim=None, keepdim=False) -> the gradient for the input of
     x.sum(dim, keepdim), where x had `shape`."""
@@ -246,12 +221,14 @@ def _activation_cases(rng, with_zero):
     return cases
 
 
+@exercise("relu_backward", seam="relu_backward")
 def check_relu_backward(relu_backward):
     """relu_backward(grad, x) -> grad for the input of relu(x) (0 where x <= 0, as PyTorch)."""
     _check_rule("relu_backward", relu_backward, lambda t: t.relu(), _activation_cases(_rng(), True),
                 "the slope is 1 where x > 0 and 0 elsewhere (also at x == 0): np.where(x > 0, grad, 0)")
 
 
+@exercise("sigmoid_backward", seam="sigmoid_backward")
 def check_sigmoid_backward(sigmoid_backward):
     """sigmoid_backward(grad, out) -> grad for the input, from the saved output out = sigmoid(x)."""
     def args(grad, inputs):
@@ -263,6 +240,7 @@ def check_sigmoid_backward(sigmoid_backward):
                 learner_args=args)
 
 
+@exercise("tanh_backward", seam="tanh_backward")
 def check_tanh_backward(tanh_backward):
     """tanh_backward(grad, out) -> grad for the input, from the saved output out = tanh(x)."""
     def args(grad, inputs):
@@ -321,6 +299,7 @@ def _graphs(deep=2000):
 _GRAPH_NAMES = ["chain", "reuse", "diamond", "MLP", "leaf root", "vector root", "deep chain"]
 
 
+@exercise("topological_sort", seam="topological_sort")
 def check_topological_sort(topological_sort):
     """topological_sort(root) -> list of every tensor that requires grad and that `root`
     depends on (root included), each one after all of its inputs; root last."""
@@ -363,6 +342,7 @@ def check_topological_sort(topological_sort):
     passed(name, len(graphs), _GRAPH_NAMES)
 
 
+@exercise("backward", seam="backward")
 def check_backward(backward):
     """backward(root, grad=None): like root.backward(grad), accumulate d(root)/d(leaf) into the
     `.grad` (a Tensor) of every leaf that requires grad, calling each node's `_backward`."""

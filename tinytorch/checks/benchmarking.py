@@ -12,7 +12,11 @@ import numpy as np
 
 from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
 from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
+from ..course import registry
 from .core import fail, passed, run_learner
+
+exercise_19 = registry.module("19_benchmarking", "Benchmarking")
+exercise_20 = registry.module("20_capstone", "Capstone")
 
 _KEYS = ("median", "q1", "q3", "iqr", "ci_low", "ci_high")
 
@@ -55,6 +59,7 @@ def _ci_hint(values, confidence, low, high):
             f"medians (the middle `confidence` share)")
 
 
+@exercise_19("summarize")
 def check_summarize(summarize):
     """summarize(times, confidence=0.95, resamples=2000, seed=0) -> dict with median, q1, q3,
     iqr, ci_low, ci_high (seconds)."""
@@ -144,6 +149,7 @@ def _pareto_hint(rows, options, got_names, expected_names):
     return "keep each row that no other row dominates (at least as good everywhere, strictly better somewhere)"
 
 
+@exercise_19("pareto_front")
 def check_pareto_front(pareto_front):
     """pareto_front(rows, minimize=(), maximize=()) -> the rows no other row dominates, in input order."""
     name = "pareto_front"
@@ -184,6 +190,7 @@ def _fake_stage(name, size_factor, accuracy_change, latency_factor, calls):
     return stage
 
 
+@exercise_20("run_pipeline")
 def check_run_pipeline(run_pipeline):
     """run_pipeline(model, stages, measure) -> one row per model: the input ('baseline') and the
     output of each stage, each stage applied to the previous stage's output."""
@@ -268,6 +275,7 @@ def _gain_hint(key, rows, i, got):
     return "this row's accuracy minus the previous row's (the first row's for total_accuracy_change); 0 for the first row"
 
 
+@exercise_20("stage_report")
 def check_stage_report(stage_report):
     """stage_report(rows) -> new rows with accuracy_change, size_reduction, speedup (vs the previous
     row) and total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""

@@ -13,7 +13,10 @@ from ..compression import magnitude_prune as library_magnitude_prune
 from ..compression import structured_prune as library_structured_prune
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("16_compression", "Compression")
 
 
 def _expect_mask(name, case, got, shape):
@@ -46,6 +49,7 @@ def _magnitude_cases():
     ]
 
 
+@exercise("magnitude_prune")
 def check_magnitude_prune(magnitude_prune):
     """magnitude_prune(weight, amount) -> bool mask: False for the round(amount * size)
     entries of smallest |weight|, True elsewhere. The weight itself is not modified."""
@@ -89,6 +93,7 @@ def _library_structured(weight, amount, norm):
     return library_structured_prune(module, amount, dim=0, norm=norm).data.copy()
 
 
+@exercise("structured_prune")
 def check_structured_prune(structured_prune):
     """structured_prune(weight, amount, norm=2) -> bool mask of weight's shape that removes the
     round(amount * rows) rows (output neurons / channels, dim 0) of smallest L`norm` norm."""
@@ -142,6 +147,7 @@ def _linear_layers(model):
     return first, second
 
 
+@exercise("low_rank_factorize")
 def check_low_rank_factorize(low_rank_factorize):
     """low_rank_factorize(linear, rank) -> (Sequential(Linear(in, rank, bias=False),
     Linear(rank, out)), relative Frobenius error of the rank-r weight)."""
@@ -201,6 +207,7 @@ def check_low_rank_factorize(low_rank_factorize):
 # ---------------------------------------------------------------------- distillation
 
 
+@exercise("distillation_loss")
 def check_distillation_loss(distillation_loss):
     """distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
     alpha * T^2 * KL(softmax(t / T) || softmax(s / T)) + (1 - alpha) * cross_entropy(s, targets),

@@ -22,7 +22,10 @@ from ..acceleration.formulations import col2im as _library_col2im, im2col as _li
 from ..grad_mode import enable_grad
 from ..nn import functional as F
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("09_convolutions", "Convolutions")
 
 
 # ---------------------------------------------------------------------------- references
@@ -132,6 +135,7 @@ def _check_conv(name, conv, cases, hint_fn=_conv_hint):
 
 # ---------------------------------------------------------------------------- the checks
 
+@exercise("conv2d_loops")
 def check_conv2d_loops(conv2d_loops):
     """conv2d_loops(x, weight, bias, stride, padding): the convolution written as loops."""
     name = "conv2d_loops"
@@ -140,6 +144,7 @@ def check_conv2d_loops(conv2d_loops):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("im2col")
 def check_im2col(im2col):
     """im2col(x, kh, kw, stride, padding) -> (N*Ho*Wo, C*kh*kw): one row per output pixel
     (rows in (n, i, j) order), one column per (c, a, b) input position of the window."""
@@ -167,6 +172,7 @@ def check_im2col(im2col):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("conv2d_im2col")
 def check_conv2d_im2col(conv2d_im2col):
     """conv2d_im2col(x, weight, bias, stride, padding): im2col, then one matrix product."""
     name = "conv2d_im2col"
@@ -186,6 +192,7 @@ def check_conv2d_im2col(conv2d_im2col):
     print(f"  (larger case: yours {times[0] * 1e3:.2f} ms, tinytorch {times[1] * 1e3:.2f} ms)")
 
 
+@exercise("col2im")
 def check_col2im(col2im):
     """col2im(cols, x_shape, kh, kw, stride, padding): the adjoint of im2col; every entry of
     `cols` is added to the input pixel it was copied from (overlaps add up, padding dropped)."""
@@ -207,6 +214,7 @@ def check_col2im(col2im):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("conv2d_backward")
 def check_conv2d_backward(conv2d_backward):
     """conv2d_backward(grad, x, weight, stride, padding) -> (grad_x, grad_weight, grad_bias)."""
     name = "conv2d_backward"
@@ -253,6 +261,7 @@ def _pool_cases():
     ]
 
 
+@exercise("max_pool2d")
 def check_max_pool2d(max_pool2d):
     """max_pool2d(x, kernel_size, stride=None): maximum of every window (stride defaults to
     kernel_size; no padding)."""
@@ -273,6 +282,7 @@ def check_max_pool2d(max_pool2d):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
+@exercise("max_pool2d_backward")
 def check_max_pool2d_backward(max_pool2d_backward):
     """max_pool2d_backward(grad, x, kernel_size, stride=None): each window's gradient goes to
     its maximum (the first one on ties, as PyTorch); overlapping windows add up."""

@@ -1,55 +1,15 @@
 """What every exercise check shares: run the learner's code on named cases, compare it with
 the library, print a short report, raise `CheckFailed` on the first mismatch."""
 
-import sys
-
 import numpy as np
 
+from ..course import progress
+from ..course.registry import CheckFailed  # noqa: F401  (the checks' exception, raised from here)
 from ..tensor import Tensor
 
 
-class CheckFailed(AssertionError):
-    """The learner's implementation disagrees with the reference (the message says where)."""
-
-
-# name -> True/False: the latest outcome of each check in this Python session.
-results = {}
-# name -> (check function name, the learner's object it was called on), for the latest outcome:
-# tinytorch.mine saves an implementation only if it is the very object that passed.
-checked = {}
-
-
-def _checked_call():
-    """(name, first argument) of the public check running now: the outermost `check_*` frame
-    of a tinytorch.checks module other than this one."""
-    found = None
-    frame = sys._getframe(1)
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if (module.startswith("tinytorch.checks.") and module != __name__
-                and frame.f_code.co_name.startswith("check_")):
-            found = frame
-        frame = frame.f_back
-    if found is None:
-        return None
-    code = found.f_code
-    first = found.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
-    return code.co_name, first
-
-
-def _record(name, outcome):
-    """Keep a check's outcome: in `results`, and in the saved progress (tinytorch.mine)."""
-    results[name] = outcome
-    call = _checked_call()
-    if call is not None:
-        checked[name] = call
-    else:
-        checked.pop(name, None)
-    try:
-        from .. import mine
-        mine.record_check(name, outcome)
-    except Exception:  # noqa: BLE001 - progress is a convenience, never a reason for a check to fail
-        pass
+# name -> latest outcome of each check in this Python session (kept by the course layer)
+results = progress.results
 
 
 def _array(value):
@@ -66,7 +26,6 @@ def _summary(value, limit=6):
 
 def fail(name, case, message, hint=None):
     """Print the failure report and raise CheckFailed."""
-    _record(name, False)
     report = f"FAIL {name} on {case}: {message}"
     if hint:
         report += f"\n  hint: {hint}"
@@ -144,24 +103,16 @@ def check_function(name, learner_fn, reference_fn, cases, hint=None, atol=1e-5, 
 
 
 def passed(name, count, cases):
-    _record(name, True)
     print(f"PASS {name}: {count} cases ({', '.join(cases)})")
 
 
 def yours_or_reference(name, yours, reference):
-    """The learner's implementation if its check `name` passed in this session, else the
-    library's; says in one line which one is used, so later cells run either way. In a
-    notebook, yours is also saved for later notebooks and the milestones (tinytorch.mine)."""
-    if results.get(name):
-        note = ""
-        try:
-            from .. import mine
-            note = mine.autosave(name, yours, reference)
-        except Exception:  # noqa: BLE001 - saving is a convenience, never a reason for a cell to fail
-            pass
-        print(f"Using your {name}.{note}")
+    """The learner's implementation if its check `name` passed in this session, else
+    tinytorch's; says in one line which one is used, so later cells run either way."""
+    if progress.results.get(name):
+        print(f"Using your {name}.")
         return yours
-    state = "failed" if name in results else "not run yet"
+    state = "failed" if name in progress.results else "not run yet"
     print(f"Using tinytorch's {name} (your check {state}).")
     return reference
 

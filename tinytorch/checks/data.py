@@ -12,7 +12,10 @@ from ..data import TensorDataset as _LibraryDataset
 from ..data import default_collate
 from ..data import shift_images as reference_shift_images
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, expect_error, fail, passed, run_learner
+
+exercise = registry.module("08_dataloader", "DataLoader")
 
 
 def _same_tensor(name, case, got, expected, hint=None):
@@ -42,6 +45,7 @@ def _rng():
 # ---------------------------------------------------------------------- TensorDataset
 
 
+@exercise("TensorDataset", tinytorch="tinytorch.data:TensorDataset")
 def check_tensor_dataset(TensorDataset):
     """TensorDataset(*tensors): ds[i] is the tuple (t[i] for each tensor), len(ds) the shared
     first dimension; `.tensors` holds them as Tensors; ValueError if the sizes differ."""
@@ -79,6 +83,7 @@ def check_tensor_dataset(TensorDataset):
 # ---------------------------------------------------------------------- collate
 
 
+@exercise("collate")
 def check_collate(collate):
     """collate(samples): a list of samples (Tensor, ndarray, int, float, or a tuple/list of
     those) stacked into a batch along a new first dimension, as `default_collate` does."""
@@ -149,6 +154,7 @@ def _epochs(loader, count, seed):
         _random.default_generator.rng = saved
 
 
+@exercise("DataLoader", tinytorch="tinytorch.data:DataLoader")
 def check_dataloader(DataLoader):
     """DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
     collate_fn=None): batches equal to `tinytorch.data.DataLoader`'s, epoch after epoch."""
@@ -236,6 +242,7 @@ def check_dataloader(DataLoader):
 # ---------------------------------------------------------------------- augmentation
 
 
+@exercise("shift_images")
 def check_shift_images(shift_images):
     """shift_images(images (N, H, W), dy (N,), dx (N,)) -> (N, H, W): each image moved by its
     own integer offset (down/right positive), vacated pixels 0, input unchanged."""

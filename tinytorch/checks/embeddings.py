@@ -8,9 +8,12 @@ from .. import nn
 from ..nn.embedding import _scatter_rows, sinusoidal_table
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed
 from .layers import _build, _call, _grad_of
 from .tensor import run_hinted
+
+exercise = registry.module("11_embeddings", "Embeddings")
 
 _IDS = "an int64 array of token ids"
 
@@ -27,6 +30,7 @@ def reference_scatter_add_rows(grad, ids, num_rows):
     return _scatter_rows(grad.reshape(-1, grad.shape[-1]), ids.reshape(-1), num_rows)
 
 
+@exercise("scatter_add_rows")
 def check_scatter_add_rows(scatter_add_rows):
     """scatter_add_rows(grad (*, D), ids (*), num_rows) -> (num_rows, D): row ids[i] of the result
     is the sum of every grad row whose id is ids[i]; rows no id points at are zero."""
@@ -61,6 +65,7 @@ def check_scatter_add_rows(scatter_add_rows):
 # ---------------------------------------------------------------------- Embedding
 
 
+@exercise("Embedding", tinytorch="tinytorch.nn:Embedding")
 def check_embedding(Embedding):
     """Embedding(num_embeddings, embedding_dim, padding_idx=None): weight (num, dim) float32,
     N(0, 1); forward(ids) -> weight rows (*ids.shape, dim); gradients of repeated ids add up;
@@ -146,6 +151,7 @@ def check_embedding(Embedding):
 # ---------------------------------------------------------------------- sinusoidal positions
 
 
+@exercise("sinusoidal_positions")
 def check_sinusoidal_positions(sinusoidal_positions):
     """sinusoidal_positions(max_len, d_model) -> (max_len, d_model) float32: feature 2i of
     position p is sin(p / 10000**(2i / d_model)), feature 2i + 1 is cos of the same angle."""

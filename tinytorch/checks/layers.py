@@ -8,8 +8,11 @@ import numpy as np
 from .. import nn
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed
 from .tensor import run_hinted
+
+exercise = registry.module("03_layers", "Layers")
 
 _TENSOR_OPS = "use Tensor operations on the input and the Parameters (e.g. x @ self.weight.T), not .data, so gradients flow"
 
@@ -54,6 +57,7 @@ def _grad_of(name, case, tensor, what):
 # ---------------------------------------------------------------------- Linear
 
 
+@exercise("Linear", tinytorch="tinytorch.nn:Linear")
 def check_linear(Linear):
     """Linear(in_features, out_features, bias=True): y = x @ weight.T + bias, weight (out, in),
     initialised like PyTorch (U(-1/sqrt(in), 1/sqrt(in)) for weight and bias)."""
@@ -137,6 +141,7 @@ def check_linear(Linear):
 # ---------------------------------------------------------------------- Sequential
 
 
+@exercise("Sequential", tinytorch="tinytorch.nn:Sequential")
 def check_sequential(Sequential):
     """Sequential(*modules): calls them in order; registers them as children '0', '1', ... so
     parameters(), train()/eval() and state_dict() see them; supports len() and indexing."""
@@ -192,6 +197,7 @@ def check_sequential(Sequential):
 # ---------------------------------------------------------------------- Dropout
 
 
+@exercise("Dropout", tinytorch="tinytorch.nn:Dropout")
 def check_dropout(Dropout):
     """Dropout(p=0.5): in training, zero each element with probability p and scale the others
     by 1/(1-p) (inverted dropout); identity in eval mode and for p=0."""

@@ -5,8 +5,11 @@ import numpy as np
 
 from ..nn import functional as F
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed
 from .tensor import run_hinted
+
+exercise = registry.module("04_losses", "Losses")
 
 _TENSOR_OPS = "use Tensor operations (x - m, .exp(), .sum(dim, keepdim=True), .log(), indexing), not .data, so gradients flow"
 
@@ -45,6 +48,7 @@ def _f32(rng, *shape, scale=1.0):
 # ---------------------------------------------------------------------- MSE
 
 
+@exercise("mse_loss")
 def check_mse_loss(mse_loss):
     """mse_loss(input, target): the mean over all elements of (input - target)^2."""
     name = "mse_loss"
@@ -67,6 +71,7 @@ def check_mse_loss(mse_loss):
 # ---------------------------------------------------------------------- log-softmax
 
 
+@exercise("log_softmax")
 def check_log_softmax(log_softmax):
     """log_softmax(x, dim=-1) = x - logsumexp(x, dim), stable for any logits."""
     name = "log_softmax"
@@ -90,6 +95,7 @@ def check_log_softmax(log_softmax):
 # ---------------------------------------------------------------------- cross-entropy
 
 
+@exercise("cross_entropy")
 def check_cross_entropy(cross_entropy):
     """cross_entropy(logits (N, C), target (N,) int64): mean over rows of -log_softmax(logits)[i, target[i]]."""
     name = "cross_entropy"
@@ -119,6 +125,7 @@ def check_cross_entropy(cross_entropy):
 # ---------------------------------------------------------------------- binary cross-entropy
 
 
+@exercise("binary_cross_entropy_with_logits")
 def check_binary_cross_entropy_with_logits(bce_with_logits):
     """bce_with_logits(logits, target): mean of -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))],
     computed stably as max(x, 0) - x * y + log(1 + exp(-|x|))."""

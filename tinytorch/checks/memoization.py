@@ -12,7 +12,10 @@ from .. import grad_mode, nn
 from ..models import GPT, GPTConfig, KVCache as ReferenceKVCache, kv_cache_bytes as reference_kv_cache_bytes
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("17_memoization", "Memoization")
 
 
 # ---------------------------------------------------------------------- the cache
@@ -44,6 +47,7 @@ def _compare_append(name, case, cache, reference, k, v):
     return got
 
 
+@exercise("KVCache")
 def check_kv_cache(KVCache):
     """KVCache(batch_size, num_heads, max_len, head_dim, dtype): preallocated keys and values
     (B, H, max_len, D), append(k, v) -> views of everything stored, overflow error, reset()."""
@@ -241,6 +245,7 @@ def greedy_generate(model, ids, new_tokens, attend, cache_class=ReferenceKVCache
     return Tensor(ids)
 
 
+@exercise("attend_one_token")
 def check_cached_attention(attend_one_token):
     """attend_one_token(attn, x, cache): self-attention output (B, 1, E) of one new position
     x (B, 1, E) over the cached positions and itself; appends its key and value to `cache`."""
@@ -275,6 +280,7 @@ def check_cached_attention(attend_one_token):
 # ---------------------------------------------------------------------- memory
 
 
+@exercise("kv_cache_bytes")
 def check_kv_cache_bytes(kv_cache_bytes):
     """kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.float32) -> int."""
     name = "kv_cache_bytes"

@@ -14,7 +14,10 @@ from ..profiling.flops import conv2d_flops as reference_conv2d_flops, linear_flo
 from ..profiling.timing import summarize
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("14_profiling", "Profiling")
 
 
 def _int(name, case, got):
@@ -72,6 +75,7 @@ def _count_hint(model, kwargs, got):
     return "add p.data.size (or p.numel()) over model.parameters(), which yields each parameter once"
 
 
+@exercise("count_parameters")
 def check_count_parameters(count_parameters):
     """count_parameters(model, trainable_only=False): scalar parameters, each shared one once."""
     name = "count_parameters"
@@ -133,6 +137,7 @@ def _linear_diagnose(module, x, output, got):
                           "(N = output.data.size // out_features)")
 
 
+@exercise("linear_flops")
 def check_linear_flops(linear_flops):
     """linear_flops(module, args, kwargs, output): FLOPs of one nn.Linear call."""
     _check_rule("linear_flops", linear_flops, reference_linear_flops, _linear_cases(), _linear_diagnose)
@@ -177,6 +182,7 @@ def _conv_diagnose(module, x, output, got):
             "multiply-adds, + 1 for the bias")
 
 
+@exercise("conv2d_flops")
 def check_conv2d_flops(conv2d_flops):
     """conv2d_flops(module, args, kwargs, output): FLOPs of one nn.Conv2d call."""
     _check_rule("conv2d_flops", conv2d_flops, reference_conv2d_flops, _conv_cases(), _conv_diagnose)
@@ -256,6 +262,7 @@ def _latency_case(name, case, measure_latency, args, warmup, repeats, timed):
             fail(name, case, f"{field}: expected {want:.6g} s, got {value:.6g}", hint)
 
 
+@exercise("measure_latency")
 def check_measure_latency(measure_latency):
     """measure_latency(fn, *args, warmup=3, repeats=20, timer=time.perf_counter) -> LatencyStats."""
     name = "measure_latency"
@@ -282,6 +289,7 @@ def check_measure_latency(measure_latency):
 # ---------------------------------------------------------------------- Amdahl
 
 
+@exercise("amdahl_speedup")
 def check_amdahl_speedup(amdahl_speedup):
     """amdahl_speedup(fraction, speedup): 1 / ((1 - f) + f / s), elementwise on arrays."""
     name = "amdahl_speedup"

@@ -14,7 +14,10 @@ from ..quantization.qparams import calculate_qparams as _library_calculate_qpara
 from ..quantization.qparams import quantize_with
 from ..random import manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("15_quantization", "Quantization")
 
 
 def _pair(name, case, got):
@@ -26,6 +29,7 @@ def _pair(name, case, got):
 # ---------------------------------------------------------------------- calculate_qparams
 
 
+@exercise("calculate_qparams")
 def check_calculate_qparams(calculate_qparams):
     """calculate_qparams(min_val, max_val, symmetric=True, num_bits=8) -> (scale, zero_point)."""
     name = "calculate_qparams"
@@ -89,6 +93,7 @@ def _quantize_cases():
     ]
 
 
+@exercise("quantize")
 def check_quantize(quantize):
     """quantize(x, scale, zero_point, num_bits=8, symmetric=False) -> int8 array."""
     name = "quantize"
@@ -110,6 +115,7 @@ def check_quantize(quantize):
     passed(name, len(cases), [case for case, *_ in cases])
 
 
+@exercise("dequantize")
 def check_dequantize(dequantize):
     """dequantize(q, scale, zero_point) -> float32 array scale * (q - zero_point)."""
     name = "dequantize"
@@ -171,6 +177,7 @@ def _find_int8_weight(layer, shape):
     return array if array.dtype == np.int8 and array.shape == shape else None
 
 
+@exercise("QuantizedLinear")
 def check_quantized_linear(QuantizedLinear):
     """QuantizedLinear(linear, input_scale, input_zero_point): int8 weights (per output channel,
     symmetric) in the buffer `weight`, int8 inputs, int32 accumulation, float32 output."""

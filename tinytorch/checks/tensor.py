@@ -4,7 +4,10 @@ and C-order strides. Forward only: gradients come in module 05."""
 import numpy as np
 
 from ..tensor import Tensor
+from ..course import registry
 from .core import CheckFailed, assert_close, fail, passed, run_learner
+
+exercise = registry.module("01_tensor", "Tensor")
 
 
 def _expect_tensor(name, case, got, expected):
@@ -68,6 +71,7 @@ _BROADCAST_OK = [
 _BROADCAST_BAD = [((3,), (4,)), ((2, 3), (3, 2)), ((2, 1), (8, 4, 3))]
 
 
+@exercise("broadcast_shape")
 def check_broadcast_shape(broadcast_shape):
     """broadcast_shape(a, b): the shape NumPy/PyTorch broadcasting gives two shapes (tuples),
     or ValueError naming both shapes when they are incompatible."""
@@ -112,6 +116,7 @@ def _matmul_cases():
     ]
 
 
+@exercise("matmul")
 def check_matmul(matmul):
     """matmul(a, b) for Tensors with at least 2 dims: (..., n, k) @ (..., k, m) -> (..., n, m),
     batch dims broadcast; ValueError naming both shapes when the inner sizes differ."""
@@ -139,6 +144,7 @@ def check_matmul(matmul):
 # ---------------------------------------------------------------------- reductions
 
 
+@exercise("var")
 def check_var(var):
     """var(x, dim=None, keepdim=False, correction=1) of a float Tensor, like `torch.var`."""
     name = "var"
@@ -178,6 +184,7 @@ def check_var(var):
 # ---------------------------------------------------------------------- memory layout
 
 
+@exercise("strides")
 def check_strides(strides):
     """strides(shape, itemsize): bytes to step in each dimension of a C-order (row-major) array."""
     name = "strides"

@@ -15,7 +15,10 @@ import numpy as np
 
 from ..text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer as _LibraryChar, count_pairs as reference_pair_counts
 from ..text.bpe import _merge
+from ..course import registry
 from .core import expect_error, fail, passed, run_learner
+
+exercise = registry.module("10_tokenization", "Tokenization")
 
 UNICODE_TEXT = "naïve café, Straße, Ελληνικά, 日本語, emoji 🙂👍🏽 and e\u0301 (a combining accent)"
 
@@ -55,6 +58,7 @@ def _compare_text(name, case, got, expected, hint):
 # ---------------------------------------------------------------------- characters
 
 
+@exercise("CharTokenizer", tinytorch="tinytorch.text:CharTokenizer")
 def check_char_tokenizer(CharTokenizer):
     """CharTokenizer(text): ids are the ranks of the distinct characters in code-point order."""
     name = "CharTokenizer"
@@ -91,6 +95,7 @@ def check_char_tokenizer(CharTokenizer):
 # ---------------------------------------------------------------------- BPE core
 
 
+@exercise("get_pair_counts")
 def check_pair_counts(get_pair_counts):
     """get_pair_counts(ids, counts=None): how often each adjacent pair occurs (overlaps count);
     with `counts` given, add to that dict and return it."""
@@ -123,6 +128,7 @@ def check_pair_counts(get_pair_counts):
     passed(name, len(cases) + 1, [c for c, _ in cases] + [case])
 
 
+@exercise("merge")
 def check_merge(merge):
     """merge(ids, pair, new_id): every non-overlapping occurrence of `pair`, left to right,
     replaced by `new_id`; a new list (the input is left unchanged)."""
@@ -179,6 +185,7 @@ TRAIN_TEXTS = [
 ]
 
 
+@exercise("train_bpe")
 def check_train_bpe(train_bpe):
     """train_bpe(text, vocab_size): the merges {(a, b): new_id} learned in order, as
     BPETokenizer.train learns them (chunks from GPT2_SPLIT_PATTERN, ties to the smallest pair)."""
@@ -239,6 +246,7 @@ def _encode_cases():
     ]
 
 
+@exercise("bpe_encode")
 def check_bpe_encode(encode):
     """encode(text, merges): chunks by GPT2_SPLIT_PATTERN; in each chunk's UTF-8 bytes, merge
     the pair with the lowest id (learned first) until no pair of the chunk has a merge."""
@@ -256,6 +264,7 @@ def check_bpe_encode(encode):
     passed(name, len(cases), [c for c, *_ in cases])
 
 
+@exercise("bpe_decode")
 def check_bpe_decode(decode):
     """decode(ids, merges): the bytes of every token joined, decoded as UTF-8 with
     errors='replace' (a sequence may end in the middle of a character)."""

@@ -20,7 +20,10 @@ from ..random import manual_seed
 from ..tensor import Tensor
 from ..train import evaluate as library_evaluate
 from ..train import train_one_epoch as library_train_one_epoch
+from ..course import registry
 from .core import assert_close, fail, passed, run_learner
+
+exercise = registry.module("07_training", "Training")
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -73,6 +76,7 @@ def _assert_number(name, case, got, expected, hint, what):
 
 # ---------------------------------------------------------------------------- clip_grad_norm_
 
+@exercise("clip_grad_norm_")
 def check_clip_grad_norm(clip_grad_norm_):
     """clip_grad_norm_(parameters, max_norm) -> total norm before clipping; scales all gradients
     together (in place) so their joint L2 norm is at most max_norm."""
@@ -127,6 +131,7 @@ def reference_cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
     return warmup_cosine_lr(step, total_steps, lr_max, lr_min, warmup_steps)
 
 
+@exercise("cosine_lr")
 def check_cosine_lr(cosine_lr):
     """cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0) -> the learning rate."""
     name = "cosine_lr"
@@ -170,6 +175,7 @@ def check_cosine_lr(cosine_lr):
 
 # ---------------------------------------------------------------------------- train_one_epoch
 
+@exercise("train_one_epoch")
 def check_train_one_epoch(train_one_epoch):
     """train_one_epoch(model, loss_fn, optimizer, loader, max_grad_norm=None) -> the average
     training loss per sample; one optimizer step per batch, in training mode."""
@@ -221,6 +227,7 @@ def check_train_one_epoch(train_one_epoch):
 
 # ---------------------------------------------------------------------------- evaluate
 
+@exercise("evaluate")
 def check_evaluate(evaluate):
     """evaluate(model, loader, loss_fn) -> {"loss": mean loss per sample, "accuracy": fraction
     correct}; in eval mode, without recording gradients, restoring the model's mode."""

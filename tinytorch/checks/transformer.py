@@ -8,9 +8,12 @@ import numpy as np
 from .. import nn
 from ..random import Generator, manual_seed
 from ..tensor import Tensor
+from ..course import registry
 from .core import assert_close, fail, passed
 from .layers import _build, _call, _grad_of
 from .tensor import run_hinted
+
+exercise = registry.module("13_transformers", "Transformers")
 
 _TENSOR_OPS = "use Tensor operations (mean, var, arithmetic, the sub-modules), not .data, so gradients flow"
 
@@ -34,6 +37,7 @@ def _backward_both(name, case, out, expected, rng):
 # ---------------------------------------------------------------------- LayerNorm
 
 
+@exercise("LayerNorm", tinytorch="tinytorch.nn:LayerNorm")
 def check_layer_norm(LayerNorm):
     """LayerNorm(normalized_shape: int, eps=1e-5): normalize over the last dimension with the
     biased variance, then * weight (ones) + bias (zeros); as tinytorch.nn.LayerNorm."""
@@ -155,6 +159,7 @@ def _ref_grad(reference, label, d_model):
     return getattr(target, attr).grad
 
 
+@exercise("TransformerBlock", tinytorch="tinytorch.nn:TransformerBlock")
 def check_transformer_block(TransformerBlock):
     """TransformerBlock(d_model, n_heads, mlp_ratio=4): x + attn(ln1(x)) (causal), then
     x + mlp(ln2(x)), mlp = Linear(d, r d), GELU (tanh), Linear(r d, d); as tinytorch.nn.TransformerBlock."""
@@ -236,6 +241,7 @@ def _draw(name, case, sample, logits, hint, **kwargs):
     return got
 
 
+@exercise("sample_next_token")
 def check_sample_next_token(sample_next_token):
     """sample_next_token(logits (B, V) array, temperature=1.0, top_k=None, generator=None) -> (B,)
     int ids: temperature 0 is argmax; otherwise draw from softmax(logits / temperature), limited to

@@ -5,8 +5,23 @@ import numpy as np
 from .. import grad_mode
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..random import rng_of
+from ..seams import replaced, seam
 from ._common import _broadcast_shapes_or_none, _normalize_dims, _promoted, _unbroadcast
 from .shape import _numpy_index
+
+
+@seam("add_backward")
+def add_backward(grad, a, b, need_a=True, need_b=True):
+    """Gradients (grad_a, grad_b) of out = a + b (arrays; None where not `need_*`)."""
+    return (_unbroadcast(grad, a.shape) if need_a else None,
+            _unbroadcast(grad, b.shape) if need_b else None)
+
+
+@seam("mul_backward")
+def mul_backward(grad, a, b, need_a=True, need_b=True):
+    """Gradients (grad_a, grad_b) of out = a * b (arrays; None where not `need_*`)."""
+    return (_unbroadcast(grad * b, a.shape) if need_a else None,
+            _unbroadcast(grad * a, b.shape) if need_b else None)
 
 
 class ArithmeticOps:
@@ -49,10 +64,10 @@ class ArithmeticOps:
         out, _, _ = self._elementwise(other, np.add, "add")
 
         def backward(g):
-            return (
-                _unbroadcast(g, self.shape) if self._requires_grad else None,
-                _unbroadcast(g, other.shape) if other._requires_grad else None,
-            )
+            mine = replaced.get("add_backward")
+            if mine is not None:
+                return mine(g, self.data, other.data)
+            return add_backward(g, self.data, other.data, self._requires_grad, other._requires_grad)
 
         return self._result(out, (self, other), backward, "AddBackward")
 
@@ -73,10 +88,10 @@ class ArithmeticOps:
         out, a, b = self._elementwise(other, np.multiply, "mul")
 
         def backward(g):
-            return (
-                _unbroadcast(g * b, a.shape) if self._requires_grad else None,
-                _unbroadcast(g * a, b.shape) if other._requires_grad else None,
-            )
+            mine = replaced.get("mul_backward")
+            if mine is not None:
+                return mine(g, a, b)
+            return mul_backward(g, a, b, self._requires_grad, other._requires_grad)
 
         return self._result(out, (self, other), backward, "MulBackward")
 
@@ -276,3 +291,95 @@ class ArithmeticOps:
 
     def any(self, dim=None, keepdim=False):
         return tensor.Tensor(self.data.any(axis=_normalize_dims(dim, self.ndim, "any"), keepdims=keepdim))
+
+    # ------------------------------------------------------------------ integer-style division
+
+    def _check_integer_divisor(self, other, op):
+        """Integer division by zero raises, as in PyTorch (NumPy would return 0 with a warning)."""
+        if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and np.any(other.data == 0):
+            raise ZeroDivisionError(f"{op}: integer division by zero")
+
+    def floor_divide(self, other):
+        """`a // b`: the quotient rounded down (PyTorch's rule since 1.13); no derivative, as in PyTorch."""
+        other = self._other(other)
+        self._check_integer_divisor(other, "floor_divide")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out, _, _ = self._elementwise(other, np.floor_divide, "floor_divide")
+
+        def backward(g):
+            raise RuntimeError("floor_divide: the derivative of // is not defined (PyTorch does not implement it either)")
+
+        return self._result(out, (self, other), backward, "FloorDivideBackward")
+
+    def remainder(self, other):
+        """`a % b`: the remainder with the sign of the divisor (Python's and PyTorch's rule)."""
+        return self._modulo(other, np.remainder, np.floor, "remainder")
+
+    def fmod(self, other):
+        """The remainder with the sign of the dividend (C's rule, `torch.fmod`)."""
+        return self._modulo(other, np.fmod, np.trunc, "fmod")
+
+    def _modulo(self, other, fn, rounding, op):
+        other = self._other(other)
+        self._check_integer_divisor(other, op)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out, a, b = self._elementwise(other, fn, op)
+
+        def backward(g):  # a - rounding(a / b) * b: d/da = 1, d/db = -rounding(a / b)
+            grad_b = None
+            if other._requires_grad:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    grad_b = _unbroadcast(-g * rounding(a / b), b.shape)
+            return (_unbroadcast(g, a.shape) if self._requires_grad else None), grad_b
+
+        return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
+
+    __floordiv__, __mod__ = floor_divide, remainder
+
+    def __rfloordiv__(self, other):
+        return self._other(other).floor_divide(self)
+
+    def __rmod__(self, other):
+        return self._other(other).remainder(self)
+
+    def __ifloordiv__(self, other):
+        self._check_integer_divisor(self._other(other), "floor_divide_")
+        return self._inplace(other, np.floor_divide, "floor_divide_")
+
+    def __imod__(self, other):
+        self._check_integer_divisor(self._other(other), "remainder_")
+        return self._inplace(other, np.remainder, "remainder_")
+
+    # ------------------------------------------------------------------ comparisons by name
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def __xor__(self, other):
+        return self._compare(other, np.logical_xor if self.data.dtype == np.bool_ else np.bitwise_xor, "xor")
+
+    def __rand__(self, other):
+        return self._other(other) & self
+
+    def __ror__(self, other):
+        return self._other(other) | self
+
+    def logical_not(self):
+        return tensor.Tensor(np.logical_not(self.data))
+
+    logical_and, logical_or = __and__, __or__
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Elementwise |a - b| <= atol + rtol * |b| (no gradient)."""
+        other = self._other(other)
+        out, _, _ = self._elementwise(other, lambda a, b: np.isclose(a, b, rtol, atol, equal_nan), "isclose")
+        return tensor.Tensor(out)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True when every element is close (a Python bool, as in PyTorch)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def equal(self, other):
+        """True when both tensors have the same shape and elements."""
+        other = self._other(other)
+        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))

@@ -5,7 +5,26 @@ import math
 import numpy as np
 
 from .. import kernels
+from ..seams import replaced, seam
 from ._common import _erf, _normalize_dim, _unbroadcast
+
+
+@seam("relu_backward")
+def relu_backward(grad, x):
+    """Gradient for the input of relu(x): grad where x > 0, else 0."""
+    return kernels.masked(grad, x > 0)
+
+
+@seam("sigmoid_backward")
+def sigmoid_backward(grad, out):
+    """Gradient for the input of sigmoid, from its output: grad * s * (1 - s)."""
+    return grad * (out * (1.0 - out))
+
+
+@seam("tanh_backward")
+def tanh_backward(grad, out):
+    """Gradient for the input of tanh, from its output: grad * (1 - t^2)."""
+    return grad * (1.0 - out * out)
 
 
 class ElementwiseOps:
@@ -77,16 +96,19 @@ class ElementwiseOps:
 
     def tanh(self):
         out = np.tanh(self.data)
-        return self._unary(out, lambda: 1.0 - out * out, "TanhBackward")
+        return self._result(out, (self,), lambda g: (replaced.get("tanh_backward", tanh_backward)(g, out),),
+                            "TanhBackward")
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
         out = np.exp(-np.logaddexp(0, -self.data)).astype(self.data.dtype, copy=False)
-        return self._unary(out, lambda: out * (1.0 - out), "SigmoidBackward")
+        return self._result(out, (self,), lambda g: (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),),
+                            "SigmoidBackward")
 
     def relu(self):
         x = self.data
-        return self._result(kernels.relu(x), (self,), lambda g: (kernels.masked(g, x > 0),), "ReluBackward")
+        return self._result(kernels.relu(x), (self,), lambda g: (replaced.get("relu_backward", relu_backward)(g, x),),
+                            "ReluBackward")
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
@@ -141,3 +163,69 @@ class ElementwiseOps:
         return self._result(
             out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
         )
+
+    # ------------------------------------------------------------------ more math, PyTorch's names
+
+    def _as_float(self):
+        """The data as floats: integer inputs of float functions give float32, as in PyTorch."""
+        x = self.data
+        return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+    def log1p(self):
+        x = self._as_float()
+        return self._result(np.log1p(x), (self,), lambda g: (g / (1 + x),), "Log1PBackward")
+
+    def rsqrt(self):
+        with np.errstate(divide="ignore"):
+            out = 1 / np.sqrt(self._as_float())
+        return self._unary(out, lambda: -0.5 * out * out * out, "RsqrtBackward")
+
+    def square(self):
+        x = self.data
+        return self._unary(x * x, lambda: 2 * x, "PowBackward")
+
+    def _stepwise(self, fn, op):
+        """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
+        tensors are already whole numbers and keep their dtype."""
+        x = self.data
+        out = fn(x) if x.dtype.kind == "f" else x.copy()
+        return self._result(out, (self,), lambda g: (np.zeros_like(g),), op)
+
+    def floor(self):
+        return self._stepwise(np.floor, "FloorBackward")
+
+    def ceil(self):
+        return self._stepwise(np.ceil, "CeilBackward")
+
+    def trunc(self):
+        return self._stepwise(np.trunc, "TruncBackward")
+
+    def round(self, decimals=0):
+        """Round half to even, as PyTorch (and NumPy) do."""
+        return self._stepwise(lambda x: np.round(x, decimals), "RoundBackward")
+
+    def sign(self):
+        x = self.data
+        return self._result(np.sign(x), (self,), lambda g: (np.zeros_like(g),), "SignBackward")
+
+    def _test(self, fn):
+        """A bool tensor from an elementwise NumPy test (no gradient)."""
+        return self._constant(np.asarray(fn(self.data)))
+
+    def isnan(self):
+        return self._test(np.isnan)
+
+    def isinf(self):
+        return self._test(np.isinf)
+
+    def isfinite(self):
+        return self._test(np.isfinite)
+
+    def clamp_(self, min=None, max=None):
+        """In-place clamp (as used on parameters inside `no_grad`)."""
+        return self._assign(Ellipsis, self.clamp(min, max).data, "clamp_")
+
+    clip_ = clamp_
+
+    def __abs__(self):
+        return self.abs()

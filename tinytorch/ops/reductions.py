@@ -6,24 +6,34 @@ from collections import namedtuple
 import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from ..seams import replaced, seam
 from ._common import _normalize_dim, _normalize_dims
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 TopK = namedtuple("TopK", ["values", "indices"])
 
 
+@seam("sum_backward")
+def sum_backward(grad, shape, dim=None, keepdim=False):
+    """Gradient for the input (of `shape`) of x.sum(dim, keepdim): `grad` broadcast back."""
+    dims = _normalize_dims(dim, len(shape), "sum_backward")
+    if not keepdim:
+        grad = np.expand_dims(grad, dims)
+    return np.broadcast_to(grad, shape)
+
+
 class ReductionOps:
     """Reductions over `dim` (an int, a tuple or None = all) with `keepdim`."""
 
-    def sum(self, dim=None, keepdim=False):
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        if dtype is not None:  # PyTorch casts before summing (e.g. sum(dtype=torch.float64))
+            return self.to(dtype).sum(dim, keepdim)
         dims = _normalize_dims(dim, self.ndim, "sum")
         shape = self.shape
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
         def backward(g):
-            if not keepdim:
-                g = np.expand_dims(g, dims)
-            return (np.broadcast_to(g, shape),)
+            return (replaced.get("sum_backward", sum_backward)(g, shape, dims, keepdim),)
 
         return self._result(np.asarray(out), (self,), backward, "SumBackward")
 
@@ -32,7 +42,9 @@ class ReductionOps:
             raise TypeError(f"{op}: input dtype must be floating point, got {self.dtype}; use .float() first")
         return math.prod(self.shape[d] for d in dims)
 
-    def mean(self, dim=None, keepdim=False):
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        if dtype is not None:
+            return self.to(dtype).mean(dim, keepdim)
         dims = _normalize_dims(dim, self.ndim, "mean")
         count = self._reduced_count(dims, "mean")
         if count == 0:
@@ -115,11 +127,17 @@ class ReductionOps:
         return MinMax(result, tensor.Tensor((indices if keepdim else indices.squeeze(axis)).astype(np.int64)))
 
     def max(self, dim=None, keepdim=False):
-        """Largest element; with `dim`, a (values, indices) pair like PyTorch."""
+        """Largest element; with `dim`, a (values, indices) pair like PyTorch; with a tensor,
+        the elementwise maximum (`torch.max(a, b)`)."""
+        if isinstance(dim, tensor.Tensor):
+            return self.maximum(dim)
         return self._extreme(dim, keepdim, np.max, np.argmax, "max")
 
     def min(self, dim=None, keepdim=False):
-        """Smallest element; with `dim`, a (values, indices) pair like PyTorch."""
+        """Smallest element; with `dim`, a (values, indices) pair like PyTorch; with a tensor,
+        the elementwise minimum (`torch.min(a, b)`)."""
+        if isinstance(dim, tensor.Tensor):
+            return self.minimum(dim)
         return self._extreme(dim, keepdim, np.min, np.argmin, "min")
 
     def argmax(self, dim=None, keepdim=False):
@@ -150,3 +168,97 @@ class ReductionOps:
             return (grad,)
 
         return TopK(self._result(values, (self,), backward, "TopkBackward"), tensor.Tensor(indices.astype(np.int64)))
+
+    # ------------------------------------------------------------------ more reductions
+
+    def amax(self, dim=(), keepdim=False):
+        """Largest values over `dim` (all dims by default); tied maxima share the gradient."""
+        return self._extreme_values(dim, keepdim, np.max, "amax")
+
+    def amin(self, dim=(), keepdim=False):
+        """Smallest values over `dim` (all dims by default); tied minima share the gradient."""
+        return self._extreme_values(dim, keepdim, np.min, "amin")
+
+    def _extreme_values(self, dim, keepdim, pick, op):
+        dims = _normalize_dims(None if dim == () else dim, self.ndim, op)
+        if any(self.shape[d] == 0 for d in dims):
+            raise ValueError(f"{op}: cannot reduce over an empty dimension of shape {self.shape}")
+        x = self.data
+        peak = pick(x, axis=dims, keepdims=True)
+
+        def backward(g):
+            mask = x == peak
+            share = mask / mask.sum(axis=dims, keepdims=True)  # evenly among ties, as PyTorch
+            return ((g if keepdim else np.expand_dims(g, dims)) * share,)
+
+        out = peak if keepdim else peak.squeeze(dims)
+        return self._result(out, (self,), backward, f"{op.capitalize()}Backward")
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        """Product of the elements (over one `dim`, or all); the gradient is exact at zeros."""
+        if dtype is not None:
+            return self.to(dtype).prod(dim, keepdim)
+        x = self.data
+        if dim is None:
+            flat = self.reshape(-1) if self.ndim != 1 else self
+            return flat.prod(0, keepdim=False).reshape(() if not keepdim else (1,) * self.ndim)
+        axis = _normalize_dim(dim, self.ndim, "prod") if self.ndim else None
+        if axis is None:
+            return self._result(x.copy(), (self,), lambda g: (g,), "ProdBackward")
+        out = np.prod(x, axis=axis, keepdims=True)
+        if x.dtype.kind == "b":
+            out = out.astype(np.int64)
+
+        def backward(g):
+            if x.shape[axis] == 0:
+                return (np.zeros_like(x),)
+            # product of all the other elements = exclusive prefix product * exclusive suffix product
+            ones = np.ones_like(np.take(x, [0], axis=axis))
+            before = np.cumprod(np.concatenate([ones, np.take(x, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
+            after = np.flip(np.cumprod(np.concatenate(
+                [ones, np.flip(np.take(x, range(1, x.shape[axis]), axis=axis), axis=axis)], axis=axis), axis=axis), axis=axis)
+            return ((g if keepdim else np.expand_dims(g, axis)) * before * after,)
+
+        return self._result(out if keepdim else out.squeeze(axis), (self,), backward, "ProdBackward")
+
+    def cumsum(self, dim, dtype=None):
+        """Running sum along `dim`; its gradient is the running sum of the gradient from the end."""
+        if dtype is not None:
+            return self.to(dtype).cumsum(dim)
+        if self.ndim == 0:
+            return self._result(self.data.copy(), (self,), lambda g: (g,), "CumsumBackward")
+        axis = _normalize_dim(dim, self.ndim, "cumsum")
+        x = self.data
+        out = np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "bi" else x.dtype)
+
+        def backward(g):
+            return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+
+        return self._result(out, (self,), backward, "CumsumBackward")
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """Vector p-norm over `dim` (all elements by default): p = 2 ('fro'), 1, inf, -inf, 0 or
+        any other number; the gradient of the 2-norm at zero is zero, as in PyTorch."""
+        if dtype is not None:
+            return self.to(dtype).norm(p, dim, keepdim)
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"norm: input dtype must be floating point, got {self.dtype}")
+        if p in ("fro", 2, 2.0):
+            dims = _normalize_dims(dim, self.ndim, "norm")
+            x = self.data
+            out = np.sqrt((x * x).sum(axis=dims, keepdims=True))
+
+            def backward(g):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    scale = np.where(out == 0, 0, (g if keepdim else np.expand_dims(g, dims)) / out)
+                return (x * scale,)
+
+            return self._result(out if keepdim else out.squeeze(dims), (self,), backward, "NormBackward")
+        if p in (math.inf, -math.inf):
+            pick = self.abs().amax if p > 0 else self.abs().amin
+            return pick(() if dim is None else dim, keepdim)
+        if p == 0:
+            return (self != 0).to(self.dtype).sum(dim, keepdim)
+        if isinstance(p, str) or not isinstance(p, (int, float)):
+            raise ValueError(f"norm: unsupported p={p!r}; use a number, 'fro', inf or -inf")
+        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)

@@ -164,6 +164,80 @@ class ShapeOps:
         out = np.where(keep, self.data, 0)
         return self._result(out, (self,), lambda g: (g * keep,), f"{op.capitalize()}Backward")
 
+    # ------------------------------------------------------------------ more of PyTorch's shape ops
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def broadcast_to(self, *shape):
+        return self.expand(*shape)
+
+    def t(self):
+        """Transpose of a matrix; 0-D and 1-D tensors are returned as they are."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}; use transpose or mT")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    def flip(self, *dims):
+        """Reverse the order of elements along `dims` (a copy, as in PyTorch)."""
+        axes = _normalize_dims(_size_args(dims), self.ndim, "flip")
+        return self._result(np.flip(self.data, axes).copy(), (self,), lambda g: (np.flip(g, axes),), "FlipBackward")
+
+    def roll(self, shifts, dims=None):
+        """Shift elements cyclically by `shifts` along `dims` (over the flattened tensor by default)."""
+        if dims is None:
+            out = np.roll(self.data, shifts)
+            back = -np.asarray(shifts)
+            return self._result(out, (self,), lambda g: (np.roll(g, back),), "RollBackward")
+        shifts_t = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+        dims_t = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(shifts_t) != len(dims_t):
+            raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        axes = tuple(_normalize_dim(d, self.ndim, "roll") for d in dims_t)
+        back = tuple(-s for s in shifts_t)
+        out = np.roll(self.data, shifts_t, axes)
+        return self._result(out, (self,), lambda g: (np.roll(g, back, axes),), "RollBackward")
+
+    def unbind(self, dim=0):
+        """The slices along `dim`, as a tuple of tensors with that dimension removed."""
+        axis = _normalize_dim(dim, self.ndim, "unbind")
+        prefix = (slice(None),) * axis
+        return tuple(self[prefix + (i,)] for i in range(self.shape[axis]))
+
+    def masked_fill_(self, mask, value):
+        """In place: `value` where `mask` is True (mask broadcasts to this shape)."""
+        mask = tensor._as_array(mask).astype(bool, copy=False)
+        if _broadcast_shapes_or_none(mask.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill_: mask of shape {mask.shape} does not broadcast to {self.shape}")
+        value = value.data if isinstance(value, tensor.Tensor) else value
+        return self._assign(np.broadcast_to(mask, self.shape), value, "masked_fill_")
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of `size` with this tensor's dtype (unless `dtype=` says otherwise)."""
+        return self.new_full(_size_args(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_size_args(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_size_args(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .. import creation  # at call time: creation imports tensor
+
+        return creation.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of `data` with this tensor's dtype (unless `dtype=` says otherwise)."""
+        from .. import creation  # at call time: creation imports tensor
+
+        return creation.tensor(data, dtype=self.dtype if dtype is None else dtype, device=device,
+                               requires_grad=requires_grad)
+
 
 def _numpy_index(index):
     """Translate Tensor and list indices (inside tuples too) to NumPy arrays."""
@@ -218,9 +292,15 @@ def stack(tensors, dim=0):
     )
 
 
-def where(condition, input, other):
+def where(condition, input=None, other=None):
     """Elementwise choice: `input` where `condition` is True, else `other` (broadcasting).
-    A scalar `input` or `other` takes the dtype of the tensor operand."""
+    A scalar `input` or `other` takes the dtype of the tensor operand. With the condition alone,
+    the indices of its True elements, one tensor per dimension (`nonzero(as_tuple=True)`)."""
+    if input is None and other is None:
+        cond = condition if isinstance(condition, tensor.Tensor) else tensor.Tensor(condition)
+        return cond.nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither (where(condition) lists indices)")
     cond = tensor._as_array(condition).astype(bool, copy=False)
     if isinstance(input, tensor.Tensor):
         a = input
