@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import importlib
 import io
-import json
 import multiprocessing
 import os
 import tempfile
@@ -21,45 +19,34 @@ import time
 from pathlib import Path
 
 from .. import mine
-from .archive import FRAMEWORK, STATE_FILE, ArchiveError, read_work_archive
+from ..checks import CheckFailed
+from ..course import registry
+from .archive import FRAMEWORK, ArchiveError, read_work_archive
 
 POINTS_PER_CHECK = 1  # also the points of each autograded check cell in nbgrader's metadata
 FIELDS = ["learner", "module", "check", "implementation", "result", "points", "max_points", "detail"]
 
 
 def course_checks() -> list[tuple[str, str]]:
-    """(module, check) for every check of the course, in course order."""
-    return [(module, check) for module, _, checks in mine.MODULES for check in checks]
+    """(module, exercise) for every exercise of the course, in course order; each has one check."""
+    return [(module, name) for module, _, names in mine.MODULES for name in names]
 
 
-def _reference(entry: dict):
-    module, _, attr = entry.get("reference", "").partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr) if module else None
-    except (ImportError, AttributeError):
-        return None
-
-
-def run_check(name: str, entry: dict) -> tuple[str, str]:
-    """(result, detail) of the check `entry` names on the saved implementation `name` of the
-    learner whose folder is TINYTORCH_HOME."""
-    from .. import checks
-
+def run_check(name: str) -> tuple[str, str]:
+    """(result, detail) of exercise `name`'s check on the learner's saved implementation (the
+    learner's folder is TINYTORCH_HOME)."""
+    exercise = registry.EXERCISES[name]
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         try:
-            mine_obj = mine.load(name, quiet=True)
+            theirs = mine.load(name, quiet=True)
         except Exception as error:  # noqa: BLE001 - anything in the learner's file
-            return "fail", f"does not load: {type(error).__name__}: {error}"
-        reference = _reference(entry)
-        if reference is not None and mine_obj is reference:
+            return "fail", f"does not load: {type(error).__name__}: {error}"[:300]
+        if exercise.is_component and theirs is exercise.tinytorch():
             return "fail", "the saved file does not load or fails its check (tinytorch's would be used)"
-        check = getattr(checks, entry.get("check_function") or f"check_{entry.get('check')}", None)
-        if check is None:
-            return "fail", f"no check named {entry.get('check_function') or entry.get('check')!r}"
         try:
-            check(mine_obj)
-        except checks.CheckFailed as failure:
+            exercise.check(theirs)
+        except CheckFailed as failure:
             return "fail", str(failure).strip().splitlines()[0][:300]
         except Exception as error:  # noqa: BLE001
             return "fail", f"{type(error).__name__}: {error}"[:300]
@@ -68,22 +55,15 @@ def run_check(name: str, entry: dict) -> tuple[str, str]:
 
 def grade_home(learner: str, home: Path) -> list[dict]:
     """One row per course check for the learner whose saved framework is in `home`."""
-    try:
-        state = json.loads((home / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        state = {}
-    saved = {entry.get("check"): (name, entry) for name, entry in state.get("saved", {}).items()
-             if isinstance(entry, dict) and (home / f"{name}.py").is_file()}
     previous = os.environ.get("TINYTORCH_HOME")
     os.environ["TINYTORCH_HOME"] = str(home)
     rows = []
     try:
-        for module, check in course_checks():
-            row = {"learner": learner, "module": module, "check": check, "implementation": "",
+        for module, name in course_checks():
+            row = {"learner": learner, "module": module, "check": name, "implementation": "",
                    "max_points": POINTS_PER_CHECK}
-            if check in saved:
-                name, entry = saved[check]
-                result, detail = run_check(name, entry)
+            if (home / f"{name}.py").is_file():
+                result, detail = run_check(name)
                 row.update(implementation=f"{FRAMEWORK}/{name}.py", result=result, detail=detail)
             else:
                 row.update(result="missing", detail="no saved implementation")
