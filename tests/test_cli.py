@@ -262,3 +262,11 @@ def test_download_page_links_the_sites_wheel_and_prints_the_exact_commands(tmp_p
     for command in platform.local_commands("00_start_here.ipynb", work=True):
         assert html.escape(command) in page
     assert "import_work" in page
+
+
+def test_grade_says_what_the_notebook_recorded_for_an_exercise_with_no_saved_file(tmp_path):
+    (tmp_path / "progress.json").write_text(json.dumps({"checks": {"sigmoid": {"passed": True, "time": "t1"}}}))
+    rows = {row["check"]: row for row in grade.grade_home("ada", tmp_path)}
+    assert rows["sigmoid"]["result"] == "missing" and rows["sigmoid"]["points"] == 0
+    assert "progress.json says its check passed (t1)" in rows["sigmoid"]["detail"]
+    assert rows["tanh"]["detail"] == "no saved implementation"

@@ -126,7 +126,6 @@ def download_work(name: str = WORK_ARCHIVE):
     from IPython.display import HTML
 
     data = make_work_archive()
-
     summary = _summary(_entries(zipfile.ZipFile(io.BytesIO(data))))
     link = (f'<a download="{name}" href="{LINK_MARK}{base64.b64encode(data).decode()}">'
             f'Download {name}</a> ({len(data) / 1024:.0f} kB: {summary})')

@@ -1,9 +1,10 @@
 """`tinytorch grade ARCHIVE...`: run every check, headless, on the implementations saved in
 learners' work archives, and write one CSV row per learner and check.
 
-A check is graded on the learner's saved implementation (`my_tinytorch/<Name>.py`, loaded as
-`from tinytorch.mine import <Name>` would load it): pass, fail (with the check's first report
-line), or missing (nothing saved for it). Archives are graded in parallel, one process each;
+A check is graded on the learner's saved implementation (`my_tinytorch/<name>.py`, loaded as
+`from tinytorch.mine import <name>` would load it): pass, fail (with the check's first report
+line), or missing (nothing saved for it: the notebooks save only the framework's components;
+the detail then says what the learner's progress.json recorded, for grading the notebook). Archives are graded in parallel, one process each;
 a learner's code runs with your permissions: grade untrusted archives in a container.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import multiprocessing
 import os
 import tempfile
@@ -21,7 +23,7 @@ from pathlib import Path
 from .. import mine
 from ..checks import CheckFailed
 from ..course import registry
-from .archive import FRAMEWORK, ArchiveError, read_work_archive
+from .archive import FRAMEWORK, STATE_FILE, ArchiveError, read_work_archive
 
 POINTS_PER_CHECK = 1  # also the points of each autograded check cell in nbgrader's metadata
 FIELDS = ["learner", "module", "check", "implementation", "result", "points", "max_points", "detail"]
@@ -55,6 +57,10 @@ def run_check(name: str) -> tuple[str, str]:
 
 def grade_home(learner: str, home: Path) -> list[dict]:
     """One row per course check for the learner whose saved framework is in `home`."""
+    try:
+        recorded = json.loads((home / STATE_FILE).read_text(encoding="utf-8")).get("checks", {})
+    except (OSError, ValueError, AttributeError):
+        recorded = {}
     previous = os.environ.get("TINYTORCH_HOME")
     os.environ["TINYTORCH_HOME"] = str(home)
     rows = []
@@ -65,6 +71,10 @@ def grade_home(learner: str, home: Path) -> list[dict]:
             if (home / f"{name}.py").is_file():
                 result, detail = run_check(name)
                 row.update(implementation=f"{FRAMEWORK}/{name}.py", result=result, detail=detail)
+            elif name in recorded:  # not saved (only framework components are): what the notebook recorded
+                outcome = "passed" if recorded[name].get("passed") else "failed"
+                row.update(result="missing", detail=f"no saved implementation; progress.json says its check {outcome} "
+                                                    f"({recorded[name].get('time', 'no time')}): grade the notebook")
             else:
                 row.update(result="missing", detail="no saved implementation")
             row["points"] = POINTS_PER_CHECK if row["result"] == "pass" else 0
