@@ -93,8 +93,9 @@ def handoff_message(notebook: str | None = None) -> str:
     if not is_browser():
         return (f"  This already runs on your machine ({describe()}): `tinytorch export` makes a work "
                 f"archive for the course site.")
-    steps = ["download your work: run `tinytorch.cli.download_work()` (or see progress.ipynb), then, "
-             f"in the folder where {WORK_ARCHIVE} was saved:", *local_commands(notebook)]
+    wheel = "" if site_url() else f" and {WHEEL} (the site's download/ page)"
+    steps = [f"download your work: run `tinytorch.cli.download_work()` (or see progress.ipynb){wheel}, then, "
+             f"in the folder where you saved {WORK_ARCHIVE}:", *local_commands(notebook)]
     return "\n".join(f"  {number}. {step}" for number, step in enumerate(steps, start=1))
 
 
