@@ -270,3 +270,26 @@ def test_grade_says_what_the_notebook_recorded_for_an_exercise_with_no_saved_fil
     assert rows["sigmoid"]["result"] == "missing" and rows["sigmoid"]["points"] == 0
     assert "progress.json says its check passed (t1)" in rows["sigmoid"]["detail"]
     assert rows["tanh"]["detail"] == "no saved implementation"
+
+
+def test_import_asks_before_replacing_a_newer_local_file_when_someone_can_answer(tmp_path, monkeypatch):
+    notebooks, home = _learner(tmp_path / "browser", saved="def relu(x):\n    return 'browser'\n")
+    data = archive.make_work_archive(notebooks, home)
+    local = tmp_path / "home"
+    local.mkdir()
+    (local / "relu.py").write_text("def relu(x):\n    return 'local'\n")
+    later = (home / "relu.py").stat().st_mtime + 60
+    os.utime(local / "relu.py", (later, later))
+    questions = []
+    monkeypatch.setattr(sys, "stdin", type("Terminal", (), {"isatty": staticmethod(lambda: True)})())
+    monkeypatch.setattr(archive, "_ask", lambda question: questions.append(question) or True)
+    archive.import_work(data, tmp_path / "nbs", local)
+    assert len(questions) == 1 and "relu.py" in questions[0] and "browser" in (local / "relu.py").read_text()
+
+
+def test_a_milestone_is_found_by_number_or_year(tmp_path):
+    from tinytorch.cli.run import milestone_code
+
+    assert milestone_code("1", tmp_path)[0] == milestone_code("1957", tmp_path)[0] == "01_1957_perceptron"
+    name, code = milestone_code("04", tmp_path)
+    assert name == "04_1998_cnn" and "RESULT" in code
