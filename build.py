@@ -266,6 +266,9 @@ sys.path.append(_WORKING_DIRECTORY_LAST)
 '''
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
+# A cell with this tag (e.g. `# %% [markdown] tags=["solution"]`: the answers to a module's
+# reflection questions) is in the solution edition only.
+SOLUTION_TAG = "solution"
 SOLUTION_END = "### END SOLUTION"
 HINT_PREFIX = "# HINT:"
 DEFAULT_HINT = "write your solution here"
@@ -364,9 +367,11 @@ def make_notebook(src_path, edition: str = "student"):
     text = strip_solutions(text, keep_solutions=(edition == "solution"), source=source)
     check_python_syntax(text, f"{source} ({edition} edition)")
     notebook = jupytext.reads(text, fmt="py:percent")
+    if edition == "student":
+        notebook.cells = [cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
     if edition == "solution":
         from tinytorch_site.nbgrader import add_nbgrader_metadata  # solution cells, autograded checks, locked prose
-        add_nbgrader_metadata(notebook, src_path.read_text(encoding="utf-8"))
+        add_nbgrader_metadata(notebook, src_path.read_text(encoding="utf-8"), answer_tag=SOLUTION_TAG)
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}

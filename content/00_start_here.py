@@ -35,6 +35,10 @@
 #   the `tinytorch` command it installs writes the same notebooks with your work merged in.
 #   The last cell of this notebook prints the exact commands. (The package named tinytorch on
 #   PyPI is another project: install this site's wheel, as printed.)
+# - **When a check fails** it shows one short report: the input, what was expected and what
+#   your code gave, and a hint. Stuck? `tinytorch.checks.hint("relu")` (the name the report
+#   starts with) gives more help, one step at a time: the idea, then the shapes, then the
+#   formula. Failing the same check again adds the next step to the report by itself.
 
 # %% [markdown]
 # ## Check your setup

@@ -23,14 +23,16 @@ def test_solution_edition_marks_solutions_checks_and_read_only_cells(source):
     marks = [cell.metadata["nbgrader"] for cell in notebook.cells]
     assert all(mark["schema_version"] == 3 for mark in marks)
     assert len({mark["grade_id"] for mark in marks}) == len(marks)
-    solutions = [cell for cell in notebook.cells if cell.metadata["nbgrader"]["solution"]]
+    answers = [cell for cell in notebook.cells if build.SOLUTION_TAG in cell.metadata.get("tags", [])]
+    assert all(c.metadata["nbgrader"]["solution"] and c.metadata["nbgrader"]["grade"] for c in answers)  # by hand
+    solutions = [cell for cell in notebook.cells if cell.metadata["nbgrader"]["solution"] and cell not in answers]
     assert sum(cell.source.count(build.SOLUTION_BEGIN) for cell in solutions) == source.read_text().count(
         build.SOLUTION_BEGIN)
     assert all(build.SOLUTION_BEGIN in cell.source and build.SOLUTION_END in cell.source for cell in solutions)
     checks = [cell for cell in notebook.cells if "check" in cell.metadata.get("tags", [])]
     assert checks and all(c.metadata["nbgrader"]["grade"] and c.metadata["nbgrader"]["points"] >= POINTS_PER_CHECK
                           for c in checks)
-    others = [cell for cell in notebook.cells if cell not in solutions and cell not in checks]
+    others = [cell for cell in notebook.cells if cell not in solutions + checks + answers]
     assert all(cell.metadata["nbgrader"]["locked"] and not cell.metadata["nbgrader"]["grade"] for cell in others)
     assert "nbgrader" not in json.dumps([c.metadata for c in build.make_notebook(source, "student").cells])
 
@@ -54,6 +56,7 @@ def test_nbgrader_generates_the_assignment_and_autogrades_it(tmp_path):
     source.mkdir(parents=True)
     notebook = build.make_notebook(REPO / "content" / f"{assignment}.py", "solution")
     points = sum(cell.metadata["nbgrader"].get("points", 0) for cell in notebook.cells)
+    automatic = sum(c.metadata["nbgrader"].get("points", 0) for c in notebook.cells if c.cell_type == "code")
     nbformat.write(notebook, source / f"{assignment}.ipynb")
     (tmp_path / "nbgrader_config.py").write_text(
         'c = get_config()\nc.CourseDirectory.course_id = "tinytorch"\nc.CourseDirectory.root = "."\n')
@@ -73,6 +76,6 @@ def test_nbgrader_generates_the_assignment_and_autogrades_it(tmp_path):
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
         alice = gradebook.find_submission(assignment, "alice")
         bob = gradebook.find_submission(assignment, "bob")
-        assert alice.max_score == points >= 4 * POINTS_PER_CHECK
-        assert alice.score == points
+        assert alice.max_score == points and automatic >= 4 * POINTS_PER_CHECK
+        assert alice.score == automatic  # every check passes; the answers wait for a person
         assert bob.score == 0

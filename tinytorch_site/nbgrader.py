@@ -2,7 +2,9 @@
 (`generate_assignment`, `autograde`) takes the notebooks as they are: every exercise cell is a
 solution cell (with nbgrader's `### BEGIN SOLUTION` / `### END SOLUTION` markers, which
 nbgrader replaces by its stub), every check cell (tag `check`) an autograded test worth
-POINTS_PER_CHECK per check it runs, every other cell read-only."""
+POINTS_PER_CHECK per check it runs, every cell that only the solution edition has (the
+answer tag, e.g. the answers to a module's questions) a manually graded answer worth
+POINTS_PER_CHECK, every other cell read-only."""
 
 from __future__ import annotations
 
@@ -25,10 +27,11 @@ def _checks_called(source: str) -> int:
     return max(1, len(calls))
 
 
-def add_nbgrader_metadata(notebook, source_text: str) -> None:
+def add_nbgrader_metadata(notebook, source_text: str, answer_tag: str) -> None:
     """Mark the cells of `notebook` (the solution edition made from the jupytext source
     `source_text`) for nbgrader. A code cell whose source lost the solution markers when the
-    edition was made is a solution cell: it gets its markers back."""
+    edition was made is a solution cell: it gets its markers back. Cells tagged `answer_tag`
+    (left out of the student edition) are answers graded by hand: nbgrader shows its stub."""
     import jupytext
 
     original = jupytext.reads(source_text, fmt="py:percent").cells
@@ -38,6 +41,8 @@ def add_nbgrader_metadata(notebook, source_text: str) -> None:
         if cell.cell_type == "code" and source_cell.source != cell.source:
             cell.source = source_cell.source
             kind, marks = "solution", {"solution": True, "grade": False, "locked": False}
+        elif answer_tag in cell.metadata.get("tags", []):
+            kind, marks = "answer", {"solution": True, "grade": True, "locked": False, "points": POINTS_PER_CHECK}
         elif cell.cell_type == "code" and CHECK_TAG in cell.metadata.get("tags", []):
             kind, marks = "check", {"solution": False, "grade": True, "locked": True,
                                     "points": POINTS_PER_CHECK * _checks_called(cell.source)}
