@@ -12,6 +12,7 @@ from pathlib import Path
 from tinytorch.course.storage import MANIFEST_NAME  # the notebooks' release cell reads this file
 
 from .common import REPO, BuildError, log
+from .nbgrader import add_nbgrader_metadata
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
@@ -107,6 +108,8 @@ def make_notebook(src_path, edition: str = "student"):
     notebook = jupytext.reads(text, fmt="py:percent")
     if edition == "student":
         notebook.cells = [cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
+    else:  # solution cells, autograded check cells and locked prose, for nbgrader
+        add_nbgrader_metadata(notebook, src_path.read_text(encoding="utf-8"), answer_tag=SOLUTION_TAG)
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}

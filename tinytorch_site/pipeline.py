@@ -6,8 +6,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .archive import swap_into_place, write_archive
+from .archive import ARCHIVE_PATH, swap_into_place, write_archive
 from .common import log, pip_download
+from .downloads import write_download_page
 from .in_pyodide import add_sitecustomize, compile_bytecode, prebuild_font_cache
 from .lite import drop_legacy_fonts, kernel_wheels, run_jupyter_lite_build, write_entry_page
 from .notebooks import write_notebooks
@@ -40,6 +41,7 @@ def build_site(out: Path, edition: str = "student", pyodide_source: Path | None 
         compile_bytecode(pyodide_dir)
         shutil.copytree(pyodide_dir, site / "static" / "pyodide")
         write_entry_page(site)
+        write_download_page(site, ARCHIVE_PATH.name)  # download/: the wheel, the offline zip, your work
         write_archive(site)
         swap_into_place(site, out)
     log(f"site ready: {out}")
