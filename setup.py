@@ -4,6 +4,7 @@ milestones/, so `tinytorch course` writes exactly the site's notebooks on a lear
 The solutions never enter the wheel."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -18,6 +19,7 @@ class BuildWithCourse(build_py):
         super().run()
         if getattr(self, "editable_mode", False):
             return  # an editable install reads the checkout (tinytorch.cli.course)
+        sys.path.insert(0, str(REPO))  # build.py imports the site builder (tinytorch_site) and tinytorch
         spec = importlib.util.spec_from_file_location("tinytorch_build", REPO / "build.py")
         site = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(site)
