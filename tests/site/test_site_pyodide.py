@@ -37,9 +37,11 @@ def node() -> str:
 
 
 def library_test_files() -> list[Path]:
+    """The test files, and the helper modules beside them (e.g. mistake_bank.py), that can run
+    in Pyodide; conftest.py first."""
     files = [TESTS / "conftest.py"] if (TESTS / "conftest.py").exists() else []
-    for path in sorted(TESTS.glob("test_*.py")):
-        if not NATIVE_ONLY.search(path.read_text(encoding="utf-8")):
+    for path in sorted(TESTS.glob("*.py")):
+        if path.name != "conftest.py" and not NATIVE_ONLY.search(path.read_text(encoding="utf-8")):
             files.append(path)
     return files
 
