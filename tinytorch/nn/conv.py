@@ -13,6 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import mm
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -94,12 +95,117 @@ def _col2im(grad_cols, padded_shape, stride, dilation, pads):
     return np.ascontiguousarray(_unpad(grad, pads).transpose(1, 0, 2, 3))  # (N, C, H, W)
 
 
+# ---------------------------------------------------------------------- the course's exercises
+# Module 09's functions on NumPy arrays, with its interfaces (square kernels' stride and
+# padding as ints). tinytorch calls them through these seams only when one is replaced
+# (tinytorch.mine.use()), for convolutions they cover: groups=1, no dilation, the same stride
+# and padding on both axes; otherwise its fused convolution above runs.
+
+CONV_SEAMS = ("im2col", "col2im", "conv2d_im2col", "conv2d_backward")
+
+
+def _out_size(size, kernel, stride, padding):
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+@seam("im2col")
+def im2col(x, kh, kw, stride=1, padding=0):
+    """x (N, C, H, W) -> (N*Ho*Wo, C*kh*kw): one row per output pixel, in (n, i, j) order, one
+    column per window entry, in (c, a, b) order."""
+    pads = ((padding, padding), (padding, padding))
+    windows = _windows(_pad(x, pads), (kh, kw), (stride, stride), (1, 1), "im2col")  # (N, C, Ho, Wo, kh, kw)
+    N, C, Ho, Wo = windows.shape[:4]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * kh * kw)
+
+
+@seam("col2im")
+def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
+    """The adjoint of im2col: every entry of cols (N*Ho*Wo, C*kh*kw) added onto the pixel of
+    an x_shape (N, C, H, W) input it came from (overlaps add up, padding is dropped)."""
+    N, C, H, W = x_shape
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    per_position = cols.reshape(N, Ho, Wo, C, kh, kw).transpose(3, 4, 5, 0, 1, 2)  # (C, kh, kw, N, Ho, Wo)
+    pads = ((padding, padding), (padding, padding))
+    return _col2im(per_position, (N, C, H + 2 * padding, W + 2 * padding), (stride, stride), (1, 1), pads)
+
+
+@seam("conv2d_im2col")
+def conv2d_im2col(x, weight, bias=None, stride=1, padding=0):
+    """The convolution of x (N, C, H, W) with weight (O, C, kh, kw): im2col, one matrix product."""
+    O, _, kh, kw = weight.shape
+    N, _, H, W = x.shape
+    rows = replaced.get("im2col", im2col)(x, kh, kw, stride, padding)  # (N*Ho*Wo, C*kh*kw)
+    out = mm(rows, weight.reshape(O, -1).T)  # (N*Ho*Wo, O)
+    out = out.reshape(N, _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding), O)
+    out = out.transpose(0, 3, 1, 2)  # (N, O, Ho, Wo)
+    return np.ascontiguousarray(out) if bias is None else out + bias.reshape(O, 1, 1)
+
+
+@seam("conv2d_backward")
+def conv2d_backward(grad, x, weight, stride=1, padding=0):
+    """grad (N, O, Ho, Wo) of conv2d_im2col's output -> (grad_x, grad_weight, grad_bias)."""
+    O, _, kh, kw = weight.shape
+    rows = replaced.get("im2col", im2col)(x, kh, kw, stride, padding)  # (P, K)
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, O)  # (P, O)
+    grad_weight = mm(g.T, rows).reshape(weight.shape)
+    grad_x = replaced.get("col2im", col2im)(mm(g, weight.reshape(O, -1)), x.shape, kh, kw, stride, padding)
+    return grad_x, grad_weight, grad.sum(axis=(0, 2, 3))
+
+
+def _conv_through_seams(x, weight, bias, stride, padding):
+    """The convolution through the exercises' seams: (out (N, O, Ho, Wo), backward g -> grads)."""
+    w, b = weight.data, None if bias is None else bias.data
+    out = np.asarray(replaced.get("conv2d_im2col", conv2d_im2col)(x, w, b, stride, padding), dtype=x.dtype)
+
+    def backward(g):
+        grad_x, grad_w, grad_b = replaced.get("conv2d_backward", conv2d_backward)(g, x, w, stride, padding)
+        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
+
+    return out, backward
+
+
 def _batched(input, op):
     """(N, C, H, W) array for a 4-D input or a 3-D (C, H, W) one, and whether it was batched."""
     check_input(input, op)
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
     return (input.data, True) if input.ndim == 4 else (input.data[None], False)
+
+
+def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
+    """tinytorch's convolution of x (N, C, H, W): (out (N, O, Ho, Wo), backward g -> grads)."""
+    O, Cg, kh, kw = weight.shape
+    N, C = x.shape[:2]
+    G, Og, K = groups, O // groups, Cg * kh * kw
+    xp = _pad(x, pads)
+    windows = _windows(xp, (kh, kw), stride, dilation, op)  # (N, C, Ho, Wo, kh, kw)
+    Ho, Wo = windows.shape[2:4]
+    # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
+    # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(G, K, N * Ho * Wo)  # (G, K, N*Ho*Wo)
+    w = weight.data.reshape(G, Og, K)  # (G, Og, K)
+    out_cols = mm(w, cols).reshape(O, N, Ho, Wo)  # (O, N, Ho, Wo)
+    # Back to (N, O, Ho, Wo) in a new C-contiguous array (the bias add does the copy), so the
+    # layers after this one (ReLU, pooling, the next conv) get contiguous memory.
+    out = np.empty((N, O, Ho, Wo), dtype=out_cols.dtype)
+    if bias is not None:
+        np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out)
+    else:
+        np.copyto(out, out_cols.transpose(1, 0, 2, 3))
+
+    def backward(g):
+        g_cols = g.transpose(1, 0, 2, 3).reshape(G, Og, N * Ho * Wo)  # (G, Og, N*Ho*Wo)
+        grad_x = grad_w = grad_b = None
+        if input.requires_grad:
+            grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
+            grad_x = _col2im(grad_cols.reshape(C, kh, kw, N, Ho, Wo), xp.shape, stride, dilation, pads)
+        if weight.requires_grad:
+            grad_w = mm(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
+        if bias is not None and bias.requires_grad:
+            grad_b = g.sum(axis=(0, 2, 3))
+        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
+
+    return out, backward
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _op="conv2d"):
@@ -130,39 +236,19 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     dilation = _pair(dilation, "dilation", op, 1)
     pads = _padding(padding, (kh, kw), dilation, stride, op)
 
-    G, Og, K = groups, O // groups, Cg * kh * kw
-    xp = _pad(x, pads)
-    windows = _windows(xp, (kh, kw), stride, dilation, op)  # (N, C, Ho, Wo, kh, kw)
-    Ho, Wo = windows.shape[2:4]
-    # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
-    # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
-    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(G, K, N * Ho * Wo)  # (G, K, N*Ho*Wo)
-    w = weight.data.reshape(G, Og, K)  # (G, Og, K)
-    out_cols = mm(w, cols).reshape(O, N, Ho, Wo)  # (O, N, Ho, Wo)
-    # Back to (N, O, Ho, Wo) in a new C-contiguous array (the bias add does the copy), so the
-    # layers after this one (ReLU, pooling, the next conv) get contiguous memory.
-    out = np.empty((N, O, Ho, Wo), dtype=out_cols.dtype)
-    if bias is not None:
-        np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out)
-    else:
-        np.copyto(out, out_cols.transpose(1, 0, 2, 3))
-
-    def backward(g):
-        g = g if batched else g[None]  # (N, O, Ho, Wo)
-        g_cols = g.transpose(1, 0, 2, 3).reshape(G, Og, N * Ho * Wo)  # (G, Og, N*Ho*Wo)
-        grad_x = grad_w = grad_b = None
-        if input.requires_grad:
-            grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
-            grad_x = _col2im(grad_cols.reshape(C, kh, kw, N, Ho, Wo), xp.shape, stride, dilation, pads)
-            grad_x = grad_x if batched else grad_x[0]
-        if weight.requires_grad:
-            grad_w = mm(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
-        if bias is not None and bias.requires_grad:
-            grad_b = g.sum(axis=(0, 2, 3))
-        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
-
     parents = (input, weight) if bias is None else (input, weight, bias)
-    return Tensor._result(out if batched else out[0], parents, backward, "ConvolutionBackward")
+    square = stride[0] == stride[1] and pads[0] == pads[1] and pads[0][0] == pads[0][1]
+    if replaced and groups == 1 and dilation == (1, 1) and square and any(name in replaced for name in CONV_SEAMS):
+        out, backward = _conv_through_seams(x, weight, bias, stride[0], pads[0][0])
+    else:
+        out, backward = _conv(input, x, weight, bias, stride, dilation, pads, groups, op)
+
+    def backward_batched(g):
+        grads = backward(g if batched else g[None])  # (N, O, Ho, Wo)
+        grad_x = grads[0] if grads[0] is None or batched else grads[0][0]
+        return (grad_x, *grads[1:])
+
+    return Tensor._result(out if batched else out[0], parents, backward_batched, "ConvolutionBackward")
 
 
 class Conv2d(Module):
