@@ -2,29 +2,39 @@
 
 from collections import OrderedDict
 
+from .. import seams
+from ..seams import seam
 from .activation import GELU
 from .attention import MultiHeadAttention
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, Sequential, check_input
-from .normalization import LayerNorm
 
 
+@seam("TransformerBlock")
 class TransformerBlock(Module):
     """x + attn(ln1(x)), then x + mlp(ln2(x)); attention is causal (decoder-only models).
 
     The MLP widens to `mlp_ratio * d_model` with a GELU in between (the tanh approximation, as
     in GPT-2: several times cheaper in NumPy than the erf form). `dropout` applies to the
-    attention weights and to both residual branches.
+    attention weights and to both residual branches. The norms and the attention are built
+    through their seams (`LayerNorm`, `MultiHeadAttention`): the learner's, once
+    `tinytorch.mine.use()` puts them in (a learner's attention gets no attention-weight dropout:
+    its interface has none).
     """
 
     def __init__(self, d_model, n_heads, mlp_ratio=4, dropout=0.0):
         super().__init__()
         self.d_model = d_model
-        self.ln1 = LayerNorm(d_model)
-        self.attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        norm = seams.implementation("LayerNorm")
+        attention = seams.implementation("MultiHeadAttention")
+        self.ln1 = norm(d_model)
+        if attention is MultiHeadAttention:
+            self.attn = attention(d_model, n_heads, dropout=dropout)
+        else:
+            self.attn = attention(d_model, n_heads)  # the exercise's constructor
         self.attn_dropout = Dropout(dropout)  # on the attention branch, before the residual add
-        self.ln2 = LayerNorm(d_model)
+        self.ln2 = norm(d_model)
         hidden = int(mlp_ratio * d_model)
         self.mlp = Sequential(OrderedDict(
             fc=Linear(d_model, hidden),
@@ -41,9 +51,23 @@ class TransformerBlock(Module):
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"{name}: expected input (B, T, {self.d_model}), got shape {tuple(x.shape)}")
         h = self.ln1(x)
-        attended, _ = self.attn(h, h, h, need_weights=False, is_causal=True, kv_cache=kv_cache)
+        if kv_cache is None:
+            attended, _ = self.attn(h, h, h, need_weights=False, is_causal=True)
+        else:
+            # the exercise's step covers one new position; a prompt fills the cache with tinytorch's
+            attend = seams.replaced.get("attend_one_token", attend_one_token) if h.shape[1] == 1 else attend_one_token
+            attended = attend(self.attn, h, kv_cache)
         x = x + self.attn_dropout(attended)  # (B, T, C)
         return x + self.mlp(self.ln2(x))  # (B, T, C)
 
     def extra_repr(self):
         return f"d_model={self.d_model}"
+
+
+@seam("attend_one_token")
+def attend_one_token(attn, x, cache):
+    """Self-attention output (B, T, E) of the new positions x (B, T, E) of tinytorch's
+    MultiHeadAttention `attn` over the positions in `cache` and themselves (causal); appends
+    their keys and values to the cache (module 17's exercise, for T = 1)."""
+    out, _ = attn(x, x, x, need_weights=False, is_causal=True, kv_cache=cache)
+    return out
