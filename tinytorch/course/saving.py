@@ -206,8 +206,6 @@ def build_source(obj, name: str | None = None) -> str:
                             f"imports, functions, classes and plain constants can be saved with it")
 
     include(obj, name)
-    if name != obj.__name__:
-        aliases.append(f"{name} = {obj.__name__}")
     plain = sorted({s for s in imports if s.startswith("import ")})
     grouped = {}  # from-imports of one module on one line
     for statement in sorted({s for s in imports if s.startswith("from ")}):
@@ -222,6 +220,8 @@ def build_source(obj, name: str | None = None) -> str:
     if aliases:
         blocks.append("\n".join(dict.fromkeys(aliases)))
     blocks.append(main.rstrip("\n"))
+    if name != obj.__name__:  # saved under the exercise's name: after the definition it names
+        blocks.append(f"{name} = {obj.__name__}")
     return "\n\n\n".join(block for block in blocks if block) + "\n"
 
 
