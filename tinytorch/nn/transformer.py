@@ -50,18 +50,27 @@ class TransformerBlock(Module):
         check_input(x, name)
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"{name}: expected input (B, T, {self.d_model}), got shape {tuple(x.shape)}")
+        if kv_cache is not None:
+            return forward_cached(self, x, kv_cache)
         h = self.ln1(x)
-        if kv_cache is None:
-            attended, _ = self.attn(h, h, h, need_weights=False, is_causal=True)
-        else:
-            # the exercise's step covers one new position; a prompt fills the cache with tinytorch's
-            attend = seams.replaced.get("attend_one_token", attend_one_token) if h.shape[1] == 1 else attend_one_token
-            attended = attend(self.attn, h, kv_cache)
+        attended, _ = self.attn(h, h, h, need_weights=False, is_causal=True)
         x = x + self.attn_dropout(attended)  # (B, T, C)
         return x + self.mlp(self.ln2(x))  # (B, T, C)
 
     def extra_repr(self):
         return f"d_model={self.d_model}"
+
+
+def forward_cached(block, x, cache):
+    """The output (B, T, C) of a pre-norm block for the new positions x (B, T, C), its attention
+    reading the earlier positions from `cache` and appending the new ones (inference). `block`
+    is tinytorch's TransformerBlock or module 13's (the same parts: ln1, attn, ln2, mlp) whose
+    attention is tinytorch's MultiHeadAttention."""
+    h = block.ln1(x)
+    # module 17's step covers one new position; a prompt fills the cache with tinytorch's
+    attend = seams.replaced.get("attend_one_token", attend_one_token) if h.shape[1] == 1 else attend_one_token
+    x = x + attend(block.attn, h, cache)  # (B, T, C)
+    return x + block.mlp(block.ln2(x))  # (B, T, C)
 
 
 @seam("attend_one_token")
