@@ -12,6 +12,7 @@ import numpy as np
 from ..acceleration.formulations import _pair, im2col
 from ..nn.module import Module, check_input
 from ..tensor import Tensor
+from ..seams import seam
 from .qparams import check_num_bits, quantize_tensor, quantize_with
 
 
@@ -78,6 +79,10 @@ class QuantizedLinear(_QuantizedLayer):
     def extra_repr(self):
         scales = "per-channel" if self.weight_scale.ndim else "per-tensor"
         return f"in_features={self.in_features}, out_features={self.out_features}, int{self.num_bits} {scales}"
+
+
+# Module 15's QuantizedLinear(linear, input_scale, input_zero_point): per-channel int8 weights.
+seam("QuantizedLinear")(QuantizedLinear.from_float)
 
 
 def _numeric_padding(padding, kernel_size):
