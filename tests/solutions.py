@@ -50,7 +50,15 @@ def _is_choice(statement: ast.stmt) -> bool:
             and isinstance(value.func, ast.Name) and value.func.id == "yours_or_reference" and len(value.args) >= 2)
 
 
-def definitions(notebook) -> list[str]:
+def _uses_mine(statement: ast.stmt) -> bool:
+    """`tinytorch.mine.use(...)` or `name = tinytorch.mine.load(...)`: how a notebook takes the
+    learner's saved components (the builder of a saved framework runs these too)."""
+    value = getattr(statement, "value", None)
+    return (isinstance(statement, (ast.Expr, ast.Assign)) and isinstance(value, ast.Call)
+            and ast.unparse(value.func) in ("tinytorch.mine.use", "tinytorch.mine.load"))
+
+
+def definitions(notebook, with_mine=False) -> list[str]:
     """The top-level definition statements of a notebook's code cells, in order.
 
     Everything else (prints, checks, plots, training loops) is left out, so executing them
@@ -70,6 +78,8 @@ def definitions(notebook) -> list[str]:
                 kept.append(ast.get_source_segment(cell.source, statement, padded=True))
             elif _is_choice(statement):  # the solution's checks pass, so the notebook uses it
                 kept.append(f"{ast.unparse(statement.targets[0])} = {ast.unparse(statement.value.args[1])}")
+            elif with_mine and _uses_mine(statement):
+                kept.append(ast.get_source_segment(cell.source, statement, padded=True))
     return kept
 
 
@@ -156,7 +166,7 @@ def save_solution_components(home, modules=None, quiet=True) -> dict:
             for number, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
-                sources = [cell.source] if _is_check_cell(cell) else definitions(_Cells([cell]))
+                sources = [cell.source] if _is_check_cell(cell) else definitions(_Cells([cell]), with_mine=True)
                 for part, source in enumerate(sources):
                     filename = f"<solution {module} cell {number}.{part}>"
                     output = io.StringIO()

@@ -141,7 +141,7 @@ def test_transformer_block_and_gpt_build_their_parts_through_the_seams():
     logits, loss = model(tt.tensor(np.array([[1, 2, 3]])), tt.tensor(np.array([[2, 3, 4]])))
     loss.backward()
     assert logits.shape == (1, 3, 7) and model.blocks[0].attn.out_proj.weight.grad is not None
-    assert not model.can_cache()  # module 12's attention has no cached path: generate recomputes
+    assert not model.can_cache()  # neither tinytorch's attention nor module 12's: generate recomputes
     assert model.generate(tt.tensor(np.array([[1]])), 3).shape == (1, 4)
 
 
@@ -164,6 +164,18 @@ def test_gpt_builds_the_transformer_block_in_use_and_caches_with_its_parts():
     prompt = tt.tensor(np.array([[1, 2, 3]]))
     cached = model.generate(prompt, 6, temperature=0, use_cache=True).numpy()
     np.testing.assert_array_equal(cached, own.generate(prompt, 6, temperature=0).numpy())
+
+
+def test_module_12s_attention_generates_the_same_tokens_with_and_without_a_cache():
+    from solutions import load_solution
+
+    seams.replace("MultiHeadAttention", load_solution("12_attention", "MultiHeadAttention"))
+    tt.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=9, block_size=12, n_layer=2, n_head=2, n_embd=8)).eval()
+    assert hasattr(model.blocks[0].attn, "q_proj") and model.can_cache()
+    prompt = tt.tensor(np.array([[1, 2, 3], [4, 5, 6]]))
+    np.testing.assert_array_equal(model.generate(prompt, 8, temperature=0, use_cache=True).numpy(),
+                                  model.generate(prompt, 8, temperature=0, use_cache=False).numpy())
 
 
 def test_generation_draws_with_sample_next_token_and_steps_with_attend_one_token():

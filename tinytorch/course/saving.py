@@ -134,6 +134,8 @@ def public_import(value, alias: str) -> str | None:
     module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if not module or not qualname or "." in qualname or "<" in qualname or module == "__main__":
         return None
+    if module == f"my_tinytorch.{qualname}":  # another of the learner's saved components (see load_source)
+        return f"from tinytorch.mine import {qualname}" + ("" if qualname == alias else f" as {alias}")
     parts = module.split(".")
     for end in range(1, len(parts) + 1):
         candidate = ".".join(parts[:end])

@@ -117,9 +117,10 @@ class GPT(nn.Module):
         return [cache(batch_size, c.n_head, c.block_size, c.n_embd // c.n_head, dtype) for _ in range(c.n_layer)]
 
     def can_cache(self):
-        """Whether generation can use KV caches: every block's attention is tinytorch's
-        MultiHeadAttention (module 12's exercise has no cached path)."""
-        return all(isinstance(getattr(b, "attn", None), nn.MultiHeadAttention) for b in self.blocks)
+        """Whether generation can use KV caches: every block has the parts of a pre-norm block
+        (ln1, attn, ln2, mlp), its attention tinytorch's MultiHeadAttention or module 12's."""
+        return all(all(hasattr(b, part) for part in ("ln1", "attn", "ln2", "mlp"))
+                   and (isinstance(b.attn, nn.MultiHeadAttention) or hasattr(b.attn, "q_proj")) for b in self.blocks)
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None, use_cache=True):
         """Append `max_new_tokens` sampled tokens to idx (B, T); returns ids (B, T + max_new_tokens).
@@ -129,8 +130,8 @@ class GPT(nn.Module):
         draws from `generator` (seedable). The context is cropped to the last block_size tokens.
         With `use_cache`, keys and values of earlier positions come from a KV cache; once the
         context is cropped, positions shift, so the cache is rebuilt from the cropped context.
-        Cached and uncached generation give the same tokens. (Module 12's attention has no
-        cached path: see can_cache.) Each token is drawn by the sample_next_token seam.
+        Cached and uncached generation give the same tokens (for blocks tinytorch can cache:
+        see can_cache). Each token is drawn by the sample_next_token seam.
         """
         ids = self._ids(idx, "GPT.generate")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:

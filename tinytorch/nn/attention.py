@@ -369,11 +369,8 @@ class MultiHeadAttention(Module):
         qkv = linear_array(x.data, self.in_proj_weight.data, _data(self.in_proj_bias))  # (B, T, 3E)
         batch, length, _ = qkv.shape
         split = qkv.reshape(batch, length, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
-        start = cache.length
-        keys, values = cache.append(split[1], split[2])  # (B, H, start + T, D)
-        mask = _causal(length, start + length, offset=start) if is_causal and length > 1 else None
-        out, weights, _ = _attention_forward(split[0], keys, values, mask, 1.0 / math.sqrt(self.head_dim), 0.0)
-        return Tensor._constant(out.transpose(0, 2, 1, 3).reshape(batch, length, self.embed_dim)), weights
+        out, weights = cached_attention(split[0], split[1], split[2], cache, is_causal)
+        return Tensor._constant(out), weights
 
     def extra_repr(self):
         return (
@@ -383,6 +380,17 @@ class MultiHeadAttention(Module):
 
 
 MultiheadAttention = MultiHeadAttention  # PyTorch's spelling
+
+
+def cached_attention(q, k, v, cache, is_causal=True):
+    """Attention of the new positions' heads q, k, v (B, H, T, D) over the positions stored in
+    `cache` and themselves, after appending k and v to it: (merged output (B, T, H*D), weights)."""
+    batch, heads, length, size = q.shape
+    start = cache.length
+    keys, values = cache.append(k, v)  # (B, H, start + T, D)
+    mask = _causal(length, start + length, offset=start) if is_causal and length > 1 else None
+    out, weights, _ = _attention_forward(q, keys, values, mask, 1.0 / math.sqrt(size), 0.0)
+    return out.transpose(0, 2, 1, 3).reshape(batch, length, heads * size), weights
 
 
 def _data(tensor):

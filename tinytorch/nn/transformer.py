@@ -5,7 +5,8 @@ from collections import OrderedDict
 from .. import seams
 from ..seams import seam
 from .activation import GELU
-from .attention import MultiHeadAttention
+from ..tensor import Tensor
+from .attention import MultiHeadAttention, cached_attention
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, Sequential, check_input
@@ -64,19 +65,28 @@ class TransformerBlock(Module):
 def forward_cached(block, x, cache):
     """The output (B, T, C) of a pre-norm block for the new positions x (B, T, C), its attention
     reading the earlier positions from `cache` and appending the new ones (inference). `block`
-    is tinytorch's TransformerBlock or module 13's (the same parts: ln1, attn, ln2, mlp) whose
-    attention is tinytorch's MultiHeadAttention."""
+    is tinytorch's TransformerBlock or module 13's (the same parts: ln1, attn, ln2, mlp), its
+    attention tinytorch's MultiHeadAttention or module 12's."""
     h = block.ln1(x)
-    # module 17's step covers one new position; a prompt fills the cache with tinytorch's
-    attend = seams.replaced.get("attend_one_token", attend_one_token) if h.shape[1] == 1 else attend_one_token
+    # module 17's step covers one new position of tinytorch's attention; tinytorch's own
+    # fills the cache from a prompt and steps module 12's attention
+    exercise = h.shape[1] == 1 and isinstance(block.attn, MultiHeadAttention)
+    attend = seams.replaced.get("attend_one_token", attend_one_token) if exercise else attend_one_token
     x = x + attend(block.attn, h, cache)  # (B, T, C)
     return x + block.mlp(block.ln2(x))  # (B, T, C)
 
 
 @seam("attend_one_token")
 def attend_one_token(attn, x, cache):
-    """Self-attention output (B, T, E) of the new positions x (B, T, E) of tinytorch's
-    MultiHeadAttention `attn` over the positions in `cache` and themselves (causal); appends
-    their keys and values to the cache (module 17's exercise, for T = 1)."""
-    out, _ = attn(x, x, x, need_weights=False, is_causal=True, kv_cache=cache)
-    return out
+    """Self-attention output (B, T, E) of the new positions x (B, T, E) by `attn` over the
+    positions in `cache` and themselves (causal); appends their keys and values to the cache
+    (module 17's exercise, for T = 1 and tinytorch's MultiHeadAttention). `attn` is tinytorch's
+    MultiHeadAttention or module 12's (q_proj, k_proj, v_proj, out_proj)."""
+    if isinstance(attn, MultiHeadAttention):
+        out, _ = attn(x, x, x, need_weights=False, is_causal=True, kv_cache=cache)
+        return out
+    batch, length, _ = x.shape
+    q, k, v = (proj(x).data.reshape(batch, length, attn.num_heads, attn.head_dim).transpose(0, 2, 1, 3)
+               for proj in (attn.q_proj, attn.k_proj, attn.v_proj))  # (B, H, T, D)
+    merged, _ = cached_attention(q, k, v, cache)
+    return attn.out_proj(Tensor(merged))
