@@ -390,7 +390,7 @@ for observer, kwargs in (("minmax", {}), ("percentile", {"percentile": 99.9})):
     for label, batches in (("clean", calibration), ("one corrupted pixel", corrupted)):
         quantized = quantize_model(model, batches, observer=observer, **kwargs)
         print(f"{observer:10s} calibration, {label:20s}: accuracy {accuracy(quantized):.2%}, "
-              f"first layer input scale {float(quantized[0].input_scale.data):.4f}")
+              f"first layer input scale {float(getattr(quantized[0].input_scale, 'data', quantized[0].input_scale)):.4f}")
 
 # %% [markdown]
 # ### Speed and memory traffic

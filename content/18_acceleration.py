@@ -18,7 +18,6 @@
 # float16 training, and you measure every alternative on the runtime you are using.
 
 # %%
-import math
 import os
 import subprocess
 import sys
@@ -33,8 +32,8 @@ from tinytorch import Tensor, nn
 from tinytorch.acceleration import (
     CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, bias_gelu as reference_bias_gelu, choose_fastest,
 )
-from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_scale, yours_or_reference
-from tinytorch.checks.acceleration import reference_matmul_tiled, reference_update_scale
+import tinytorch.mine
+from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_scale
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, is_browser, native_handoff
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
@@ -144,7 +143,10 @@ check_matmul_tiled(matmul_tiled)
 # overhead (microseconds), so tiny tiles drown in overhead; large tiles are a single call.
 
 # %%
-tiled = yours_or_reference("matmul_tiled", matmul_tiled, reference_matmul_tiled)
+# Yours where saved (tinytorch's where the check did not pass); MATMUL_FORMULATIONS["blocked"]
+# runs it too once it is in use.
+tinytorch.mine.use("matmul_tiled")
+tiled = tinytorch.mine.load("matmul_tiled")
 
 
 def best_ms(fn, *args, repeats=3):
@@ -270,7 +272,7 @@ check_bias_gelu(bias_gelu)
 # for the GELU, one for the bias add.
 
 # %%
-fused = yours_or_reference("bias_gelu", bias_gelu, reference_bias_gelu)
+fused = tinytorch.mine.load("bias_gelu")  # yours where saved (tinytorch's where the check did not pass)
 
 
 def graph_nodes(t):
@@ -464,7 +466,9 @@ check_update_scale(update_scale)
 # - the same, but the float16 weights updated directly, without a float32 master copy
 
 # %%
-rule = yours_or_reference("update_scale", update_scale, reference_update_scale)
+# Yours where saved; tinytorch's LossScaler.update steps the scale with it too once in use.
+tinytorch.mine.use("matmul_tiled", "update_scale")
+rule = tinytorch.mine.load("update_scale")
 
 
 def train_half(store=np.float16, scaling=False, master=True, epochs=6, lr=0.1):
