@@ -11,8 +11,9 @@ import numpy as np
 from .. import grad_mode
 from ..kernels import mm
 from ..random import rng_of
+from ..ops._common import _unbroadcast
 from ..seams import replaced, seam
-from ..tensor import Tensor, _unbroadcast
+from ..tensor import Tensor
 from . import init
 from .linear import Linear, linear, linear_array
 from .module import Module, Parameter, check_input
@@ -377,9 +378,6 @@ class MultiHeadAttention(Module):
             f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
             f"bias={self.in_proj_bias is not None}, batch_first={self.batch_first}"
         )
-
-
-MultiheadAttention = MultiHeadAttention  # PyTorch's spelling
 
 
 def cached_attention(q, k, v, cache, is_causal=True):

@@ -13,7 +13,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import mm
-from ..seams import replaced, seam
+from .. import seams
+from ..seams import replaced
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -96,69 +97,26 @@ def _col2im(grad_cols, padded_shape, stride, dilation, pads):
 
 
 # ---------------------------------------------------------------------- the course's exercises
-# Module 09's functions on NumPy arrays, with its interfaces (square kernels' stride and
-# padding as ints). tinytorch calls them through these seams only when one is replaced
-# (tinytorch.mine.use()), for convolutions they cover: groups=1, no dilation, the same stride
-# and padding on both axes; otherwise its fused convolution above runs.
+# Module 09's functions on NumPy arrays (declared in nn/im2col.py, with its interfaces: square
+# kernels' stride and padding as ints). tinytorch calls them through these seams only when
+# one is replaced (tinytorch.mine.use()), for convolutions they cover: groups=1, no dilation,
+# the same stride and padding on both axes; otherwise its fused convolution above runs.
 
 CONV_SEAMS = ("im2col", "col2im", "conv2d_im2col", "conv2d_backward")
 
 
-def _out_size(size, kernel, stride, padding):
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-@seam("im2col")
-def im2col(x, kh, kw, stride=1, padding=0):
-    """x (N, C, H, W) -> (N*Ho*Wo, C*kh*kw): one row per output pixel, in (n, i, j) order, one
-    column per window entry, in (c, a, b) order."""
-    pads = ((padding, padding), (padding, padding))
-    windows = _windows(_pad(x, pads), (kh, kw), (stride, stride), (1, 1), "im2col")  # (N, C, Ho, Wo, kh, kw)
-    N, C, Ho, Wo = windows.shape[:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * kh * kw)
-
-
-@seam("col2im")
-def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
-    """The adjoint of im2col: every entry of cols (N*Ho*Wo, C*kh*kw) added onto the pixel of
-    an x_shape (N, C, H, W) input it came from (overlaps add up, padding is dropped)."""
-    N, C, H, W = x_shape
-    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
-    per_position = cols.reshape(N, Ho, Wo, C, kh, kw).transpose(3, 4, 5, 0, 1, 2)  # (C, kh, kw, N, Ho, Wo)
-    pads = ((padding, padding), (padding, padding))
-    return _col2im(per_position, (N, C, H + 2 * padding, W + 2 * padding), (stride, stride), (1, 1), pads)
-
-
-@seam("conv2d_im2col")
-def conv2d_im2col(x, weight, bias=None, stride=1, padding=0):
-    """The convolution of x (N, C, H, W) with weight (O, C, kh, kw): im2col, one matrix product."""
-    O, _, kh, kw = weight.shape
-    N, _, H, W = x.shape
-    rows = replaced.get("im2col", im2col)(x, kh, kw, stride, padding)  # (N*Ho*Wo, C*kh*kw)
-    out = mm(rows, weight.reshape(O, -1).T)  # (N*Ho*Wo, O)
-    out = out.reshape(N, _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding), O)
-    out = out.transpose(0, 3, 1, 2)  # (N, O, Ho, Wo)
-    return np.ascontiguousarray(out) if bias is None else out + bias.reshape(O, 1, 1)
-
-
-@seam("conv2d_backward")
-def conv2d_backward(grad, x, weight, stride=1, padding=0):
-    """grad (N, O, Ho, Wo) of conv2d_im2col's output -> (grad_x, grad_weight, grad_bias)."""
-    O, _, kh, kw = weight.shape
-    rows = replaced.get("im2col", im2col)(x, kh, kw, stride, padding)  # (P, K)
-    g = grad.transpose(0, 2, 3, 1).reshape(-1, O)  # (P, O)
-    grad_weight = mm(g.T, rows).reshape(weight.shape)
-    grad_x = replaced.get("col2im", col2im)(mm(g, weight.reshape(O, -1)), x.shape, kh, kw, stride, padding)
-    return grad_x, grad_weight, grad.sum(axis=(0, 2, 3))
+def _in_use(name):
+    """The implementation in use for the seam `name` (declared in nn/im2col.py)."""
+    return replaced.get(name) or seams.tinytorch(name)
 
 
 def _conv_through_seams(x, weight, bias, stride, padding):
     """The convolution through the exercises' seams: (out (N, O, Ho, Wo), backward g -> grads)."""
     w, b = weight.data, None if bias is None else bias.data
-    out = np.asarray(replaced.get("conv2d_im2col", conv2d_im2col)(x, w, b, stride, padding), dtype=x.dtype)
+    out = np.asarray(_in_use("conv2d_im2col")(x, w, b, stride, padding), dtype=x.dtype)
 
     def backward(g):
-        grad_x, grad_w, grad_b = replaced.get("conv2d_backward", conv2d_backward)(g, x, w, stride, padding)
+        grad_x, grad_w, grad_b = _in_use("conv2d_backward")(g, x, w, stride, padding)
         return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
 
     return out, backward
@@ -231,7 +189,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         raise ValueError(f"{op}: bias shape {tuple(bias.shape)} does not match out_channels {O} of weight {tuple(weight.shape)}")
     for other in (weight, bias):
         if other is not None and other.dtype != x.dtype:
-            raise TypeError(f"{op}: input dtype {x.dtype} and parameter dtype {other.dtype} differ; convert one with .to()")
+            raise TypeError(f"{op}: input dtype {x.dtype} and parameter dtype {other.data.dtype} differ; convert one with .to()")
     stride = _pair(stride, "stride", op, 1)
     dilation = _pair(dilation, "dilation", op, 1)
     pads = _padding(padding, (kh, kw), dilation, stride, op)
