@@ -127,7 +127,7 @@ def components_of(name):
         "04_1998_cnn": {"conv2d_im2col", "conv2d_backward", "max_pool2d", "max_pool2d_backward"},
         "05_2017_transformer": {"Embedding", "TransformerBlock", "LayerNorm", "sample_next_token",
                                 "scaled_dot_product_attention"},
-        "06_2018_mlperf": {"conv2d_im2col", "KVCache", "attend_one_token", "TransformerBlock"},
+        "06_2018_mlperf": {"conv2d_im2col", "KVCache", "TransformerBlock", "quantize", "magnitude_prune"},
     }.get(name, set())
 
 
