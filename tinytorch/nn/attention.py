@@ -12,7 +12,7 @@ from .. import grad_mode
 from ..kernels import mm
 from ..random import rng_of
 from ..ops._common import _unbroadcast
-from ..seams import replaced, seam
+from ..seams import learners, replaced, seam
 from ..tensor import Tensor
 from . import init
 from .linear import Linear, linear, linear_array
@@ -313,7 +313,7 @@ class MultiHeadAttention(Module):
         """Self-attention: one (B, T, E) @ (E, 3E) projection, then one fused attention node."""
         qkv = linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3E)
         batch, length, _ = qkv.shape
-        if "scaled_dot_product_attention" in replaced and not dropout_p:
+        if replaced and not dropout_p and learners("scaled_dot_product_attention"):
             e = self.embed_dim
             q, k, v = (self._split_heads(qkv[:, :, i * e:(i + 1) * e]) for i in range(3))  # (B, H, T, D)
             return self._through_seam(q, k, v, mask, need_weights)
@@ -344,7 +344,7 @@ class MultiHeadAttention(Module):
             for i, x in enumerate((query, key, value))
         ]
         q, k, v = (self._split_heads(t) for t in projected)  # (B, H, T, D)
-        if "scaled_dot_product_attention" in replaced and not dropout_p:
+        if replaced and not dropout_p and learners("scaled_dot_product_attention"):
             return self._through_seam(q, k, v, mask, need_weights)
         out, weights = _attention(q, k, v, mask, dropout_p, 1.0 / math.sqrt(self.head_dim))
         return out.transpose(1, 2).reshape(query.shape[0], query.shape[1], e), weights

@@ -196,7 +196,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
     parents = (input, weight) if bias is None else (input, weight, bias)
     square = stride[0] == stride[1] and pads[0] == pads[1] and pads[0][0] == pads[0][1]
-    if replaced and groups == 1 and dilation == (1, 1) and square and any(name in replaced for name in CONV_SEAMS):
+    # any() over a list: every seam the convolution covers is noted as used, yours or not
+    if replaced and groups == 1 and dilation == (1, 1) and square and any([seams.learners(n) for n in CONV_SEAMS]):
         out, backward = _conv_through_seams(x, weight, bias, stride[0], pads[0][0])
     else:
         out, backward = _conv(input, x, weight, bias, stride, dilation, pads, groups, op)

@@ -6,7 +6,7 @@ one strided add per kernel position (see conv._col2im), never a loop over pixels
 
 import numpy as np
 
-from ..seams import replaced, seam
+from ..seams import learners, replaced, seam
 from ..tensor import Tensor
 from .conv import _batched, _kernel_slices, _pad, _pair, _unpad, _windows
 from .module import Module
@@ -44,7 +44,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     _check_floating(x, op)
     kernel, stride, padding, dilation = _pool_geometry(kernel_size, stride, padding, dilation, ceil_mode, op)
     square = kernel[0] == kernel[1] and stride[0] == stride[1]
-    if replaced and square and padding == (0, 0) and dilation == (1, 1) and any(n in replaced for n in POOL_SEAMS):
+    if replaced and square and padding == (0, 0) and dilation == (1, 1) and any([learners(n) for n in POOL_SEAMS]):
         out, backward = _max_pool_through_seams(x, kernel[0], stride[0], op)
     else:
         out, backward = _max_pool(x, kernel, stride, padding, dilation, op)
