@@ -13,7 +13,7 @@ import copy
 import numpy as np
 
 from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
-from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
+from ..benchmarking import stage_report as reference_stage_report
 from ..course import registry
 from ..nn import Linear, ReLU, Sequential
 from ..tensor import Tensor
