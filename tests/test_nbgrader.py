@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-build = pytest.importorskip("build")  # the repo's build.py (pythonpath = ".")
+pytest.importorskip("jupytext")
 
 from tinytorch.cli.grade import POINTS_PER_CHECK  # noqa: E402
+from tinytorch_site import notebooks as build  # noqa: E402  the site builder's notebooks and their markers
 
 REPO = Path(__file__).resolve().parents[1]
 MODULES = sorted(p for p in (REPO / "content").glob("[0-9][0-9]_*.py") if build.SOLUTION_BEGIN in p.read_text())
