@@ -55,8 +55,10 @@ class _Writer:
             if id(obj) not in self.tensor_ids:
                 self.tensor_ids[id(obj)] = self._array(obj.data)
                 self.keep_alive.append(obj)
+            from .nn import Parameter  # at call time: nn imports this package's tensors
+
             return {"tensor": self.tensor_ids[id(obj)], "requires_grad": obj.requires_grad,
-                    "parameter": type(obj).__name__ == "Parameter"}
+                    "parameter": isinstance(obj, Parameter)}
         if isinstance(obj, np.ndarray):
             return {"ndarray": self._array(obj)}
         if isinstance(obj, np.generic):
