@@ -341,6 +341,13 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     def cpu(self):
         return self
 
+    def pin_memory(self):
+        """Page-locked memory only matters for copies to a GPU: returns self."""
+        return self
+
+    def is_pinned(self):
+        return False
+
     def float(self):
         return self.to(np.float32)
 
