@@ -118,6 +118,15 @@ def test_foreign_or_damaged_files_are_refused():
     forged.seek(0)
     with pytest.raises(RuntimeError, match="structure is damaged"):
         tt.load(forged)
+    objects = io.BytesIO()
+    np.save(objects, np.array([print], dtype=object), allow_pickle=True)
+    smuggled = io.BytesIO()
+    with zipfile.ZipFile(smuggled, "w") as archive:
+        archive.writestr("tinytorch.json", json.dumps({"format": "tinytorch-save-1", "object": {"ndarray": 0}}))
+        archive.writestr("arrays/0.npy", objects.getvalue())
+    smuggled.seek(0)
+    with pytest.raises(RuntimeError, match="array 0 is not an array of numbers; tinytorch never unpickles"):
+        tt.load(smuggled)
 
 
 def test_arrays_are_stored_without_pickle():

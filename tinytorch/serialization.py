@@ -135,7 +135,10 @@ class _Reader:
             raw = self.archive.read(f"arrays/{number}.npy")
         except KeyError:
             raise RuntimeError(f"load: the file is missing array {number}") from None
-        return np.load(io.BytesIO(raw), allow_pickle=False)
+        try:
+            return np.load(io.BytesIO(raw), allow_pickle=False)
+        except ValueError:  # e.g. an array of Python objects, which only pickle could rebuild
+            raise RuntimeError(f"load: array {number} is not an array of numbers; tinytorch never unpickles") from None
 
     def decode(self, data):
         if isinstance(data, list):
