@@ -273,6 +273,9 @@ CREATION = [
     lambda m: m.ones_like(m.ones(2), dtype=m.float64), lambda m: m.full_like(m.ones(2), 7),
     lambda m: m.empty_like(m.ones(2, 2)).shape, lambda m: m.rand(2, 3).shape, lambda m: m.randn((4,), dtype=m.float64).dtype,
     lambda m: m.as_tensor([1.0, 2.0]), lambda m: m.tensor([1, 2], dtype=m.uint8),
+    lambda m: m.LongTensor([1, 2]), lambda m: m.FloatTensor([[1, 2]]), lambda m: m.FloatTensor(2, 3).shape,
+    lambda m: m.DoubleTensor(3).shape, lambda m: m.BoolTensor([True]), lambda m: m.ByteTensor([1, 255]),
+    lambda m: m.IntTensor([]),
 ]
 
 
@@ -284,7 +287,7 @@ def test_creation_matches_torch(index):
         assert ours.requires_grad == theirs.requires_grad
         np.testing.assert_allclose(ours.data, theirs.detach().numpy())
     else:
-        assert str(ours) == str(theirs).replace("torch.Size([", "(").replace("])", ",)") or tuple(ours) == tuple(theirs)
+        assert tuple(ours) == tuple(theirs) if isinstance(theirs, torch.Size) else str(ours) == str(theirs)
 
 
 RANDINT_FORMS = [

@@ -22,6 +22,7 @@ from .creation import (
     tensor, as_tensor, from_numpy, zeros, ones, full, zeros_like, ones_like, eye, arange, linspace,
     randn, rand, randint, randint_like, randperm, empty, empty_like, full_like, randn_like, rand_like,
     normal, bernoulli,
+    FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ByteTensor, BoolTensor,
 )
 from .functional_ops import (
     matmul, exp, log, sqrt, abs, tanh, sigmoid, relu, clamp, softmax, log_softmax,

@@ -263,3 +263,28 @@ def bernoulli(input, p=None, generator=None):
     if np.any((probs < 0) | (probs > 1)):
         raise ValueError("bernoulli: probabilities must be in [0, 1]")
     return Tensor((rng_of(generator).random(probs.shape) < probs).astype(probs.dtype))
+
+
+def _typed_constructor(dtype, name):
+    """PyTorch's legacy constructors: `LongTensor([1, 2])` holds data, `FloatTensor(2, 3)` makes
+    a tensor of that size (zeros here, where PyTorch leaves memory uninitialized)."""
+
+    def construct(*args):
+        sizes = len(args) != 1 or isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool)
+        if sizes and all(isinstance(a, (int, np.integer)) for a in args):
+            return zeros(*args, dtype=dtype)
+        if len(args) != 1:
+            raise TypeError(f"{name}: expected sizes (ints) or one sequence of data, got {args!r}")
+        return tensor(args[0], dtype=dtype)
+
+    construct.__name__ = construct.__qualname__ = name
+    return construct
+
+
+FloatTensor = _typed_constructor(np.float32, "FloatTensor")
+DoubleTensor = _typed_constructor(np.float64, "DoubleTensor")
+HalfTensor = _typed_constructor(np.float16, "HalfTensor")
+LongTensor = _typed_constructor(np.int64, "LongTensor")
+IntTensor = _typed_constructor(np.int32, "IntTensor")
+ByteTensor = _typed_constructor(np.uint8, "ByteTensor")
+BoolTensor = _typed_constructor(np.bool_, "BoolTensor")
