@@ -362,9 +362,10 @@ def test_to_and_type_forms_match_torch():
     for m in (torch, tt):
         x = m.tensor([1.7, -2.2], requires_grad=True)
         forms = [x.to(m.long), x.to("cpu"), x.to(m.device("cpu"), m.float64), x.to(device="cpu", dtype=m.half),
-                 x.to(m.ones(1, dtype=m.int32)), x.type(m.float64), x.type("torch.LongTensor"), x.to(int), x.to(float)]
+                 x.to(m.ones(1, dtype=m.int32)), x.type(m.float64), x.type("torch.LongTensor"), x.to(int), x.to(float),
+                 x.type(m.IntTensor)]
         summary = [(str(f.dtype), f.requires_grad, np.round(_numpy(f).astype(np.float64), 3).tolist()) for f in forms]
-        summary += [x.type(), x.to("cpu") is x, x.to(m.float32) is x, x.to(m.float32, copy=True) is x]
+        summary += [x.type(), x.to("cpu") is x, x.to(m.float32) is x, x.to(m.float32, copy=True) is x, x.get_device()]
         if m is torch:
             expected = summary
     assert summary == expected
