@@ -466,6 +466,12 @@ MISTAKES = {
             ("cuts the whole tail on each side", "tail = (1 - confidence) / 2 * 100", "tail = (1 - confidence) * 100"),
             ("deciles, not quartiles", "[25, 50, 75]", "[10, 50, 90]"),
         ],
+        "speedup_interval": [
+            ("ratio of means", "float(np.median(a) / np.median(b))", "float(np.mean(a) / np.mean(b))"),
+            ("ratio inverted", "float(np.median(a) / np.median(b))", "float(np.median(b) / np.median(a))"),
+            ("tails not halved", "tail = (1 - confidence) / 2 * 100", "tail = (1 - confidence) * 100"),
+            ("a resampled without replacement", "rng.integers(0, a.size, (resamples, a.size))", "np.argsort(rng.random((resamples, a.size)), axis=1)"),
+        ],
         "pareto_front": [
             ("no strict improvement needed", "return at_least_as_good and better", "return at_least_as_good"),
             ("minimizes the wrong way", "all(q[k] <= r[k] for k in minimize)", "all(q[k] >= r[k] for k in minimize)"),
