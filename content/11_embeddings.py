@@ -29,7 +29,6 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -38,6 +37,7 @@ from tinytorch.checks.embeddings import reference_scatter_add_rows
 from tinytorch.nn import Module, Parameter
 from tinytorch.nn.embedding import sinusoidal_table
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Adam, CharTokenizer
 

@@ -29,7 +29,6 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -38,6 +37,7 @@ from tinytorch.checks.attention import ReferenceMultiHeadAttention
 from tinytorch.nn import Linear, Module
 from tinytorch.nn import functional as F
 from tinytorch.platform import describe, native_handoff
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 # Linear stays tinytorch's: MultiHeadAttention is built on it, and a class built on your saved
 # Linear could not itself be saved for later notebooks.

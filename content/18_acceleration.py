@@ -36,7 +36,6 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -47,6 +46,7 @@ from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_s
 from tinytorch.checks.acceleration import reference_matmul_tiled, reference_update_scale
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, is_browser, native_handoff
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, SGD
 
