@@ -323,6 +323,13 @@ MISTAKES = {
             ("causal triangle upside down", "np.tril(", "np.triu("),
             ("bool mask inverted", "scores.masked_fill(~mask,", "scores.masked_fill(mask,"),
         ],
+        "head_weights": [
+            ("heads split without swapping T and H", ".reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)", ".reshape(batch, mha.num_heads, length, mha.head_dim)"),
+            ("no scaling", " / np.sqrt(mha.head_dim)", ""),
+            ("the mask hides the past", "np.tril(np.ones((length, length), dtype=bool))", "np.triu(np.ones((length, length), dtype=bool))"),
+            ("softmax over the queries", "weights / weights.sum(axis=-1, keepdims=True)", "weights / weights.sum(axis=-2, keepdims=True)"),
+            ("no max subtracted (overflows)", "np.exp(scores - scores.max(axis=-1, keepdims=True))", "np.exp(scores)"),
+        ],
         "MultiHeadAttention": [
             ("heads split without the transpose", ".reshape(batch, x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)", ".reshape(batch, self.num_heads, x.shape[1], self.head_dim)"),
             ("padding mask not inverted", "mask = ~pad[:, None, None, :]", "mask = pad[:, None, None, :]"),

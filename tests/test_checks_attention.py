@@ -195,3 +195,10 @@ def test_mha_mistakes():
 def test_reference_stand_in_passes():
     from tinytorch.checks.attention import ReferenceMultiHeadAttention
     check_multi_head_attention(ReferenceMultiHeadAttention)
+
+
+def test_head_weights_solution_passes_and_stub_fails(passes_and_stub_fails):
+    from solutions import load_solution
+    from tinytorch.checks import check_head_weights
+
+    passes_and_stub_fails(check_head_weights, load_solution("12_attention", "head_weights"))
