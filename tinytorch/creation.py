@@ -152,6 +152,8 @@ def arange(start=0, end=None, step=1, dtype=None, device=None, requires_grad=Fal
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: end {end} cannot be reached from start {start} with step {step} (wrong sign)")
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if integral else np.float32

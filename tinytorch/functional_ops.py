@@ -83,12 +83,12 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     return _tensor(x).mean(dim, keepdim, dtype=dtype)
 
 
-def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    return _tensor(x).var(dim, keepdim, correction, unbiased)
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _tensor(x).var(dim, unbiased, keepdim, correction=correction)
 
 
-def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    return _tensor(x).std(dim, keepdim, correction, unbiased)
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _tensor(x).std(dim, unbiased, keepdim, correction=correction)
 
 
 def max(x, dim=None, keepdim=False):

@@ -22,15 +22,11 @@ import numpy as np
 from . import dtypes, grad_mode, printing
 from .device import CPU, check_device
 from .seams import replaced, seam
-from .ops._common import (  # noqa: F401  (also imported from here by the rest of the library)
-    _broadcast_shapes_or_none, _erf, _normalize_dim, _normalize_dims, _promoted, _scatter_add, _size_args,
-    _unbroadcast,
-)
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
 from .ops.indexing import IndexingOps
 from .ops.matmul import MatmulOps
-from .ops.reductions import MinMax, ReductionOps, TopK  # noqa: F401
+from .ops.reductions import ReductionOps
 from .ops.shape import ShapeOps, cat, stack, where  # noqa: F401
 
 
@@ -45,7 +41,19 @@ def _as_array(data, dtype=None):
         dtype = dtypes.to_numpy(dtype)
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    array = np.asarray(data, dtype=dtype)
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except ValueError as error:
+        if "inhomogeneous" not in str(error):
+            raise ValueError(f"tensor: cannot convert {_abbreviated(data)}: {error}") from None
+        raise ValueError(
+            "tensor: nested lists must be rectangular (every row of a dimension the same length), "
+            f"got {_abbreviated(data)}"
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: data must be numbers or booleans, got {_abbreviated(data)} (NumPy dtype {array.dtype})"
+        )
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
         return array
     if dtype is None:
@@ -54,6 +62,11 @@ def _as_array(data, dtype=None):
         elif array.dtype.kind == "i" and array.dtype != np.int64:  # int32 default on 32-bit WebAssembly
             array = array.astype(np.int64)
     return array
+
+
+def _abbreviated(data):
+    text = repr(data)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _freed_backward(grad):
@@ -261,6 +274,12 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        # without this, Python would iterate a 0-d tensor through __getitem__ and stop at once
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
 
     def __float__(self):
         return float(self.item())

@@ -10,6 +10,17 @@ from ._common import _broadcast_shapes_or_none, _normalize_dims, _promoted, _unb
 from .shape import _numpy_index
 
 
+def _power(a, p):
+    """a ** p; integer tensors to negative integer powers follow PyTorch's integer division
+    (1 and -1 stay +-1, every other base gives 0) where NumPy raises."""
+    if p.dtype.kind not in "iu" or not np.any(p < 0):
+        return np.power(a, p)
+    negative = p < 0
+    out = np.power(a, np.where(negative, 0, p))
+    unit = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (p % 2), 0)).astype(out.dtype)
+    return np.where(negative, unit, out)
+
+
 @seam("add_backward")
 def add_backward(grad, a, b, need_a=True, need_b=True):
     """Gradients (grad_a, grad_b) of out = a + b (arrays; None where not `need_*`)."""
@@ -52,9 +63,10 @@ class ArithmeticOps:
             a, b = _promoted(a, b, to_float=fn is np.divide)
         try:
             return fn(a, b), a, b
-        except ValueError:
+        except ValueError as error:
             if _broadcast_shapes_or_none(a.shape, b.shape) is not None:
-                raise  # not a shape problem (e.g. integers to negative integer powers)
+                # not a shape problem (e.g. integers to negative integer powers)
+                raise ValueError(f"{op}: {error}") from None
             raise ValueError(
                 f"{op}: shapes {self.shape} and {other.shape} cannot be broadcast together"
             ) from None
@@ -73,6 +85,8 @@ class ArithmeticOps:
 
     def __sub__(self, other):
         other = self._other(other)
+        if self.data.dtype == np.bool_ or other.data.dtype == np.bool_:
+            raise TypeError("sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or logical_not()")
         out, _, _ = self._elementwise(other, np.subtract, "sub")
 
         def backward(g):
@@ -110,8 +124,10 @@ class ArithmeticOps:
         return self._result(out, (self, other), backward, "DivBackward")
 
     def __pow__(self, exponent):
+        if self.data.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
+            raise ValueError(f"pow: integers to negative integer powers are not allowed ({self.dtype} ** {exponent})")
         exponent = self._other(exponent)
-        out, a, p = self._elementwise(exponent, np.power, "pow")
+        out, a, p = self._elementwise(exponent, _power, "pow")
 
         def backward(g):
             grad_a = grad_p = None
@@ -122,8 +138,10 @@ class ArithmeticOps:
                     local = np.where(p == 0, 0, local)
                 grad_a = _unbroadcast(g * local, a.shape)
             if exponent._requires_grad:
+                # d(a^p)/dp = a^p log(a): NaN for a < 0 (as in PyTorch), 0 at a = 0 for p >= 0
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    grad_p = _unbroadcast(g * out * np.log(np.where(a > 0, a, 1)), p.shape)
+                    local = np.where((a == 0) & (p >= 0), 0, out * np.log(a))
+                grad_p = _unbroadcast(g * local, p.shape)
             return grad_a, grad_p
 
         return self._result(out, (self, exponent), backward, "PowBackward")
@@ -144,6 +162,8 @@ class ArithmeticOps:
         return self._other(other) ** self
 
     def __neg__(self):
+        if self.data.dtype == np.bool_:
+            raise TypeError("neg: negation of a bool tensor is not supported; to invert a mask use ~ or logical_not()")
         return self._result(-self.data, (self,), lambda g: (-g,), "NegBackward")
 
     def __pos__(self):
@@ -177,6 +197,8 @@ class ArithmeticOps:
         """`self.data = fn(self.data, other)` in place, with clear errors."""
         self._check_inplace(op, other)
         other = self._other(other)
+        if fn is np.subtract and np.bool_ in (self.data.dtype, other.data.dtype):
+            raise TypeError(f"{op}: subtraction with a bool tensor is not supported")
         a, b = _promoted(self.data, other.data, to_float=fn is np.divide)
         result = np.result_type(a, b)
         if not np.can_cast(result, self.dtype, casting="same_kind"):

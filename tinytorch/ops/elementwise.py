@@ -5,8 +5,9 @@ import math
 import numpy as np
 
 from .. import kernels
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
-from ._common import _erf, _normalize_dim, _unbroadcast
+from ._common import _floating, _normal_cdf, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
 
 
 @seam("relu_backward")
@@ -38,15 +39,15 @@ class ElementwiseOps:
         return self._result(out, (self,), lambda g: (g * local_grad(),), op)
 
     def exp(self):
-        out = np.exp(self.data)
+        out = np.exp(_floating(self.data))
         return self._unary(out, lambda: out, "ExpBackward")
 
     def log(self):
-        x = self.data
+        x = _floating(self.data)
         return self._result(np.log(x), (self,), lambda g: (g / x,), "LogBackward")
 
     def sqrt(self):
-        out = np.sqrt(self.data)
+        out = np.sqrt(_floating(self.data))
         return self._unary(out, lambda: 0.5 / out, "SqrtBackward")
 
     def abs(self):
@@ -54,22 +55,57 @@ class ElementwiseOps:
         return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward")
 
     def sin(self):
-        x = self.data
+        x = _floating(self.data)
         return self._unary(np.sin(x), lambda: np.cos(x), "SinBackward")
 
     def cos(self):
-        x = self.data
+        x = _floating(self.data)
         return self._unary(np.cos(x), lambda: -np.sin(x), "CosBackward")
 
     def clamp(self, min=None, max=None):
+        """Elementwise min(max(x, min), max); `min`/`max` may be numbers or tensors (which
+        broadcast and receive gradients). The dtype follows PyTorch's promotion, so an integer
+        tensor clamped to float bounds becomes float32."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, tensor.Tensor) or isinstance(max, tensor.Tensor):
+            return self._clamp_tensors(min, max)
         x = self.data
+        bounds = [np.asarray(b, dtype=np.float32 if isinstance(b, float) else None) for b in (min, max) if b is not None]
+        dtype = x.dtype if x.dtype.kind == "f" else _result_type(x, *bounds)
+        x = x.astype(dtype, copy=False)
         inside = np.ones(x.shape, dtype=bool)  # gradient flows only where x was not clipped
         if min is not None:
             inside &= x >= min
         if max is not None:
             inside &= x <= max
-        out = np.clip(x, min, max).astype(x.dtype, copy=False)
+        out = np.clip(x, min, max).astype(dtype, copy=False)
         return self._result(out, (self,), lambda g: (g * inside,), "ClampBackward")
+
+    def _clamp_tensors(self, min, max):
+        """clamp with tensor bounds: max(x, min) then min(., max), as PyTorch composes it
+        (where min > max, the result is max)."""
+        out = self
+        if min is not None:
+            out = out._bound(min, np.greater_equal, np.maximum)
+        if max is not None:
+            out = out._bound(max, np.less_equal, np.minimum)
+        return out
+
+    def _bound(self, bound, keeps, fn):
+        """One side of a tensor clamp: `fn(x, bound)` where the gradient goes to x where
+        `keeps(x, bound)` (ties go to x) and to the bound elsewhere."""
+        bound = self._other(bound)
+        out, a, b = self._elementwise(bound, fn, "clamp")
+
+        def backward(g):
+            own = keeps(a, b)
+            return (
+                _unbroadcast(g * own, a.shape) if self._requires_grad else None,
+                _unbroadcast(g * ~own, b.shape) if bound._requires_grad else None,
+            )
+
+        return self._result(out, (self, bound), backward, "ClampBackward")
 
     clip = clamp
 
@@ -95,13 +131,14 @@ class ElementwiseOps:
         return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
 
     def tanh(self):
-        out = np.tanh(self.data)
+        out = np.tanh(_floating(self.data))
         return self._result(out, (self,), lambda g: (replaced.get("tanh_backward", tanh_backward)(g, out),),
                             "TanhBackward")
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
-        out = np.exp(-np.logaddexp(0, -self.data)).astype(self.data.dtype, copy=False)
+        x = _floating(self.data)
+        out = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
         return self._result(out, (self,), lambda g: (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),),
                             "SigmoidBackward")
 
@@ -112,7 +149,10 @@ class ElementwiseOps:
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
+        self._need_float("gelu")
         x = self.data
+        if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
+            return self.reshape(1).gelu(approximate).reshape(())
         if approximate == "tanh":
             # in-place steps: GELU sits on the largest activations of a transformer, and fresh
             # temporaries for every step cost about a third more time
@@ -141,35 +181,66 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
+            cdf, density = _normal_cdf(x)
             out = x * cdf
-            local = lambda: cdf + x * np.exp(-0.5 * x * x) * (1 / math.sqrt(2.0 * math.pi))
+
+            def local():  # Phi(x) + x * phi(x)
+                d = x * density
+                d *= 1 / math.sqrt(2.0 * math.pi)
+                d += cdf
+                return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return self._unary(out, local, "GeluBackward")
 
     def softmax(self, dim=-1):
+        if self.ndim == 0:  # a 0-d tensor is one row of one element
+            _normalize_dims(dim, 0, "softmax")
+            return self.reshape(1).softmax(0).reshape(())
         axis = _normalize_dim(dim, self.ndim, "softmax")
-        shifted = np.exp(self.data - self.data.max(axis=axis, keepdims=True))
-        out = shifted / shifted.sum(axis=axis, keepdims=True)
-        return self._result(
-            out, (self,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),), "SoftmaxBackward"
-        )
+        self._need_float("softmax")
+        x = self.data
+        if x.shape[axis] == 0:  # nothing to normalize; max() would fail on the empty axis
+            return self._result(x.copy(), (self,), lambda g: (g,), "SoftmaxBackward")
+        # in place after the first subtraction: attention scores are the largest arrays of a
+        # transformer step, and fresh temporaries cost more than the arithmetic
+        out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+        np.exp(out, out=out)
+        out /= np.add.reduce(out, axis=axis, keepdims=True)
+
+        def backward(g):  # out * (g - sum(g * out))
+            grad = g * out
+            total = np.add.reduce(grad, axis=axis, keepdims=True)
+            np.subtract(g, total, out=grad)
+            grad *= out
+            return (grad,)
+
+        return self._result(out, (self,), backward, "SoftmaxBackward")
 
     def log_softmax(self, dim=-1):
+        if self.ndim == 0:
+            _normalize_dims(dim, 0, "log_softmax")
+            return self.reshape(1).log_softmax(0).reshape(())
         axis = _normalize_dim(dim, self.ndim, "log_softmax")
-        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        self._need_float("log_softmax")
+        x = self.data
+        if x.shape[axis] == 0:
+            return self._result(x.copy(), (self,), lambda g: (g,), "LogSoftmaxBackward")
+        shifted = x - x.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return self._result(
             out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
         )
 
+    def _need_float(self, op):
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{op}: input dtype must be floating point, got {self.dtype}; use .float() first")
+
     # ------------------------------------------------------------------ more math, PyTorch's names
 
     def _as_float(self):
         """The data as floats: integer inputs of float functions give float32, as in PyTorch."""
-        x = self.data
-        return x if x.dtype.kind == "f" else x.astype(np.float32)
+        return _floating(self.data)
 
     def log1p(self):
         x = self._as_float()

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
-from ._common import _normalize_dim, _normalize_dims
+from ._common import _floating, _normalize_dim, _normalize_dims
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 TopK = namedtuple("TopK", ["values", "indices"])
@@ -28,7 +28,7 @@ class ReductionOps:
     def sum(self, dim=None, keepdim=False, dtype=None):
         if dtype is not None:  # PyTorch casts before summing (e.g. sum(dtype=torch.float64))
             return self.to(dtype).sum(dim, keepdim)
-        dims = _normalize_dims(dim, self.ndim, "sum")
+        dims = _reduced_dims(dim, self.ndim, "sum")
         shape = self.shape
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
@@ -45,12 +45,14 @@ class ReductionOps:
     def mean(self, dim=None, keepdim=False, dtype=None):
         if dtype is not None:
             return self.to(dtype).mean(dim, keepdim)
-        dims = _normalize_dims(dim, self.ndim, "mean")
+        dims = _reduced_dims(dim, self.ndim, "mean")
         count = self._reduced_count(dims, "mean")
-        if count == 0:
-            raise ValueError(f"mean: cannot average over an empty dimension of shape {self.shape}")
         shape = self.shape
-        out = self.data.mean(axis=dims, keepdims=keepdim)
+        if count == 0:  # the mean of nothing is nan, as in PyTorch; the gradient is empty
+            out = np.full(np.sum(self.data, axis=dims, keepdims=keepdim).shape, np.nan, self.data.dtype)
+            count = 1
+        else:
+            out = self.data.mean(axis=dims, keepdims=keepdim)
 
         def backward(g):
             if not keepdim:
@@ -59,37 +61,59 @@ class ReductionOps:
 
         return self._result(np.asarray(out), (self,), backward, "MeanBackward")
 
-    def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
-        """Variance; `correction=1` is Bessel's correction (PyTorch's default), 0 the biased one
-        (`unbiased=False` is the older spelling of `correction=0`)."""
-        if unbiased is not None:
-            correction = int(unbiased)
-        dims = _normalize_dims(dim, self.ndim, "var")
-        count = self._reduced_count(dims, "var")
-        x = self.data
-        centered = x - x.mean(axis=dims, keepdims=True)
-        dof = max(count - correction, 0)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Variance over `dim` divided by (count - correction): `correction=1` (Bessel's, the
+        default) or 0; `unbiased=True/False` is PyTorch's older positional spelling of 1/0,
+        as in `x.var(0, False)`."""
+        dims, centered, dof, squares = self._variance("var", dim, unbiased, keepdim, correction)
         with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
-            out = (centered * centered).sum(axis=dims, keepdims=keepdim) / dof
-        scale = 2 / dof if dof else math.inf
+            out = squares / dof
 
         def backward(g):
             if not keepdim:
                 g = np.expand_dims(g, dims)
-            with np.errstate(invalid="ignore"):
-                return (g * centered * scale,)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (g * centered * (2 / dof if dof else np.inf),)
 
         return self._result(out, (self,), backward, "VarBackward")
 
-    def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
-        """Standard deviation: the square root of `var` with the same arguments."""
-        return self.var(dim, keepdim, correction, unbiased).sqrt()
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Standard deviation (the square root of `var`, same arguments). Where all values are
+        equal the gradient is 0, as in PyTorch (not 0/0)."""
+        dims, centered, dof, squares = self._variance("std", dim, unbiased, keepdim, correction)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sqrt(squares / dof)
+
+        def backward(g):
+            spread = out if keepdim else np.expand_dims(out, dims)
+            if not keepdim:
+                g = np.expand_dims(g, dims)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(spread == 0, 0, g / (spread * dof))
+            return (centered * scale,)
+
+        return self._result(out, (self,), backward, "StdBackward")
+
+    def _variance(self, op, dim, unbiased, keepdim, correction):
+        """(dims, x - mean, degrees of freedom, sum of squares) for var/std."""
+        if isinstance(dim, bool):  # x.var(False): the overload var(unbiased)
+            dim, unbiased = None, dim
+        if unbiased is not None and correction is not None:
+            raise ValueError(f"{op}: pass either unbiased or correction, not both")
+        if correction is None:
+            correction = 1 if unbiased is None else int(unbiased)
+        dims = _reduced_dims(dim, self.ndim, op)
+        count = self._reduced_count(dims, op)
+        x = self.data
+        centered = x - x.mean(axis=dims, keepdims=True) if count else x
+        squares = (centered * centered).sum(axis=dims, keepdims=keepdim)
+        return dims, centered, max(count - correction, 0), squares
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(x))) along `dim`, computed without overflow."""
-        dims = _normalize_dims(dim, self.ndim, "logsumexp")
-        x = self.data
-        peak = x.max(axis=dims, keepdims=True)
+        dims = _reduced_dims(dim, self.ndim, "logsumexp")
+        x = _floating(self.data)
+        peak = x.max(axis=dims, keepdims=True, initial=-np.inf)  # -inf over an empty dim
         peak = np.where(np.isfinite(peak), peak, 0)  # rows of -inf stay -inf, not nan
         with np.errstate(divide="ignore"):  # log(0) = -inf for rows that are all -inf
             out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
@@ -103,7 +127,7 @@ class ReductionOps:
         return self._result(result, (self,), backward, "LogsumexpBackward")
 
     def _extreme(self, dim, keepdim, pick, arg, op):
-        if self.data.size == 0:
+        if self.data.size == 0 and (dim is None or self.shape[_normalize_dims(dim, self.ndim, op)[0]] == 0):
             raise ValueError(f"{op}: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
             out = np.asarray(pick(self.data))
@@ -111,6 +135,10 @@ class ReductionOps:
             mask = self.data == out
             count = int(mask.sum())
             return self._result(out, (self,), lambda g: (mask * (g / count),), f"{op.capitalize()}Backward")
+        if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
+            _normalize_dims(dim, 0, op)
+            values, indices = self.reshape(1)._extreme(0, False, pick, arg, op)
+            return MinMax(values.reshape(()), indices.reshape(()))
         axis = _normalize_dim(dim, self.ndim, op)
         indices = np.expand_dims(arg(self.data, axis=axis), axis)
         values = np.take_along_axis(self.data, indices, axis)
@@ -141,16 +169,24 @@ class ReductionOps:
         return self._extreme(dim, keepdim, np.min, np.argmin, "min")
 
     def argmax(self, dim=None, keepdim=False):
-        if dim is None:
+        self._check_arg_input(dim, "argmax")
+        if dim is None or self.ndim == 0:
+            _normalize_dims(dim, self.ndim, "argmax")
             return tensor.Tensor(np.asarray(self.data.argmax(), dtype=np.int64))
         axis = _normalize_dim(dim, self.ndim, "argmax")
         return tensor.Tensor(self.data.argmax(axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim=None, keepdim=False):
-        if dim is None:
+        self._check_arg_input(dim, "argmin")
+        if dim is None or self.ndim == 0:
+            _normalize_dims(dim, self.ndim, "argmin")
             return tensor.Tensor(np.asarray(self.data.argmin(), dtype=np.int64))
         axis = _normalize_dim(dim, self.ndim, "argmin")
         return tensor.Tensor(self.data.argmin(axis=axis, keepdims=keepdim).astype(np.int64))
+
+    def _check_arg_input(self, dim, op):
+        if self.data.size == 0 and (dim is None or self.shape[_normalize_dims(dim, self.ndim, op)[0]] == 0):
+            raise IndexError(f"{op}: cannot take the {op} of an empty dimension (tensor shape {self.shape})")
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """The `k` largest (or smallest) elements along `dim` and their indices."""
@@ -262,3 +298,10 @@ class ReductionOps:
         if isinstance(p, str) or not isinstance(p, (int, float)):
             raise ValueError(f"norm: unsupported p={p!r}; use a number, 'fro', inf or -inf")
         return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+def _reduced_dims(dim, ndim, op):
+    """Axes for sum/mean/var/std/logsumexp: as `_normalize_dims`, and an empty tuple or list
+    means all dimensions, as in PyTorch (`x.sum(())` is the total)."""
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    return _normalize_dims(dim, ndim, op)

@@ -4,7 +4,8 @@ import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ._common import (
-    _broadcast_shapes_or_none, _is_advanced, _normalize_dim, _normalize_dims, _scatter_add, _size_args, _unbroadcast,
+    _broadcast_shapes_or_none, _is_advanced, _normalize_dim, _normalize_dims, _promoted, _result_type, _scatter_add,
+    _size_args, _unbroadcast,
 )
 
 
@@ -59,6 +60,8 @@ class ShapeOps:
     def repeat(self, *sizes):
         """Tile the tensor `sizes[i]` times along each dimension (like `torch.Tensor.repeat`)."""
         sizes = _size_args(sizes)
+        if not sizes:
+            raise TypeError("repeat: missing the number of repeats per dimension, e.g. repeat(2, 1)")
         if len(sizes) < self.ndim:
             raise ValueError(f"repeat: needs at least {self.ndim} sizes for shape {self.shape}, got {sizes}")
         source = (1,) * (len(sizes) - self.ndim) + self.shape
@@ -83,6 +86,9 @@ class ShapeOps:
         )
 
     def transpose(self, dim0, dim1):
+        if self.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
+            _normalize_dims((dim0, dim1) if dim0 != dim1 else dim0, 0, "transpose")
+            return self.permute()
         dims = list(range(self.ndim))
         a, b = _normalize_dim(dim0, self.ndim, "transpose"), _normalize_dim(dim1, self.ndim, "transpose")
         dims[a], dims[b] = dims[b], dims[a]
@@ -104,6 +110,8 @@ class ShapeOps:
         except IndexError as error:
             raise IndexError(f"index: {error} (tensor shape {shape})") from None
         advanced = _is_advanced(index)
+        if type(out) is not np.ndarray:  # one element: a 0-d view (as in PyTorch), not a copy
+            out = self.data[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
 
         def backward(g):
             if advanced:
@@ -124,9 +132,10 @@ class ShapeOps:
                 raise ValueError(f"split: sizes {list(split_size)} do not add up to {length} (dim {dim} of shape {self.shape})")
             bounds = np.cumsum([0, *split_size]).tolist()
         else:
-            if split_size <= 0:
+            if split_size < 0 or (split_size == 0 and length):
                 raise ValueError(f"split: split_size must be positive, got {split_size}")
-            bounds = list(range(0, length, split_size)) + [length]
+            # an empty dimension still gives one (empty) piece, as in PyTorch
+            bounds = list(range(0, length, split_size or 1)) + [length] if length else [0, 0]
         prefix = (slice(None),) * axis
         return tuple(self[prefix + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
 
@@ -134,7 +143,10 @@ class ShapeOps:
         axis = _normalize_dim(dim, self.ndim, "chunk")
         if chunks <= 0:
             raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-        return self.split(max(-(-self.shape[axis] // chunks), 1), dim)
+        length = self.shape[axis]
+        if length == 0:  # PyTorch keeps the number of chunks: `chunks` empty pieces
+            return self.split([0] * chunks, dim)
+        return self.split(-(-length // chunks), dim)
 
     def masked_fill(self, mask, value):
         """Copy with `value` where `mask` is True (mask broadcasts to this shape)."""
@@ -161,7 +173,7 @@ class ShapeOps:
         if self.ndim < 2:
             raise ValueError(f"{op}: needs at least 2 dimensions, got shape {self.shape}")
         keep = fn(np.ones(self.shape[-2:], dtype=bool), diagonal)
-        out = np.where(keep, self.data, 0)
+        out = np.where(keep, self.data, np.zeros((), self.data.dtype))  # keeps bool bool
         return self._result(out, (self,), lambda g: (g * keep,), f"{op.capitalize()}Backward")
 
     # ------------------------------------------------------------------ more of PyTorch's shape ops
@@ -264,6 +276,13 @@ def _check_same_shapes(tensors, dim, op, skip_dim):
             raise ValueError(f"{op}: tensors must have the same shape{where_}, got {first} and {t.shape}")
 
 
+def _common_dtype(tensors):
+    """The tensors' arrays cast to PyTorch's common dtype (float32 with int64 stays float32)."""
+    arrays = [t.data for t in tensors]
+    dtype = _result_type(*arrays)
+    return [a.astype(dtype, copy=False) for a in arrays]
+
+
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
     tensors = [t if isinstance(t, tensor.Tensor) else tensor.Tensor(t) for t in tensors]
@@ -273,7 +292,7 @@ def cat(tensors, dim=0):
         raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
     axis = _normalize_dim(dim, tensors[0].ndim, "cat")
     _check_same_shapes(tensors, axis, "cat", skip_dim=True)
-    out = np.concatenate([t.data for t in tensors], axis=axis)
+    out = np.concatenate(_common_dtype(tensors), axis=axis)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
     return tensor.Tensor._result(out, tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
 
@@ -286,7 +305,7 @@ def stack(tensors, dim=0):
     if not -(ndim + 1) <= dim <= ndim:
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors with {ndim} dimensions")
     axis = dim % (ndim + 1)
-    out = np.stack([t.data for t in tensors], axis=axis)
+    out = np.stack(_common_dtype(tensors), axis=axis)
     return tensor.Tensor._result(
         out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward"
     )
@@ -311,7 +330,7 @@ def where(condition, input=None, other=None):
     else:
         a, b = tensor.Tensor(input), tensor.Tensor(other)
     try:
-        out = np.where(cond, a.data, b.data)
+        out = np.where(cond, *_promoted(a.data, b.data))
     except ValueError:
         raise ValueError(
             f"where: shapes {cond.shape}, {a.shape} and {b.shape} cannot be broadcast together"
