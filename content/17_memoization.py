@@ -105,7 +105,7 @@ class KVCache:
 
     def __init__(self, batch_size, num_heads, max_len, head_dim, dtype=np.float32):
         ### BEGIN SOLUTION
-        # HINT: allocate keys and values at full size once (np.zeros, shape (B, H, max_len, D), the given dtype); nothing is stored yet
+        # HINT: keys and values allocated once at full size (B, H, max_len, D) in the given dtype; nothing is stored yet
         self.keys = np.zeros((batch_size, num_heads, max_len, head_dim), dtype=dtype)
         self.values = np.zeros_like(self.keys)
         self.length = 0

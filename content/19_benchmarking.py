@@ -139,7 +139,7 @@ def summarize(times, confidence=0.95, resamples=2000, seed=0):
     """Summary of timings (seconds): dict with median, q1, q3 (np.percentile 25/50/75), iqr,
     and ci_low, ci_high: the `confidence` percentile-bootstrap interval of the median."""
     ### BEGIN SOLUTION
-    # HINT: quartiles from np.percentile; for the interval, resample the timings with replacement, take each resample's median, and cut the tails of those medians
+    # HINT: the quartiles of the timings; for the interval, the medians of many resamples drawn with replacement, with their tails cut off
     t = np.asarray(times, dtype=np.float64)
     q1, median, q3 = np.percentile(t, [25, 50, 75])
     picks = np.random.default_rng(seed).integers(0, t.size, size=(resamples, t.size))
