@@ -397,7 +397,7 @@ def profile_step(width, steps):
 
 
 native = native_handoff("the width-1024 profile (width 512 here)",
-                        "pip install jupyterlab matplotlib && jupyter lab 07_training.ipynb")
+                        "modules/07_training.ipynb")
 widths = [32, 256, 1024] if native else [32, 256, 512]
 results = {}
 for width in widths:

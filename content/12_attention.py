@@ -366,7 +366,7 @@ print("prediction:", task.decode(test_logits.data[0].argmax(axis=-1)[task.prompt
 E, H = 128, 4
 D = E // H
 full = native_handoff("the sequence-length sweep (up to T = 512 instead of 1024)",
-                      "pip install jupyterlab matplotlib && jupyter lab 12_attention.ipynb")
+                      "modules/12_attention.ipynb")
 lengths = [64, 128, 256, 512] + ([1024] if full else [])
 projections = nn.Linear(E, 3 * E)
 rows = []

@@ -323,7 +323,7 @@ text = tt.datasets.load_corpus()
 tokenizer = CharTokenizer(text)
 data = np.array(tokenizer.encode(text), dtype=np.int64)
 native = native_handoff("the character-level training (80 steps instead of 150)",
-                        "pip install jupyterlab matplotlib && jupyter lab 13_transformers.ipynb")
+                        "modules/13_transformers.ipynb")
 context, batch, steps = 32, 32, 150 if native else 80
 tt.manual_seed(0)
 writer = MiniGPT(tokenizer.vocab_size, context, d_model=64, n_layers=1, n_heads=4)

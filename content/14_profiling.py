@@ -476,7 +476,7 @@ plt.show()
 # %%
 sizes = [32, 64, 128, 256]
 if native_handoff("the matrix-product speed sweep (up to 1024 x 1024)",
-                  "pip install jupyterlab matplotlib && jupyter lab 14_profiling.ipynb"):
+                  "modules/14_profiling.ipynb"):
     sizes += [512, 1024]
 rates = []
 for n in sizes:

@@ -408,7 +408,7 @@ for observer, kwargs in (("minmax", {}), ("percentile", {"percentile": 99.9})):
 # %%
 measure = tt.profiling.measure_latency
 full = native_handoff("the float32 vs int8 timing comparison",
-                      "pip install jupyterlab matplotlib && jupyter lab 15_quantization.ipynb")
+                      "modules/15_quantization.ipynb")
 size = 1024 if full else 512
 big = np.random.default_rng(1).standard_normal((size, size)).astype(np.float32)
 big_scale, _ = reference.reference_calculate_qparams(big.min(axis=1), big.max(axis=1))

@@ -570,7 +570,7 @@ for n in (64, 256, 1024):
 print(*rates)
 """
 
-if native_handoff("the BLAS thread-scaling measurement", "pip install jupyterlab matplotlib && jupyter lab 18_acceleration.ipynb",
+if native_handoff("the BLAS thread-scaling measurement", "modules/18_acceleration.ipynb",
                   differs="NumPy in the browser has no BLAS and exactly one thread"):
     counts = sorted({1, 2, 4, os.cpu_count() or 1})
     measured = {}
@@ -605,7 +605,7 @@ if native_handoff("the BLAS thread-scaling measurement", "pip install jupyterlab
 # %%
 largest_kib = 64 * 1024
 if not native_handoff("the cache-size sweep (arrays up to 64 MiB)",
-                      "pip install jupyterlab matplotlib && jupyter lab 18_acceleration.ipynb",
+                      "modules/18_acceleration.ipynb",
                       differs="WebAssembly memory is limited and the browser adds its own overheads"):
     largest_kib = 8 * 1024
 sizes_kib = [2 ** p for p in range(2, int(np.log2(largest_kib)) + 1)]

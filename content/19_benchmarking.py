@@ -426,8 +426,7 @@ print(f"\nsaved {len(report.events)} events to {os.path.abspath(path)}")
 # %%
 other = "native" if where == "browser" else "browser"
 if where == "browser":
-    native_handoff("this benchmark", "pip install jupyterlab matplotlib && "
-                   "jupyter lab 19_benchmarking.ipynb",
+    native_handoff("this benchmark", "modules/19_benchmarking.ipynb",
                    differs="NumPy here has no BLAS and one thread, which slows each variant by a different factor")
 if os.path.exists(f"benchmark_{other}.json"):
     with open(f"benchmark_{other}.json") as f:

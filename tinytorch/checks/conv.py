@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ..acceleration.formulations import col2im as _library_col2im, im2col as _library_im2col
+from ..nn.im2col import col2im as _library_col2im, im2col as _library_im2col
 from ..grad_mode import enable_grad
 from ..nn import functional as F
 from ..tensor import Tensor
