@@ -25,9 +25,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.pyodide]
 TESTS = REPO / "tests"
 # From the site's lock, as its kernel gets them (pygments: a dependency of pytest).
 PACKAGES = "micropip,packaging,pygments,numpy,tinytorch"
-# Test files that need a native Jupyter kernel, subprocesses or the site tooling; the mistake
-# bank rebuilds its wrong solutions from the notebooks' sources, natively.
-NATIVE_ONLY = re.compile(r"\b(nbclient|notebook_runner|jupytext|nbformat|subprocess|playwright|import build|mistake_bank)\b")
+# Test files that need a native Jupyter kernel, subprocesses or the site tooling.
+NATIVE_ONLY = re.compile(r"\b(nbclient|notebook_runner|jupytext|nbformat|subprocess|playwright|import build)\b")
 
 
 def node() -> str:
