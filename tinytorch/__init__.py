@@ -25,7 +25,7 @@ from .functional_ops import (
     log1p, rsqrt, square, sign, floor, ceil, trunc, round, amax, amin, prod, cumsum, norm, mm, bmm, outer,
     t, flip, roll, broadcast_to, unbind, gather, index_select, sort, argsort, nonzero,
 )
-from . import accelerator, backends, cuda
+from . import accelerator, autograd, backends, cuda
 from .serialization import save, load
 from . import data, datasets
 from . import nn, optim

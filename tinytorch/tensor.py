@@ -19,9 +19,10 @@ import itertools
 
 import numpy as np
 
-from . import dtypes, grad_mode, printing
+from . import dtypes, grad_mode, printing, versions
 from .device import CPU, check_device
 from .seams import replaced, seam
+from .ops import differentiable
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
 from .ops.indexing import IndexingOps
@@ -84,6 +85,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     # `np.float32(2) * t` and `array + t` return Tensors (recorded), never detached arrays.
     __array_ufunc__ = None
     _seq = 0  # leaves come after every recorded operation in backward's order
+    # what an operation saved for backward (see `_result`): none unless the op says so
+    _saved, _saves_output, _saved_versions = None, False, None
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _as_array(data, dtype)
@@ -99,11 +102,13 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     # ------------------------------------------------------------------ graph plumbing
 
     @staticmethod
-    def _result(data, parents, backward, op):
+    def _result(data, parents, backward, op, saved=None, saves_output=False):
         """The output of an operation (a plain Tensor, also for a Parameter's operations);
         records it when any input requires grad.
 
-        `backward(grad)` returns one gradient array (or None) per parent.
+        `backward(grad)` returns one gradient array (or None) per parent. `saved` (a tuple of
+        input tensors) and `saves_output` name the tensors whose values backward reads: their
+        versions are noted, and backward refuses to run if one was changed in place since.
         """
         if type(data) is not np.ndarray:  # NumPy returns scalars, not 0-d arrays, from 0-d ops
             data = np.asarray(data)
@@ -115,6 +120,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
                 if p._requires_grad:
                     out._parents, out._backward, out._requires_grad = parents, backward, True
                     out._seq = next(_sequence)
+                    if saved is not None or saves_output:
+                        _save(out, saved or (), saves_output)
                     break
         return out
 
@@ -163,11 +170,26 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         return self
 
     def detach(self):
-        """The same data, cut from the graph."""
+        """The same data (and version counter), cut from the graph."""
         return Tensor(self.data)
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
+    @property
+    def _version(self):
+        """How many times this tensor's memory was changed in place (shared with its views)."""
+        return versions.version(self.data)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `create_graph=True` records the backward pass itself, so the gradients can be
+        differentiated again (higher-order gradients); `inputs` limits accumulation to those
+        tensors. As in PyTorch, `retain_graph` defaults to `create_graph`."""
+        if create_graph or inputs is not None:
+            targets = None if inputs is None else tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+            run_graph((self,), (gradient,), targets, accumulate=True,
+                      retain_graph=create_graph if retain_graph is None else retain_graph,
+                      create_graph=create_graph)
+            return
         gradient = _initial_gradient(self, gradient)
         mine = replaced.get("backward")
         with grad_mode.no_grad():  # a backward written with Tensor ops must not record a graph
@@ -363,6 +385,18 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         return self.to(other.dtype)
 
 
+def _save(out, saved, saves_output):
+    """Note what `out`'s operation saved for backward, and the versions it saw."""
+    out._saved, out._saves_output = saved, saves_output
+    out._saved_versions = versions.snapshot(saved + (out,) if saves_output else saved)
+
+
+def _check_saved(node):
+    """Refuse to run `node`'s backward if a tensor it saved was changed in place since."""
+    saved = node._saved + (node,) if node._saves_output else node._saved
+    versions.check(saved, node._saved_versions, node._op)
+
+
 def _initial_gradient(root, gradient):
     """The gradient backward starts from: ones for a one-element root, else `gradient` checked."""
     if not root._requires_grad:
@@ -433,6 +467,94 @@ def _run_backward(root, gradient, retain_graph):
         _propagate(node, grads.pop(key), grads, retain_graph, push)
 
 
+def run_graph(roots, root_grads, targets=None, accumulate=False, retain_graph=False, create_graph=False):
+    """The general backward behind `backward(create_graph=True / inputs=)` and
+    `tinytorch.autograd.grad`: several roots, each with its gradient (None: ones for a
+    one-element root). With `accumulate`, gradients are added into `.grad` (of `targets` only,
+    when given); otherwise the gradients of `targets` are returned, in order (None where a
+    target is not reached). With `create_graph`, gradients are Tensors and the backward pass is
+    recorded, so they can be differentiated again."""
+    grads, queue = {}, []
+    for root, given in zip(roots, root_grads):
+        seed = _initial_gradient(root, given.data if isinstance(given, Tensor) else given)
+        if create_graph:  # a given gradient that requires grad stays in the graph
+            seed = given if isinstance(given, Tensor) and given._requires_grad else Tensor._constant(seed)
+        key = id(root)
+        if key in grads:
+            grads[key] = grads[key] + seed
+        else:
+            grads[key] = seed
+            heapq.heappush(queue, (-root._seq, key, root))
+    wanted = {} if targets is None else {id(t): i for i, t in enumerate(targets)}
+    found = [None] * len(wanted)
+    with grad_mode.set_grad_enabled(create_graph):
+        while queue:
+            _, key, node = heapq.heappop(queue)
+            grad = grads.pop(key)
+            if key in wanted:
+                found[wanted[key]] = grad
+            elif accumulate and targets is None and (node._backward is None or node._retains_grad):
+                _add_to_grad(node, grad)
+            if node._backward is not None:
+                _propagate_any(node, grad, grads, queue, retain_graph, create_graph)
+    if accumulate:
+        for target, grad in zip(targets or (), found):
+            if grad is not None:
+                _add_to_grad(target, grad)
+    return found
+
+
+def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
+    """`_propagate` for run_graph: gradients may be Tensors (create_graph)."""
+    if node._saved is not None:
+        _check_saved(node)
+    parent_grads = node._backward(grad)
+    if create_graph and type(parent_grads) is not differentiable.Grads:
+        raise NotImplementedError(
+            f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
+            "gradients through it cannot be differentiated again; the ops that have one include + - * / "
+            "** @, sum, mean, exp, log, sqrt, tanh, sigmoid, relu, softmax, log_softmax, reshape, "
+            "permute/transpose, expand, indexing and nn.Linear"
+        )
+    for parent, parent_grad in zip(node._parents, parent_grads):
+        if parent_grad is None or not parent._requires_grad:
+            continue
+        if create_graph:
+            parent_grad = _checked_tensor_grad(parent_grad, parent, node)
+        else:
+            parent_grad = _checked_grad(parent_grad, parent, node)
+        key = id(parent)
+        if key in grads:
+            grads[key] = grads[key] + parent_grad
+        else:
+            grads[key] = parent_grad
+            heapq.heappush(queue, (-parent._seq, key, parent))
+    if not retain_graph:
+        node._backward, node._parents, node._saved = _freed_backward, (), None
+
+
+def _add_to_grad(t, grad):
+    """Add `grad` (an array, or a Tensor under create_graph) into `t.grad`."""
+    if not isinstance(grad, Tensor):
+        t._accumulate(grad)
+    elif t._grad is None:
+        # a recorded gradient stays in its graph; a constant one is copied (it may be shared)
+        t._grad = grad if grad._requires_grad else Tensor(np.array(grad.data))
+    else:
+        t._grad = t._grad + grad
+
+
+def _checked_tensor_grad(grad, parent, node):
+    """`_checked_grad` for a Tensor gradient: the parent's shape and dtype, still recorded."""
+    if not isinstance(grad, Tensor):
+        grad = Tensor._constant(np.asarray(grad))
+    if grad.shape != parent.data.shape:
+        raise RuntimeError(
+            f"backward: {node._op} returned a gradient of shape {grad.shape} for an input of shape {parent.shape}"
+        )
+    return grad if grad.data.dtype == parent.data.dtype else grad.to(parent.data.dtype)
+
+
 def _ignore(parent):
     """`discovered` for a precomputed order: nothing to schedule."""
 
@@ -445,6 +567,8 @@ def _propagate(node, grad, grads, retain_graph, discovered):
         return
     if node._retains_grad:
         node._accumulate(grad)
+    if node._saved is not None:
+        _check_saved(node)
     for parent, parent_grad in zip(node._parents, node._backward(grad)):
         if parent_grad is None or not parent._requires_grad:
             continue

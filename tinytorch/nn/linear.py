@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ..kernels import mm
+from ..ops import differentiable
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -29,6 +30,8 @@ def linear(input, weight, bias=None):
     x2 = x.reshape(-1, w.shape[1])  # (N, in), for the weight gradient
 
     def backward(g):
+        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.linear(g, input, weight, bias)
         g2 = g.reshape(-1, w.shape[0])  # (N, out)
         grad_x = mm(g2, w).reshape(x.shape) if input.requires_grad else None
         grad_w = mm(g2.T, x2) if weight.requires_grad else None  # (out, in)
@@ -36,7 +39,7 @@ def linear(input, weight, bias=None):
         return grad_x, grad_w, grad_b
 
     parents = (input, weight) if bias is None else (input, weight, bias)
-    return Tensor._result(out, parents, backward, "LinearBackward")
+    return Tensor._result(out, parents, backward, "LinearBackward", saved=parents[:2])
 
 
 def linear_array(x, w, b=None):

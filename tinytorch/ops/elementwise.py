@@ -7,6 +7,7 @@ import numpy as np
 from .. import kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
+from . import differentiable
 from ._common import _erf, _floating, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
 
 
@@ -34,25 +35,35 @@ class ElementwiseOps:
     # Backward passes below select gradients with `g * mask` rather than `np.where(mask, g, 0)`:
     # on irregular masks the multiply is ~10x faster.
 
-    def _unary(self, out, local_grad, op):
-        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily)."""
-        return self._result(out, (self,), lambda g: (g * local_grad(),), op)
+    def _unary(self, out, local_grad, op, twice=None, saves_output=False):
+        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily from
+        the input, or from the output with `saves_output`); `twice(g, x)` is its rule in
+        `differentiable` for create_graph."""
+
+        def backward(g):
+            if twice is not None and type(g) is not np.ndarray:
+                return twice(g, self)
+            return (g * local_grad(),)
+
+        return self._result(out, (self,), backward, op, saved=None if saves_output else (self,),
+                            saves_output=saves_output)
 
     def exp(self):
         out = np.exp(_floating(self.data))
-        return self._unary(out, lambda: out, "ExpBackward")
+        return self._unary(out, lambda: out, "ExpBackward", differentiable.exp, saves_output=True)
 
     def log(self):
         x = _floating(self.data)
-        return self._result(np.log(x), (self,), lambda g: (g / x,), "LogBackward")
+        return self._unary(np.log(x), lambda: 1 / x, "LogBackward", differentiable.log)
 
     def sqrt(self):
         out = np.sqrt(_floating(self.data))
-        return self._unary(out, lambda: 0.5 / out, "SqrtBackward")
+        return self._unary(out, lambda: 0.5 / out, "SqrtBackward", differentiable.sqrt, saves_output=True)
 
     def abs(self):
         x = self.data
-        return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward")
+        return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward",
+                           lambda g, t: differentiable.masked(g, np.sign(t.data)))
 
     def sin(self):
         x = _floating(self.data)
@@ -132,20 +143,35 @@ class ElementwiseOps:
 
     def tanh(self):
         out = np.tanh(_floating(self.data))
-        return self._result(out, (self,), lambda g: (replaced.get("tanh_backward", tanh_backward)(g, out),),
-                            "TanhBackward")
+
+        def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.tanh(g, self)
+            return (replaced.get("tanh_backward", tanh_backward)(g, out),)
+
+        return self._result(out, (self,), backward, "TanhBackward", saves_output=True)
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
         x = _floating(self.data)
         out = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
-        return self._result(out, (self,), lambda g: (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),),
-                            "SigmoidBackward")
+
+        def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.sigmoid(g, self)
+            return (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),)
+
+        return self._result(out, (self,), backward, "SigmoidBackward", saves_output=True)
 
     def relu(self):
         x = self.data
-        return self._result(kernels.relu(x), (self,), lambda g: (replaced.get("relu_backward", relu_backward)(g, x),),
-                            "ReluBackward")
+
+        def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.masked(g, x > 0)
+            return (replaced.get("relu_backward", relu_backward)(g, x),)
+
+        return self._result(kernels.relu(x), (self,), backward, "ReluBackward", saved=(self,))
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
@@ -199,9 +225,13 @@ class ElementwiseOps:
             return self._result(x.copy(), (self,), lambda g: (g,), "SoftmaxBackward")
         shifted = np.exp(x - x.max(axis=axis, keepdims=True))
         out = shifted / shifted.sum(axis=axis, keepdims=True)
-        return self._result(
-            out, (self,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),), "SoftmaxBackward"
-        )
+
+        def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.softmax(g, self, axis)
+            return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+        return self._result(out, (self,), backward, "SoftmaxBackward", saves_output=True)
 
     def log_softmax(self, dim=-1):
         if self.ndim == 0:
@@ -214,9 +244,13 @@ class ElementwiseOps:
             return self._result(x.copy(), (self,), lambda g: (g,), "LogSoftmaxBackward")
         shifted = x - x.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        return self._result(
-            out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
-        )
+
+        def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.log_softmax(g, self, axis)
+            return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+        return self._result(out, (self,), backward, "LogSoftmaxBackward", saves_output=True)
 
     def _need_float(self, op):
         if self.data.dtype.kind != "f":

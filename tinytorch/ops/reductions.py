@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
+from . import differentiable
 from ._common import _floating, _normalize_dim, _normalize_dims
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -33,6 +34,8 @@ class ReductionOps:
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.reduce_sum(g, shape, dims, keepdim)
             return (replaced.get("sum_backward", sum_backward)(g, shape, dims, keepdim),)
 
         return self._result(np.asarray(out), (self,), backward, "SumBackward")
@@ -55,6 +58,8 @@ class ReductionOps:
             out = self.data.mean(axis=dims, keepdims=keepdim)
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.reduce_sum(g, shape, dims, keepdim, 1 / count)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             return (np.broadcast_to(g / count, shape),)
