@@ -20,6 +20,7 @@ import itertools
 import numpy as np
 
 from . import dtypes, grad_mode, printing, versions
+from .versions import SavingOp, counts as _version_counts
 from .device import CPU, check_device
 from .seams import replaced, seam
 from .ops import differentiable
@@ -85,8 +86,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     # `np.float32(2) * t` and `array + t` return Tensors (recorded), never detached arrays.
     __array_ufunc__ = None
     _seq = 0  # leaves come after every recorded operation in backward's order
-    # what an operation saved for backward (see `_result`): none unless the op says so
-    _saved, _saves_output, _saved_versions = None, False, None
+    _saved_versions = None  # versions of what the op saved, when it ran after an in-place change
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _as_array(data, dtype)
@@ -102,13 +102,13 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     # ------------------------------------------------------------------ graph plumbing
 
     @staticmethod
-    def _result(data, parents, backward, op, saved=None, saves_output=False):
+    def _result(data, parents, backward, op):
         """The output of an operation (a plain Tensor, also for a Parameter's operations);
         records it when any input requires grad.
 
-        `backward(grad)` returns one gradient array (or None) per parent. `saved` (a tuple of
-        input tensors) and `saves_output` name the tensors whose values backward reads: their
-        versions are noted, and backward refuses to run if one was changed in place since.
+        `backward(grad)` returns one gradient array (or None) per parent. When `op` is a
+        `versions.SavingOp`, it names the tensors backward reads: backward refuses to run if
+        one of them was changed in place since.
         """
         if type(data) is not np.ndarray:  # NumPy returns scalars, not 0-d arrays, from 0-d ops
             data = np.asarray(data)
@@ -120,8 +120,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
                 if p._requires_grad:
                     out._parents, out._backward, out._requires_grad = parents, backward, True
                     out._seq = next(_sequence)
-                    if saved is not None or saves_output:
-                        _save(out, saved or (), saves_output)
+                    if _version_counts and type(op) is SavingOp:  # after an in-place change: note versions
+                        out._saved_versions = versions.snapshot(out)
                     break
         return out
 
@@ -385,18 +385,6 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         return self.to(other.dtype)
 
 
-def _save(out, saved, saves_output):
-    """Note what `out`'s operation saved for backward, and the versions it saw."""
-    out._saved, out._saves_output = saved, saves_output
-    out._saved_versions = versions.snapshot(saved + (out,) if saves_output else saved)
-
-
-def _check_saved(node):
-    """Refuse to run `node`'s backward if a tensor it saved was changed in place since."""
-    saved = node._saved + (node,) if node._saves_output else node._saved
-    versions.check(saved, node._saved_versions, node._op)
-
-
 def _initial_gradient(root, gradient):
     """The gradient backward starts from: ones for a one-element root, else `gradient` checked."""
     if not root._requires_grad:
@@ -506,8 +494,8 @@ def run_graph(roots, root_grads, targets=None, accumulate=False, retain_graph=Fa
 
 def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
     """`_propagate` for run_graph: gradients may be Tensors (create_graph)."""
-    if node._saved is not None:
-        _check_saved(node)
+    if _version_counts and type(node._op) is SavingOp:
+        versions.check_node(node)
     parent_grads = node._backward(grad)
     if create_graph and type(parent_grads) is not differentiable.Grads:
         raise NotImplementedError(
@@ -530,7 +518,7 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
             grads[key] = parent_grad
             heapq.heappush(queue, (-parent._seq, key, parent))
     if not retain_graph:
-        node._backward, node._parents, node._saved = _freed_backward, (), None
+        node._backward, node._parents = _freed_backward, ()
 
 
 def _add_to_grad(t, grad):
@@ -567,8 +555,8 @@ def _propagate(node, grad, grads, retain_graph, discovered):
         return
     if node._retains_grad:
         node._accumulate(grad)
-    if node._saved is not None:
-        _check_saved(node)
+    if _version_counts and type(node._op) is SavingOp:  # no counts: nothing was changed in place
+        versions.check_node(node)
     for parent, parent_grad in zip(node._parents, node._backward(grad)):
         if parent_grad is None or not parent._requires_grad:
             continue

@@ -12,7 +12,18 @@ import weakref
 
 import numpy as np
 
-_counts = {}  # id(base buffer) -> number of in-place changes
+counts = {}  # id(base buffer) -> number of in-place changes; empty until the first one
+
+
+class SavingOp(str):
+    """The name of an operation (its grad_fn, e.g. "MulBackward") that also says which of its
+    tensors backward reads: inputs by position (`saves`) and the output (`saves_output`).
+    Declared once per op; tensors of ops named by a plain str are not checked."""
+
+    def __new__(cls, name, saves=(), saves_output=False):
+        op = super().__new__(cls, name)
+        op.saves, op.saves_output = saves, saves_output
+        return op
 
 
 def _base(array):
@@ -24,33 +35,44 @@ def _base(array):
 
 def version(array):
     """How many in-place changes the memory of `array` has had."""
-    if not _counts:
+    if not counts:
         return 0
-    return _counts.get(id(_base(array)), 0)
+    return counts.get(id(_base(array)), 0)
 
 
 def bump(array):
     """Record one in-place change of `array`'s memory."""
     base = _base(array)
     key = id(base)
-    if key in _counts:
-        _counts[key] += 1
+    if key in counts:
+        counts[key] += 1
     else:
-        _counts[key] = 1
-        weakref.finalize(base, _counts.pop, key, None)  # the id may be reused once base is gone
+        counts[key] = 1
+        weakref.finalize(base, counts.pop, key, None)  # the id may be reused once base is gone
 
 
-def snapshot(tensors):
-    """The versions of `tensors` now (None when nothing was ever changed in place: all 0)."""
-    if not _counts:
-        return None
-    return tuple(version(t.data) for t in tensors)
+def saved_tensors(node):
+    """The tensors the operation that made `node` saved for backward (its op is a SavingOp)."""
+    op = node._op
+    inputs = tuple(node._parents[i] for i in op.saves)
+    return inputs + (node,) if op.saves_output else inputs
+
+
+def snapshot(node):
+    """The versions of the tensors `node`'s op saved, now (a node without a snapshot saw them
+    all at version 0: it was recorded before any in-place change)."""
+    return tuple(version(t.data) for t in saved_tensors(node))
+
+
+def check_node(node):
+    """Raise PyTorch's error if a tensor that `node`'s op saved was changed in place since."""
+    check(saved_tensors(node), node._saved_versions, node._op)
 
 
 def check(tensors, recorded, op):
     """Raise PyTorch's error if any of `tensors` (saved by `op` when `recorded` was taken) has
     been changed in place since."""
-    if not _counts:
+    if not counts:
         return
     for i, t in enumerate(tensors):
         now = version(t.data)

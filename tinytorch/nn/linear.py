@@ -4,11 +4,15 @@ import math
 
 import numpy as np
 
+from .. import versions
 from ..kernels import mm
 from ..ops import differentiable
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
+
+
+_LINEAR = versions.SavingOp("LinearBackward", saves=(0, 1))  # backward reads input and weight
 
 
 def linear(input, weight, bias=None):
@@ -39,7 +43,7 @@ def linear(input, weight, bias=None):
         return grad_x, grad_w, grad_b
 
     parents = (input, weight) if bias is None else (input, weight, bias)
-    return Tensor._result(out, parents, backward, "LinearBackward", saved=parents[:2])
+    return Tensor._result(out, parents, backward, _LINEAR)
 
 
 def linear_array(x, w, b=None):

@@ -36,6 +36,12 @@ def mul_backward(grad, a, b, need_a=True, need_b=True):
             _unbroadcast(grad * a, b.shape) if need_b else None)
 
 
+# what each op's backward reads (see versions.SavingOp)
+_MUL = versions.SavingOp("MulBackward", saves=(0, 1))
+_DIV = versions.SavingOp("DivBackward", saves=(1,), saves_output=True)
+_POW = versions.SavingOp("PowBackward", saves=(0, 1), saves_output=True)
+
+
 def _negated(g):
     return differentiable.neg(g) if type(g) is not np.ndarray else (-g,)
 
@@ -122,7 +128,7 @@ class ArithmeticOps:
                 return mine(g, a, b)
             return mul_backward(g, a, b, self._requires_grad, other._requires_grad)
 
-        return self._result(out, (self, other), backward, "MulBackward", saved=(self, other))
+        return self._result(out, (self, other), backward, _MUL)
 
     def __truediv__(self, other):
         other = self._other(other)
@@ -138,8 +144,7 @@ class ArithmeticOps:
                 grad_b = _unbroadcast(-g * out / b, b.shape)
             return grad_a, grad_b
 
-        return self._result(out, (self, other), backward, "DivBackward", saved=(other,),
-                            saves_output=other._requires_grad)
+        return self._result(out, (self, other), backward, _DIV)
 
     def __pow__(self, exponent):
         if self.data.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
@@ -164,8 +169,7 @@ class ArithmeticOps:
                 grad_p = _unbroadcast(g * local, p.shape)
             return grad_a, grad_p
 
-        return self._result(out, (self, exponent), backward, "PowBackward", saved=(self, exponent),
-                            saves_output=exponent._requires_grad)
+        return self._result(out, (self, exponent), backward, _POW)
 
     def __radd__(self, other):
         return self._other(other) + self

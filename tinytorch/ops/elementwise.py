@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from .. import versions
 from ..seams import replaced, seam
 from . import differentiable
 from ._common import _erf, _floating, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
@@ -29,49 +30,59 @@ def tanh_backward(grad, out):
     return grad * (1.0 - out * out)
 
 
+# what each op's backward reads (see versions.SavingOp): the input, or the output
+_EXP, _SQRT, _TANH, _SIGMOID, _SOFTMAX, _LOG_SOFTMAX = (
+    versions.SavingOp(name, saves_output=True)
+    for name in ("ExpBackward", "SqrtBackward", "TanhBackward", "SigmoidBackward", "SoftmaxBackward",
+                 "LogSoftmaxBackward")
+)
+_LOG, _ABS, _SIN, _COS, _RELU, _GELU = (
+    versions.SavingOp(name, saves=(0,))
+    for name in ("LogBackward", "AbsBackward", "SinBackward", "CosBackward", "ReluBackward", "GeluBackward")
+)
+
+
 class ElementwiseOps:
     """Elementwise functions; each backward multiplies by the local derivative."""
 
     # Backward passes below select gradients with `g * mask` rather than `np.where(mask, g, 0)`:
     # on irregular masks the multiply is ~10x faster.
 
-    def _unary(self, out, local_grad, op, twice=None, saves_output=False):
-        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily from
-        the input, or from the output with `saves_output`); `twice(g, x)` is its rule in
-        `differentiable` for create_graph."""
+    def _unary(self, out, local_grad, op, twice=None):
+        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily);
+        `twice(g, x)` is its rule in `differentiable`, for create_graph."""
 
         def backward(g):
             if twice is not None and type(g) is not np.ndarray:
                 return twice(g, self)
             return (g * local_grad(),)
 
-        return self._result(out, (self,), backward, op, saved=None if saves_output else (self,),
-                            saves_output=saves_output)
+        return self._result(out, (self,), backward, op)
 
     def exp(self):
         out = np.exp(_floating(self.data))
-        return self._unary(out, lambda: out, "ExpBackward", differentiable.exp, saves_output=True)
+        return self._unary(out, lambda: out, _EXP, differentiable.exp)
 
     def log(self):
         x = _floating(self.data)
-        return self._unary(np.log(x), lambda: 1 / x, "LogBackward", differentiable.log)
+        return self._unary(np.log(x), lambda: 1 / x, _LOG, differentiable.log)
 
     def sqrt(self):
         out = np.sqrt(_floating(self.data))
-        return self._unary(out, lambda: 0.5 / out, "SqrtBackward", differentiable.sqrt, saves_output=True)
+        return self._unary(out, lambda: 0.5 / out, _SQRT, differentiable.sqrt)
 
     def abs(self):
         x = self.data
-        return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward",
+        return self._unary(np.abs(x), lambda: np.sign(x), _ABS,
                            lambda g, t: differentiable.masked(g, np.sign(t.data)))
 
     def sin(self):
         x = _floating(self.data)
-        return self._unary(np.sin(x), lambda: np.cos(x), "SinBackward")
+        return self._unary(np.sin(x), lambda: np.cos(x), _SIN)
 
     def cos(self):
         x = _floating(self.data)
-        return self._unary(np.cos(x), lambda: -np.sin(x), "CosBackward")
+        return self._unary(np.cos(x), lambda: -np.sin(x), _COS)
 
     def clamp(self, min=None, max=None):
         """Elementwise min(max(x, min), max); `min`/`max` may be numbers or tensors (which
@@ -149,7 +160,7 @@ class ElementwiseOps:
                 return differentiable.tanh(g, self)
             return (replaced.get("tanh_backward", tanh_backward)(g, out),)
 
-        return self._result(out, (self,), backward, "TanhBackward", saves_output=True)
+        return self._result(out, (self,), backward, _TANH)
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
@@ -161,7 +172,7 @@ class ElementwiseOps:
                 return differentiable.sigmoid(g, self)
             return (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),)
 
-        return self._result(out, (self,), backward, "SigmoidBackward", saves_output=True)
+        return self._result(out, (self,), backward, _SIGMOID)
 
     def relu(self):
         x = self.data
@@ -171,7 +182,7 @@ class ElementwiseOps:
                 return differentiable.masked(g, x > 0)
             return (replaced.get("relu_backward", relu_backward)(g, x),)
 
-        return self._result(kernels.relu(x), (self,), backward, "ReluBackward", saved=(self,))
+        return self._result(kernels.relu(x), (self,), backward, _RELU)
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
@@ -212,7 +223,7 @@ class ElementwiseOps:
             local = lambda: cdf + x * np.exp(-0.5 * x * x) * (1 / math.sqrt(2.0 * math.pi))
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return self._unary(out, local, "GeluBackward")
+        return self._unary(out, local, _GELU)
 
     def softmax(self, dim=-1):
         if self.ndim == 0:  # a 0-d tensor is one row of one element
@@ -231,7 +242,7 @@ class ElementwiseOps:
                 return differentiable.softmax(g, self, axis)
             return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
-        return self._result(out, (self,), backward, "SoftmaxBackward", saves_output=True)
+        return self._result(out, (self,), backward, _SOFTMAX)
 
     def log_softmax(self, dim=-1):
         if self.ndim == 0:
@@ -250,7 +261,7 @@ class ElementwiseOps:
                 return differentiable.log_softmax(g, self, axis)
             return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
 
-        return self._result(out, (self,), backward, "LogSoftmaxBackward", saves_output=True)
+        return self._result(out, (self,), backward, _LOG_SOFTMAX)
 
     def _need_float(self, op):
         if self.data.dtype.kind != "f":

@@ -3,10 +3,13 @@
 import numpy as np
 
 from ..kernels import mm
+from .. import versions
 from ..seams import replaced, seam
 from . import differentiable
 from ._common import _promoted, _unbroadcast
 
+
+_MATMUL = versions.SavingOp("MatmulBackward", saves=(0, 1))  # backward reads both operands
 
 @seam("matmul_backward")
 def matmul_backward(grad, a, b, need_a=True, need_b=True):
@@ -82,7 +85,7 @@ class MatmulOps:
                 grad_b = grad_b.reshape(other.shape)
             return grad_a, grad_b
 
-        return self._result(out, (self, other), backward, "MatmulBackward", saved=(self, other))
+        return self._result(out, (self, other), backward, _MATMUL)
 
     __matmul__ = matmul
 
