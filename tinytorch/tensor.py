@@ -346,7 +346,10 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         out_data = self.data.astype(target)
         if out_data.dtype.kind != "f" or source.kind != "f":
             return Tensor(out_data)
-        return Tensor._result(out_data, (self,), lambda g: (g.astype(source),), "ToCopyBackward")
+        def backward(g):
+            return differentiable.cast(g, source) if type(g) is not np.ndarray else (g.astype(source),)
+
+        return Tensor._result(out_data, (self,), backward, "ToCopyBackward")
 
     def type(self, dtype=None, non_blocking=False):
         """With no argument, the type name (`'torch.FloatTensor'`); otherwise `to(dtype)`,
@@ -500,9 +503,9 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
     if create_graph and type(parent_grads) is not differentiable.Grads:
         raise NotImplementedError(
             f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
-            "gradients through it cannot be differentiated again; the ops that have one include + - * / "
-            "** @, sum, mean, exp, log, sqrt, tanh, sigmoid, relu, softmax, log_softmax, reshape, "
-            "permute/transpose, expand, indexing and nn.Linear"
+            "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
+            "sum, mean, exp, log, sqrt, abs, tanh, sigmoid, relu, clamp, softmax, log_softmax, reshape, "
+            "permute/transpose, expand, indexing, cat, stack, where, masked_fill, .to() and nn.Linear"
         )
     for parent, parent_grad in zip(node._parents, parent_grads):
         if parent_grad is None or not parent._requires_grad:

@@ -138,6 +138,9 @@ FUNCTIONS = {
     "matmul": lambda m, x: (x @ x.T).tanh().sum() if x.ndim == 2 else (x @ x).tanh(),
     "reshape_transpose_index": lambda m, x: (x.reshape(-1)[1:] ** 2).sum() * x.T.sum(),
     "sum_dim": lambda m, x: (x.sum(-1, keepdim=True) * x).exp().mean(),
+    "where_clamp_cat": lambda m, x: (m.where(x > 0, x * x, x.exp()).clamp(-1.0, 2.0)
+                                     + m.cat([x, x * 3], -1).masked_fill(m.cat([x, x], -1) > 1, 0.0).sum(-1, keepdim=True)
+                                     * m.stack([x, x * x]).sum(0)).sum(),
     "broadcast": lambda m, x: (x * m.tensor([0.5, 2.0, -1.0], dtype=x.dtype)).tanh().sum(),
 }
 

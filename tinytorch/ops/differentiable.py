@@ -112,6 +112,29 @@ def masked(g, mask):
     return Grads((g * tensor.Tensor(mask),))
 
 
+def choose(g, a, b, mask):
+    """Gradients of an elementwise choice (where, clamp with tensor bounds): g where the
+    constant `mask` picked a, the rest to b."""
+    return Grads((_need(a, sum_to(g * tensor.Tensor(mask), a.shape)), _need(b, sum_to(g * tensor.Tensor(~mask), b.shape))))
+
+
+def pieces(g, axis, bounds):
+    """Gradients of cat: the slices of g along `axis` between consecutive `bounds`."""
+    prefix = (slice(None),) * axis
+    edges = [0, *bounds, g.shape[axis]]
+    return Grads(tuple(g[prefix + (slice(lo, hi),)] for lo, hi in zip(edges[:-1], edges[1:])))
+
+
+def unstack(g, axis):
+    """Gradients of stack: g indexed along the new `axis`."""
+    prefix = (slice(None),) * axis
+    return Grads(tuple(g[prefix + (i,)] for i in range(g.shape[axis])))
+
+
+def cast(g, dtype):
+    return Grads((g.to(dtype),))
+
+
 def softmax(g, x, axis):
     s = x.softmax(axis)
     return Grads((s * (g - (g * s).sum(axis, keepdim=True)),))

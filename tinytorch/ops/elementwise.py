@@ -102,7 +102,10 @@ class ElementwiseOps:
         if max is not None:
             inside &= x <= max
         out = np.clip(x, min, max).astype(dtype, copy=False)
-        return self._result(out, (self,), lambda g: (g * inside,), "ClampBackward")
+        def backward(g):
+            return differentiable.masked(g, inside) if type(g) is not np.ndarray else (g * inside,)
+
+        return self._result(out, (self,), backward, "ClampBackward")
 
     def _clamp_tensors(self, min, max):
         """clamp with tensor bounds: max(x, min) then min(., max), as PyTorch composes it
@@ -122,6 +125,8 @@ class ElementwiseOps:
 
         def backward(g):
             own = keeps(a, b)
+            if type(g) is not np.ndarray:
+                return differentiable.choose(g, self, bound, own)
             return (
                 _unbroadcast(g * own, a.shape) if self._requires_grad else None,
                 _unbroadcast(g * ~own, b.shape) if bound._requires_grad else None,

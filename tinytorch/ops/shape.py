@@ -169,7 +169,10 @@ class ShapeOps:
             value = value.data
         out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
         keep = ~mask
-        return self._result(out, (self,), lambda g: (g * keep,), "MaskedFillBackward")
+        def backward(g):
+            return differentiable.masked(g, keep) if type(g) is not np.ndarray else (g * keep,)
+
+        return self._result(out, (self,), backward, "MaskedFillBackward")
 
     def tril(self, diagonal=0):
         """Lower triangle of the last two dimensions (the rest set to zero)."""
@@ -304,7 +307,12 @@ def cat(tensors, dim=0):
     _check_same_shapes(tensors, axis, "cat", skip_dim=True)
     out = np.concatenate(_common_dtype(tensors), axis=axis)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return tensor.Tensor._result(out, tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
+    def backward(g):
+        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.pieces(g, axis, bounds.tolist())
+        return tuple(np.split(g, bounds, axis=axis))
+
+    return tensor.Tensor._result(out, tuple(tensors), backward, "CatBackward")
 
 
 def stack(tensors, dim=0):
@@ -316,9 +324,13 @@ def stack(tensors, dim=0):
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors with {ndim} dimensions")
     axis = dim % (ndim + 1)
     out = np.stack(_common_dtype(tensors), axis=axis)
-    return tensor.Tensor._result(
-        out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward"
-    )
+
+    def backward(g):
+        if type(g) is not np.ndarray:
+            return differentiable.unstack(g, axis)
+        return tuple(np.moveaxis(g, axis, 0))
+
+    return tensor.Tensor._result(out, tuple(tensors), backward, "StackBackward")
 
 
 def where(condition, input=None, other=None):
@@ -347,6 +359,8 @@ def where(condition, input=None, other=None):
         ) from None
 
     def backward(g):
+        if type(g) is not np.ndarray:
+            return differentiable.choose(g, a, b, np.broadcast_to(cond, g.shape))
         return (
             _unbroadcast(g * cond, a.shape) if a._requires_grad else None,
             _unbroadcast(g * ~cond, b.shape) if b._requires_grad else None,
