@@ -470,12 +470,7 @@ def run_graph(roots, root_grads, targets=None, accumulate=False, retain_graph=Fa
         seed = _initial_gradient(root, given.data if isinstance(given, Tensor) else given)
         if create_graph:  # a given gradient that requires grad stays in the graph
             seed = given if isinstance(given, Tensor) and given._requires_grad else Tensor._constant(seed)
-        key = id(root)
-        if key in grads:
-            grads[key] = grads[key] + seed
-        else:
-            grads[key] = seed
-            heapq.heappush(queue, (-root._seq, key, root))
+        _add_pending(grads, queue, root, seed)
     wanted = {} if targets is None else {id(t): i for i, t in enumerate(targets)}
     found = [None] * len(wanted)
     with grad_mode.set_grad_enabled(create_graph):
@@ -514,14 +509,19 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
             parent_grad = _checked_tensor_grad(parent_grad, parent, node)
         else:
             parent_grad = _checked_grad(parent_grad, parent, node)
-        key = id(parent)
-        if key in grads:
-            grads[key] = grads[key] + parent_grad
-        else:
-            grads[key] = parent_grad
-            heapq.heappush(queue, (-parent._seq, key, parent))
+        _add_pending(grads, queue, parent, parent_grad)
     if not retain_graph:
         node._backward, node._parents = _freed_backward, ()
+
+
+def _add_pending(grads, queue, node, grad):
+    """Add `grad` to the gradient waiting for `node`, queueing the node the first time."""
+    key = id(node)
+    if key in grads:
+        grads[key] = grads[key] + grad
+    else:
+        grads[key] = grad
+        heapq.heappush(queue, (-node._seq, key, node))
 
 
 def _add_to_grad(t, grad):
