@@ -7,6 +7,12 @@ sequence number (`_seq`) counting recorded operations. An operation is always re
 its inputs, so visiting nodes from the highest sequence number down is a topological order:
 `backward()` does that with a heap, calling the closures.
 
+An op whose backward reads some of its tensors names them in its `versions.SavingOp`; an
+in-place change to one of them before backward makes backward raise (versions.py). Under
+`create_graph=True` (and `tinytorch.autograd.grad`) `run_graph` hands the closures Tensor
+gradients and they compute with Tensor ops (ops/differentiable.py), so the backward pass is
+recorded and can be differentiated again.
+
 This file holds that machinery (recording, backward, properties, dtype conversion); the
 operations themselves live in tinytorch/ops/, one group per module, and `Tensor` inherits them:
 arithmetic.py (+ - * / ** // %, in-place updates, comparisons), matmul.py, reductions.py,

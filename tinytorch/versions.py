@@ -37,6 +37,8 @@ def version(array):
     """How many in-place changes the memory of `array` has had."""
     if not counts:
         return 0
+    if array.base is None:  # the common case: the array owns its memory
+        return counts.get(id(array), 0)
     return counts.get(id(_base(array)), 0)
 
 
