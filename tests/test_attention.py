@@ -154,7 +154,7 @@ def test_sdpa_matches_pytorch():
 
 def test_mha_shapes_and_parameters():
     mha = nn.MultiHeadAttention(8, 2)
-    assert nn.MultiheadAttention is nn.MultiHeadAttention
+    assert issubclass(nn.MultiheadAttention, nn.MultiHeadAttention) and not nn.MultiheadAttention(8, 2).batch_first
     assert [name for name, _ in mha.named_parameters()] == [
         "in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
     assert mha.in_proj_weight.shape == (24, 8)

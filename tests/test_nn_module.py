@@ -230,7 +230,7 @@ def test_double_converts_params_buffers_and_grads_in_place():
     m.float()
     assert m.fc2.bias.dtype == np.float32
     assert m.to("cpu") is m and m.to(dtype=np.float64) is m and m.fc1.weight.dtype == np.float64
-    with pytest.raises(TypeError, match="expected 'cpu' or a floating-point dtype, got 'cuda'"):
+    with pytest.raises(RuntimeError, match="device .cuda. is not available: tinytorch computes on the CPU only"):
         m.to("cuda")
     with pytest.raises(TypeError, match="floating-point"):
         m.to(np.int64)

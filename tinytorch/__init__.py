@@ -27,9 +27,11 @@ from .functional_ops import (
 )
 from . import accelerator, autograd, backends, cuda
 from .serialization import save, load
-from . import data, datasets
+from . import data, datasets, utils
 from . import nn, optim
 from . import train
 from . import text
 from . import profiling, quantization, compression, acceleration, benchmarking
+from . import amp
+from .amp import autocast
 from . import models

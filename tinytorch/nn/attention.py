@@ -350,9 +350,6 @@ class MultiHeadAttention(Module):
         )
 
 
-MultiheadAttention = MultiHeadAttention  # PyTorch's spelling
-
-
 def _data(tensor):
     return None if tensor is None else tensor.data
 

@@ -9,7 +9,7 @@ from .. import tensor  # circular on purpose: tensor.py builds Tensor from this 
 from .. import versions
 from ..seams import replaced, seam
 from . import differentiable
-from ._common import _erf, _floating, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
+from ._common import _floating, _normal_cdf, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
 
 
 @seam("relu_backward")
@@ -223,9 +223,14 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
+            cdf, density = _normal_cdf(x)
             out = x * cdf
-            local = lambda: cdf + x * np.exp(-0.5 * x * x) * (1 / math.sqrt(2.0 * math.pi))
+
+            def local():  # Phi(x) + x * phi(x)
+                d = x * density
+                d *= 1 / math.sqrt(2.0 * math.pi)
+                d += cdf
+                return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return self._unary(out, local, _GELU)
@@ -239,13 +244,20 @@ class ElementwiseOps:
         x = self.data
         if x.shape[axis] == 0:  # nothing to normalize; max() would fail on the empty axis
             return self._result(x.copy(), (self,), lambda g: (g,), "SoftmaxBackward")
-        shifted = np.exp(x - x.max(axis=axis, keepdims=True))
-        out = shifted / shifted.sum(axis=axis, keepdims=True)
+        # in place after the first subtraction: attention scores are the largest arrays of a
+        # transformer step, and fresh temporaries cost more than the arithmetic
+        out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+        np.exp(out, out=out)
+        out /= np.add.reduce(out, axis=axis, keepdims=True)
 
-        def backward(g):
-            if type(g) is not np.ndarray:
+        def backward(g):  # out * (g - sum(g * out))
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.softmax(g, self, axis)
-            return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+            grad = g * out
+            total = np.add.reduce(grad, axis=axis, keepdims=True)
+            np.subtract(g, total, out=grad)
+            grad *= out
+            return (grad,)
 
         return self._result(out, (self,), backward, _SOFTMAX)
 
