@@ -104,6 +104,23 @@ def test_training_loop_updates_under_no_grad_and_optimizers_keep_working():
     np.testing.assert_allclose(w.data, expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW"])
+def test_an_optimizer_step_between_forward_and_backward_is_refused(optimizer):
+    versions = []
+    for m in (torch, tt):
+        w = m.nn.Parameter(m.tensor([1.0, -1.0]))
+        opt = getattr(m.optim, optimizer)([w], lr=0.1)
+        x = m.tensor([2.0, 3.0], requires_grad=True)
+        (w * w).sum().backward()
+        pending = (x * w).sum()  # saved w before the step
+        opt.step()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            pending.backward()
+        (x * w).sum().backward()  # a graph recorded after the step is fine
+        versions.append(w._version)
+    assert versions[1] == versions[0]  # AdamW's decay is an in-place step of its own
+
+
 def test_version_counter_matches_pytorch():
     for m in (torch, tt):
         x = m.zeros(2, 3)
