@@ -76,13 +76,40 @@ def matmul(g, a, b):
     return Grads((grad_a, grad_b))
 
 
+def kept(g, shape, dims, keepdim):
+    """The gradient of a reduction over `dims` with the reduced dims kept (size 1)."""
+    return g if keepdim else g.reshape(tuple(1 if i in dims else n for i, n in enumerate(shape)))
+
+
 def reduce_sum(g, shape, dims, keepdim, scale=1):
     """Gradient of sum (scale 1) or mean (1 / count) over `dims`: g spread back over `shape`."""
-    if not keepdim:
-        g = g.reshape(tuple(1 if i in dims else n for i, n in enumerate(shape)))
+    g = kept(g, shape, dims, keepdim)
     if scale != 1:
         g = g * scale
     return Grads((g.expand(shape),))
+
+
+def spread(g, x, dims, keepdim, dof, std=False):
+    """Gradients of var (2 (x - mean) / dof) and std ((x - mean) / (dof std), 0 where std is 0)."""
+    g = kept(g, x.shape, dims, keepdim)
+    centered = x - x.mean(dims, keepdim=True)
+    if not std:
+        return Grads((g * centered * (2 / dof),))
+    s = ((centered * centered).sum(dims, keepdim=True) / dof).sqrt()
+    constant = tensor.Tensor(s.data == 0)
+    return Grads((tensor.where(constant, 0.0, g * centered / (s * dof)),))
+
+
+def logsumexp(g, x, dims, keepdim):
+    return Grads((kept(g, x.shape, dims, keepdim) * (x - x.logsumexp(dims, keepdim=True)).exp(),))
+
+
+def sin(g, x):
+    return Grads((g * x.cos(),))
+
+
+def cos(g, x):
+    return Grads((-g * x.sin(),))
 
 
 def exp(g, x):
@@ -108,8 +135,15 @@ def sigmoid(g, x):
 
 
 def masked(g, mask):
-    """An op whose gradient is g where `mask` (a constant array), else 0 (relu)."""
-    return Grads((g * tensor.Tensor(mask),))
+    """An op whose gradient is g times a constant array `mask` (relu: x > 0; leaky_relu: 1 or
+    the slope; max: where the maximum was)."""
+    return Grads((g * tensor.Tensor(np.asarray(mask, dtype=g.dtype)),))
+
+
+def squared_error(g, input, target, scale):
+    """Gradients of mse_loss: 2 g scale (input - target), and its negative for the target."""
+    grad = g * (2 * scale) * (input - target)
+    return Grads((grad if input._requires_grad else None, -grad if target._requires_grad else None))
 
 
 def choose(g, a, b, mask):

@@ -78,11 +78,11 @@ class ElementwiseOps:
 
     def sin(self):
         x = _floating(self.data)
-        return self._unary(np.sin(x), lambda: np.cos(x), _SIN)
+        return self._unary(np.sin(x), lambda: np.cos(x), _SIN, differentiable.sin)
 
     def cos(self):
         x = _floating(self.data)
-        return self._unary(np.cos(x), lambda: -np.sin(x), _COS)
+        return self._unary(np.cos(x), lambda: -np.sin(x), _COS, differentiable.cos)
 
     def clamp(self, min=None, max=None):
         """Elementwise min(max(x, min), max); `min`/`max` may be numbers or tensors (which

@@ -75,6 +75,8 @@ class ReductionOps:
             out = squares / dof
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.spread(g, self, dims, keepdim, dof)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -90,6 +92,8 @@ class ReductionOps:
             out = np.sqrt(squares / dof)
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.spread(g, self, dims, keepdim, dof, std=True)
             spread = out if keepdim else np.expand_dims(out, dims)
             if not keepdim:
                 g = np.expand_dims(g, dims)
@@ -124,6 +128,8 @@ class ReductionOps:
             out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.logsumexp(g, self, dims, keepdim)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             return (g * np.exp(x - out),)
@@ -139,7 +145,11 @@ class ReductionOps:
             # the gradient is shared evenly between tied extremes, as PyTorch does
             mask = self.data == out
             count = int(mask.sum())
-            return self._result(out, (self,), lambda g: (mask * (g / count),), f"{op.capitalize()}Backward")
+
+            def backward_all(g):
+                return differentiable.masked(g, mask / count) if type(g) is not np.ndarray else (mask * (g / count),)
+
+            return self._result(out, (self,), backward_all, f"{op.capitalize()}Backward")
         if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
             _normalize_dims(dim, 0, op)
             values, indices = self.reshape(1)._extreme(0, False, pick, arg, op)
@@ -150,6 +160,10 @@ class ReductionOps:
         shape = self.shape
 
         def backward(g):  # with dim, the gradient goes to the returned index only
+            if type(g) is not np.ndarray:
+                picked = np.zeros(shape, dtype=bool)
+                np.put_along_axis(picked, indices, True, axis)
+                return differentiable.masked(differentiable.kept(g, shape, (axis,), keepdim), picked)
             grad = np.zeros(shape, dtype=g.dtype)
             np.put_along_axis(grad, indices, g if keepdim else np.expand_dims(g, axis), axis)
             return (grad,)
