@@ -344,7 +344,10 @@ class ArithmeticOps:
     # ------------------------------------------------------------------ integer-style division
 
     def _check_integer_divisor(self, other, op):
-        """Integer division by zero raises, as in PyTorch (NumPy would return 0 with a warning)."""
+        """Integer division by zero raises, as in PyTorch (NumPy would return 0 with a warning);
+        so does dividing two bool tensors."""
+        if self.data.dtype == np.bool_ and other.data.dtype == np.bool_:
+            raise TypeError(f"{op}: not defined for two bool tensors (as in PyTorch)")
         if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and np.any(other.data == 0):
             raise ZeroDivisionError(f"{op}: integer division by zero")
 
@@ -421,6 +424,8 @@ class ArithmeticOps:
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """Elementwise |a - b| <= atol + rtol * |b| (no gradient)."""
         other = self._other(other)
+        if other.data.dtype != self.data.dtype:  # PyTorch compares like with like
+            raise TypeError(f"isclose: both tensors need the same dtype, got {self.dtype} and {other.dtype}")
         out, _, _ = self._elementwise(other, lambda a, b: np.isclose(a, b, rtol, atol, equal_nan), "isclose")
         return tensor.Tensor(out)
 

@@ -300,13 +300,15 @@ class ElementwiseOps:
         return self._unary(out, lambda: -0.5 * out * out * out, "RsqrtBackward")
 
     def square(self):
-        x = self.data
+        x = self.data if self.data.dtype != np.bool_ else self.data.astype(np.int64)  # bool: int64, as PyTorch
         return self._unary(x * x, lambda: 2 * x, "PowBackward")
 
     def _stepwise(self, fn, op):
         """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
         tensors are already whole numbers and keep their dtype."""
         x = self.data
+        if x.dtype == np.bool_:
+            raise TypeError(f"{op[:-len('Backward')].lower()}: not defined for bool tensors (as in PyTorch)")
         out = fn(x) if x.dtype.kind == "f" else x.copy()
         return self._result(out, (self,), lambda g: (np.zeros_like(g),), op)
 
@@ -325,7 +327,8 @@ class ElementwiseOps:
 
     def sign(self):
         x = self.data
-        return self._result(np.sign(x), (self,), lambda g: (np.zeros_like(g),), "SignBackward")
+        out = x.copy() if x.dtype == np.bool_ else np.sign(x)  # NumPy has no sign of bool
+        return self._result(out, (self,), lambda g: (np.zeros_like(g),), "SignBackward")
 
     def _test(self, fn):
         """A bool tensor from an elementwise NumPy test (no gradient)."""

@@ -259,7 +259,7 @@ class ReductionOps:
             return flat.prod(0, keepdim=False).reshape(() if not keepdim else (1,) * self.ndim)
         axis = _normalize_dim(dim, self.ndim, "prod") if self.ndim else None
         if axis is None:
-            return self._result(x.copy(), (self,), lambda g: (g,), "ProdBackward")
+            return self._result(_accumulator(x), (self,), lambda g: (g,), "ProdBackward")
         out = np.prod(x, axis=axis, keepdims=True)
         if x.dtype.kind == "b":
             out = out.astype(np.int64)
@@ -280,8 +280,8 @@ class ReductionOps:
         """Running sum along `dim`; its gradient is the running sum of the gradient from the end."""
         if dtype is not None:
             return self.to(dtype).cumsum(dim)
-        if self.ndim == 0:
-            return self._result(self.data.copy(), (self,), lambda g: (g,), "CumsumBackward")
+        if self.ndim == 0:  # integers and bool accumulate in int64, as PyTorch
+            return self._result(_accumulator(self.data), (self,), lambda g: (g,), "CumsumBackward")
         axis = _normalize_dim(dim, self.ndim, "cumsum")
         x = self.data
         out = np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "bi" else x.dtype)
@@ -301,12 +301,15 @@ class ReductionOps:
         if p in ("fro", 2, 2.0):
             dims = _normalize_dims(dim, self.ndim, "norm")
             x = self.data
-            out = np.sqrt((x * x).sum(axis=dims, keepdims=True))
+            if math.prod(x.shape[d] for d in dims) == 1:  # one element: |x|, which cannot underflow (as PyTorch)
+                out = np.abs(x).reshape(tuple(1 if i in dims else n for i, n in enumerate(x.shape)))
+            else:
+                out = np.sqrt((x * x).sum(axis=dims, keepdims=True))
 
             def backward(g):
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    scale = np.where(out == 0, 0, (g if keepdim else np.expand_dims(g, dims)) / out)
-                return (x * scale,)
+                    # (x * g) / norm in PyTorch's order: the same rounding where values are subnormal
+                    return (np.where(out == 0, 0, x * (g if keepdim else np.expand_dims(g, dims)) / out),)
 
             return self._result(out if keepdim else out.squeeze(dims), (self,), backward, "NormBackward")
         if p in (math.inf, -math.inf):
@@ -317,6 +320,11 @@ class ReductionOps:
         if isinstance(p, str) or not isinstance(p, (int, float)):
             raise ValueError(f"norm: unsupported p={p!r}; use a number, 'fro', inf or -inf")
         return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+def _accumulator(x):
+    """A copy of `x` in the dtype PyTorch sums and multiplies it in: int64 for integers and bool."""
+    return x.astype(np.int64) if x.dtype.kind in "biu" else x.copy()
+
 
 def _reduced_dims(dim, ndim, op):
     """Axes for sum/mean/var/std/logsumexp: as `_normalize_dims`, and an empty tuple or list
