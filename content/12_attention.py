@@ -15,6 +15,13 @@
 # padding masks, then multi-head attention; a one-layer attention model then learns to
 # reverse sequences, and its attention weights show how. Finally you measure the price:
 # time and memory that grow with the square of the sequence length.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write scaled dot-product attention with causal, boolean and additive masks
+# - write multi-head attention: projections, splitting into heads and merging them back
+# - explain the `1/sqrt(D)` scale and why masks use `-inf` before the softmax
+# - measure how attention's time and memory grow with the sequence length
 
 # %%
 import math
@@ -22,6 +29,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -120,7 +128,7 @@ plt.show()
 def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
     """softmax(query @ key^T / sqrt(D) + mask) @ value, as torch.nn.functional's."""
     ### BEGIN SOLUTION
-    # HINT: scores (..., L, S) from query @ key.transpose(-2, -1), scaled; causal: -inf above the diagonal (np.tril of ones is True where allowed); bool mask: -inf where False; float mask: add it; softmax over the keys; @ value
+    # HINT: the scores of every query against every key, scaled; masked positions can receive no weight; softmax over the keys; the weighted sum of the values
     scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(query.shape[-1]))  # (..., L, S)
     if is_causal:
         length, source = scores.shape[-2:]
@@ -195,7 +203,7 @@ class MultiHeadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, is_causal=False):
         ### BEGIN SOLUTION
-        # HINT: project, split each into heads (reshape then transpose(1, 2)); build the allowed-mask from ~key_padding_mask (and the causal triangle); attention; merge heads back; out_proj
+        # HINT: project q, k and v; split the features into heads; attend with the masks (key padding, causal); merge the heads; output projection
         batch, length, source = query.shape[0], query.shape[1], key.shape[1]
 
         def split(x):  # (B, T, E) -> (B, H, T, D)
@@ -338,19 +346,10 @@ print("prediction:", task.decode(test_logits.data[0].argmax(axis=-1)[task.prompt
 # `4 * T^2 * E`, so by FLOPs alone the two are equal at `T = 1.5 E = 192`):
 
 # %%
-def best_ms(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-
 E, H = 128, 4
 D = E // H
 full = native_handoff("the sequence-length sweep (up to T = 512 instead of 1024)",
-                      "pip install jupyterlab matplotlib && jupyter lab 12_attention.ipynb")
+                      "modules/12_attention.ipynb")
 lengths = [64, 128, 256, 512] + ([1024] if full else [])
 projections = nn.Linear(E, 3 * E)
 rows = []
@@ -362,9 +361,9 @@ for T in lengths:
         F.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
 
     with tt.no_grad():
-        forward = best_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
-        project = best_ms(lambda: projections(x))
-    both = best_ms(forward_backward)
+        forward = best_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), repeats=3) * 1e3
+        project = best_time(lambda: projections(x), repeats=3) * 1e3
+    both = best_time(forward_backward, repeats=3) * 1e3
     weights_mib = F.attention_weights(q, k, is_causal=True).data.nbytes / 2**20
     flops, project_flops = 4 * H * T * T * D, 6 * T * E * E
     rows.append((T, forward, both, project, weights_mib))
@@ -424,3 +423,27 @@ print(f"                                          T = 8192: {12 * per_layer(8, 1
 # 5. In your measurements, how many GFLOP/s did attention reach compared with the q/k/v
 #    projections, and why the difference? How much memory would the attention weights of a
 #    12-layer, 12-head model take for one 4096-token sequence?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. A dot product of two `D`-dimensional vectors with unit-variance entries has variance
+#    `D`: for `D = 512`, a standard deviation of about 23. Softmax then saturates (one
+#    weight near 1, the rest near 0) and its gradient vanishes. Dividing by `sqrt(D)` brings
+#    the variance back to 1.
+# 2. The future positions would still take part in the normalisation: the remaining weights
+#    would no longer sum to 1, and the output would still depend on the future scores
+#    through the denominator, so information (and gradient) would leak from the future.
+#    `-inf` before the softmax gives exactly zero weight and a correct normalisation.
+# 3. It gives `H` separate attention patterns, each with its own queries and keys (one can
+#    follow positions, another content), as more, smaller matrix products and `H` score
+#    matrices. With one head the reversal model has a single pattern for everything; expect
+#    slower or worse learning, then check with your run.
+# 4. Either works if you convert once, at one place, and name the variable by its meaning
+#    (`allowed = ~key_padding_mask`). Check the conversion with a case where it shows: a
+#    padded key must receive exactly zero weight.
+# 5. Attention's products have a short inner dimension (the head size) and come in many
+#    small batched pieces, with softmax and masking passes around them: less arithmetic per
+#    byte and per call than the large `E x E` projections, so fewer GFLOP/s. The weights:
+#    `12 * 12 * 4096 * 4096` float32 values, about 9 GiB for one sequence if all are kept
+#    for backward.

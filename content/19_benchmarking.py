@@ -16,6 +16,13 @@
 # a bootstrap confidence interval) and the Pareto front that picks the models worth keeping,
 # then compare digits classifiers on accuracy, latency and size and write a small
 # MLPerf-style report that can be set side by side with one from another machine.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - summarize timings robustly: median, quartiles and a bootstrap confidence interval
+# - design a fair comparison: warm-up, the same inputs, alternating runs
+# - find the Pareto front of models on several objectives
+# - write a reproducible benchmark report that records the platform and settings
 
 # %%
 import copy
@@ -396,8 +403,7 @@ print(f"\nsaved {len(report.events)} events to {os.path.abspath(path)}")
 # %%
 other = "native" if where == "browser" else "browser"
 if where == "browser":
-    native_handoff("this benchmark", "pip install jupyterlab matplotlib && "
-                   "jupyter lab 19_benchmarking.ipynb",
+    native_handoff("this benchmark", "modules/19_benchmarking.ipynb",
                    differs="NumPy here has no BLAS and one thread, which slows each variant by a different factor")
 if os.path.exists(f"benchmark_{other}.json"):
     with open(f"benchmark_{other}.json") as f:
@@ -435,3 +441,25 @@ else:
 #    be, and what would you measure next?
 # 5. Your report records the platform, the seed and the settings. What else would someone
 #    need to reproduce your numbers on their machine, and what could never be reproduced?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Read both from your run. The mean sits above the median because the slow tail (other
+#    processes, garbage collection) pulls it up. Report the median with its interval or
+#    quartiles: it describes a typical call; report the tail (p99) separately when
+#    worst-case latency matters.
+# 2. Read it from your run. For a new benchmark, run a pilot to measure the spread, then
+#    pick the number of repeats that makes the interval narrower than the smallest
+#    difference you care about (its width shrinks like `1 / sqrt(n)`).
+# 3. The machine changes during the run: the CPU heats and throttles, a background job
+#    starts, the frequency governor ramps up. If A runs first while cool and B afterwards
+#    while throttled, B looks slower for reasons that have nothing to do with B.
+#    Interleaving exposes both to the same conditions.
+# 4. Read your front. For 64 KiB: the smallest variant that fits (int8 and pruned, if its
+#    accuracy is acceptable); next, measure on the device itself: the memory including
+#    activations, its latency, and its accuracy after conversion.
+# 5. The software versions (Python, NumPy, tinytorch's commit), the hardware (CPU model,
+#    BLAS library, thread count), the operating system and power settings, and the data.
+#    Never reproducible: the momentary load, the thermal state and timing noise of that
+#    particular run.

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
-import build
 from tests import solutions
+from tinytorch_site.common import REPO
+from tinytorch_site.in_pyodide import RUNNER
 
 pytestmark = [pytest.mark.slow, pytest.mark.pyodide]
 
-RUNNER = Path(__file__).with_name("pyodide_runner.mjs")
-TESTS = build.REPO / "tests"
+TESTS = REPO / "tests"
+# From the site's lock, as its kernel gets them (pygments: a dependency of pytest).
+PACKAGES = "micropip,packaging,pygments,numpy,tinytorch"
 # Test files that need a native Jupyter kernel, subprocesses or the site tooling.
 NATIVE_ONLY = re.compile(r"\b(nbclient|notebook_runner|jupytext|nbformat|subprocess|playwright|import build)\b")
 
@@ -43,8 +45,14 @@ def library_test_files() -> list[Path]:
 
 
 def run_in_pyodide(site_dir: Path, wheels: Path, tests_dir: Path, *pytest_args: str) -> subprocess.CompletedProcess:
+    """pytest on `tests_dir` (mounted at /tests) inside the site's Pyodide, with the wheels of
+    `wheels` installed; pytest's fd capture cannot work in Pyodide, and its cache plugin wants
+    a writable rootdir; scratch files (e.g. .hypothesis/) stay out of the host folder."""
     result = subprocess.run(
-        [node(), str(RUNNER), str(site_dir / "static" / "pyodide"), str(wheels), str(tests_dir), *pytest_args],
+        [node(), str(RUNNER), str(site_dir / "static" / "pyodide"), "--packages", PACKAGES,
+         "--mount", f"{wheels}:/wheels", "--wheels", "/wheels", "--mount", f"{tests_dir}:/tests",
+         "--imports-of", "/tests", "--cwd", "/tmp/run", "--path", "/tests",
+         "-m", "pytest", "/tests", "--capture=sys", "-p", "no:cacheprovider", *pytest_args],
         capture_output=True, text=True, timeout=1800,
     )
     print(result.stdout[-6000:])
@@ -54,7 +62,7 @@ def run_in_pyodide(site_dir: Path, wheels: Path, tests_dir: Path, *pytest_args: 
 
 def write_pytest_ini(folder: Path) -> None:
     """The project's registered markers, so `-m "not slow"` selects without warnings."""
-    config = tomllib.loads((build.REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     markers = config["tool"]["pytest"]["ini_options"].get("markers", [])
     (folder / "pytest.ini").write_text("[pytest]\nmarkers =\n" + "".join(f"    {m}\n" for m in markers))
 
@@ -95,7 +103,7 @@ def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_pa
     (tmp_path / "test_font_list.py").write_text(
         "import logging, os\n\n"
         "def test_font_list_is_read_not_rebuilt(caplog):\n"
-        "    # build.prebuild_font_cache: a list for this matplotlib, of fonts that exist\n"
+        "    # tinytorch_site.in_pyodide.prebuild_font_cache: a list for this matplotlib, of fonts that exist\n"
         "    with caplog.at_level(logging.INFO, logger='matplotlib.font_manager'):\n"
         "        from matplotlib import font_manager\n"
         "    assert 'building the font cache' not in caplog.text\n"
@@ -110,7 +118,7 @@ def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_pa
 
 
 def test_working_directory_is_searched_last_for_imports(site_dir, pyodide_test_wheels, tmp_path):
-    """build.SITECUSTOMIZE: modules in the working directory (the notebook's folder in the
+    """tinytorch_site/programs/sitecustomize.py: modules in the working directory (the notebook's folder in the
     browser) still import, but cannot shadow the standard library."""
     (tmp_path / "test_cwd.py").write_text(
         "import importlib, sys\n\n"

@@ -9,9 +9,24 @@ from ..nn import functional as F
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .layers import _build, _grad_of
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'scaled_dot_product_attention': (
+        'each query scores every key, the scores become weights with a softmax, and the output is the weighted sum of values',
+        'query (..., L, D) against key (..., S, D) gives scores (..., L, S); the output is (..., L, Dv)',
+        'scores = Q K^T / sqrt(D); masked positions get -inf (causal: keys after the query), a float mask is added; softmax over S; times V',
+    ),
+    'multi_head_attention': (
+        'project queries, keys and values, split the features into heads that attend independently, then merge and project',
+        '(B, T, E) becomes (B, heads, T, E / heads) for each of q, k, v; the merged result is (B, T, E) again',
+        'q, k, v projections; reshape and swap the time and head axes; attention per head with the masks combined; swap back, reshape, output projection',
+    ),
+})
 
 exercise = registry.module("12_attention", "Attention")
 
@@ -68,7 +83,7 @@ def _sdpa_cases(rng):
 def _sdpa_hint(kwargs):
     if kwargs.get("is_causal"):
         return ("causal: query i may see keys 0..i; set scores above the diagonal to -inf "
-                "(np.tril(np.ones((L, S), bool)) is True where allowed) before the softmax")
+                "(a lower triangle of allowed positions) before the softmax")
     mask = kwargs.get("attn_mask")
     if mask is not None and mask.dtype == np.bool_:
         return "a bool attn_mask is True where attention is ALLOWED: fill the scores where it is False with -inf"

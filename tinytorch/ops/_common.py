@@ -169,16 +169,13 @@ _CDF_BLOCK = 1 << 15  # elements per pass: the scratch arrays stay in cache (mea
 def _normal_cdf(x):
     """Phi(x), the standard normal CDF, and exp(-x^2 / 2), for GELU and its gradient.
 
-    float64 uses `_erf` (float64-accurate). Below that: Abramowitz & Stegun 7.1.26 (erf to
-    1.5e-7), evaluated in place, block by block, with its constants folded, and the left tail
-    Phi(-|x|) taken directly rather than as 1 - Phi(|x|) (no cancellation): at least as close
-    to the true values as PyTorch's float32 GELU, and ~10x faster than `_erf`'s masked path.
+    float32: Abramowitz & Stegun 7.1.26 (erf to 1.5e-7), evaluated in place, block by block,
+    with its constants folded, and the left tail Phi(-|x|) taken directly rather than as
+    1 - Phi(|x|) (no cancellation): at least as close to the true values as PyTorch's float32
+    GELU, and ~10x faster than `_erf`'s masked path. Other dtypes use `_erf` (float64-accurate).
     """
-    if x.dtype == np.float64:
-        cdf = _erf(x * (1 / math.sqrt(2.0)))
-        cdf += 1.0
-        cdf *= 0.5
-        return cdf, np.exp(-0.5 * x * x)
+    if x.dtype != np.float32:
+        return 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0)))), np.exp(-0.5 * x * x)
     flat = x.reshape(-1)
     cdf, density = np.empty_like(flat), np.empty_like(flat)
     z = np.empty(min(flat.size, _CDF_BLOCK), dtype=x.dtype)
