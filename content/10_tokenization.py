@@ -30,7 +30,6 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch.checks import (
@@ -38,6 +37,7 @@ from tinytorch.checks import (
     yours_or_reference,
 )
 from tinytorch.checks import text as reference
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from tinytorch.text import GPT2_SPLIT_PATTERN
 
 # %% [markdown]

@@ -31,7 +31,6 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch.checks import check_cached_attention, check_kv_cache, check_kv_cache_bytes, yours_or_reference
@@ -39,6 +38,7 @@ from tinytorch.checks.memoization import reference_attend_one_token, reference_k
 from tinytorch.models import GPT, GPTConfig
 from tinytorch.models import KVCache as ReferenceKVCache
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 print(describe())
 
@@ -105,7 +105,7 @@ class KVCache:
 
     def __init__(self, batch_size, num_heads, max_len, head_dim, dtype=np.float32):
         ### BEGIN SOLUTION
-        # HINT: allocate keys and values at full size once (np.zeros, shape (B, H, max_len, D), the given dtype); nothing is stored yet
+        # HINT: keys and values allocated once at full size (B, H, max_len, D) in the given dtype; nothing is stored yet
         self.keys = np.zeros((batch_size, num_heads, max_len, head_dim), dtype=dtype)
         self.values = np.zeros_like(self.keys)
         self.length = 0

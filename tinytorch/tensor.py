@@ -221,6 +221,10 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
 
     is_cuda = False
 
+    def get_device(self):
+        """-1: the tensor is on the CPU (as PyTorch answers for CPU tensors)."""
+        return -1
+
     def is_floating_point(self):
         return self.data.dtype.kind == "f"
 
@@ -333,6 +337,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
             return printing.type_name(self.data.dtype)
         if isinstance(dtype, str):
             dtype = printing.dtype_of_type_name(dtype)
+        elif callable(dtype) and getattr(dtype, "__name__", "").endswith("Tensor"):  # x.type(torch.LongTensor)
+            dtype = printing.dtype_of_type_name(dtype.__name__)
         return self.to(dtype)
 
     def cuda(self, device=None, non_blocking=False):
@@ -340,6 +346,13 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
 
     def cpu(self):
         return self
+
+    def pin_memory(self):
+        """Page-locked memory only matters for copies to a GPU: returns self."""
+        return self
+
+    def is_pinned(self):
+        return False
 
     def float(self):
         return self.to(np.float32)

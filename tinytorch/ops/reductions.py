@@ -282,7 +282,8 @@ class ReductionOps:
         if p in ("fro", 2, 2.0):
             dims = _normalize_dims(dim, self.ndim, "norm")
             x = self.data
-            out = np.sqrt((x * x).sum(axis=dims, keepdims=True))
+            wide = x.astype(np.float64)  # float32 squares would underflow below 1e-19 (PyTorch's don't)
+            out = np.sqrt((wide * wide).sum(axis=dims, keepdims=True)).astype(x.dtype)
 
             def backward(g):
                 with np.errstate(divide="ignore", invalid="ignore"):
