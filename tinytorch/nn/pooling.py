@@ -88,7 +88,7 @@ def _max_pool_tiles(input, x, kernel, batched):
     windows (the usual case) keep which row and column won in the forward, so the backward is
     four multiplies instead of comparing every input with the output again.
     """
-    (kh, kw), (N, C, H, W) = kernel, x.shape
+    (kh, kw), (H, W) = kernel, x.shape[2:]
     Ho, Wo = H // kh, W // kw
     if (kh, kw) == (2, 2):
         return _max_pool_2x2(input, x, batched)
