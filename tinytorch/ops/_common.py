@@ -166,8 +166,8 @@ _ERF_COEFFICIENTS = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254
 _CDF_BLOCK = 1 << 15  # elements per pass: the scratch arrays stay in cache (measured ~1.6x faster)
 
 
-def _normal_cdf(x):
-    """Phi(x), the standard normal CDF, and exp(-x^2 / 2), for GELU and its gradient.
+def _gelu_parts(x):
+    """x * Phi(x) (GELU), Phi(x), the standard normal CDF, and exp(-x^2 / 2), for GELU's gradient.
 
     float32: Abramowitz & Stegun 7.1.26 (erf to 1.5e-7), evaluated in place, block by block,
     with its constants folded, and the left tail Phi(-|x|) taken directly rather than as
@@ -175,9 +175,10 @@ def _normal_cdf(x):
     GELU, and ~10x faster than `_erf`'s masked path. Other dtypes use `_erf` (float64-accurate).
     """
     if x.dtype != np.float32:
-        return 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0)))), np.exp(-0.5 * x * x)
+        cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
+        return x * cdf, cdf, np.exp(-0.5 * x * x)
     flat = x.reshape(-1)
-    cdf, density = np.empty_like(flat), np.empty_like(flat)
+    gelu, cdf, density = np.empty_like(flat), np.empty_like(flat), np.empty_like(flat)
     z = np.empty(min(flat.size, _CDF_BLOCK), dtype=x.dtype)
     t = np.empty_like(z)
     right = np.empty(z.shape, dtype=bool)
@@ -202,7 +203,8 @@ def _normal_cdf(x):
         ts += 1.0
         ts *= rs  # 1 - 2h on the right half, 0 on the left (and for NaN)
         c += ts  # Phi(x): h for x < 0, 1 - h for x >= 0; a where= mask instead costs ~10x more
-    return cdf.reshape(x.shape), density.reshape(x.shape)
+        np.multiply(part, c, out=gelu[start:start + _CDF_BLOCK])  # while the block is in cache
+    return gelu.reshape(x.shape), cdf.reshape(x.shape), density.reshape(x.shape)
 
 
 def _scatter_add(shape, index, g):

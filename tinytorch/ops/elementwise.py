@@ -7,7 +7,7 @@ import numpy as np
 from .. import kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
-from ._common import _floating, _normal_cdf, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
+from ._common import _floating, _gelu_parts, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
 
 
 @seam("relu_backward")
@@ -181,8 +181,7 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            cdf, density = _normal_cdf(x)
-            out = x * cdf
+            out, cdf, density = _gelu_parts(x)
 
             def local():  # Phi(x) + x * phi(x)
                 d = x * density
