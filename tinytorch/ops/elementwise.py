@@ -9,7 +9,7 @@ from .. import tensor  # circular on purpose: tensor.py builds Tensor from this 
 from .. import versions
 from ..seams import replaced, seam
 from . import differentiable
-from ._common import _floating, _normal_cdf, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
+from ._common import _floating, _gelu_parts, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
 
 
 @seam("relu_backward")
@@ -223,8 +223,7 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            cdf, density = _normal_cdf(x)
-            out = x * cdf
+            out, cdf, density = _gelu_parts(x)
 
             def local():  # Phi(x) + x * phi(x)
                 d = x * density
