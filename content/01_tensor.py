@@ -28,7 +28,6 @@
 # %%
 
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
@@ -37,6 +36,7 @@ from tinytorch import Tensor
 from tinytorch.checks import (
     check_broadcast_shape, check_matmul, check_strides, check_var, yours_or_reference,
 )
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## A tensor: data, shape, dtype

@@ -27,7 +27,6 @@
 # %%
 
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
@@ -35,6 +34,7 @@ from tinytorch import Tensor
 from tinytorch.checks import (
     check_gelu, check_relu, check_sigmoid, check_softmax, check_tanh, yours_or_reference,
 )
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## Why a nonlinearity

@@ -30,13 +30,13 @@ import math
 import time
 
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
 from tinytorch import Tensor
 from tinytorch.nn import Module, Parameter
 from tinytorch.checks import check_dropout, check_linear, check_sequential, yours_or_reference
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## Parameter and Module

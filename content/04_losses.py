@@ -25,7 +25,6 @@
 # %%
 
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 import matplotlib.pyplot as plt
 
 import tinytorch as tt
@@ -35,6 +34,7 @@ from tinytorch.checks import (
     check_binary_cross_entropy_with_logits, check_cross_entropy, check_log_softmax, check_mse_loss,
     yours_or_reference,
 )
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # Write every loss with Tensor operations (`-`, `**`, `.exp()`, `.log()`, `.sum(dim,

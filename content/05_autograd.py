@@ -29,7 +29,6 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor
@@ -40,6 +39,7 @@ from tinytorch.checks import (
 )
 from tinytorch.checks import autograd as reference
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## The computational graph

@@ -28,11 +28,11 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch.checks import check_adam, check_adamw, check_sgd, yours_or_reference
 from tinytorch.optim import Optimizer
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## What an optimizer holds

@@ -31,7 +31,6 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor
@@ -39,6 +38,7 @@ from tinytorch.checks import (
     check_collate, check_dataloader, check_shift_images, check_tensor_dataset, yours_or_reference,
 )
 from tinytorch.checks.data import reference_shift_images
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from tinytorch.random import rng_of
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, Adam

@@ -29,7 +29,6 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from numpy.lib.stride_tricks import sliding_window_view
 
 import tinytorch as tt
@@ -40,6 +39,7 @@ from tinytorch.checks import (
 )
 import tinytorch.mine
 from tinytorch.checks.data import reference_shift_images
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, AdamW, DataLoader, TensorDataset
 

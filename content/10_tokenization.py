@@ -30,13 +30,13 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch.checks import (
     check_bpe_decode, check_bpe_encode, check_char_tokenizer, check_merge, check_pair_counts, check_train_bpe,
 )
 import tinytorch.mine
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from tinytorch.text import GPT2_SPLIT_PATTERN
 
 # %% [markdown]

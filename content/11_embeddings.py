@@ -29,7 +29,6 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -38,6 +37,7 @@ import tinytorch.mine
 from tinytorch.nn import Module, Parameter
 from tinytorch.nn.embedding import scatter_add_rows as library_scatter_add_rows  # tinytorch's own
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Adam, CharTokenizer
 
@@ -224,7 +224,7 @@ for sentence in ("dog bites man", "man bites dog"):
 def sinusoidal_positions(max_len, d_model):
     """(max_len, d_model) float32: sin on even features, cos on odd, as in Vaswani et al."""
     ### BEGIN SOLUTION
-    # HINT: positions as a (max_len, 1) column divided by 10000 ** (even feature index / d_model) as a row; sin into columns 0::2, cos into 1::2 (mind odd d_model)
+    # HINT: one angle per position and frequency pair (the formula above): sines in the even columns, cosines in the odd ones (mind an odd d_model)
     position = np.arange(max_len, dtype=np.float64)[:, None]  # (L, 1)
     angle = position / 10000.0 ** (np.arange(0, d_model, 2) / d_model)  # (L, ceil(d/2))
     table = np.zeros((max_len, d_model))

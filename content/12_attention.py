@@ -29,15 +29,17 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
 import tinytorch.mine
-from tinytorch.checks import check_multi_head_attention, check_scaled_dot_product_attention
+from tinytorch.checks import (check_head_weights, check_multi_head_attention, check_scaled_dot_product_attention,
+                              yours_or_reference)
+from tinytorch.checks.attention import reference_head_weights
 from tinytorch.nn import Linear, Module
 from tinytorch.nn import functional as F
 from tinytorch.platform import describe, native_handoff
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 # Linear stays tinytorch's: MultiHeadAttention is built on it, and a class built on your saved
 # Linear could not itself be saved for later notebooks.
@@ -297,23 +299,37 @@ with tt.no_grad():
 print(f"test sequences reversed exactly: {tt.datasets.exact_match_accuracy(test_logits, y_test):.1%}")
 
 # %% [markdown]
-# Where does each position look? Recompute the weights of both heads from the trained
-# projections for one test sequence (the `(L, S)` matrix of each head):
+# Where does each position look? The attention layer returns only its output; the weights of
+# each head have to be recomputed from its trained projections.
+#
+# **Exercise.** Write `head_weights(mha, x)`: the `(B, H, T, T)` causal attention weights of
+# every head of a trained `MultiHeadAttention` (its `q_proj`, `k_proj`, `num_heads`,
+# `head_dim`) on `x` of shape `(B, T, E)`, as a NumPy array: the same queries, keys, scaling,
+# mask and softmax as inside your layer, without the values.
 
 # %%
 def head_weights(mha, x):
     """(B, H, T, T) causal attention weights of `mha` (with q_proj, k_proj) on x (B, T, E)."""
-    if not hasattr(mha, "q_proj"):  # tinytorch's stands in: it returns the weights itself
-        return mha(x, x, x, is_causal=True, average_attn_weights=False)[1].data
+    ### BEGIN SOLUTION
+    # HINT: the queries and keys of every head, as your MultiHeadAttention splits them; the causal, scaled softmax of their scores over the keys
     batch, length, _ = x.shape
-    q, k = (proj(x).reshape(batch, length, mha.num_heads, mha.head_dim).transpose(1, 2)
-            for proj in (mha.q_proj, mha.k_proj))
-    return F.attention_weights(q, k, is_causal=True).data
+    q, k = (proj(x).data.reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)
+            for proj in (mha.q_proj, mha.k_proj))  # (B, H, T, D)
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(mha.head_dim)  # (B, H, T, T)
+    scores = np.where(np.tril(np.ones((length, length), dtype=bool)), scores, -np.inf)  # no future keys
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+    ### END SOLUTION
 
 
+# %% tags=["check"]
+check_head_weights(head_weights)
+
+# %%
+weights_of = yours_or_reference("head_weights", head_weights, reference_head_weights)
 sample = x_test[:1]
 with tt.no_grad():
-    weights = head_weights(model.attn, model.positions(model.tokens(Tensor(sample))))[0]  # (H, T, T)
+    weights = weights_of(model.attn, model.positions(model.tokens(Tensor(sample))))[0]  # (H, T, T)
 labels = list(task.decode(sample[0]))
 fig, axes = plt.subplots(1, weights.shape[0], figsize=(4.2 * weights.shape[0], 4))
 for h, ax in enumerate(np.atleast_1d(axes)):

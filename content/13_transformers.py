@@ -166,7 +166,7 @@ class TransformerBlock(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: h = ln1(x); add the causal self-attention of h (q = k = v = h) to x; then add mlp(ln2(x))
+        # HINT: pre-norm: each sub-layer (causal self-attention, then the MLP) reads a normalized x and adds its result to x
         h = self.ln1(x)
         attended, _ = self.attn(h, h, h, is_causal=True, need_weights=False)
         x = x + attended  # (B, T, C)

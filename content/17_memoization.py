@@ -31,7 +31,6 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 import tinytorch.mine
@@ -40,6 +39,7 @@ from tinytorch.nn.transformer import attend_one_token as reference_attend_one_to
 from tinytorch.models import GPT, GPTConfig
 from tinytorch.models import KVCache as ReferenceKVCache
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 print(describe())
 
@@ -106,7 +106,7 @@ class KVCache:
 
     def __init__(self, batch_size, num_heads, max_len, head_dim, dtype=np.float32):
         ### BEGIN SOLUTION
-        # HINT: allocate keys and values at full size once (np.zeros, shape (B, H, max_len, D), the given dtype); nothing is stored yet
+        # HINT: keys and values allocated once at full size (B, H, max_len, D) in the given dtype; nothing is stored yet
         self.keys = np.zeros((batch_size, num_heads, max_len, head_dim), dtype=dtype)
         self.values = np.zeros_like(self.keys)
         self.length = 0

@@ -35,7 +35,6 @@ import tracemalloc
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
@@ -46,6 +45,7 @@ import tinytorch.mine
 from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_scale
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, is_browser, native_handoff
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, SGD
 
@@ -132,7 +132,7 @@ def matmul_tiled(a, b, tile=64):
     """a (M, K) @ b (K, N) as a NumPy array of the inputs' dtype, computed tile by tile:
     every product is between slices of at most tile x tile."""
     ### BEGIN SOLUTION
-    # HINT: allocate the (M, N) output as zeros (dtype np.result_type(a, b)); three loops stepping by tile over M, N and K accumulate tile products into output slices
+    # HINT: an (M, N) output in the inputs' common dtype, accumulated block by block: every output block adds the products of the matching row block of a and column block of b
     m, k = a.shape
     n = b.shape[1]
     out = np.zeros((m, n), dtype=np.result_type(a, b))
@@ -238,7 +238,7 @@ A = 0.044715  # the cubic coefficient of GELU's tanh approximation
 def bias_gelu(input, bias):
     """gelu_tanh(input + bias) for input (*, F) and bias (F,), as one graph node."""
     ### BEGIN SOLUTION
-    # HINT: z = input.data + bias.data; compute t and out in NumPy; backward(g) returns g * gelu'(z) for the input and that summed over all leading axes for the bias
+    # HINT: one recorded operation: the forward pass on the raw arrays, and a backward that returns the gradient for the input (upstream times gelu' of the biased input) and for the bias (that, summed over the leading axes)
     z = input.data + bias.data
     t = z * z  # in place from here: every temporary is a full pass over memory
     t *= A

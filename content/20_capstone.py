@@ -272,7 +272,7 @@ def run_pipeline(model, stages, measure):
     """[{'stage': name, 'model': model, **measure(model)}, ...] for the input model ('baseline')
     and after each of `stages` = [(name, fn), ...], fn(previous model) -> next model."""
     ### BEGIN SOLUTION
-    # HINT: start the list with the baseline row; then for each (name, stage): replace the current model by stage(current) and add its row
+    # HINT: one measured row for the input model, then one after each stage, every stage applied to the previous stage's result
     rows = [{"stage": "baseline", "model": model, **measure(model)}]
     for name, stage in stages:
         model = stage(model)
@@ -322,7 +322,7 @@ def stage_report(rows):
     """Each row plus accuracy_change, size_reduction, speedup (vs the previous row) and
     total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""
     ### BEGIN SOLUTION
-    # HINT: for row i, previous = rows[i - 1] (rows[0] for the first) and first = rows[0]; ratios put the older value on top
+    # HINT: for every row, its changes against the row before it (the first against itself) and against the first row; ratios put the older value on top
     report = []
     for i, row in enumerate(rows):
         previous, first = rows[max(i - 1, 0)], rows[0]

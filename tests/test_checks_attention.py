@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from tinytorch import Tensor, nn
-from tinytorch.checks import CheckFailed, check_multi_head_attention, check_scaled_dot_product_attention
+from tinytorch.checks import CheckFailed, check_head_weights, check_multi_head_attention, check_scaled_dot_product_attention
 from tinytorch.nn import Module
 from tinytorch.nn import functional as F
+
+from solutions import load_solution
 
 
 def _array(mask):
@@ -201,3 +203,18 @@ def test_a_passing_attention_is_what_tinytorchs_transformer_block_builds():
     finally:
         seams.restore()
     assert isinstance(block.attn, MultiHeadAttention) and out.shape == (2, 3, 8)
+
+
+head_weights = load_solution("12_attention", "head_weights")  # the notebook's own solution
+
+
+def test_head_weights_solution_passes_and_stub_fails(passes_and_stub_fails):
+    passes_and_stub_fails(check_head_weights, head_weights)
+
+
+def test_the_head_weights_stand_in_reads_tinytorchs_attention_too():
+    from tinytorch.checks.attention import reference_head_weights
+    attn = nn.MultiHeadAttention(8, 2)
+    x = Tensor(np.random.default_rng(0).standard_normal((1, 4, 8)).astype(np.float32))
+    weights = reference_head_weights(attn, x)
+    assert weights.shape == (1, 2, 4, 4) and np.allclose(weights.sum(-1), 1) and np.all(np.triu(weights[0, 0], 1) == 0)

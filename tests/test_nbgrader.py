@@ -12,9 +12,10 @@ import pytest
 build = pytest.importorskip("build")  # the repo's build.py (pythonpath = ".")
 
 from tinytorch.cli.grade import POINTS_PER_CHECK  # noqa: E402
+from tinytorch_site import notebooks  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-MODULES = sorted(p for p in (REPO / "content").glob("[0-9][0-9]_*.py") if build.SOLUTION_BEGIN in p.read_text())
+MODULES = sorted(p for p in (REPO / "content").glob("[0-9][0-9]_*.py") if notebooks.SOLUTION_BEGIN in p.read_text())
 
 
 @pytest.mark.parametrize("source", MODULES, ids=lambda p: p.stem)
@@ -23,12 +24,12 @@ def test_solution_edition_marks_solutions_checks_and_read_only_cells(source):
     marks = [cell.metadata["nbgrader"] for cell in notebook.cells]
     assert all(mark["schema_version"] == 3 for mark in marks)
     assert len({mark["grade_id"] for mark in marks}) == len(marks)
-    answers = [cell for cell in notebook.cells if build.SOLUTION_TAG in cell.metadata.get("tags", [])]
+    answers = [cell for cell in notebook.cells if notebooks.SOLUTION_TAG in cell.metadata.get("tags", [])]
     assert all(c.metadata["nbgrader"]["solution"] and c.metadata["nbgrader"]["grade"] for c in answers)  # by hand
     solutions = [cell for cell in notebook.cells if cell.metadata["nbgrader"]["solution"] and cell not in answers]
-    assert sum(cell.source.count(build.SOLUTION_BEGIN) for cell in solutions) == source.read_text().count(
-        build.SOLUTION_BEGIN)
-    assert all(build.SOLUTION_BEGIN in cell.source and build.SOLUTION_END in cell.source for cell in solutions)
+    assert sum(cell.source.count(notebooks.SOLUTION_BEGIN) for cell in solutions) == source.read_text().count(
+        notebooks.SOLUTION_BEGIN)
+    assert all(notebooks.SOLUTION_BEGIN in cell.source and notebooks.SOLUTION_END in cell.source for cell in solutions)
     checks = [cell for cell in notebook.cells if "check" in cell.metadata.get("tags", [])]
     assert checks and all(c.metadata["nbgrader"]["grade"] and c.metadata["nbgrader"]["points"] >= POINTS_PER_CHECK
                           for c in checks)
@@ -66,7 +67,7 @@ def test_nbgrader_generates_the_assignment_and_autogrades_it(tmp_path):
     _nbgrader(tmp_path, "generate_assignment", assignment, "--force", env=env)
     released = tmp_path / "release" / assignment / f"{assignment}.ipynb"
     code = "".join("".join(c["source"]) for c in json.loads(released.read_text())["cells"])
-    assert build.SOLUTION_BEGIN not in code and "raise NotImplementedError" in code
+    assert notebooks.SOLUTION_BEGIN not in code and "raise NotImplementedError" in code
     for student, submission in (("alice", source / f"{assignment}.ipynb"), ("bob", released)):
         _nbgrader(tmp_path, "db", "student", "add", student, env=env)
         target = tmp_path / "submitted" / student / assignment

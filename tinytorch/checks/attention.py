@@ -21,6 +21,11 @@ add_hints({
         'query (..., L, D) against key (..., S, D) gives scores (..., L, S); the output is (..., L, Dv)',
         'scores = Q K^T / sqrt(D); masked positions get -inf (causal: keys after the query), a float mask is added; softmax over S; times V',
     ),
+    'head_weights': (
+        "recompute each head's attention pattern: the same queries, keys, scaling and causal softmax as inside your MultiHeadAttention, without the values",
+        "x (B, T, E) gives q and k of (B, T, E), split into (B, H, T, D) with D = E / H; the scores and the weights are (B, H, T, T)",
+        "weights = softmax over the keys of q k^T / sqrt(D), with -inf where a key comes after its query",
+    ),
     'multi_head_attention': (
         'project queries, keys and values, split the features into heads that attend independently, then merge and project',
         '(B, T, E) becomes (B, heads, T, E / heads) for each of q, k, v; the merged result is (B, T, E) again',
@@ -267,3 +272,48 @@ def check_multi_head_attention(MultiHeadAttention):
                          b_grad, _TENSOR_OPS, atol=1e-4)
     passed(name, 2 + len(cases), ["parameters", "embed_dim % num_heads", "2 heads", "1 head", "4 heads causal",
                                   "cross-attention", "T=1", "batch of 1", "padding", "padding + causal"])
+
+
+# ---------------------------------------------------------------------- the weights of each head
+
+
+def reference_head_weights(mha, x):
+    """(B, H, T, T) causal attention weights of each head of `mha` (q_proj, k_proj, num_heads,
+    head_dim) on x (B, T, E), as NumPy; tinytorch's MultiHeadAttention (the notebook's stand-in
+    where the learner's did not pass) gives its own."""
+    if isinstance(mha, nn.MultiHeadAttention):
+        return mha(x, x, x, is_causal=True, average_attn_weights=False)[1].data
+    batch, length, _ = x.shape
+    q, k = (proj(x).data.reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)
+            for proj in (mha.q_proj, mha.k_proj))  # (B, H, T, D)
+    return F.attention_weights(Tensor(q), Tensor(k), is_causal=True).data
+
+
+class _Projections:
+    """Just what head_weights reads of a MultiHeadAttention: q_proj, k_proj, num_heads, head_dim."""
+
+    def __init__(self, embed_dim, num_heads, scale):
+        self.q_proj, self.k_proj = nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim)
+        for proj in (self.q_proj, self.k_proj):
+            proj.weight.data *= scale
+        self.num_heads, self.head_dim = num_heads, embed_dim // num_heads
+
+
+@exercise("head_weights")
+def check_head_weights(head_weights):
+    """head_weights(mha, x) -> (B, H, T, T): each head's causal attention weights, from the
+    trained q_proj and k_proj of a MultiHeadAttention."""
+    name = "head_weights"
+    rng = np.random.default_rng(12)
+    manual_seed(12)
+    cases = [("B=2, T=5, E=8, 2 heads", 2, 5, 8, 2, 1.0), ("B=1, T=4, E=12, 3 heads", 1, 4, 12, 3, 1.0),
+             ("one position: T=1, 1 head", 3, 1, 4, 1, 1.0), ("large scores (weights x 30), T=6, 2 heads", 2, 6, 8, 2, 30.0)]
+    for case, batch, length, embed_dim, heads, scale in cases:
+        mha = _Projections(embed_dim, heads, scale)
+        x = Tensor(_random(rng, batch, length, embed_dim))
+        got = run_hinted(name, case, head_weights, mha, x, strict_float=True,
+                         hint="subtract each row's maximum score before exp (masked scores are -inf)")
+        assert_close(name, case, got, reference_head_weights(mha, x), atol=1e-5, rtol=1e-4,
+                     hint="split heads as in MultiHeadAttention (reshape to (B, T, H, D), then swap T and H); scores "
+                          "q k^T / sqrt(D) with -inf above the diagonal; softmax over the keys (the last axis)")
+    passed(name, len(cases), [case for case, *_ in cases])
