@@ -6,10 +6,12 @@ import numbers
 import numpy as np
 
 from .. import random as _random
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from .dataset import TensorDataset
 
 
+@seam("collate")
 def default_collate(batch):
     """Stack a list of samples into a batch, field by field.
 
@@ -53,6 +55,7 @@ def _numpy_rng(generator):
     return rng
 
 
+@seam("DataLoader")
 class DataLoader:
     """Iterate over `dataset` in batches of `batch_size` samples.
 
@@ -81,11 +84,16 @@ class DataLoader:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def _uses_fast_path(self):
-        # Only when the batch would be exactly what per-sample indexing + default_collate
-        # gives: a subclass overriding __getitem__ (say, to add transforms) takes the slow path.
+    def _collate(self):
+        """collate_fn, else the collate seam's implementation in use (a learner's, module 08)."""
+        return self.collate_fn or replaced.get("collate", default_collate)
+
+    def _uses_fast_path(self, collate):
+        # Only when the batch would be exactly what per-sample indexing + tinytorch's
+        # default_collate gives: a subclass overriding __getitem__ (say, to add transforms), or
+        # another collate, takes the slow path.
         return (
-            self.collate_fn is None
+            getattr(collate, "__wrapped__", collate) is default_collate
             and isinstance(self.dataset, TensorDataset)
             and type(self.dataset).__getitem__ is TensorDataset.__getitem__
         )
@@ -93,8 +101,8 @@ class DataLoader:
     def __iter__(self):
         n = len(self.dataset)
         order = _numpy_rng(self.generator).permutation(n) if self.shuffle else np.arange(n)
-        fast = self._uses_fast_path()
-        collate = self.collate_fn or default_collate
+        collate = self._collate()
+        fast = self._uses_fast_path(collate)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
             if fast:

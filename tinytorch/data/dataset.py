@@ -2,6 +2,7 @@
 
 from abc import ABC, abstractmethod
 
+from ..seams import seam
 from ..tensor import Tensor
 
 
@@ -17,6 +18,7 @@ class Dataset(ABC):
         """The number of samples."""
 
 
+@seam("TensorDataset")
 class TensorDataset(Dataset):
     """Samples are slices along the first dimension of each tensor: `ds[i] == (x[i], y[i])`."""
 

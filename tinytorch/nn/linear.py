@@ -5,6 +5,8 @@ import math
 import numpy as np
 
 from ..kernels import mm
+from ..ops._common import forward_value
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -25,8 +27,15 @@ def linear(input, weight, bias=None):
         )
     if bias is not None and bias.data.shape != (w.shape[0],):
         raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match weight shape {tuple(weight.shape)}")
-    out = linear_array(x, w, None if bias is None else bias.data)  # (*, out)
     x2 = x.reshape(-1, w.shape[1])  # (N, in), for the weight gradient
+    mine = replaced.get("matmul")
+    if mine is None:
+        out = linear_array(x, w, None if bias is None else bias.data)  # (*, out)
+    else:  # the matmul in use (a learner's, module 01) computes the product
+        out = forward_value(mine, x2, w.T)  # (N, out)
+        if bias is not None:
+            out = out + bias.data
+        out = out.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(g):
         g2 = g.reshape(-1, w.shape[0])  # (N, out)
@@ -47,6 +56,7 @@ def linear_array(x, w, b=None):
     return out.reshape(x.shape[:-1] + (w.shape[0],))
 
 
+@seam("Linear")
 class Linear(Module):
     """Applies `y = x @ weight.T + bias` to inputs of shape (*, in_features)."""
 

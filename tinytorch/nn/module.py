@@ -9,6 +9,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..seams import seam
 from ..tensor import Tensor
 from .. import grad_mode
 
@@ -359,6 +360,7 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
+@seam("Sequential")
 class Sequential(Module):
     """Chain of modules applied in order: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))`.
 

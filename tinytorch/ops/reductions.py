@@ -22,6 +22,27 @@ def sum_backward(grad, shape, dim=None, keepdim=False):
     return np.broadcast_to(grad, shape)
 
 
+@seam("var")
+def var(x, dim=None, keepdim=False, correction=1):
+    """Variance of Tensor `x` over `dim` (int, tuple or None for all), divided by count - correction."""
+    dims = _normalize_dims(dim, x.ndim, "var")
+    count = x._reduced_count(dims, "var")
+    data = x.data
+    centered = data - data.mean(axis=dims, keepdims=True)
+    dof = max(count - correction, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
+        out = (centered * centered).sum(axis=dims, keepdims=keepdim) / dof
+    scale = 2 / dof if dof else math.inf
+
+    def backward(g):
+        if not keepdim:
+            g = np.expand_dims(g, dims)
+        with np.errstate(invalid="ignore"):
+            return (g * centered * scale,)
+
+    return x._result(out, (x,), backward, "VarBackward")
+
+
 class ReductionOps:
     """Reductions over `dim` (an int, a tuple or None = all) with `keepdim`."""
 
@@ -60,22 +81,7 @@ class ReductionOps:
         (`unbiased=False` is the older spelling of `correction=0`)."""
         if unbiased is not None:
             correction = int(unbiased)
-        dims = _normalize_dims(dim, self.ndim, "var")
-        count = self._reduced_count(dims, "var")
-        x = self.data
-        centered = x - x.mean(axis=dims, keepdims=True)
-        dof = max(count - correction, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
-            out = (centered * centered).sum(axis=dims, keepdims=keepdim) / dof
-        scale = 2 / dof if dof else math.inf
-
-        def backward(g):
-            if not keepdim:
-                g = np.expand_dims(g, dims)
-            with np.errstate(invalid="ignore"):
-                return (g * centered * scale,)
-
-        return self._result(out, (self,), backward, "VarBackward")
+        return replaced.get("var", var)(self, dim, keepdim, correction)
 
     def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
         """Standard deviation: the square root of `var` with the same arguments."""

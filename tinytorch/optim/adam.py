@@ -4,9 +4,11 @@ import math
 
 import numpy as np
 
+from ..seams import seam
 from .optimizer import Optimizer, check_hyperparameter
 
 
+@seam("Adam")
 class Adam(Optimizer):
     """Same update as `torch.optim.Adam`. For each parameter p with gradient g, at step t:
 
@@ -84,6 +86,7 @@ class Adam(Optimizer):
                 update *= step_size
                 p.data -= update
 
+@seam("AdamW")
 class AdamW(Adam):
     """Adam with decoupled weight decay (`torch.optim.AdamW`): p = p * (1 - lr * weight_decay)
     before the Adam update, instead of adding weight_decay * p to the gradient."""
