@@ -30,7 +30,7 @@ import build  # noqa: E402  (the repo's build.py)
 from bench import browser as driver  # noqa: E402
 # Browser budgets (seconds after kernel start) from the milestones' specification.
 BUDGETS = {"01": 5, "02": 5, "03": 20, "04": 60, "05": 90, "06": 90}
-RESULT = re.compile(r"^RESULT: (?P<metric>.+) \(target (?P<target>[^)]+)\): target (?P<verdict>met|MISSED)$", re.M)
+RESULT = re.compile(r"^RESULT: (?P<metric>.+) \(target (?P<target>[^)]+)\): target (?P<verdict>met|MISSED)(?:; (?P<yours>\d+) of (?P<used>\d+) components yours)?$", re.M)
 
 # Printed text and errors of every code cell, read from the notebook model (not the DOM), and
 # whether the imports cell (the first code cell that imports matplotlib) has finished.

@@ -432,8 +432,9 @@ def test_local_flow_module_03_to_milestone_and_back(tmp_path):
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert re.search(r"^Linear: yours \(", run.stdout, re.M), run.stdout[:500]
-    assert re.search(r"^RESULT: .*target met$", run.stdout, re.M), run.stdout[-500:]
+    assert re.search(r"^Your framework: 1 of \d+ components are yours \(Linear\)", run.stdout, re.M), run.stdout[:500]
+    assert re.search(r"^Built from your code: 1 of \d+ components this run used \(Linear\)", run.stdout, re.M)
+    assert re.search(r"^RESULT: .*target met; 1 of \d+ components yours$", run.stdout, re.M), run.stdout[-500:]
 
     probe = "import tinytorch.mine as m; from tinytorch.mine import Linear; print(Linear.__module__); m.clear('Linear')"
     run = subprocess.run([sys.executable, "-c", probe + "; from tinytorch.mine import Linear; print(Linear.__module__)"],

@@ -14,7 +14,7 @@ import numpy as np
 from .. import grad_mode, seams
 from .. import nn
 from ..data import DataLoader, TensorDataset
-from ..optim import SGD, Adam, Optimizer
+from ..optim import SGD, Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..random import manual_seed
 from ..tensor import Tensor
