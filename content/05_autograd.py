@@ -421,8 +421,8 @@ for step in range(400):
 seconds = time.perf_counter() - start
 with tt.no_grad():
     accuracy = (forward(params, inputs).data.argmax(axis=1) == y).mean()
-print(f"400 steps in {seconds:.2f} s: loss {losses[0]:.3f} -> {losses[-1]:.3f}, training accuracy {accuracy:.1%}")
 mine.report()  # which of the pieces that ran were yours, and their share of the time
+print(f"400 steps in {seconds:.2f} s: loss {losses[0]:.3f} -> {losses[-1]:.3f}, training accuracy {accuracy:.1%}")
 
 # %%
 # The same gradients as tinytorch's own rules and engine?

@@ -341,7 +341,7 @@ for shuffle in (False, True):
 train_set = Dataset(digits.x_train, digits.y_train)
 test_rng = np.random.default_rng(1)
 n_test = len(digits.x_test)
-x_test_shifted = reference_shift_images(digits.x_test, test_rng.integers(-1, 2, n_test), test_rng.integers(-1, 2, n_test))
+x_test_shifted = tt.data.shift_images(digits.x_test, test_rng.integers(-1, 2, n_test), test_rng.integers(-1, 2, n_test))
 results = {}
 for name, augment in (("plain", None), ("augmented", random_shift)):
     tt.manual_seed(0)

@@ -122,8 +122,8 @@ for epoch, m in enumerate(mistakes, 1):
 print(f"converged after {len(mistakes)} epochs and {sum(mistakes)} updates ({seconds * 1e3:.0f} ms)")
 print(f"w = {perceptron.weight.numpy()[0]}, b = {perceptron.bias.item():.1f}")
 train_acc, test_acc = accuracy(perceptron, X_train, t_train), accuracy(perceptron, X_test, t_test)
-print(f"train accuracy {train_acc:.1%}, test accuracy {test_acc:.1%}")
 mine.report()  # which components that ran were yours, and their share of the time
+print(f"train accuracy {train_acc:.1%}, test accuracy {test_acc:.1%}")
 
 # %% [markdown]
 # The line it found, with the training points (dots) and the test points it never saw

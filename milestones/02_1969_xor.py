@@ -159,10 +159,10 @@ start = time.perf_counter()
 mlp_losses = train(mlp)
 train_seconds = time.perf_counter() - start
 mlp_test = accuracy(mlp, X_test, y_test)
+mine.report()  # which components that ran were yours, and their share of the time
 print(f"hidden layer: loss {mlp_losses[-1]:.3f}, train {accuracy(mlp, X_train, y_train):.1%}, "
       f"test {mlp_test:.1%}, corners {accuracy(mlp, corners, corner_labels):.0%} "
       f"({len(mlp_losses)} steps in {train_seconds:.2f} s)")
-mine.report()  # which components that ran were yours, and their share of the time
 
 # %% [markdown]
 # What did the hidden layer learn? Left and middle: each model's regions. Right: the training

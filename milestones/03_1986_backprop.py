@@ -131,8 +131,8 @@ for epoch in range(1, EPOCHS + 1):
               f"test {history['test'][-1]:.1%}")
 train_seconds = time.perf_counter() - start
 test_accuracy = history["test"][-1]
-print(f"trained in {train_seconds:.1f} s ({EPOCHS * len(loader)} steps); test accuracy {test_accuracy:.1%}")
 mine.report()  # which components that ran were yours, and their share of the time
+print(f"trained in {train_seconds:.1f} s ({EPOCHS * len(loader)} steps); test accuracy {test_accuracy:.1%}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))

@@ -578,3 +578,17 @@ def test_checks_compare_with_tinytorchs_own_even_while_a_component_is_replaced(h
     with pytest.raises(CheckFailed):
         quiet(checks.check_relu_backward, lambda grad, x: 0 * grad)
     assert tt.seams.replaced["relu_backward"](np.ones(2), np.ones(2)).tolist() == [0.0, 0.0]  # restored after
+
+
+def test_after_use_tinytorch_mine_gives_the_class_in_use_and_report_counts_it(home, capsys):
+    passing_linear()
+    assert mine.use("Linear", quiet=True) == ["Linear"]
+    Linear = mine.Linear
+    assert Linear.__module__ == "my_tinytorch.Linear" and capsys.readouterr().out == ""  # use() said it
+    Linear(3, 2)(tt.randn(4, 3))
+    assert mine.report(quiet=True) == {"yours": ["Linear"], "tinytorch": [], "seconds": {}}
+    mine.use("matmul", quiet=True)
+    assert mine.Linear is tt.nn.Linear  # only matmul chosen: tinytorch's Linear is the one in use
+    mine.use(False, quiet=True)
+    assert mine.Linear.__module__ == "my_tinytorch.Linear"  # switched off: the saved one, as before use()
+    assert "Linear: yours (" in capsys.readouterr().out
