@@ -40,7 +40,7 @@ import tinytorch.mine as mine
 #   model = Sequential(Linear(64, 32), ReLU(), Linear(32, 10))
 #   model.named_parameters():  0.weight (32, 64)   0.bias (32,)   2.weight (10, 32)   2.bias (10,)
 #   model.eval():              sets .training = False in every module (Dropout then does nothing)
-#   model.state_dict():        {name: array}, to save and load
+#   model.state_dict():        {name: tensor}, to save and load
 # ```
 #
 # `tinytorch.nn.Module` is the library's (PyTorch's interface); here is a small module built

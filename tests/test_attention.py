@@ -154,7 +154,7 @@ def test_sdpa_matches_pytorch():
 
 def test_mha_shapes_and_parameters():
     mha = nn.MultiHeadAttention(8, 2)
-    assert nn.MultiheadAttention is nn.MultiHeadAttention
+    assert issubclass(nn.MultiheadAttention, nn.MultiHeadAttention) and not nn.MultiheadAttention(8, 2).batch_first
     assert [name for name, _ in mha.named_parameters()] == [
         "in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
     assert mha.in_proj_weight.shape == (24, 8)
@@ -244,7 +244,7 @@ def test_mha_matches_pytorch():
     torch = pytest.importorskip("torch")
     ours = nn.MultiHeadAttention(8, 2).double()
     ref = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
-    ref.load_state_dict({name: torch.tensor(value) for name, value in ours.state_dict().items()})
+    ref.load_state_dict({name: torch.tensor(value.numpy()) for name, value in ours.state_dict().items()})
     x, y = rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 6, 8))
     padding = np.zeros((2, 6), dtype=bool)
     padding[0, 4:] = True

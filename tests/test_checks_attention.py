@@ -106,10 +106,10 @@ def test_sdpa_without_graph_or_float64():
         check_scaled_dot_product_attention(numpy_only)
 
     def float64_scale(query, key, value, attn_mask=None, is_causal=False):
-        scale = Tensor(np.array(1 / math.sqrt(query.shape[-1])))  # a float64 tensor promotes everything
+        scale = Tensor(np.full(1, 1 / math.sqrt(query.shape[-1])))  # a float64 tensor of one element promotes (a 0-d one would not)
         return F.scaled_dot_product_attention(query * scale, key, value, attn_mask, is_causal=is_causal, scale=1.0)
 
-    with pytest.raises(CheckFailed, match="expected dtype float32, got float64"):
+    with pytest.raises(CheckFailed, match="expected dtype torch.float32, got torch.float64"):
         check_scaled_dot_product_attention(float64_scale)
 
 

@@ -152,7 +152,7 @@ def test_dropout_mistakes():
             keep = tt.rand(*x.shape).data >= self.p
             return x * tt.Tensor(keep / (1 - self.p))
 
-    with pytest.raises(CheckFailed, match="expected dtype float32, got float64"):
+    with pytest.raises(CheckFailed, match="expected dtype torch.float32, got torch.float64"):
         check_dropout(Float64Mask)
 
     class FixedMask(Dropout):

@@ -29,7 +29,7 @@ def test_mse_mistakes():
         check_mse_loss(lambda x, y: ((x - y) ** 2).sum())
     with pytest.raises(CheckFailed, match="does not require grad"):
         check_mse_loss(lambda x, y: Tensor(((x.data - y.data) ** 2).mean()))
-    with pytest.raises(CheckFailed, match="expected dtype float32, got float64"):
+    with pytest.raises(CheckFailed, match="expected dtype torch.float32, got torch.float64"):
         check_mse_loss(lambda x, y: Tensor(np.float64(1.0)) * ((x - y) ** 2).mean() if x.dtype == np.float32 else mse_loss(x, y))
 
 

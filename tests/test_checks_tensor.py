@@ -94,7 +94,7 @@ def test_matmul_mistakes():
     with pytest.raises(CheckFailed, match=r"batch times matrix .*raised ValueError"):
         check_matmul(only_2d)
     # float64 constants upcast a float32 result
-    with pytest.raises(CheckFailed, match="expected dtype float32, got float64"):
+    with pytest.raises(CheckFailed, match="expected dtype torch.float32, got torch.float64"):
         check_matmul(lambda a, b: Tensor(matmul(a, b).data.astype(np.float64)))
 
 

@@ -58,7 +58,7 @@ def test_block_matches_pytorch_pre_norm_encoder_layer():
     state = {}
     for key, value in block.state_dict().items():
         prefix = next(p for p in names if key.startswith(p + "."))
-        state[names[prefix] + key[len(prefix):]] = torch.tensor(value)
+        state[names[prefix] + key[len(prefix):]] = torch.tensor(value.numpy())
     ref.load_state_dict(state)
     # LayerNorm's affine parameters must matter in the comparison, so move them off 1 and 0.
     with tinytorch.no_grad(), torch.no_grad():
@@ -167,7 +167,7 @@ def test_gpt_matches_pytorch_twin():
     tinytorch.manual_seed(0)
     config = tiny_config(vocab_size=11, n_embd=8)
     model = GPT(config).double()
-    state = {k: torch.tensor(v) for k, v in model.state_dict().items()}
+    state = {k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()}
 
     class Twin(torch.nn.Module):
         def __init__(self):

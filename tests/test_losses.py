@@ -149,9 +149,45 @@ def test_loss_weight_is_a_buffer():
 # ---------------------------------------------------------------------- errors
 
 
-def test_cross_entropy_float_target_is_type_error():
-    with pytest.raises(TypeError, match="cross_entropy.*float32"):
+def test_cross_entropy_float_target_of_index_shape_is_error():
+    with pytest.raises(ValueError, match="cross_entropy: a floating-point target .* integer dtype"):
         F.cross_entropy(tt.zeros(2, 3), tt.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="cross_entropy: ignore_index is not supported"):
+        F.cross_entropy(tt.zeros(2, 3), tt.zeros(2, 3), ignore_index=1)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4,), (2, 3, 5)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_with_class_probabilities_matches_torch(shape, reduction, smoothing, weighted):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal(shape).astype(np.float32), rng.random(shape).astype(np.float32)
+    n_classes = shape[0] if len(shape) == 1 else shape[1]
+    w = np.arange(1.0, n_classes + 1, dtype=np.float32) if weighted else None
+    X, T = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(
+        X, T, weight=None if w is None else torch.tensor(w), reduction=reduction, label_smoothing=smoothing)
+    expected.sum().backward()
+    a, b = tt.tensor(x, requires_grad=True), tt.tensor(t, requires_grad=True)
+    got = F.cross_entropy(a, b, weight=None if w is None else tt.tensor(w), reduction=reduction,
+                          label_smoothing=smoothing)
+    got.sum().backward()
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.grad.data, X.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b.grad.data, T.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss, kwargs", [
+    (F.cross_entropy, {}), (F.cross_entropy, {"label_smoothing": 0.3}), (F.nll_loss, {}),
+])
+def test_every_target_ignored_gives_nan_loss_and_zero_gradient(loss, kwargs):
+    x = tt.randn(3, 4, requires_grad=True)
+    out = loss(x, tt.full((3,), -100), **kwargs)
+    out.backward()
+    assert np.isnan(out.item())  # PyTorch's mean over no elements
+    np.testing.assert_array_equal(x.grad.data, np.zeros((3, 4), np.float32))
 
 
 def test_cross_entropy_out_of_range_target_is_index_error():

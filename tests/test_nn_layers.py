@@ -72,7 +72,7 @@ def test_linear_matches_torch():
     torch = pytest.importorskip("torch")
     ours = nn.Linear(5, 3)
     theirs = torch.nn.Linear(5, 3)
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     x = rng().normal(size=(2, 4, 5)).astype(np.float32)
     xt, xo = tt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     a, b = ours(xt), theirs(xo)

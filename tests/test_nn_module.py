@@ -162,7 +162,7 @@ def test_state_dict_keys_values_and_round_trip():
     state = a.state_dict()
     # own parameters and buffers first, then children (PyTorch's order)
     assert list(state) == ["steps", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
-    assert all(isinstance(v, np.ndarray) for v in state.values())
+    assert all(isinstance(v, tt.Tensor) and not v.requires_grad for v in state.values())  # as in PyTorch
     state["fc1.bias"][:] = 7  # a copy: editing it leaves the model alone
     assert not np.any(a.fc1.bias.data == 7)
     b = MLP()
@@ -210,7 +210,7 @@ def test_state_dict_matches_torch_names():
     ours = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2)))
     theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(4, 2)))
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
     np.testing.assert_allclose(ours(tt.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
@@ -230,7 +230,7 @@ def test_double_converts_params_buffers_and_grads_in_place():
     m.float()
     assert m.fc2.bias.dtype == np.float32
     assert m.to("cpu") is m and m.to(dtype=np.float64) is m and m.fc1.weight.dtype == np.float64
-    with pytest.raises(TypeError, match="expected 'cpu' or a floating-point dtype, got 'cuda'"):
+    with pytest.raises(RuntimeError, match="device .cuda. is not available: tinytorch computes on the CPU only"):
         m.to("cuda")
     with pytest.raises(TypeError, match="floating-point"):
         m.to(np.int64)

@@ -68,7 +68,7 @@ def test_result_dtype_with_scalars_matches_torch(make_dtype, op):
     data = np.array([1, 0, 1])
     ours = fn(tt.tensor(data.astype(make_dtype)))
     theirs = fn(torch.tensor(data.astype(make_dtype)))
-    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), label
+    assert str(ours.dtype) == str(theirs.dtype), label
 
 
 @pytest.mark.parametrize("a_dtype, b_dtype", [
@@ -84,7 +84,7 @@ def test_result_dtype_of_two_tensors_matches_torch(a_dtype, b_dtype, op):
         pytest.skip("torch's matmul needs equal dtypes (tinytorch promotes)")
     ours = fn(tt.tensor(a.astype(a_dtype)), tt.tensor(b.astype(b_dtype)))
     theirs = fn(torch.tensor(a.astype(a_dtype)), torch.tensor(b.astype(b_dtype)))
-    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert str(ours.dtype) == str(theirs.dtype)
     np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
 
 
@@ -103,7 +103,7 @@ def test_creation_dtypes_match_torch():
         (tt.tensor([1, 2, 3]).argmax(), torch.tensor([1, 2, 3]).argmax()),
     ]
     for ours, theirs in pairs:
-        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(theirs.dtype)
         assert ours.shape == tuple(theirs.shape)
         np.testing.assert_allclose(ours.data, theirs.numpy())
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .random import rng_of
+from .ops.matmul import einsum  # noqa: F401  (exported from here)
 from .tensor import Tensor
 
 
@@ -74,27 +75,29 @@ def logsumexp(x, dim, keepdim=False):
     return _tensor(x).logsumexp(dim, keepdim)
 
 
-def sum(x, dim=None, keepdim=False):
-    return _tensor(x).sum(dim, keepdim)
+def sum(x, dim=None, keepdim=False, dtype=None):
+    return _tensor(x).sum(dim, keepdim, dtype=dtype)
 
 
-def mean(x, dim=None, keepdim=False):
-    return _tensor(x).mean(dim, keepdim)
+def mean(x, dim=None, keepdim=False, dtype=None):
+    return _tensor(x).mean(dim, keepdim, dtype=dtype)
 
 
-def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    return _tensor(x).var(dim, keepdim, correction, unbiased)
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _tensor(x).var(dim, unbiased, keepdim, correction=correction)
 
 
-def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    return _tensor(x).std(dim, keepdim, correction, unbiased)
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _tensor(x).std(dim, unbiased, keepdim, correction=correction)
 
 
 def max(x, dim=None, keepdim=False):
+    """Largest element; `max(x, dim)` gives (values, indices); `max(a, b)` the elementwise maximum."""
     return _tensor(x).max(dim, keepdim)
 
 
 def min(x, dim=None, keepdim=False):
+    """Smallest element; `min(x, dim)` gives (values, indices); `min(a, b)` the elementwise minimum."""
     return _tensor(x).min(dim, keepdim)
 
 
@@ -186,3 +189,209 @@ def multinomial(input, num_samples, replacement=False, generator=None):
             keys = np.log(rows) + rng.gumbel(size=rows.shape)  # (R, K)
         samples = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     return Tensor(samples.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64))
+
+
+# ---------------------------------------------------------------------- more of PyTorch's functions
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(x):
+    return _tensor(x).numel()
+
+
+def is_floating_point(x):
+    return _tensor(x).is_floating_point()
+
+
+def pow(x, exponent):
+    return _tensor(x) ** exponent if isinstance(x, Tensor) else _tensor(exponent).__rpow__(x)
+
+
+def floor_divide(x, other):
+    return _tensor(x).floor_divide(other)
+
+
+def remainder(x, other):
+    return _tensor(x).remainder(other)
+
+
+def fmod(x, other):
+    return _tensor(x).fmod(other)
+
+
+def eq(x, other):
+    return _tensor(x).eq(other)
+
+
+def ne(x, other):
+    return _tensor(x).ne(other)
+
+
+def lt(x, other):
+    return _tensor(x).lt(other)
+
+
+def le(x, other):
+    return _tensor(x).le(other)
+
+
+def gt(x, other):
+    return _tensor(x).gt(other)
+
+
+def ge(x, other):
+    return _tensor(x).ge(other)
+
+
+def equal(x, other):
+    return _tensor(x).equal(other)
+
+
+def isclose(x, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _tensor(x).isclose(other, rtol, atol, equal_nan)
+
+
+def allclose(x, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _tensor(x).allclose(other, rtol, atol, equal_nan)
+
+
+def logical_not(x):
+    return _tensor(x).logical_not()
+
+
+def logical_and(x, other):
+    return _tensor(x).logical_and(other)
+
+
+def logical_or(x, other):
+    return _tensor(x).logical_or(other)
+
+
+def all(x, dim=None, keepdim=False):
+    return _tensor(x).all(dim, keepdim)
+
+
+def any(x, dim=None, keepdim=False):
+    return _tensor(x).any(dim, keepdim)
+
+
+def isnan(x):
+    return _tensor(x).isnan()
+
+
+def isinf(x):
+    return _tensor(x).isinf()
+
+
+def isfinite(x):
+    return _tensor(x).isfinite()
+
+
+clip = clamp
+
+
+def log1p(x):
+    return _tensor(x).log1p()
+
+
+def rsqrt(x):
+    return _tensor(x).rsqrt()
+
+
+def square(x):
+    return _tensor(x).square()
+
+
+def sign(x):
+    return _tensor(x).sign()
+
+
+def floor(x):
+    return _tensor(x).floor()
+
+
+def ceil(x):
+    return _tensor(x).ceil()
+
+
+def trunc(x):
+    return _tensor(x).trunc()
+
+
+def round(x, decimals=0):
+    return _tensor(x).round(decimals=decimals)
+
+
+def amax(x, dim=(), keepdim=False):
+    return _tensor(x).amax(dim, keepdim)
+
+
+def amin(x, dim=(), keepdim=False):
+    return _tensor(x).amin(dim, keepdim)
+
+
+def prod(x, dim=None, keepdim=False, dtype=None):
+    return _tensor(x).prod(dim, keepdim, dtype=dtype)
+
+
+def cumsum(x, dim, dtype=None):
+    return _tensor(x).cumsum(dim, dtype=dtype)
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    return _tensor(x).norm(p, dim, keepdim, dtype=dtype)
+
+
+def mm(x, other):
+    return _tensor(x).mm(other)
+
+
+def bmm(x, other):
+    return _tensor(x).bmm(other)
+
+
+def outer(x, other):
+    return _tensor(x).outer(other)
+
+
+def t(x):
+    return _tensor(x).t()
+
+
+def flip(x, dims):
+    return _tensor(x).flip(dims)
+
+
+def roll(x, shifts, dims=None):
+    return _tensor(x).roll(shifts, dims)
+
+
+def broadcast_to(x, size):
+    return _tensor(x).broadcast_to(size)
+
+
+def unbind(x, dim=0):
+    return _tensor(x).unbind(dim)
+
+
+def gather(x, dim, index):
+    return _tensor(x).gather(dim, index)
+
+
+def index_select(x, dim, index):
+    return _tensor(x).index_select(dim, index)
+
+
+def sort(x, dim=-1, descending=False, *, stable=False):
+    return _tensor(x).sort(dim, descending, stable=stable)
+
+
+def argsort(x, dim=-1, descending=False, *, stable=False):
+    return _tensor(x).argsort(dim, descending, stable=stable)
+
+
+def nonzero(x, as_tuple=False):
+    return _tensor(x).nonzero(as_tuple=as_tuple)

@@ -64,3 +64,17 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         pass  # already set by __init__; __exit__ restores the saved mode
+
+
+class inference_mode(_GradMode):
+    """`torch.inference_mode`: here the same as `no_grad` (`inference_mode(False)` records again);
+    works as `with inference_mode():`, `@inference_mode()` and `@inference_mode`."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # used as a bare decorator: `@inference_mode`
+            return cls()(mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode=True):
+        super().__init__()
+        self.mode = not mode

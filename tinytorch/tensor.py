@@ -9,8 +9,9 @@ its inputs, so visiting nodes from the highest sequence number down is a topolog
 
 This file holds that machinery (recording, backward, properties, dtype conversion); the
 operations themselves live in tinytorch/ops/, one group per module, and `Tensor` inherits them:
-arithmetic.py (+ - * / **, in-place updates, comparisons), matmul.py, reductions.py,
-shape.py (reshape, indexing, cat/stack/where) and elementwise.py (exp, activations, softmax).
+arithmetic.py (+ - * / ** // %, in-place updates, comparisons), matmul.py, reductions.py,
+shape.py (reshape, indexing, cat/stack/where), elementwise.py (exp, activations, softmax) and
+indexing.py (gather, index_select, sort). Printing is in printing.py, dtypes in dtypes.py.
 """
 
 import heapq
@@ -18,20 +19,16 @@ import itertools
 
 import numpy as np
 
-from . import grad_mode
+from . import dtypes, grad_mode, printing
+from .device import CPU, check_device
 from .seams import replaced, seam
-from .ops._common import (  # noqa: F401  (also imported from here by the rest of the library)
-    _broadcast_shapes_or_none, _erf, _normalize_dim, _normalize_dims, _promoted, _scatter_add, _size_args,
-    _unbroadcast,
-)
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
+from .ops.indexing import IndexingOps
 from .ops.matmul import MatmulOps
-from .ops.reductions import MinMax, ReductionOps, TopK  # noqa: F401
+from .ops.reductions import ReductionOps
 from .ops.shape import ShapeOps, cat, stack, where  # noqa: F401
 
-float16, float32, float64 = np.float16, np.float32, np.float64
-int8, int32, int64, bool_ = np.int8, np.int32, np.int64, np.bool_
 
 _sequence = itertools.count(1)  # numbers recorded operations in creation order
 
@@ -40,9 +37,23 @@ def _as_array(data, dtype=None):
     """NumPy array for `data`; Python floats default to float32 and ints to int64, as in PyTorch."""
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None and not isinstance(dtype, np.dtype):
+        dtype = dtypes.to_numpy(dtype)
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    array = np.asarray(data, dtype=dtype)
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except ValueError as error:
+        if "inhomogeneous" not in str(error):
+            raise ValueError(f"tensor: cannot convert {_abbreviated(data)}: {error}") from None
+        raise ValueError(
+            "tensor: nested lists must be rectangular (every row of a dimension the same length), "
+            f"got {_abbreviated(data)}"
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: data must be numbers or booleans, got {_abbreviated(data)} (NumPy dtype {array.dtype})"
+        )
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
         return array
     if dtype is None:
@@ -53,6 +64,11 @@ def _as_array(data, dtype=None):
     return array
 
 
+def _abbreviated(data):
+    text = repr(data)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _freed_backward(grad):
     raise RuntimeError(
         "backward: trying to backward through the graph a second time; its intermediate "
@@ -61,7 +77,7 @@ def _freed_backward(grad):
     )
 
 
-class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
+class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, IndexingOps):
     """An array with optional gradient tracking. `data` is the underlying NumPy array."""
 
     # NumPy ufuncs and operators on arrays defer to our reflected operators, so
@@ -71,7 +87,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _as_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self._parents = ()
         self._backward = None
         self._op = ""
@@ -92,7 +108,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
         if type(data) is not np.ndarray:  # NumPy returns scalars, not 0-d arrays, from 0-d ops
             data = np.asarray(data)
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out._op, out._retains_grad = data, None, op, False
+        out.data, out._grad, out._op, out._retains_grad = data, None, op, False
         out._parents, out._backward, out._requires_grad = (), None, False
         if grad_mode._enabled:
             for p in parents:
@@ -106,7 +122,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
     def _constant(array):
         """A plain tensor that does not require grad around `array` (fast path for scalar operands)."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out._op, out._retains_grad = array, None, "", False
+        out.data, out._grad, out._op, out._retains_grad = array, None, "", False
         out._parents, out._backward, out._requires_grad = (), None, False
         return out
 
@@ -161,11 +177,28 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
                 _run_backward(self, gradient, retain_graph)
 
     def _accumulate(self, grad):
-        if self.grad is None:
+        if self._grad is None:
             # a copy: `grad` may be shared with other nodes or be a read-only broadcast view
-            self.grad = Tensor(np.array(grad, dtype=self.data.dtype))
+            self._grad = Tensor(np.array(grad, dtype=self.data.dtype))
         else:
-            self.grad.data = np.asarray(self.grad.data + grad)
+            self._grad.data = np.asarray(self._grad.data + grad)
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward() (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # checked here, as PyTorch does, so a wrong assignment fails where it is made
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(f"grad: assigned grad has dtype {value.dtype}, but the tensor has dtype {self.dtype}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"grad: assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
+        self._grad = value
 
     # ------------------------------------------------------------------ basic properties
 
@@ -179,11 +212,31 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     @property
     def dtype(self):
-        return self.data.dtype
+        """PyTorch's dtype object (`torch.float32`); compares equal to the NumPy dtype too."""
+        return dtypes.from_numpy(self.data.dtype)
 
     @property
     def device(self):
-        return "cpu"
+        return CPU
+
+    is_cuda = False
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    def is_complex(self):
+        return self.data.dtype.kind == "c"
+
+    def element_size(self):
+        return self.data.dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self.data.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.data.nbytes
 
     @property
     def T(self):
@@ -197,6 +250,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     def numel(self):
         return self.data.size
+
+    nelement = numel
 
     def item(self):
         if self.data.size != 1:
@@ -220,6 +275,12 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):
+        # without this, Python would iterate a 0-d tensor through __getitem__ and stop at once
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def __float__(self):
         return float(self.item())
 
@@ -232,15 +293,14 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
         return int(self.data.item())
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extra = ""
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extra += f", dtype={self.data.dtype}"
-        if self._backward is not None:
-            extra += f", grad_fn=<{self._op}>"
-        elif self._requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+        return printing.tensor_repr(self)
+
+    def __format__(self, format_spec):
+        # as in PyTorch: a 0-d tensor formats like its number (f"{loss:.4f}"); other tensors
+        # accept only an empty spec
+        if self.data.ndim == 0:
+            return self.data.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __bool__(self):
         if self.data.size != 1:
@@ -251,18 +311,32 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps):
 
     # ------------------------------------------------------------------ dtype conversion
 
-    def to(self, dtype):
-        """A copy with another dtype (`to("cpu")` is accepted and returns self); gradients
-        flow back through float casts."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
+    def to(self, *args, **kwargs):
+        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)` (its dtype), with keywords
+        `device=`, `dtype=`, `non_blocking=`, `copy=`. Only the CPU is available; gradients flow
+        back through float casts."""
+        device, dtype, copy = _to_arguments(args, kwargs)
+        check_device(device, "to")
         source = self.data.dtype
-        if np.dtype(dtype) == source:
-            return self
-        out_data = self.data.astype(dtype)
-        if out_data.dtype.kind != "f":
+        target = source if dtype is None else dtypes.to_numpy(dtype, "to")
+        if target == source:
+            return self.clone() if copy else self
+        out_data = self.data.astype(target)
+        if out_data.dtype.kind != "f" or source.kind != "f":
             return Tensor(out_data)
-        return Tensor._result(out_data, (self,), lambda g: (g.astype(source),), "ToBackward")
+        return Tensor._result(out_data, (self,), lambda g: (g.astype(source),), "ToCopyBackward")
+
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the type name (`'torch.FloatTensor'`); otherwise `to(dtype)`,
+        also for a name such as `'torch.LongTensor'`."""
+        if dtype is None:
+            return printing.type_name(self.data.dtype)
+        if isinstance(dtype, str):
+            dtype = printing.dtype_of_type_name(dtype)
+        return self.to(dtype)
+
+    def cuda(self, device=None, non_blocking=False):
+        check_device("cuda" if device is None else device, "cuda")
 
     def cpu(self):
         return self
@@ -385,6 +459,26 @@ def _propagate(node, grad, grads, retain_graph, discovered):
         # drop the closure and the inputs so intermediate arrays can be freed now
         # rather than when the output tensor goes away
         node._backward, node._parents = _freed_backward, ()
+
+
+def _to_arguments(args, kwargs):
+    """(device, dtype, copy) from the argument forms of `Tensor.to`."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to: unexpected keyword argument(s) {', '.join(sorted(kwargs))}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, type(CPU))):
+            device = arg
+        elif isinstance(arg, bool):  # non_blocking / copy given positionally
+            continue
+        else:
+            dtype = arg
+    return device, dtype, copy
 
 
 def _checked_grad(grad, parent, node):

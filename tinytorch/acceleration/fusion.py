@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, _erf, _unbroadcast
+from ..ops._common import _erf, _unbroadcast
+from ..tensor import Tensor
 
 _C = math.sqrt(2.0 / math.pi)
 _A = 0.044715

@@ -74,7 +74,11 @@ class LossScaler:
         return loss * self._scale if self.enabled else loss
 
     def unscale_(self, optimizer):
-        """Divide the optimizer's gradients by the scale (in float32) and check them for inf/NaN."""
+        """Divide the optimizer's gradients by the scale (in float32) and check them for inf/NaN.
+
+        A disabled scaler leaves the gradients alone and finds nothing, however often it is called."""
+        if not self.enabled:
+            return False
         if self._found_inf is not None:
             raise RuntimeError("LossScaler.unscale_: already called since the last update()")
         found = False

@@ -130,3 +130,25 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish), one node: d/dx = s * (1 + x * (1 - s))."""
+    check_input(input, "silu")
+    x = input.data
+    s = 1.0 / (1.0 + np.exp(-x))
+    out = x * s
+
+    def backward(g):
+        return (g * (s * (1.0 + x * (1.0 - s))),)
+
+    return Tensor._result(out.astype(x.dtype, copy=False), (input,), backward, "SiluBackward")
+
+
+class SiLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return silu(input)

@@ -11,7 +11,8 @@ import numpy as np
 from .. import grad_mode
 from ..kernels import mm
 from ..random import rng_of
-from ..tensor import Tensor, _unbroadcast
+from ..ops._common import _unbroadcast
+from ..tensor import Tensor
 from . import init
 from .linear import Linear, linear, linear_array
 from .module import Module, Parameter, check_input
@@ -347,9 +348,6 @@ class MultiHeadAttention(Module):
             f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
             f"bias={self.in_proj_bias is not None}, batch_first={self.batch_first}"
         )
-
-
-MultiheadAttention = MultiHeadAttention  # PyTorch's spelling
 
 
 def _data(tensor):

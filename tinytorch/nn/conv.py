@@ -125,7 +125,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         raise ValueError(f"{op}: bias shape {tuple(bias.shape)} does not match out_channels {O} of weight {tuple(weight.shape)}")
     for other in (weight, bias):
         if other is not None and other.dtype != x.dtype:
-            raise TypeError(f"{op}: input dtype {x.dtype} and parameter dtype {other.dtype} differ; convert one with .to()")
+            raise TypeError(f"{op}: input dtype {x.dtype} and parameter dtype {other.data.dtype} differ; convert one with .to()")
     stride = _pair(stride, "stride", op, 1)
     dilation = _pair(dilation, "dilation", op, 1)
     pads = _padding(padding, (kh, kw), dilation, stride, op)

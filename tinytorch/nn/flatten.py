@@ -26,3 +26,31 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim `dim` into `unflattened_size`: Unflatten(1, (C, H, W)) turns (N, C*H*W) into (N, C, H, W)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, input):
+        check_input(input, "Unflatten")
+        shape = tuple(input.shape)
+        if not -max(len(shape), 1) <= self.dim < max(len(shape), 1):
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for input of shape {shape}")
+        dim = self.dim % len(shape)
+        sizes = self.unflattened_size
+        known = 1
+        for size in sizes:
+            known *= size if size != -1 else 1
+        if sizes.count(-1) > 1 or (-1 not in sizes and known != shape[dim]) or \
+                (-1 in sizes and (known == 0 or shape[dim] % known)):
+            raise RuntimeError(f"Unflatten: unflattened_size {sizes} does not fit dim {self.dim} "
+                               f"(size {shape[dim]}) of input {shape}")
+        return input.reshape(shape[:dim] + sizes + shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

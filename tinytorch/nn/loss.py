@@ -35,6 +35,8 @@ def _reduce(loss, reduction, denominator=None):
     if reduction == "sum":
         return total, 1
     count = loss.size if denominator is None else denominator
+    if count == 0:  # nothing counted: the mean is 0/0 = nan, as in PyTorch
+        return np.asarray(np.nan, dtype=loss.dtype), np.asarray(np.nan, dtype=loss.dtype)
     scale = np.asarray(1.0, dtype=loss.dtype) / np.asarray(count, dtype=loss.dtype)
     return total * scale, scale
 
@@ -155,6 +157,9 @@ def _cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mea
     _check_reduction(reduction, op)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    check_input(target, op)
+    if target.dtype.kind == "f":
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
     rows, labels, kept, class_weight, row_weight, out_shape, to_input_layout = _class_problem(
         input, target, weight, ignore_index, op
     )
@@ -182,6 +187,8 @@ def _cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mea
         loss = loss + np.where(kept, kept_smooth * log_sumexp - smooth_shifted, 0)
     loss = loss.astype(dtype)
     out, scale = _reduce(loss.reshape(out_shape), reduction, denominator=row_weight.sum())
+    if not kept.any():  # every target ignored: the mean is 0/0 = nan, but no row has a gradient
+        scale = 0
 
     def backward(g):
         upstream = np.broadcast_to(g * scale, out_shape).reshape(m)  # (M,)
@@ -196,16 +203,60 @@ def _cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mea
     return Tensor._result(np.asarray(out), (input, target), backward, "CrossEntropyLossBackward")
 
 
+def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
+    """Cross-entropy against class probabilities: target has the input's shape (N, C, d...) and
+    loss = -sum_c w_c t'_c log_softmax(x)_c with t' = (1 - s) t + s / C; 'mean' divides by the
+    number of rows (N * d...), not by the weights, as PyTorch does."""
+    op = "cross_entropy"
+    check_input(input, op)
+    if ignore_index != -100:
+        raise ValueError(f"{op}: ignore_index is not supported for class-probability (floating-point) targets")
+    if input.ndim == 0 or target.shape != input.shape:
+        raise ValueError(
+            f"{op}: a floating-point target holds class probabilities and must have the input's shape "
+            f"{tuple(input.shape)}, got {tuple(target.shape)} (class indices need an integer dtype, e.g. int64)"
+        )
+    x = input.data
+    dtype = x.dtype
+    axis = 0 if x.ndim == 1 else 1  # the class dimension
+    n_classes = x.shape[axis]
+    class_shape = [1] * x.ndim
+    class_shape[axis] = n_classes  # (1, C, 1, ...): broadcasts a per-class vector
+    w = 1 if weight is None else weight.data.astype(dtype).reshape(class_shape)
+    if weight is not None and weight.shape != (n_classes,):
+        raise ValueError(f"{op}: weight shape {tuple(weight.shape)} must be ({n_classes},) for {n_classes} classes")
+    t = target.data.astype(dtype, copy=False)
+    smoothed = t * (1 - label_smoothing) + label_smoothing / n_classes if label_smoothing else t
+    shifted = x - x.max(axis=axis, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    a = w * smoothed  # (N, C, d...)
+    loss = -(a * log_probs).sum(axis=axis)  # (N, d...)
+    rows = loss.size
+    out, scale = _reduce(loss.astype(dtype), reduction, denominator=rows)
+
+    def backward(g):
+        upstream = np.expand_dims(np.broadcast_to(g * scale, loss.shape), axis)  # (N, 1, d...)
+        grad_x = (np.exp(log_probs) * a.sum(axis=axis, keepdims=True) - a) * upstream
+        grad_t = None
+        if target.requires_grad:
+            grad_t = -(1 - label_smoothing) * w * log_probs * upstream
+        return grad_x.astype(dtype), grad_t
+
+    return Tensor._result(np.asarray(out), (input, target), backward, "CrossEntropyLossBackward")
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood from log-probabilities (e.g. `log_softmax` output) and class indices."""
     op = "nll_loss"
     _check_reduction(reduction, op)
-    rows, labels, _, _, row_weight, out_shape, to_input_layout = _class_problem(
+    rows, labels, kept, _, row_weight, out_shape, to_input_layout = _class_problem(
         input, target, weight, ignore_index, op
     )
     m = rows.shape[0]
     loss = (-row_weight * rows[np.arange(m), labels]).astype(rows.dtype)
     out, scale = _reduce(loss.reshape(out_shape), reduction, denominator=row_weight.sum())
+    if not kept.any():  # every target ignored: the mean is 0/0 = nan, but no row has a gradient
+        scale = 0
 
     def backward(g):
         upstream = np.broadcast_to(g * scale, out_shape).reshape(m)

@@ -12,6 +12,7 @@ import numpy as np
 from ..seams import seam
 from ..tensor import Tensor
 from .. import grad_mode
+from .hooks import add_hook, parse_to, run_with_hooks
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -47,6 +48,8 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     # ------------------------------------------------------------------ registration
 
@@ -163,7 +166,19 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
+        return run_with_hooks(self, args, kwargs)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call `hook(module, args)` before every forward (`hook(module, args, kwargs)` with
+        with_kwargs=True); a non-None result replaces the inputs. Returns a removable handle."""
+        return add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call `hook(module, args, output)` after every forward (`hook(module, args, kwargs,
+        output)` with with_kwargs=True); a non-None result replaces the output."""
+        return add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
     # ------------------------------------------------------------------ traversal
 
@@ -180,6 +195,17 @@ class Module:
             if module is not None:
                 child_prefix = f"{prefix}.{name}" if prefix else name
                 yield from module.named_modules(memo, child_prefix, remove_duplicate)
+
+    def get_submodule(self, target):
+        """The descendant module at dotted path `target` ("" is this module)."""
+        module = self
+        for item in target.split(".") if target else ():
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
 
     def modules(self):
         for _, module in self.named_modules():
@@ -257,31 +283,29 @@ class Module:
 
     # ------------------------------------------------------------------ dtype conversion
 
-    def to(self, device_or_dtype=None, dtype=None):
-        """Convert floating-point parameters and buffers to `dtype`, in place (returns self).
+    def to(self, *args, **kwargs):
+        """Convert floating-point parameters and buffers to a dtype, in place (returns self).
 
-        Accepts `to(np.float64)`, `to(dtype=np.float64)` and `to("cpu")` (the only device).
+        Accepts PyTorch's forms: `to(torch.float64)`, `to(dtype=...)`, `to("cpu")`,
+        `to(device)`, `to(device, dtype)`, `to(tensor)`. The CPU is the only device.
         The Parameter objects stay the same, so an optimizer built earlier still sees them.
         """
-        if isinstance(device_or_dtype, str) and device_or_dtype == "cpu":
-            device_or_dtype = None
-        if device_or_dtype is not None and dtype is not None:
-            raise TypeError("Module.to: pass the dtype once, positionally or as dtype=")
-        dtype = dtype if device_or_dtype is None else device_or_dtype
+        dtype = parse_to(args, kwargs, Tensor)
         if dtype is None:
             return self
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"Module.to: expected 'cpu' or a floating-point dtype, got {dtype!r}") from None
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"Module.to: only floating-point dtypes are supported, got {dtype}")
         for tensor in list(self.parameters()) + list(self.buffers()):
             if np.issubdtype(tensor.data.dtype, np.floating):
                 tensor.data = tensor.data.astype(dtype)
                 if tensor.grad is not None:
                     tensor.grad.data = tensor.grad.data.astype(dtype)
         return self
+
+    def cpu(self):
+        """Parameters already live on the CPU, the only device: returns self."""
+        return self
+
+    def cuda(self, device=None):
+        raise RuntimeError("Module.cuda: tinytorch runs on the CPU only (tinytorch.cuda.is_available() is False)")
 
     def float(self):
         return self.to(np.float32)
@@ -306,8 +330,10 @@ class Module:
                     yield dot + name, buffer
 
     def state_dict(self):
-        """OrderedDict of key -> NumPy array copy for every parameter and persistent buffer."""
-        return OrderedDict((key, tensor.data.copy()) for key, tensor in self._state_items())
+        """OrderedDict of key -> Tensor (a detached copy, not tracked by autograd) for every
+        parameter and persistent buffer. PyTorch's values share memory with the module; copies
+        here keep a saved "best model" from changing as training goes on."""
+        return OrderedDict((key, Tensor(tensor.data.copy())) for key, tensor in self._state_items())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays (or Tensors) from `state_dict` into this module's parameters and buffers.

@@ -1,5 +1,7 @@
 """tinytorch.nn.utils: gradient clipping and flattening parameters to one vector."""
 
+import math
+
 import numpy as np
 
 from ..seams import replaced, seam
@@ -34,8 +36,11 @@ def _clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fal
     grads = [p.grad.data for p in params]
     if norm_type == np.inf:
         total = max(float(np.abs(g).max()) if g.size else 0.0 for g in grads)
+    elif norm_type == 2.0:
+        # float64 accumulation (a float32 sum of many squares loses precision); a dot product
+        # is one pass, where abs and ** were three
+        total = math.sqrt(sum(float(np.dot(f, f)) for f in (g.astype(np.float64).ravel() for g in grads)))
     else:
-        # float64 accumulation: the sum of many squared float32 values loses precision.
         total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
@@ -43,9 +48,11 @@ def _clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fal
             "pass error_if_nonfinite=False to clip anyway"
         )
     clip_coef = max_norm / (total + 1e-6)
-    if clip_coef < 1:  # only ever scale down
-        for p in params:
-            p.grad.data = p.grad.data * np.asarray(clip_coef, dtype=p.grad.data.dtype)
+    # only ever scale down; a NaN norm (NaN gradient) makes every gradient NaN, as in PyTorch
+    if not clip_coef >= 1:
+        with np.errstate(invalid="ignore"):  # inf * 0 where the norm was infinite
+            for p in params:
+                p.grad.data = p.grad.data * np.asarray(clip_coef, dtype=p.grad.data.dtype)
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
 
 

@@ -10,6 +10,17 @@ from ._common import _broadcast_shapes_or_none, _normalize_dims, _promoted, _unb
 from .shape import _numpy_index
 
 
+def _power(a, p):
+    """a ** p; integer tensors to negative integer powers follow PyTorch's integer division
+    (1 and -1 stay +-1, every other base gives 0) where NumPy raises."""
+    if p.dtype.kind not in "iu" or not np.any(p < 0):
+        return np.power(a, p)
+    negative = p < 0
+    out = np.power(a, np.where(negative, 0, p))
+    unit = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (p % 2), 0)).astype(out.dtype)
+    return np.where(negative, unit, out)
+
+
 @seam("add_backward")
 def add_backward(grad, a, b, need_a=True, need_b=True):
     """Gradients (grad_a, grad_b) of out = a + b (arrays; None where not `need_*`)."""
@@ -52,9 +63,10 @@ class ArithmeticOps:
             a, b = _promoted(a, b, to_float=fn is np.divide)
         try:
             return fn(a, b), a, b
-        except ValueError:
+        except ValueError as error:
             if _broadcast_shapes_or_none(a.shape, b.shape) is not None:
-                raise  # not a shape problem (e.g. integers to negative integer powers)
+                # not a shape problem (e.g. integers to negative integer powers)
+                raise ValueError(f"{op}: {error}") from None
             raise ValueError(
                 f"{op}: shapes {self.shape} and {other.shape} cannot be broadcast together"
             ) from None
@@ -73,6 +85,8 @@ class ArithmeticOps:
 
     def __sub__(self, other):
         other = self._other(other)
+        if self.data.dtype == np.bool_ or other.data.dtype == np.bool_:
+            raise TypeError("sub: subtraction with a bool tensor is not supported; to invert a mask use ~ or logical_not()")
         out, _, _ = self._elementwise(other, np.subtract, "sub")
 
         def backward(g):
@@ -110,8 +124,10 @@ class ArithmeticOps:
         return self._result(out, (self, other), backward, "DivBackward")
 
     def __pow__(self, exponent):
+        if self.data.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
+            raise ValueError(f"pow: integers to negative integer powers are not allowed ({self.dtype} ** {exponent})")
         exponent = self._other(exponent)
-        out, a, p = self._elementwise(exponent, np.power, "pow")
+        out, a, p = self._elementwise(exponent, _power, "pow")
 
         def backward(g):
             grad_a = grad_p = None
@@ -122,8 +138,10 @@ class ArithmeticOps:
                     local = np.where(p == 0, 0, local)
                 grad_a = _unbroadcast(g * local, a.shape)
             if exponent._requires_grad:
+                # d(a^p)/dp = a^p log(a): NaN for a < 0 (as in PyTorch), 0 at a = 0 for p >= 0
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    grad_p = _unbroadcast(g * out * np.log(np.where(a > 0, a, 1)), p.shape)
+                    local = np.where((a == 0) & (p >= 0), 0, out * np.log(a))
+                grad_p = _unbroadcast(g * local, p.shape)
             return grad_a, grad_p
 
         return self._result(out, (self, exponent), backward, "PowBackward")
@@ -144,6 +162,8 @@ class ArithmeticOps:
         return self._other(other) ** self
 
     def __neg__(self):
+        if self.data.dtype == np.bool_:
+            raise TypeError("neg: negation of a bool tensor is not supported; to invert a mask use ~ or logical_not()")
         return self._result(-self.data, (self,), lambda g: (-g,), "NegBackward")
 
     def __pos__(self):
@@ -177,6 +197,8 @@ class ArithmeticOps:
         """`self.data = fn(self.data, other)` in place, with clear errors."""
         self._check_inplace(op, other)
         other = self._other(other)
+        if fn is np.subtract and np.bool_ in (self.data.dtype, other.data.dtype):
+            raise TypeError(f"{op}: subtraction with a bool tensor is not supported")
         a, b = _promoted(self.data, other.data, to_float=fn is np.divide)
         result = np.result_type(a, b)
         if not np.can_cast(result, self.dtype, casting="same_kind"):
@@ -291,3 +313,95 @@ class ArithmeticOps:
 
     def any(self, dim=None, keepdim=False):
         return tensor.Tensor(self.data.any(axis=_normalize_dims(dim, self.ndim, "any"), keepdims=keepdim))
+
+    # ------------------------------------------------------------------ integer-style division
+
+    def _check_integer_divisor(self, other, op):
+        """Integer division by zero raises, as in PyTorch (NumPy would return 0 with a warning)."""
+        if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and np.any(other.data == 0):
+            raise ZeroDivisionError(f"{op}: integer division by zero")
+
+    def floor_divide(self, other):
+        """`a // b`: the quotient rounded down (PyTorch's rule since 1.13); no derivative, as in PyTorch."""
+        other = self._other(other)
+        self._check_integer_divisor(other, "floor_divide")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out, _, _ = self._elementwise(other, np.floor_divide, "floor_divide")
+
+        def backward(g):
+            raise RuntimeError("floor_divide: the derivative of // is not defined (PyTorch does not implement it either)")
+
+        return self._result(out, (self, other), backward, "FloorDivideBackward")
+
+    def remainder(self, other):
+        """`a % b`: the remainder with the sign of the divisor (Python's and PyTorch's rule)."""
+        return self._modulo(other, np.remainder, np.floor, "remainder")
+
+    def fmod(self, other):
+        """The remainder with the sign of the dividend (C's rule, `torch.fmod`)."""
+        return self._modulo(other, np.fmod, np.trunc, "fmod")
+
+    def _modulo(self, other, fn, rounding, op):
+        other = self._other(other)
+        self._check_integer_divisor(other, op)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out, a, b = self._elementwise(other, fn, op)
+
+        def backward(g):  # a - rounding(a / b) * b: d/da = 1, d/db = -rounding(a / b)
+            grad_b = None
+            if other._requires_grad:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    grad_b = _unbroadcast(-g * rounding(a / b), b.shape)
+            return (_unbroadcast(g, a.shape) if self._requires_grad else None), grad_b
+
+        return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
+
+    __floordiv__, __mod__ = floor_divide, remainder
+
+    def __rfloordiv__(self, other):
+        return self._other(other).floor_divide(self)
+
+    def __rmod__(self, other):
+        return self._other(other).remainder(self)
+
+    def __ifloordiv__(self, other):
+        self._check_integer_divisor(self._other(other), "floor_divide_")
+        return self._inplace(other, np.floor_divide, "floor_divide_")
+
+    def __imod__(self, other):
+        self._check_integer_divisor(self._other(other), "remainder_")
+        return self._inplace(other, np.remainder, "remainder_")
+
+    # ------------------------------------------------------------------ comparisons by name
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def __xor__(self, other):
+        return self._compare(other, np.logical_xor if self.data.dtype == np.bool_ else np.bitwise_xor, "xor")
+
+    def __rand__(self, other):
+        return self._other(other) & self
+
+    def __ror__(self, other):
+        return self._other(other) | self
+
+    def logical_not(self):
+        return tensor.Tensor(np.logical_not(self.data))
+
+    logical_and, logical_or = __and__, __or__
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Elementwise |a - b| <= atol + rtol * |b| (no gradient)."""
+        other = self._other(other)
+        out, _, _ = self._elementwise(other, lambda a, b: np.isclose(a, b, rtol, atol, equal_nan), "isclose")
+        return tensor.Tensor(out)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True when every element is close (a Python bool, as in PyTorch)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def equal(self, other):
+        """True when both tensors have the same shape and elements."""
+        other = self._other(other)
+        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))

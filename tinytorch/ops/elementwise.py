@@ -4,87 +4,14 @@ import math
 
 import numpy as np
 
-from .. import kernels, tensor  # tensor: circular on purpose (tensor.py builds Tensor from this class)
+from .. import kernels
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
-from ._common import _erf, _normalize_dim, _unbroadcast, forward_value
+from ._common import (
+    _floating, _normal_cdf, _normalize_dim, _normalize_dims, _result_type, _unbroadcast, forward_value,
+)
 
 _GELU_C = math.sqrt(2.0 / math.pi)
-
-
-# The activations' forward values, with the exercises' interface (module 02: a Tensor in, a
-# Tensor out, no graph). Tensor.relu() etc. compute the value with the implementation in use
-# and record the graph node with the backward rule (the *_backward seams, module 05).
-
-@seam("relu")
-def relu(x):
-    """max(x, 0) elementwise."""
-    return tensor.Tensor(kernels.relu(x.data))
-
-
-def _sigmoid(x):
-    # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
-    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
-
-
-@seam("sigmoid")
-def sigmoid(x):
-    """1 / (1 + exp(-x)) elementwise, without overflow."""
-    return tensor.Tensor(_sigmoid(x.data))
-
-
-@seam("tanh")
-def tanh(x):
-    """Hyperbolic tangent elementwise."""
-    return tensor.Tensor(np.tanh(x.data))
-
-
-def _gelu_tanh_inner(x):
-    """tanh(c * (x + 0.044715 x^3)) of the tanh-approximated GELU, in place steps: GELU sits on
-    the largest activations of a transformer, and fresh temporaries for every step cost about
-    a third more time (x**3 would be ~100x slower than x * x * x)."""
-    inner = x * x
-    inner *= 0.044715
-    inner += 1.0
-    inner *= x
-    inner *= _GELU_C
-    np.tanh(inner, out=inner)
-    return inner
-
-
-def _gelu_tanh_from_inner(x, inner):
-    out = inner + 1.0
-    out *= x
-    out *= 0.5  # 0.5 x (1 + inner)
-    return out
-
-
-@seam("gelu")
-def gelu(x):
-    """GELU with the tanh approximation (as in GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return tensor.Tensor(_gelu_tanh_from_inner(x.data, _gelu_tanh_inner(x.data)))
-
-
-def _softmax(x, axis):
-    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
-
-
-@seam("softmax")
-def softmax(x, dim=-1):
-    """exp(x) / sum(exp(x)) along dim, without overflow."""
-    return tensor.Tensor(_softmax(x.data, _normalize_dim(dim, x.ndim, "softmax")))
-
-
-@seam("log_softmax")
-def log_softmax(x, dim=-1):
-    """x - logsumexp(x) along dim, stable for any logits (records its graph node, like the
-    exercise of module 04, which is built from Tensor operations)."""
-    axis = _normalize_dim(dim, x.ndim, "log_softmax")
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
-    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    return x._result(
-        out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
-    )
 
 
 @seam("relu_backward")
@@ -105,6 +32,89 @@ def tanh_backward(grad, out):
     return grad * (1.0 - out * out)
 
 
+# The activations' forward values, with the exercises' interface (module 02: a Tensor in, a
+# Tensor out, no graph). Tensor.relu() etc. compute the value with the implementation in use
+# and record the graph node with the backward rule (the *_backward seams, module 05).
+
+@seam("relu")
+def relu(x):
+    """max(x, 0) elementwise."""
+    return tensor.Tensor(kernels.relu(x.data))
+
+
+def _sigmoid(x):
+    # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
+    x = _floating(x)
+    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+@seam("sigmoid")
+def sigmoid(x):
+    """1 / (1 + exp(-x)) elementwise, without overflow."""
+    return tensor.Tensor(_sigmoid(x.data))
+
+
+@seam("tanh")
+def tanh(x):
+    """Hyperbolic tangent elementwise."""
+    return tensor.Tensor(np.tanh(_floating(x.data)))
+
+
+def _gelu_tanh_inner(x):
+    """tanh(c * (x + 0.044715 x^3)) of the tanh-approximated GELU (x at least 1-d), in place
+    steps: GELU sits on the largest activations of a transformer, and fresh temporaries for
+    every step cost about a third more time (x**3 would be ~100x slower than x * x * x)."""
+    inner = x * x
+    inner *= 0.044715
+    inner += 1.0
+    inner *= x
+    inner *= _GELU_C
+    np.tanh(inner, out=inner)
+    return inner
+
+
+def _gelu_tanh_from_inner(x, inner):
+    out = inner + 1.0
+    out *= x
+    out *= 0.5  # 0.5 x (1 + inner)
+    return out
+
+
+@seam("gelu")
+def gelu(x):
+    """GELU with the tanh approximation (as in GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    data = np.atleast_1d(x.data)
+    return tensor.Tensor(_gelu_tanh_from_inner(data, _gelu_tanh_inner(data)).reshape(x.shape))
+
+
+def _softmax(x, axis):
+    """softmax of the array x along a non-empty axis; in place after the first subtraction:
+    attention scores are the largest arrays of a transformer step, and fresh temporaries cost
+    more than the arithmetic."""
+    out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    np.exp(out, out=out)
+    out /= np.add.reduce(out, axis=axis, keepdims=True)
+    return out
+
+
+@seam("softmax")
+def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along dim, without overflow."""
+    return tensor.Tensor(_softmax(x.data, _normalize_dim(dim, x.ndim, "softmax")))
+
+
+@seam("log_softmax")
+def log_softmax(x, dim=-1):
+    """x - logsumexp(x) along dim, stable for any logits (records its graph node, like the
+    exercise of module 04, which is built from Tensor operations)."""
+    axis = _normalize_dim(dim, x.ndim, "log_softmax")
+    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return x._result(
+        out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
+    )
+
+
 class ElementwiseOps:
     """Elementwise functions; each backward multiplies by the local derivative."""
 
@@ -116,15 +126,15 @@ class ElementwiseOps:
         return self._result(out, (self,), lambda g: (g * local_grad(),), op)
 
     def exp(self):
-        out = np.exp(self.data)
+        out = np.exp(_floating(self.data))
         return self._unary(out, lambda: out, "ExpBackward")
 
     def log(self):
-        x = self.data
+        x = _floating(self.data)
         return self._result(np.log(x), (self,), lambda g: (g / x,), "LogBackward")
 
     def sqrt(self):
-        out = np.sqrt(self.data)
+        out = np.sqrt(_floating(self.data))
         return self._unary(out, lambda: 0.5 / out, "SqrtBackward")
 
     def abs(self):
@@ -132,22 +142,57 @@ class ElementwiseOps:
         return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward")
 
     def sin(self):
-        x = self.data
+        x = _floating(self.data)
         return self._unary(np.sin(x), lambda: np.cos(x), "SinBackward")
 
     def cos(self):
-        x = self.data
+        x = _floating(self.data)
         return self._unary(np.cos(x), lambda: -np.sin(x), "CosBackward")
 
     def clamp(self, min=None, max=None):
+        """Elementwise min(max(x, min), max); `min`/`max` may be numbers or tensors (which
+        broadcast and receive gradients). The dtype follows PyTorch's promotion, so an integer
+        tensor clamped to float bounds becomes float32."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, tensor.Tensor) or isinstance(max, tensor.Tensor):
+            return self._clamp_tensors(min, max)
         x = self.data
+        bounds = [np.asarray(b, dtype=np.float32 if isinstance(b, float) else None) for b in (min, max) if b is not None]
+        dtype = x.dtype if x.dtype.kind == "f" else _result_type(x, *bounds)
+        x = x.astype(dtype, copy=False)
         inside = np.ones(x.shape, dtype=bool)  # gradient flows only where x was not clipped
         if min is not None:
             inside &= x >= min
         if max is not None:
             inside &= x <= max
-        out = np.clip(x, min, max).astype(x.dtype, copy=False)
+        out = np.clip(x, min, max).astype(dtype, copy=False)
         return self._result(out, (self,), lambda g: (g * inside,), "ClampBackward")
+
+    def _clamp_tensors(self, min, max):
+        """clamp with tensor bounds: max(x, min) then min(., max), as PyTorch composes it
+        (where min > max, the result is max)."""
+        out = self
+        if min is not None:
+            out = out._bound(min, np.greater_equal, np.maximum)
+        if max is not None:
+            out = out._bound(max, np.less_equal, np.minimum)
+        return out
+
+    def _bound(self, bound, keeps, fn):
+        """One side of a tensor clamp: `fn(x, bound)` where the gradient goes to x where
+        `keeps(x, bound)` (ties go to x) and to the bound elsewhere."""
+        bound = self._other(bound)
+        out, a, b = self._elementwise(bound, fn, "clamp")
+
+        def backward(g):
+            own = keeps(a, b)
+            return (
+                _unbroadcast(g * own, a.shape) if self._requires_grad else None,
+                _unbroadcast(g * ~own, b.shape) if bound._requires_grad else None,
+            )
+
+        return self._result(out, (self, bound), backward, "ClampBackward")
 
     clip = clamp
 
@@ -173,15 +218,15 @@ class ElementwiseOps:
         return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
 
     def tanh(self):
-        x = self.data
         mine = replaced.get("tanh")
+        x = _floating(self.data)
         out = np.tanh(x) if mine is None else forward_value(mine, x)
         return self._result(out, (self,), lambda g: (replaced.get("tanh_backward", tanh_backward)(g, out),),
                             "TanhBackward")
 
     def sigmoid(self):
-        x = self.data
         mine = replaced.get("sigmoid")
+        x = _floating(self.data)
         out = _sigmoid(x) if mine is None else forward_value(mine, x)
         return self._result(out, (self,), lambda g: (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),),
                             "SigmoidBackward")
@@ -195,7 +240,10 @@ class ElementwiseOps:
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
+        self._need_float("gelu")
         x = self.data
+        if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
+            return self.reshape(1).gelu(approximate).reshape(())
         if approximate == "tanh":
             mine = replaced.get("gelu")
             if mine is None:
@@ -220,20 +268,115 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
+            cdf, density = _normal_cdf(x)
             out = x * cdf
-            local = lambda: cdf + x * np.exp(-0.5 * x * x) * (1 / math.sqrt(2.0 * math.pi))
+
+            def local():  # Phi(x) + x * phi(x)
+                d = x * density
+                d *= 1 / math.sqrt(2.0 * math.pi)
+                d += cdf
+                return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return self._unary(out, local, "GeluBackward")
 
     def softmax(self, dim=-1):
+        if self.ndim == 0:  # a 0-d tensor is one row of one element
+            _normalize_dims(dim, 0, "softmax")
+            return self.reshape(1).softmax(0).reshape(())
         axis = _normalize_dim(dim, self.ndim, "softmax")
+        self._need_float("softmax")
+        x = self.data
+        if x.shape[axis] == 0:  # nothing to normalize; max() would fail on the empty axis
+            return self._result(x.copy(), (self,), lambda g: (g,), "SoftmaxBackward")
         mine = replaced.get("softmax")
-        out = _softmax(self.data, axis) if mine is None else forward_value(mine, self.data, dim=axis)
-        return self._result(
-            out, (self,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),), "SoftmaxBackward"
-        )
+        out = _softmax(x, axis) if mine is None else forward_value(mine, x, dim=axis)
+
+        def backward(g):  # out * (g - sum(g * out))
+            grad = g * out
+            total = np.add.reduce(grad, axis=axis, keepdims=True)
+            np.subtract(g, total, out=grad)
+            grad *= out
+            return (grad,)
+
+        return self._result(out, (self,), backward, "SoftmaxBackward")
 
     def log_softmax(self, dim=-1):
-        return replaced.get("log_softmax", log_softmax)(self, dim)
+        if self.ndim == 0:
+            _normalize_dims(dim, 0, "log_softmax")
+            return self.reshape(1).log_softmax(0).reshape(())
+        axis = _normalize_dim(dim, self.ndim, "log_softmax")
+        self._need_float("log_softmax")
+        x = self.data
+        if x.shape[axis] == 0:
+            return self._result(x.copy(), (self,), lambda g: (g,), "LogSoftmaxBackward")
+        return replaced.get("log_softmax", log_softmax)(self, axis)
+
+    def _need_float(self, op):
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{op}: input dtype must be floating point, got {self.dtype}; use .float() first")
+
+    # ------------------------------------------------------------------ more math, PyTorch's names
+
+    def _as_float(self):
+        """The data as floats: integer inputs of float functions give float32, as in PyTorch."""
+        return _floating(self.data)
+
+    def log1p(self):
+        x = self._as_float()
+        return self._result(np.log1p(x), (self,), lambda g: (g / (1 + x),), "Log1PBackward")
+
+    def rsqrt(self):
+        with np.errstate(divide="ignore"):
+            out = 1 / np.sqrt(self._as_float())
+        return self._unary(out, lambda: -0.5 * out * out * out, "RsqrtBackward")
+
+    def square(self):
+        x = self.data
+        return self._unary(x * x, lambda: 2 * x, "PowBackward")
+
+    def _stepwise(self, fn, op):
+        """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
+        tensors are already whole numbers and keep their dtype."""
+        x = self.data
+        out = fn(x) if x.dtype.kind == "f" else x.copy()
+        return self._result(out, (self,), lambda g: (np.zeros_like(g),), op)
+
+    def floor(self):
+        return self._stepwise(np.floor, "FloorBackward")
+
+    def ceil(self):
+        return self._stepwise(np.ceil, "CeilBackward")
+
+    def trunc(self):
+        return self._stepwise(np.trunc, "TruncBackward")
+
+    def round(self, decimals=0):
+        """Round half to even, as PyTorch (and NumPy) do."""
+        return self._stepwise(lambda x: np.round(x, decimals), "RoundBackward")
+
+    def sign(self):
+        x = self.data
+        return self._result(np.sign(x), (self,), lambda g: (np.zeros_like(g),), "SignBackward")
+
+    def _test(self, fn):
+        """A bool tensor from an elementwise NumPy test (no gradient)."""
+        return self._constant(np.asarray(fn(self.data)))
+
+    def isnan(self):
+        return self._test(np.isnan)
+
+    def isinf(self):
+        return self._test(np.isinf)
+
+    def isfinite(self):
+        return self._test(np.isfinite)
+
+    def clamp_(self, min=None, max=None):
+        """In-place clamp (as used on parameters inside `no_grad`)."""
+        return self._assign(Ellipsis, self.clamp(min, max).data, "clamp_")
+
+    clip_ = clamp_
+
+    def __abs__(self):
+        return self.abs()

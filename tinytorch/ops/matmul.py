@@ -103,3 +103,97 @@ class MatmulOps:
 
     def __rmatmul__(self, other):
         return self._other(other).matmul(self)
+
+    def mm(self, other):
+        """Product of two matrices (2-D only, as `torch.mm`)."""
+        other = self._other(other)
+        if self.ndim != 2 or other.ndim != 2:
+            raise ValueError(f"mm: both operands must be 2-D matrices, got shapes {self.shape} and {other.shape}")
+        return self.matmul(other)
+
+    def bmm(self, other):
+        """Batched product of (B, n, k) and (B, k, m) tensors (no broadcasting, as `torch.bmm`)."""
+        other = self._other(other)
+        if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
+            raise ValueError(f"bmm: expected (B, n, k) and (B, k, m) tensors with the same B, got shapes {self.shape} and {other.shape}")
+        return self.matmul(other)
+
+    def outer(self, other):
+        """Outer product of two 1-D tensors: out[i, j] = self[i] * other[j]."""
+        other = self._other(other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise ValueError(f"outer: both operands must be 1-D, got shapes {self.shape} and {other.shape}")
+        return self.reshape(-1, 1) * other.reshape(1, -1)
+
+    ger = outer
+
+
+def einsum(equation, *operands):
+    """Einstein summation as `torch.einsum` (operands may also come as one list), with gradients:
+    the gradient of each operand is itself an einsum of the output gradient and the others."""
+    from ..tensor import Tensor  # at call time: tensor.py imports this module
+
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in operands)
+    inputs, output = _explicit_subscripts(equation, [t.ndim for t in operands])
+    arrays = [t.data for t in operands]
+    if len({a.dtype for a in arrays}) > 1:
+        if any(a.dtype.kind == "f" for a in arrays):
+            common = np.result_type(*[a.dtype for a in arrays if a.dtype.kind == "f"])
+            arrays = [a.astype(common) for a in arrays]
+    try:
+        out = np.einsum(f"{','.join(inputs)}->{output}", *arrays, optimize=len(arrays) > 2)
+    except ValueError as error:
+        shapes = ", ".join(str(t.shape) for t in operands)
+        raise ValueError(f"einsum: {equation!r} does not fit operands of shapes {shapes}: {error}") from None
+    sizes = {label: n for subs, a in zip(inputs, arrays) for label, n in zip(subs, a.shape)}
+
+    def backward(g):
+        grads = []
+        for i, (subs, t) in enumerate(zip(inputs, operands)):
+            if not t._requires_grad:
+                grads.append(None)
+                continue
+            if len(set(subs)) != len(subs):
+                raise NotImplementedError(f"einsum: the gradient for repeated indices within one operand ({subs!r}) is not implemented")
+            others = [s for j, s in enumerate(inputs) if j != i]
+            available = set(output).union(*others)
+            reduced = "".join(label for label in subs if label in available)  # labels only in this operand: broadcast
+            grad = np.einsum(f"{','.join([output] + others)}->{reduced}", g, *[a for j, a in enumerate(arrays) if j != i],
+                             optimize=len(arrays) > 2)
+            if reduced != subs:
+                grad = np.broadcast_to(np.expand_dims(grad, tuple(k for k, label in enumerate(subs) if label not in available)),
+                                       [sizes[label] for label in subs])
+            grads.append(grad)
+        return tuple(grads)
+
+    return Tensor._result(out, operands, backward, "EinsumBackward")
+
+
+def _explicit_subscripts(equation, ndims):
+    """(input subscripts, output subscripts) with '...' spelled out as letters and the implicit
+    output (labels used once, in alphabetical order, after the broadcast dims) made explicit."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(ndims):
+        raise ValueError(f"einsum: {equation!r} names {len(inputs)} operands, got {len(ndims)}")
+    used = set(equation) - set(".,->")
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    ellipsis_rank = max([n - (len(s) - 3) for s, n in zip(inputs, ndims) if "..." in s], default=0)
+    broadcast = "".join(spare[:ellipsis_rank])
+    explicit = []
+    for subs, n in zip(inputs, ndims):
+        if "..." in subs:
+            rank = n - (len(subs) - 3)
+            subs = subs.replace("...", broadcast[ellipsis_rank - rank:] if rank else "")
+        if len(subs) != n:
+            raise ValueError(f"einsum: subscripts {subs!r} do not match an operand with {n} dimensions")
+        explicit.append(subs)
+    if arrow:
+        output = rhs.replace("...", broadcast)
+    else:
+        counts = "".join(s for s in explicit)
+        output = broadcast + "".join(sorted(c for c in set(counts) if counts.count(c) == 1 and c not in broadcast))
+    return explicit, output

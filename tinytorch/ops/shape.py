@@ -4,7 +4,8 @@ import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ._common import (
-    _broadcast_shapes_or_none, _is_advanced, _normalize_dim, _normalize_dims, _scatter_add, _size_args, _unbroadcast,
+    _broadcast_shapes_or_none, _is_advanced, _normalize_dim, _normalize_dims, _promoted, _result_type, _scatter_add,
+    _size_args, _unbroadcast,
 )
 
 
@@ -59,6 +60,8 @@ class ShapeOps:
     def repeat(self, *sizes):
         """Tile the tensor `sizes[i]` times along each dimension (like `torch.Tensor.repeat`)."""
         sizes = _size_args(sizes)
+        if not sizes:
+            raise TypeError("repeat: missing the number of repeats per dimension, e.g. repeat(2, 1)")
         if len(sizes) < self.ndim:
             raise ValueError(f"repeat: needs at least {self.ndim} sizes for shape {self.shape}, got {sizes}")
         source = (1,) * (len(sizes) - self.ndim) + self.shape
@@ -83,6 +86,9 @@ class ShapeOps:
         )
 
     def transpose(self, dim0, dim1):
+        if self.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
+            _normalize_dims((dim0, dim1) if dim0 != dim1 else dim0, 0, "transpose")
+            return self.permute()
         dims = list(range(self.ndim))
         a, b = _normalize_dim(dim0, self.ndim, "transpose"), _normalize_dim(dim1, self.ndim, "transpose")
         dims[a], dims[b] = dims[b], dims[a]
@@ -104,6 +110,8 @@ class ShapeOps:
         except IndexError as error:
             raise IndexError(f"index: {error} (tensor shape {shape})") from None
         advanced = _is_advanced(index)
+        if type(out) is not np.ndarray:  # one element: a 0-d view (as in PyTorch), not a copy
+            out = self.data[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
 
         def backward(g):
             if advanced:
@@ -124,9 +132,10 @@ class ShapeOps:
                 raise ValueError(f"split: sizes {list(split_size)} do not add up to {length} (dim {dim} of shape {self.shape})")
             bounds = np.cumsum([0, *split_size]).tolist()
         else:
-            if split_size <= 0:
+            if split_size < 0 or (split_size == 0 and length):
                 raise ValueError(f"split: split_size must be positive, got {split_size}")
-            bounds = list(range(0, length, split_size)) + [length]
+            # an empty dimension still gives one (empty) piece, as in PyTorch
+            bounds = list(range(0, length, split_size or 1)) + [length] if length else [0, 0]
         prefix = (slice(None),) * axis
         return tuple(self[prefix + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
 
@@ -134,7 +143,10 @@ class ShapeOps:
         axis = _normalize_dim(dim, self.ndim, "chunk")
         if chunks <= 0:
             raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-        return self.split(max(-(-self.shape[axis] // chunks), 1), dim)
+        length = self.shape[axis]
+        if length == 0:  # PyTorch keeps the number of chunks: `chunks` empty pieces
+            return self.split([0] * chunks, dim)
+        return self.split(-(-length // chunks), dim)
 
     def masked_fill(self, mask, value):
         """Copy with `value` where `mask` is True (mask broadcasts to this shape)."""
@@ -161,8 +173,82 @@ class ShapeOps:
         if self.ndim < 2:
             raise ValueError(f"{op}: needs at least 2 dimensions, got shape {self.shape}")
         keep = fn(np.ones(self.shape[-2:], dtype=bool), diagonal)
-        out = np.where(keep, self.data, 0)
+        out = np.where(keep, self.data, np.zeros((), self.data.dtype))  # keeps bool bool
         return self._result(out, (self,), lambda g: (g * keep,), f"{op.capitalize()}Backward")
+
+    # ------------------------------------------------------------------ more of PyTorch's shape ops
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def broadcast_to(self, *shape):
+        return self.expand(*shape)
+
+    def t(self):
+        """Transpose of a matrix; 0-D and 1-D tensors are returned as they are."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}; use transpose or mT")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    def flip(self, *dims):
+        """Reverse the order of elements along `dims` (a copy, as in PyTorch)."""
+        axes = _normalize_dims(_size_args(dims), self.ndim, "flip")
+        return self._result(np.flip(self.data, axes).copy(), (self,), lambda g: (np.flip(g, axes),), "FlipBackward")
+
+    def roll(self, shifts, dims=None):
+        """Shift elements cyclically by `shifts` along `dims` (over the flattened tensor by default)."""
+        if dims is None:
+            out = np.roll(self.data, shifts)
+            back = -np.asarray(shifts)
+            return self._result(out, (self,), lambda g: (np.roll(g, back),), "RollBackward")
+        shifts_t = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+        dims_t = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(shifts_t) != len(dims_t):
+            raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        axes = tuple(_normalize_dim(d, self.ndim, "roll") for d in dims_t)
+        back = tuple(-s for s in shifts_t)
+        out = np.roll(self.data, shifts_t, axes)
+        return self._result(out, (self,), lambda g: (np.roll(g, back, axes),), "RollBackward")
+
+    def unbind(self, dim=0):
+        """The slices along `dim`, as a tuple of tensors with that dimension removed."""
+        axis = _normalize_dim(dim, self.ndim, "unbind")
+        prefix = (slice(None),) * axis
+        return tuple(self[prefix + (i,)] for i in range(self.shape[axis]))
+
+    def masked_fill_(self, mask, value):
+        """In place: `value` where `mask` is True (mask broadcasts to this shape)."""
+        mask = tensor._as_array(mask).astype(bool, copy=False)
+        if _broadcast_shapes_or_none(mask.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill_: mask of shape {mask.shape} does not broadcast to {self.shape}")
+        value = value.data if isinstance(value, tensor.Tensor) else value
+        return self._assign(np.broadcast_to(mask, self.shape), value, "masked_fill_")
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of `size` with this tensor's dtype (unless `dtype=` says otherwise)."""
+        return self.new_full(_size_args(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_size_args(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_size_args(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .. import creation  # at call time: creation imports tensor
+
+        return creation.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of `data` with this tensor's dtype (unless `dtype=` says otherwise)."""
+        from .. import creation  # at call time: creation imports tensor
+
+        return creation.tensor(data, dtype=self.dtype if dtype is None else dtype, device=device,
+                               requires_grad=requires_grad)
 
 
 def _numpy_index(index):
@@ -190,6 +276,13 @@ def _check_same_shapes(tensors, dim, op, skip_dim):
             raise ValueError(f"{op}: tensors must have the same shape{where_}, got {first} and {t.shape}")
 
 
+def _common_dtype(tensors):
+    """The tensors' arrays cast to PyTorch's common dtype (float32 with int64 stays float32)."""
+    arrays = [t.data for t in tensors]
+    dtype = _result_type(*arrays)
+    return [a.astype(dtype, copy=False) for a in arrays]
+
+
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
     tensors = [t if isinstance(t, tensor.Tensor) else tensor.Tensor(t) for t in tensors]
@@ -199,7 +292,7 @@ def cat(tensors, dim=0):
         raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
     axis = _normalize_dim(dim, tensors[0].ndim, "cat")
     _check_same_shapes(tensors, axis, "cat", skip_dim=True)
-    out = np.concatenate([t.data for t in tensors], axis=axis)
+    out = np.concatenate(_common_dtype(tensors), axis=axis)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
     return tensor.Tensor._result(out, tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
 
@@ -212,15 +305,21 @@ def stack(tensors, dim=0):
     if not -(ndim + 1) <= dim <= ndim:
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors with {ndim} dimensions")
     axis = dim % (ndim + 1)
-    out = np.stack([t.data for t in tensors], axis=axis)
+    out = np.stack(_common_dtype(tensors), axis=axis)
     return tensor.Tensor._result(
         out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward"
     )
 
 
-def where(condition, input, other):
+def where(condition, input=None, other=None):
     """Elementwise choice: `input` where `condition` is True, else `other` (broadcasting).
-    A scalar `input` or `other` takes the dtype of the tensor operand."""
+    A scalar `input` or `other` takes the dtype of the tensor operand. With the condition alone,
+    the indices of its True elements, one tensor per dimension (`nonzero(as_tuple=True)`)."""
+    if input is None and other is None:
+        cond = condition if isinstance(condition, tensor.Tensor) else tensor.Tensor(condition)
+        return cond.nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither (where(condition) lists indices)")
     cond = tensor._as_array(condition).astype(bool, copy=False)
     if isinstance(input, tensor.Tensor):
         a = input
@@ -231,7 +330,7 @@ def where(condition, input, other):
     else:
         a, b = tensor.Tensor(input), tensor.Tensor(other)
     try:
-        out = np.where(cond, a.data, b.data)
+        out = np.where(cond, *_promoted(a.data, b.data))
     except ValueError:
         raise ValueError(
             f"where: shapes {cond.shape}, {a.shape} and {b.shape} cannot be broadcast together"

@@ -28,7 +28,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, **extra):
     Extras may be JSON values (numbers, strings, lists, dicts, None), NumPy arrays or
     scalars, or Tensors; they come back with the same types from `load_checkpoint`.
     """
-    arrays = {f"model/{name}": array for name, array in model.state_dict().items()}
+    arrays = {f"model/{name}": value.numpy() for name, value in model.state_dict().items()}
     meta = {"format": FORMAT, "version": VERSION, "extra": {}, "extra_arrays": {}}
     if optimizer is not None:
         state = optimizer.state_dict()

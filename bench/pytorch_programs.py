@@ -1,0 +1,164 @@
+"""Training steps of programs written the PyTorch way, tinytorch vs PyTorch, side by side.
+
+The models are the ones of tests/programs (the same code runs on both libraries, only the
+module passed as `torch` differs) plus the small CNN of bench/train_step.py:
+  gpt-nano   nanoGPT model.py, 4 layers, 4 heads, width 128, context 64, batch 16, AdamW   (target <= 1.5x)
+  gpt-tiny   the same code, 2 layers, 2 heads, width 32, context 16, batch 8               (target <= 1.5x)
+             both with nanoGPT's masked_fill + softmax attention; "+sdpa" rows use its flash path
+  mnist-cnn  the PyTorch examples' mnist/main.py Net (convs 32/64, dropout, two linears),
+             batch 64, Adadelta                                                           (target <= 1.3x)
+  small-cnn  bench/train_step.py's CNN, batch 64, SGD with momentum                       (target <= 1.3x)
+Each step is forward + loss + backward + optimizer step on a fixed batch, float32, identical
+initial weights (the first losses are checked to agree). Median of --repeat steps after
+--warmup ones, the two libraries taking turns; one thread each by default (process CPU time).
+
+Run: python bench/pytorch_programs.py [--threads N] [--repeat N] [--only NAME] [--profile NAME]
+"""
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tinytorch
+from blas_threads import limit_threads, print_runtime
+from cpu_clock import CLOCK_NAME, cpu_time
+from train_step import median_step_times, tinytorch_cnn, torch_twin
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "programs"))
+from test_cnn_program import make_net  # noqa: E402  (the program code lives with its tests)
+from test_gpt_program import GPTConfig, build_gpt  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def numpy_state(model):
+    return {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v) for k, v in model.state_dict().items()}
+
+
+def gpt_case(lib, config, batch, state):
+    """A step of nanoGPT's train loop (AdamW, grad clipping) on a fixed batch."""
+    lib.manual_seed(0)
+    model = build_gpt(lib, config)
+    if state is not None:
+        model.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.integers(0, config.vocab_size, (batch, config.block_size)))
+    y = lib.tensor(rng.integers(0, config.vocab_size, (batch, config.block_size)))
+    optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
+
+    def step():
+        logits, loss = model(x, y)
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.item()
+
+    return model, step
+
+
+def classifier_case(lib, model, batch, make_optimizer, state, log_softmax_output):
+    """A step of a classifier on a fixed batch of 28x28 images."""
+    if state is not None:
+        model.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
+    y = lib.tensor(rng.integers(0, 10, batch))
+    optimizer = make_optimizer(lib, model.parameters())
+    F = lib.nn.functional
+    model.train()
+
+    def step():
+        optimizer.zero_grad()
+        output = model(x)
+        loss = F.nll_loss(output, y) if log_softmax_output else F.cross_entropy(output, y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return model, step
+
+
+def build_cases():
+    """name -> (target ratio, builder(lib, state) -> (model, step))."""
+    nano = GPTConfig(block_size=64, vocab_size=65, n_layer=4, n_head=4, n_embd=128)
+    tiny = GPTConfig(block_size=16, vocab_size=65, n_layer=2, n_head=2, n_embd=32)
+    sdpa = lambda c: GPTConfig(**{**c.__dict__, "flash": True})  # noqa: E731
+
+    def mnist(lib, state):
+        lib.manual_seed(0)
+        return classifier_case(lib, make_net(lib), 64, lambda lib, p: lib.optim.Adadelta(p, lr=1.0), state, True)
+
+    def small(lib, state):
+        tinytorch.manual_seed(0)
+        ours = tinytorch_cnn()
+        model = ours if lib is tinytorch else torch_twin(ours)
+        return classifier_case(lib, model, 64, lambda lib, p: lib.optim.SGD(p, lr=0.01, momentum=0.9), state, False)
+
+    return {
+        "gpt-nano": (1.5, lambda lib, state: gpt_case(lib, nano, 16, state)),
+        "gpt-nano+sdpa": (1.5, lambda lib, state: gpt_case(lib, sdpa(nano), 16, state)),
+        "gpt-tiny": (1.5, lambda lib, state: gpt_case(lib, tiny, 8, state)),
+        "gpt-tiny+sdpa": (1.5, lambda lib, state: gpt_case(lib, sdpa(tiny), 8, state)),
+        "mnist-cnn": (1.3, mnist),
+        "small-cnn": (1.3, small),
+    }
+
+
+def run(name, target, build, args):
+    model, ours = build(tinytorch, None)
+    row = f"{name:16s}"
+    if torch is None:
+        (t,) = median_step_times([ours], args.repeat, args.warmup, args.clock)
+        return row + f" {t * 1e3:9.2f}ms"
+    _, theirs = build(torch, numpy_state(model))
+    first, expected = ours(), theirs()  # same weights and batch: same first loss (dropout aside)
+    if "cnn" not in name:
+        assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (name, first, expected)
+    t_ours, t_theirs = median_step_times([ours, theirs], args.repeat, args.warmup, args.clock)
+    ratio = t_ours / t_theirs
+    verdict = "ok" if ratio <= target else "MISSED"
+    return row + f" {t_ours * 1e3:9.2f}ms {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s} {verdict}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="threads for PyTorch and NumPy's BLAS (0: defaults)")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--only", action="append", help="run only this case (repeatable)")
+    parser.add_argument("--profile", help="print tinytorch's top functions for this case instead of timing")
+    args = parser.parse_args()
+    args.clock = cpu_time if args.threads == 1 else time.perf_counter
+    cases = build_cases()
+    with limit_threads(args.threads, torch):
+        print_runtime(args.threads, torch)
+        if args.profile:
+            _, step = cases[args.profile][1](tinytorch, None)
+            step()
+            profile = cProfile.Profile(args.clock)  # CPU time, as the timings: wall time on a loaded machine misleads
+            profile.runcall(lambda: [step() for _ in range(args.repeat)])
+            text = io.StringIO()
+            pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)
+            print(text.getvalue())
+            return
+        clock = CLOCK_NAME if args.clock is cpu_time else "wall time"
+        print(f"median of {args.repeat} steps after {args.warmup} warm-up steps ({clock}, taking turns)\n")
+        print(f"{'program':16s} {'tinytorch':>11s} {'pytorch':>11s} {'ratio':>7s} {'target':>7s}")
+        for name, (target, build) in cases.items():
+            if args.only and name not in args.only:
+                continue
+            print(run(name, target, build, args), flush=True)
+
+
+if __name__ == "__main__":
+    main()
