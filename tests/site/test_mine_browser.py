@@ -100,7 +100,9 @@ def type_solution(page, source: str, text: str) -> int:
 
 def watched_page(browser):
     """A new page, and the list its uncaught JavaScript errors go to."""
-    page, errors = watched_page(browser)
+    page = browser.context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)[:300]))
     return page, errors
 
 
