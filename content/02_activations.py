@@ -14,9 +14,17 @@
 # networks use (ReLU, Sigmoid, Tanh, GELU, Softmax), make the two that can overflow
 # numerically safe, and measure what each costs per element and what each does to a signal
 # travelling through a deep network.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - explain why a network needs nonlinear activations between its linear layers
+# - write ReLU, Sigmoid, Tanh, GELU and Softmax on NumPy arrays
+# - make sigmoid and softmax numerically stable, and find the inputs where the naive
+#   formulas break
+# - measure what an activation costs per element and what it does to a signal through many
+#   layers
 
 # %%
-import time
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -27,6 +35,7 @@ from tinytorch.checks import (
     check_gelu, check_relu, check_sigmoid, check_softmax, check_tanh,
 )
 import tinytorch.mine as mine
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## Why a nonlinearity
@@ -67,7 +76,7 @@ print("with a ReLU between them, still equal:", np.allclose(with_relu.data, one_
 def relu(x):
     """max(x, 0) elementwise."""
     ### BEGIN SOLUTION
-    # HINT: np.maximum(x.data, 0), wrapped in Tensor(...)
+    # HINT: max(x, 0) for every element of the underlying array, returned as a new Tensor
     return Tensor(np.maximum(x.data, 0))
     ### END SOLUTION
 
@@ -102,7 +111,7 @@ print("naive sigmoid of -100, 0, 100:", naive)
 def sigmoid(x):
     """1 / (1 + exp(-x)) elementwise, without overflow for any input."""
     ### BEGIN SOLUTION
-    # HINT: e = np.exp(-np.abs(v)) cannot overflow; build both branches from e and choose with np.where(v >= 0, ...)
+    # HINT: never exponentiate a large positive number: write both the x >= 0 and the x < 0 case in terms of exp(-|x|), and choose per element
     v = x.data
     e = np.exp(-np.abs(v))  # in (0, 1]: never overflows
     return Tensor(np.where(v >= 0, 1 / (1 + e), e / (1 + e)).astype(v.dtype))
@@ -123,7 +132,7 @@ check_sigmoid(sigmoid)
 def tanh(x):
     """Hyperbolic tangent elementwise, in (-1, 1)."""
     ### BEGIN SOLUTION
-    # HINT: np.tanh(x.data), or 2 * sigmoid(2x) - 1 with your stable sigmoid
+    # HINT: tanh of every element (NumPy has it, or derive it from your sigmoid)
     return Tensor(np.tanh(x.data))
     ### END SOLUTION
 
@@ -146,7 +155,7 @@ check_tanh(tanh)
 def gelu(x):
     """GELU with the tanh approximation (as in GPT-2)."""
     ### BEGIN SOLUTION
-    # HINT: the formula above on v = x.data, with np.tanh; write the cube as v * v * v
+    # HINT: the formula above, elementwise on the underlying array
     v = x.data
     c = np.float32(np.sqrt(2 / np.pi))
     return Tensor(0.5 * v * (1 + np.tanh(c * (v + 0.044715 * v * v * v))))
@@ -177,7 +186,7 @@ check_gelu(gelu)
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along dim, computed without overflow."""
     ### BEGIN SOLUTION
-    # HINT: subtract v.max(axis=dim, keepdims=True), exponentiate, divide by the sum along dim (keepdims=True)
+    # HINT: shift each slice along dim by its own maximum, exponentiate, and divide by that slice's sum
     v = x.data
     e = np.exp(v - v.max(axis=dim, keepdims=True))
     return Tensor(e / e.sum(axis=dim, keepdims=True))
@@ -229,25 +238,36 @@ weights = [Tensor(rng.standard_normal((width, width)).astype(np.float32) / np.sq
 inputs = Tensor(rng.standard_normal((512, width)).astype(np.float32))
 
 plt.figure(figsize=(5.5, 3.5))
+spreads, means = {}, {}
 for label, fn in act.items():
     h, spread = inputs, []
     for w in weights:
         h = fn(h @ w)
         spread.append(float(h.data.std()))
+    spreads[label], means[label] = spread, float(h.data.mean())
     plt.semilogy(range(1, depth + 1), spread, "o-", ms=3, label=label)
     dead = (h.data.max(axis=0) <= 0).mean()
     print(f"{label:8s} std after layer 1: {spread[0]:.3f}  after layer {depth}: {spread[-1]:.2e}  "
-          f"units never active at the end: {dead:.0%}")
+          f"last layer keeps {spread[-1] / spread[-2]:.0%} of the std  mean at the end {means[label]:+.2f}")
 plt.xlabel("layer")
 plt.ylabel("std of activations")
 plt.legend()
 plt.show()
 
+# the trends the next paragraph describes, on this run
+assert spreads["tanh"][-1] / spreads["tanh"][-2] > 0.9, "tanh should lose little spread per layer once it is small"
+assert spreads["relu"][-1] < spreads["relu"][0] / 100, "relu should lose most of its spread over 20 layers"
+assert spreads["gelu"][-1] < spreads["relu"][-1], "gelu should shrink the spread faster than relu"
+assert spreads["tanh"][-1] > 10 * spreads["relu"][-1], "tanh should keep far more spread than relu"
+assert abs(means["sigmoid"] - 0.5) < 0.1, "sigmoid's outputs should sit around 0.5"
+
 # %% [markdown]
-# Tanh roughly holds its spread. ReLU zeroes about half of its inputs, so it halves the
-# variance at every layer (GELU shrinks it even faster): after 20 layers almost nothing is
-# left, which is why ReLU networks use weights `sqrt(2)` times larger (He initialisation,
-# module 03). Sigmoid's outputs sit around 0.5, never centred on 0.
+# Tanh shrinks the spread too, but slowly: once its inputs are small it is almost the
+# identity, so each layer keeps nearly all of what reaches it. ReLU zeroes about half of its
+# inputs, so it roughly halves the variance at every layer (GELU shrinks it even faster):
+# after 20 layers almost nothing is left, which is why ReLU networks use weights `sqrt(2)`
+# times larger (He initialisation, module 03). Sigmoid's outputs sit around 0.5, never
+# centred on 0.
 #
 # Softmax has a knob worth seeing now: dividing the logits by a **temperature** before it.
 # Language models sample their next token from it (module 13): low temperature approaches
@@ -287,16 +307,6 @@ print(f"float16 max {np.finfo(np.float16).max:.0f}: exp overflows above x = {np.
 # (SIMD) `exp` and `tanh`, the browser's WebAssembly build computes them one by one.
 
 # %%
-def best_time(fn, repeat=5, budget=0.05):
-    """Fastest of several calls to fn, in seconds (quick calls repeated up to ~budget s)."""
-    times = []
-    while len(times) < repeat or (sum(times) < budget and len(times) < 100):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 n = 1_000_000
 big_input = Tensor(np.random.default_rng(0).standard_normal(n).astype(np.float32))
 candidates = {
@@ -345,3 +355,21 @@ print(f"v * v * v: {products / n * 1e9:6.2f} ns/element  ({power / products:.0f}
 # 4. ReLU was the cheapest activation per element. How many times slower was the most
 #    expensive one in your runtime, and what share of a `(256, 256)` matmul's time would that
 #    activation take on its `(512, 256)` output (measure it)?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. `exp(-100)` is about 3.7e-44: below float32's smallest normal number (1.2e-38), so it
+#    is a subnormal with only a few significant bits. The result is merely close (a relative
+#    error of a few percent), not 0; below about -103 it becomes exactly 0.
+# 2. Subtracting the maximum makes the largest exponent exactly 0: no term overflows, and
+#    one term is 1, so the sum is at least 1 and never 0. The mean bounds nothing: for
+#    `[1000, 0]` the mean is 500 and `exp(500)` overflows (float32 overflows above 88.7).
+# 3. Sigmoid's slope is at most 0.25 (at 0). Through 20 sigmoids a gradient is multiplied by
+#    at most `0.25**20`, about 1e-12 (times the weights): it vanishes, and the first layers
+#    barely learn.
+# 4. Read it from your cost table: the transcendental ones (GELU, tanh, sigmoid) are usually
+#    several times ReLU's cost, more so in the browser where `exp` and `tanh` have no vector
+#    instructions. The `(512, 256) @ (256, 256)` product does `2 * 512 * 256 * 256` = 67
+#    million FLOPs while the activation touches 131,072 elements; time both (`best_time`) to
+#    get the share on your runtime.

@@ -14,6 +14,16 @@
 # initialisation that keeps signals alive through depth), `Sequential` and `Dropout`. Then you
 # train a digit classifier built from your own classes and measure what layers cost in
 # parameters, memory and time.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write `Linear` with PyTorch's layout and initialisation, and say why the initial scale
+#   matters
+# - build `Sequential` on the `Module` machinery so `parameters()`, `train()` and
+#   `state_dict()` find every child
+# - write inverted `Dropout` and explain its training and evaluation modes
+# - count a model's parameters and the memory they, their gradients and an optimizer's state
+#   take
 
 # %%
 import math
@@ -27,6 +37,7 @@ from tinytorch import Tensor
 from tinytorch.nn import Module, Parameter
 from tinytorch.checks import check_dropout, check_linear, check_sequential
 import tinytorch.mine as mine
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## Parameter and Module
@@ -91,7 +102,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: weight (out_features, in_features) and bias (out_features,) as Parameters, uniform in (-1/sqrt(in_features), 1/sqrt(in_features)): scale and shift tt.rand
+        # HINT: a weight (out_features, in_features) and, if asked, a bias (out_features,): Parameters drawn uniformly in (-1/sqrt(in_features), 1/sqrt(in_features))
         self.in_features = in_features
         self.out_features = out_features
         bound = 1 / math.sqrt(in_features)
@@ -173,14 +184,14 @@ class Sequential(Module):
     def __init__(self, *modules):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: register each module with self.add_module(name, module), named '0', '1', ...
+        # HINT: register every module, in order, under the names '0', '1', ... so parameters() finds them
         for i, module in enumerate(modules):
             self.add_module(str(i), module)
         ### END SOLUTION
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: feed x through the registered modules (self._modules.values()) in order
+        # HINT: feed x through the registered modules in order
         for module in self._modules.values():
             x = module(x)
         return x
@@ -194,7 +205,7 @@ class Sequential(Module):
 
     def __getitem__(self, index):
         ### BEGIN SOLUTION
-        # HINT: the index-th registered module (a list of self._modules.values() handles negative indices)
+        # HINT: the index-th registered module; a negative index counts from the end
         return list(self._modules.values())[index]
         ### END SOLUTION
 
@@ -233,7 +244,7 @@ class Dropout(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: in eval mode or for p == 0 return x; otherwise multiply x by a mask from tt.rand(*x.shape): 0 where below p, 1/(1-p) elsewhere, in x's dtype
+        # HINT: in eval mode (or with p == 0) return x unchanged; in training, zero each element with probability p and scale the survivors so the expected value stays the same
         if not self.training or self.p == 0:
             return x
         keep = tt.rand(*x.shape).data >= self.p
@@ -298,10 +309,12 @@ for epoch in range(8):
         print(f"epoch {epoch + 1:2d}  last batch loss {loss.item():.3f}  "
               f"test accuracy {accuracy(model, x_test, digits.y_test):.1%}")
 print(f"trained in {time.perf_counter() - start:.1f} s")
+trained_accuracy = accuracy(model, x_test, digits.y_test)
+assert trained_accuracy > 0.9, "the trained network should beat module 01's nearest-centroid baseline"
 
 # %% [markdown]
-# Module 01's nearest-centroid classifier reached about 90 %; a trained two-layer network does
-# clearly better.
+# Module 01's nearest-centroid classifier got most digits right without learning anything; a
+# trained two-layer network does clearly better.
 #
 # ## Systems analysis: parameters, memory and time
 #
@@ -328,12 +341,7 @@ for width in widths:
     n = count(mlp)
     x = tt.randn(batch, 64)
     with tt.no_grad():
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            mlp(x)
-            times.append(time.perf_counter() - start)
-    seconds = min(times)
+        seconds = best_time(mlp, x)
     flops = 2 * batch * (64 * width + width * width + width * 10)  # a multiply and an add per weight per example
     activation_bytes = 4 * batch * (width * 4 + 10)  # kept for backward: 2 Linear outputs and 2 ReLU outputs
     params.append(n)
@@ -367,12 +375,7 @@ x = tt.randn(batch, 512)
 layer, drop = tt.nn.Linear(512, 512), MyDropout(0.5)
 with tt.no_grad():
     for label, fn in (("Linear(512, 512)", lambda: layer(x)), ("Dropout(0.5)", lambda: drop(x))):
-        times = []
-        for _ in range(10):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        print(f"{label:18s} on ({batch}, 512): {min(times) * 1e3:.3f} ms")
+        print(f"{label:18s} on ({batch}, 512): {best_time(fn, repeats=10) * 1e3:.3f} ms")
 
 # %% [markdown]
 # ## Reflection
@@ -388,3 +391,25 @@ with tt.no_grad():
 #    evaluation time if it did not, and why is scaling during training the better choice?
 # 5. In the systems table, at which width did the forward pass stop being dominated by fixed
 #    overhead in your runtime? Would you expect the same width in the browser and natively?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. `784 * 512 + 512` = 401,920 parameters: 1.53 MiB in float32. With their gradients and
+#    Adam's two state arrays, four copies: about 6.1 MiB.
+# 2. `parameters()` does not find the children's weights (the optimizer trains nothing);
+#    `train()` / `eval()` do not reach them (dropout stays on at evaluation); `state_dict()`
+#    / `load_state_dict()` skip them, so checkpoints lose the model (and `zero_grad`, `repr`
+#    miss them too).
+# 3. Each layer multiplies the variance by `256` (the fan-in) and ReLU halves the second
+#    moment: a factor of 128 in variance, about 11.3 in standard deviation, per layer. The
+#    values exceed float32's maximum (3.4e38) after about 36 layers; anything that squares
+#    them (a variance, an MSE) overflows after about 18.
+# 4. Multiply every activation by `1 - p` at evaluation (the expected fraction kept), so the
+#    next layer sees inputs of the same scale as in training. Scaling during training leaves
+#    the evaluation model plain: no dropout code at inference, where speed matters, and the
+#    weights are ready to export.
+# 5. Where the time per forward pass stops being flat and starts growing with the FLOPs (the
+#    GFLOP/s column levels off). Not the same: the browser has a higher cost per NumPy call
+#    but much slower arithmetic (no BLAS, one thread, no vector instructions), so the
+#    crossover usually comes at a smaller width there. Measure both.

@@ -14,9 +14,15 @@
 # useful or vanish. You write mean squared error, log-softmax with the log-sum-exp trick,
 # cross-entropy and binary cross-entropy on logits, the way frameworks compute them: stably in
 # float32, and with Tensor operations so gradients flow through them.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write MSE, log-softmax, cross-entropy and binary cross-entropy with Tensor operations
+# - use the log-sum-exp trick and explain why losses take logits rather than probabilities
+# - find the float32 limits (overflow, rounding to 1) that the stable formulas avoid
+# - compare the gradients different losses give a confident wrong prediction
 
 # %%
-import time
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -28,6 +34,7 @@ from tinytorch.checks import (
     check_binary_cross_entropy_with_logits, check_cross_entropy, check_log_softmax, check_mse_loss,
 )
 import tinytorch.mine as mine
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # Write every loss with Tensor operations (`-`, `**`, `.exp()`, `.log()`, `.sum(dim,
@@ -87,7 +94,7 @@ check_mse_loss(mse_loss)
 def log_softmax(x, dim=-1):
     """x - logsumexp(x) along dim, stable for any logits."""
     ### BEGIN SOLUTION
-    # HINT: shifted = x minus the constant max along dim; then shifted minus the log of the sum of its exps along dim (keepdim=True)
+    # HINT: the log-sum-exp trick: shift by the maximum along dim first, so no exp overflows and no log sees 0
     shifted = x - Tensor(x.data.max(axis=dim, keepdims=True))
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
     ### END SOLUTION
@@ -120,7 +127,7 @@ check_log_softmax(log_softmax)
 def cross_entropy(logits, target):
     """Mean over the batch of -log_softmax(logits)[i, target[i]]; logits (N, C), target (N,) int64."""
     ### BEGIN SOLUTION
-    # HINT: log_softmax over dim 1, pick each row's target entry with an index pair, return minus the mean
+    # HINT: the log-probability each row gives its target class, averaged over the rows and negated
     log_probs = log_softmax(logits, dim=1)
     picked = log_probs[np.arange(len(target.data)), target.data]  # (N,)
     return -picked.mean()
@@ -163,8 +170,9 @@ print("(softmax - one_hot) / N:\n", by_formula)
 #   bce = max(x, 0) - x * y + log(1 + exp(-|x|))
 # ```
 #
-# Exact for any `x`: no overflow, and no `log(0)` when `sigmoid(x)` rounds to 0 or 1 (it does
-# in float32 once `|x| > 17`; the systems analysis shows it).
+# Exact for any `x`: no overflow, and no `log(0)` when `sigmoid(x)` rounds to 1 (in float32
+# it does once `x` is about 17: the systems analysis shows it) or to 0 (once `exp(-x)`
+# overflows, far below -80).
 #
 # **Exercise.** Write `binary_cross_entropy_with_logits(logits, target)`, the mean of the
 # formula above. `x.relu()` is `max(x, 0)` and `x.abs()` is `|x|`.
@@ -173,7 +181,7 @@ print("(softmax - one_hot) / N:\n", by_formula)
 def binary_cross_entropy_with_logits(logits, target):
     """Mean binary cross-entropy of sigmoid(logits) against target, computed stably from logits."""
     ### BEGIN SOLUTION
-    # HINT: the formula above with .relu(), .abs(), .exp() and .log(), then the mean
+    # HINT: the stable formula above, elementwise with Tensor operations (so gradients flow), then the mean
     return (logits.relu() - logits * target + ((-logits.abs()).exp() + 1).log()).mean()
     ### END SOLUTION
 
@@ -243,9 +251,12 @@ plt.show()
 f32 = np.finfo(np.float32)
 print(f"float32 eps {f32.eps:.3g}: 1 + 1e-8 == 1 is {np.float32(1) + np.float32(1e-8) == np.float32(1)}")
 print(f"exp overflows above {np.log(f32.max):.1f}; exp underflows to 0 below {np.log(f32.smallest_subnormal):.1f}")
-for x in (5.0, 10.0, 16.0, 17.0, 30.0):
+for x in (5.0, 10.0, 16.0, 17.0, 30.0, -17.0):
     p = 1 / (1 + np.exp(-np.float32(x)))
-    print(f"x = {x:4.0f}: sigmoid(x) in float32 = {p:.9f}   1 - sigmoid(x) = {np.float32(1) - p:.3g}")
+    print(f"x = {x:4.0f}: sigmoid(x) in float32 = {p:.9g}   1 - sigmoid(x) = {np.float32(1) - p:.3g}")
+sigmoid32 = lambda x: 1 / (1 + np.exp(-np.float32(x)))
+assert sigmoid32(16.0) < 1 and sigmoid32(17.0) == 1, "sigmoid should round to exactly 1 between x = 16 and 17"
+assert sigmoid32(-17.0) > 0, "sigmoid(-17) is tiny but not 0: only 1 - sigmoid loses everything"
 
 # %% [markdown]
 # ### Why losses take logits
@@ -288,16 +299,6 @@ for x in (2.0, 10.0, 17.0, 50.0, 120.0):
 # one of the largest arrays in training. Forward plus backward, batch 64:
 
 # %%
-def best_time(fn, repeat=5, budget=0.05):
-    """Fastest of several calls to fn, in seconds (quick calls repeated up to ~budget s)."""
-    times = []
-    while len(times) < repeat or (sum(times) < budget and len(times) < 50):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def forward_backward(loss_fn, logits, target):
     logits.grad = None
     loss_fn(logits, target).backward()
@@ -342,3 +343,27 @@ plt.show()
 # 5. For a GPT with a 50,000-token vocabulary, a batch of 8 sequences of 1024 tokens, how many
 #    MiB is one `(N, C)` float32 array of logits, and how many such arrays does your composed
 #    cross-entropy create in forward and backward?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. `ln(10)`, about 2.30: the log of 1/10 for whichever class is right. A fresh model's
+#    first loss should be close to it; much larger means the initial logits are too large.
+# 2. `x - m - log(sum(exp(x - m)))` equals `x - log(sum(exp(x)))` for every constant `m`:
+#    the function does not depend on `m` at all, so its derivative with respect to `m` is 0
+#    (the `-1` and the `sum(softmax) = 1` cancel). Cutting `m` from the graph drops a term
+#    that is exactly zero.
+# 3. About 16.6: float32 `sigmoid(17)` is exactly 1.0. `log(1 - 1) = log(0)` is clamped to
+#    -100, and the gradient through the saturated sigmoid is 0: a confidently wrong output
+#    stops learning. From logits the loss is exact (about `x`) and the gradient is
+#    `sigmoid(x)`, about 1.
+# 4. With the mean over `C` classes: the true class's logit gets about `2 * (p_t - 1) * p_t
+#    * (1 - p_t) / C` from its own term plus `2 * p_w * (-p_w * p_t) / C` from the wrong
+#    class: about `-0.004 / C`, against `p_t - 1`, about -1, for cross-entropy. Softmax's
+#    slope `p (1 - p)` is about 0.001 when it is saturated, and MSE does not undo it: the
+#    update crawls.
+# 5. `8 * 1024 * 50,000 * 4` bytes = 1,562.5 MiB, 1.5 GiB per array. Each Tensor operation
+#    on an `(N, C)` operand makes one: count your own; the composed version typically holds
+#    about three in the forward pass (shifted logits, their exp, the log-probabilities) and
+#    as many again in backward, about 9 GiB in all, which is why frameworks fuse
+#    cross-entropy into one kernel.

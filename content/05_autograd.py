@@ -14,6 +14,14 @@
 # differentiation records the operations of the forward pass and replays them backwards. In
 # this module you write the backward rules of the core operations and the engine that runs
 # them: the same `loss.backward()` you have been calling, built by you.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - derive and write the backward rules of add, mul, matmul, sum and three activations,
+#   including broadcasting
+# - order a computation graph topologically without recursion
+# - write the backward engine that accumulates gradients over every use of a tensor
+# - measure what recording a graph costs in memory and time
 
 # %%
 import time
@@ -31,6 +39,7 @@ from tinytorch.checks import (
 )
 import tinytorch.mine as mine
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## The computational graph
@@ -105,7 +114,7 @@ def unbroadcast(grad, shape):
     before broadcasting. Example: grad (2, 3, 4), shape (3, 1) -> sum over axis 0, then over
     the last axis with keepdims -> (3, 1)."""
     ### BEGIN SOLUTION
-    # HINT: sum axis 0 while grad.ndim > len(shape); then for each axis where shape has 1 and grad does not, sum with keepdims=True
+    # HINT: undo broadcasting: sum the gradient over every axis that broadcasting added or stretched, until it has `shape`
     while grad.ndim > len(shape):
         grad = grad.sum(axis=0)
     for axis, size in enumerate(shape):
@@ -129,7 +138,7 @@ check_unbroadcast(unbroadcast)
 def add_backward(grad, a, b):
     """Gradients (grad_a, grad_b) for out = a + b."""
     ### BEGIN SOLUTION
-    # HINT: both inputs get grad, each unbroadcast to its own shape
+    # HINT: the gradient of a + b with respect to each input, each in its own input's shape
     return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
     ### END SOLUTION
 
@@ -137,13 +146,15 @@ def add_backward(grad, a, b):
 def mul_backward(grad, a, b):
     """Gradients (grad_a, grad_b) for out = a * b."""
     ### BEGIN SOLUTION
-    # HINT: grad_a = grad * b and grad_b = grad * a, each unbroadcast to its input's shape
+    # HINT: the gradient of a * b with respect to each input (the product rule), each in its own input's shape
     return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
     ### END SOLUTION
 
 
 # %% tags=["check"]
 check_add_backward(add_backward)
+
+# %% tags=["check"]
 check_mul_backward(mul_backward)
 
 # %% [markdown]
@@ -166,7 +177,7 @@ check_mul_backward(mul_backward)
 def matmul_backward(grad, a, b):
     """Gradients (grad_a, grad_b) for out = a @ b, with a (..., n, k) and b (..., k, m)."""
     ### BEGIN SOLUTION
-    # HINT: grad @ swapaxes(b, -1, -2) and swapaxes(a, -1, -2) @ grad, then unbroadcast each
+    # HINT: the gradient of a @ b with respect to each input: which product of grad with the other operand has that input's shape?
     grad_a = grad @ np.swapaxes(b, -1, -2)
     grad_b = np.swapaxes(a, -1, -2) @ grad
     return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
@@ -195,7 +206,7 @@ def sum_backward(grad, shape, dim=None, keepdim=False):
     """Gradient for the input of x.sum(dim, keepdim), where x had `shape` (dim: None for all
     axes, an int, or a tuple of ints; negative values count from the end)."""
     ### BEGIN SOLUTION
-    # HINT: dim None means every axis; unless keepdim, np.expand_dims(grad, dim); then np.broadcast_to(grad, shape)
+    # HINT: each element of x gets the gradient of the sum it went into: spread grad back over the summed axes (dim None: all of them)
     if dim is None:
         dim = tuple(range(len(shape)))
     if not keepdim:
@@ -223,7 +234,7 @@ check_sum_backward(sum_backward)
 def relu_backward(grad, x):
     """Gradient for the input of relu(x)."""
     ### BEGIN SOLUTION
-    # HINT: keep grad where x > 0, zero elsewhere (np.where)
+    # HINT: where does relu let a change in x through, and where does it block it?
     return np.where(x > 0, grad, 0.0)
     ### END SOLUTION
 
@@ -246,7 +257,11 @@ def tanh_backward(grad, out):
 
 # %% tags=["check"]
 check_relu_backward(relu_backward)
+
+# %% tags=["check"]
 check_sigmoid_backward(sigmoid_backward)
+
+# %% tags=["check"]
 check_tanh_backward(tanh_backward)
 
 # %% [markdown]
@@ -281,7 +296,7 @@ def topological_sort(root):
     """Every tensor that requires grad and that `root` depends on (root included), each one
     after all of its inputs; `root` is last. Follow `t._parents`."""
     ### BEGIN SOLUTION
-    # HINT: iterative DFS: stack of (node, expanded); skip visited ids; append a node when popped expanded
+    # HINT: every node after all the nodes it was computed from, each node once, without recursion (a deep graph would overflow Python's stack)
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -326,7 +341,7 @@ def backward(root, grad=None):
     """Accumulate d(root)/d(leaf) into leaf.grad for every leaf that requires grad (as
     root.backward(grad) does). `grad` defaults to ones (for a scalar root)."""
     ### BEGIN SOLUTION
-    # HINT: grads = {id(root): ones}; for node in reversed(topological_sort(root)): leaves store a copy in .grad (add if set), others call node._backward(g) and add into grads[id(parent)]
+    # HINT: start from a gradient of ones at the root; in reverse topological order, give each node the sum of the gradients of its uses and pass it on to its parents; leaves accumulate into .grad
     if grad is None:
         grad = np.ones_like(root.data)
     grads = {id(root): np.asarray(grad, dtype=root.data.dtype)}
@@ -532,15 +547,6 @@ plt.show()
 # input, `x.T @ g` for the weights). Backward should cost about twice the forward pass.
 
 # %%
-def best_time(fn, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 model = mlp(4, width)
 params_count = sum(p.numel() for p in model.parameters())
 flops = 2 * batch * params_count  # one multiply and one add per weight per sample
@@ -575,3 +581,26 @@ print(f"runtime: {describe()}")
 # 5. Every operation is recorded after its inputs exist. Why does that make "the reverse of
 #    creation order" a valid order for backward, and what would a tensor need to store so the
 #    engine could use it instead of a depth-first search?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Broadcasting copies a value to many places, and the gradient of a copy is the sum of
+#    the copies' gradients. Summing adds many places into one, and its gradient is copied
+#    back to all of them. As linear maps, copy and sum are each other's transpose.
+# 2. For `exp`, the output (its derivative is `exp(x)` itself); for `log`, the input (its
+#    derivative is `1 / x`). Either costs one array of the tensor's size; saving a tensor
+#    the next operation keeps anyway costs nothing extra.
+# 3. Roughly two `(256, 4096)` float32 arrays per layer (the Linear's input and the ReLU's):
+#    `12 * 2 * 4 MiB` = 96 MiB. To halve it: save the ReLU output once, shared with the next
+#    Linear (its input), or a 1-byte mask for the ReLU; store activations in 16 bits; or
+#    recompute them in backward (checkpointing).
+# 4. A Linear's backward does two matrix products (for the input and for the weight) against
+#    one forward: about 2x, plus a bias sum. Elementwise operations cost about as much
+#    backward as forward (1x), and the per-node Python overhead is paid in both directions:
+#    the ratio is near 2 when matrix products dominate and lower when small elementwise
+#    operations or overhead do.
+# 5. A tensor is created after its inputs, so creation order is a topological order, and its
+#    reverse is a valid order for backward. A tensor would need a global creation counter (a
+#    sequence number); the engine would collect the nodes reachable from the root and sort
+#    them by it.

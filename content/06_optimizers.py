@@ -13,6 +13,14 @@
 # decides how far to move against it. You write the optimizers that train almost every network
 # today, SGD with momentum, Adam and AdamW, as classes with PyTorch's interface, and measure
 # what each one costs in memory and time and what it buys in convergence.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write SGD with momentum and weight decay with PyTorch's `param_groups` interface
+# - write Adam and AdamW, including bias correction and decoupled weight decay
+# - explain from curvature and noise why adaptive methods converge faster on ill-conditioned
+#   problems
+# - measure an optimizer's memory (its state) and its time per step
 
 # %%
 import time
@@ -25,6 +33,7 @@ import tinytorch as tt
 from tinytorch.checks import check_adam, check_adamw, check_sgd
 import tinytorch.mine as mine
 from tinytorch.optim import Optimizer
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
 # ## What an optimizer holds
@@ -89,7 +98,7 @@ class SGD(Optimizer):
     def zero_grad(self):
         """Clear the gradient of every parameter (PyTorch sets it to None)."""
         ### BEGIN SOLUTION
-        # HINT: for every group in self.param_groups, for every p in group["params"]: p.grad = None
+        # HINT: forget the gradient of every parameter in every parameter group
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
@@ -98,7 +107,7 @@ class SGD(Optimizer):
     def step(self):
         """Update every parameter that has a gradient."""
         ### BEGIN SOLUTION
-        # HINT: per group read float(group["lr"]) etc.; per p with a grad: g = p.grad.data (+ wd * p.data); momentum buffer in self.state.setdefault(p, {}); p.data -= lr * g
+        # HINT: for every parameter with a gradient: add weight decay, apply momentum (one buffer per parameter), step against the gradient; read lr and the others from the parameter's group at every step
         for group in self.param_groups:
             lr, momentum = float(group["lr"]), float(group["momentum"])
             weight_decay = float(group["weight_decay"])
@@ -164,7 +173,7 @@ class Adam(Optimizer):
     def step(self):
         """Update every parameter that has a gradient."""
         ### BEGIN SOLUTION
-        # HINT: per p with a grad: weight decay (decoupled: p.data *= 1 - lr * wd, else g = g + wd * p.data); state = self.state.setdefault(p, {}) holds t, m, v; then the update above
+        # HINT: for every parameter with a gradient: weight decay (decoupled or not), update both moment averages, correct their bias, and step by their ratio; the state is per parameter
         for group in self.param_groups:
             lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])
@@ -202,6 +211,8 @@ class AdamW(Adam):
 
 # %% tags=["check"]
 check_adam(Adam)
+
+# %% tags=["check"]
 check_adamw(AdamW)
 
 # %% [markdown]
@@ -343,13 +354,9 @@ for kind, make, traffic in kinds:
     optimizer.step()
     peak_temporary = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
+    seconds = best_time(optimizer.step)
     n = sum(p.numel() for p in params)
-    rows.append((kind, n * 4, n * 4, state_bytes(optimizer), peak_temporary, min(times), traffic))
+    rows.append((kind, n * 4, n * 4, state_bytes(optimizer), peak_temporary, seconds, traffic))
 
 n_params = sum(p.numel() for p in params)
 print(f"{n_params:,} parameters (float32)")
@@ -398,3 +405,30 @@ plt.show()
 #    decay avoid that?
 # 5. The measured step time gives a bandwidth in GB/s. Which of your `step()` lines create
 #    temporary arrays, and how could `out=` arguments or in-place operators remove them?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. On a quadratic valley, SGD is stable only if `lr < 2 / curvature` in the steepest
+#    direction. Rosenbrock's walls are very steep across the valley and almost flat along
+#    it, so the walls cap `lr` while the floor needs large steps. Momentum accumulates the
+#    consistent along-valley component (a velocity up to `1 / (1 - beta)` times larger)
+#    while the alternating component across the valley cancels.
+# 2. After one step `m = (1 - b1) g` and `v = (1 - b2) g^2`; bias correction gives `m_hat =
+#    g` and `v_hat = g^2`, so the update is `lr * g / (|g| + eps)`, about `lr * sign(g)`.
+#    For pure noise every parameter still jumps by `lr` at first; later `m` averages the
+#    noise towards 0 while `v` keeps its variance, and the steps shrink (one reason for
+#    warmup).
+# 3. The correction `1 / (1 - beta**t)` assumes the moments were averaged `t` times. A layer
+#    unfrozen at call 1000 would have averaged once but be corrected as if 1000 times (by
+#    about 1): `m_hat = 0.1 g`, `sqrt(v_hat)` about `0.03 |g|`, a step of about `3 * lr`
+#    just when fine-tuning should be gentle.
+# 4. L2 adds `wd * p` to the gradient, which is then divided by `sqrt(v_hat)`: weights with
+#    large or frequent gradients (large `v`) get their decay divided by a large number and
+#    are decayed least. AdamW multiplies `p` by `1 - lr * wd` directly: the same relative
+#    decay for every weight, whatever its gradient history.
+# 5. Every expression like `beta1 * m`, `(1 - beta1) * g`, `g * g`, `m / (1 - beta1**t)`,
+#    `np.sqrt(v_hat)`, `+ eps` and the division makes a full-size temporary. In place: `m *=
+#    beta1; m += (1 - beta1) * g`; `v *= beta2; v += (1 - beta2) * g * g`; `np.sqrt(v,
+#    out=tmp); tmp /= math.sqrt(1 - beta2**t); tmp += eps; np.divide(m, tmp, out=tmp); p -=
+#    lr / (1 - beta1**t) * tmp`: one scratch array instead of about ten.

@@ -14,6 +14,14 @@
 # evaluation on held-out data, gradient clipping, a learning-rate schedule and checkpoints you
 # can resume from exactly. You write the loop pieces, train a digit classifier past 95 % test
 # accuracy, and measure where the time of a training step goes.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write gradient clipping by global norm and a warmup + cosine learning-rate schedule
+# - write a training epoch and an evaluation pass that respect train/eval modes and
+#   `no_grad`
+# - choose a model on validation data and resume training exactly from a checkpoint
+# - profile where the time of a training step goes
 
 # %%
 import math
@@ -80,7 +88,7 @@ def clip_grad_norm_(parameters, max_norm):
     """Scale the gradients of `parameters` in place so their joint L2 norm is at most
     `max_norm`; parameters without a gradient are skipped. Returns the norm before clipping."""
     ### BEGIN SOLUTION
-    # HINT: grads = [p.grad for p in parameters if p.grad is not None]; total = sqrt of the sum of (g.data**2).sum(); scale each g.data in place if total > max_norm
+    # HINT: the norm of all the gradients taken together; above max_norm, scale every gradient down by the same factor, in place; return the norm
     grads = [p.grad for p in parameters if p.grad is not None]
     total = math.sqrt(sum(float((g.data.astype(np.float64) ** 2).sum()) for g in grads))
     if total > max_norm:
@@ -165,7 +173,7 @@ def train_one_epoch(model, loss_fn, optimizer, loader, max_grad_norm=None):
     """One pass over `loader` in training mode, one optimizer step per batch; returns the
     average loss per sample."""
     ### BEGIN SOLUTION
-    # HINT: model.train(); per batch (x, y): forward, loss, zero_grad, backward, clip if max_grad_norm, step; sum loss.item() * len(y) and divide by the number of samples
+    # HINT: for every batch: forward, loss, clear the old gradients, backward, clip if asked, optimizer step; return the mean loss per sample
     model.train()
     total, count = 0.0, 0
     for x, y in loader:
@@ -197,7 +205,7 @@ def evaluate(model, loader, loss_fn):
     """{"loss": average loss per sample, "accuracy": fraction of correct predictions} over
     `loader`, in eval mode and without recording; the model's mode is restored afterwards."""
     ### BEGIN SOLUTION
-    # HINT: was_training = model.training; model.eval(); with tt.no_grad(): sum loss.item() * len(y) and (outputs.data.argmax(axis=1) == y.data).sum(); model.train(was_training)
+    # HINT: the mean loss per sample and the accuracy over the loader, in eval mode and without building a graph; leave the model in the mode you found it in
     was_training = model.training
     model.eval()
     total = correct = count = 0
@@ -393,7 +401,7 @@ def profile_step(width, steps):
 
 
 native = native_handoff("the width-1024 profile (width 512 here)",
-                        "pip install jupyterlab matplotlib && jupyter lab 07_training.ipynb")
+                        "modules/07_training.ipynb")
 widths = [32, 256, 1024] if native else [32, 256, 512]
 results = {}
 for width in widths:
@@ -449,3 +457,26 @@ plt.show()
 #    right after resuming, and what does the bias correction do with a reset step count?
 # 5. In the profile, which phase would you optimize first for the width-32 model, and which
 #    for the width-1024 model? What would you expect the profile to look like in the browser?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Without the restore, the model stays in eval mode after the first evaluation: the next
+#    100 training steps run without dropout (and BatchNorm would use its running
+#    statistics), silently training a different model. Forcing `train()` instead breaks the
+#    opposite case: evaluating a model someone had put in eval mode switches it to training
+#    behaviour.
+# 2. Healthy: large norms in the first steps, then a moderate level that drifts down slowly,
+#    clipped only occasionally. Before a NaN: the norm rises over several steps, then jumps
+#    by orders of magnitude (or to inf); clipping every step is the warning sign.
+# 3. Choosing the best of several noisy test scores picks the luckiest one: its expected
+#    value is above the model's true accuracy. The test set then took part in a decision and
+#    no longer measures unseen data.
+# 4. The moments, `v` most of all: late in training `v` is large and the steps are small.
+#    Reset to zero with `t = 1`, the bias correction divides by `1 - beta`, giving `m_hat =
+#    g`, `v_hat = g^2` and a step of about `lr * sign(g)` for every weight: a jump in the
+#    loss right after resuming.
+# 5. Width 32: the fixed costs per step (Python, the loader, the optimizer's loop over
+#    parameters) dominate, so batch more or cut overhead. Width 1024: the matrix products of
+#    forward and backward dominate, so speed up the arithmetic. In the browser the matrix
+#    products are several times slower (no BLAS), so arithmetic dominates at smaller widths.

@@ -14,6 +14,14 @@
 # stacking samples into batches, seeded shuffling, `drop_last`, a vectorized fast path, and a
 # data augmentation that makes new training images on the fly. Then you measure what the batch
 # size does to speed, memory and learning.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write a `TensorDataset`, a `collate` function and a `DataLoader` with seeded shuffling
+#   and `drop_last`
+# - explain why shuffling matters, from what an unshuffled sorted dataset does to training
+# - write a vectorized data augmentation and judge which augmentations preserve labels
+# - measure how the batch size trades throughput, memory and progress per epoch
 
 # %%
 import math
@@ -30,6 +38,7 @@ from tinytorch.checks import (
     check_collate, check_dataloader, check_shift_images, check_tensor_dataset,
 )
 import tinytorch.mine as mine
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from tinytorch.random import rng_of
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, Adam
@@ -57,7 +66,7 @@ class TensorDataset:
 
     def __init__(self, *tensors):
         ### BEGIN SOLUTION
-        # HINT: self.tensors = tuple of Tensors; compare every t.shape[0] and raise ValueError if they differ
+        # HINT: keep the tensors; they must all have the same length along dim 0 (ValueError otherwise)
         self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
         sizes = [t.shape[0] for t in self.tensors]
         if len(set(sizes)) != 1:
@@ -66,7 +75,7 @@ class TensorDataset:
 
     def __getitem__(self, index):
         ### BEGIN SOLUTION
-        # HINT: a tuple with t[index] for every tensor
+        # HINT: the index-th row of every tensor, as a tuple
         return tuple(t[index] for t in self.tensors)
         ### END SOLUTION
 
@@ -103,7 +112,7 @@ check_tensor_dataset(TensorDataset)
 def collate(samples):
     """A list of samples stacked into one batch: a Tensor, or a list of Tensors for tuple samples."""
     ### BEGIN SOLUTION
-    # HINT: tuple/list -> [collate(list(f)) for f in zip(*samples)]; Tensor -> np.stack of .data; ndarray -> np.stack; int -> int64; float -> float32
+    # HINT: stack like with like: a batch of tuples becomes a tuple of batches; arrays and tensors gain a leading batch axis; Python ints become int64 arrays and floats float32
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return [collate(list(field)) for field in zip(*samples)]
@@ -168,14 +177,14 @@ class DataLoader:
 
     def __len__(self):
         ### BEGIN SOLUTION
-        # HINT: n // batch_size with drop_last, else math.ceil(n / batch_size)
+        # HINT: the number of batches: a short last batch counts unless drop_last
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
         ### END SOLUTION
 
     def __iter__(self):
         ### BEGIN SOLUTION
-        # HINT: order = rng_of(self.generator).permutation(n) if shuffle else np.arange(n); for each batch's index = order[start:start + batch_size]: fast path or collate
+        # HINT: visit the indices in order, or in a random order drawn from the loader's generator, and yield one collated batch per batch_size of them
         n = len(self.dataset)
         order = rng_of(self.generator).permutation(n) if self.shuffle else np.arange(n)
         fast = self.collate_fn is None and hasattr(self.dataset, "tensors")
@@ -224,7 +233,7 @@ def shift_images(images, dy, dx):
     """images (N, H, W) NumPy array; dy, dx (N,) integer arrays. Image n moved down by dy[n]
     and right by dx[n] (negative: up/left), zeros where nothing moved in. Returns a new array."""
     ### BEGIN SOLUTION
-    # HINT: m = largest |shift|; padded = np.pad(images, ((0, 0), (m, m), (m, m))); rows = np.arange(H)[None, :] - dy[:, None] + m, cols likewise; then one fancy-indexing read
+    # HINT: pad every image by the largest shift, then read each output pixel from its shifted position, all images in one indexing operation (no loop over images)
     N, H, W = images.shape
     dy, dx = np.asarray(dy), np.asarray(dx)
     m = int(max(np.abs(dy).max(initial=0), np.abs(dx).max(initial=0)))
@@ -316,6 +325,8 @@ def accuracy(model, images, labels):
 # %%
 by_label = np.argsort(digits.y_train, kind="stable")
 sorted_set = Dataset(digits.x_train[by_label], digits.y_train[by_label])
+per_label = np.bincount(digits.y_train) / 32  # consecutive batches of 32 holding one label
+print(f"sorted by label, each label fills {per_label.min():.1f} to {per_label.max():.1f} consecutive batches of 32")
 for shuffle in (False, True):
     tt.manual_seed(0)
     model = train(make_mlp(), Loader(sorted_set, batch_size=32, shuffle=shuffle), epochs=3)
@@ -326,7 +337,8 @@ for shuffle in (False, True):
           f"predictions per class {counts.tolist()}")
 
 # %% [markdown]
-# Without shuffling, each stretch of about 15 batches holds a single label, and every step
+# Without shuffling, each stretch of a few batches (the figure printed above) holds a single
+# label, and every step
 # pushes the model towards predicting that label for everything. It never has to tell digits
 # apart, and after three epochs it puts (almost) every test image in the same class. With
 # shuffling, every batch is a small sample of all ten classes and its gradient points where the
@@ -370,13 +382,8 @@ big = Dataset(np.random.default_rng(0).random((20_000, 8, 8), dtype=np.float32),
 
 
 def epoch_seconds(loader, repeats=3):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in loader:
-            pass
-        best = min(best, time.perf_counter() - start)
-    return best
+    """The fastest of `repeats` full passes over the loader, in seconds."""
+    return best_time(lambda: sum(1 for _ in loader), repeats=repeats)
 
 
 slow_s = epoch_seconds(Loader(big, batch_size=64, shuffle=True, collate_fn=tt.data.default_collate), repeats=1)
@@ -439,11 +446,18 @@ axes[2].set(xlabel="batch size", ylabel="test accuracy", title="After one epoch 
 plt.tight_layout()
 plt.show()
 
+# the trends the next paragraph describes, on this run
+assert throughput[-1] > 2 * throughput[0], "large batches should process samples faster than tiny ones"
+assert memory[-1] > 1.5 * memory[0], "the peak memory of a step should grow once the batch is large"
+assert memory[1] < 2 * memory[0], "for tiny batches the peak memory should barely depend on the batch size"
+
 # %% [markdown]
 # Small batches waste time on per-step overhead (Python, launching NumPy calls, the
 # optimizer's update of every weight), so throughput rises with the batch size until the
-# arithmetic dominates. Memory grows linearly with it, because the activations (and their
-# gradients) scale with the batch while the weights do not. And one epoch with large batches
+# arithmetic dominates. Peak memory first stays almost flat, because the weights, their
+# gradients and the optimizer's state (which do not depend on the batch) dominate; it grows
+# with the batch once the activations and their gradients, which scale with it, take over.
+# And one epoch with large batches
 # is only a few updates: the model has seen every sample, but has taken far fewer steps.
 # The best batch size balances all three; in practice people take the largest that fits in
 # memory and raise the learning rate with it.
@@ -461,3 +475,28 @@ plt.show()
 #    both robustness and accuracy.
 # 5. From the measured peak memory, estimate the largest batch this MLP could train with in
 #    1 GB. What would you expect for a model 100 times wider?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. A subclass whose `__getitem__` transforms samples (normalises, augments, returns the
+#    index too): the fast path reads `dataset.tensors` directly and skips it.
+#    `tinytorch.data.DataLoader` takes the fast path only when `collate_fn` is None, the
+#    dataset is a `TensorDataset` and `type(dataset).__getitem__ is
+#    TensorDataset.__getitem__`.
+# 2. Drawn once in `__init__`, every epoch would see the same order (no reshuffling between
+#    epochs). Drawn with `np.random.permutation`, it would use NumPy's global state: not
+#    reproducible from the loader's generator, and changed by any other code that draws
+#    random numbers.
+# 3. Label-preserving: small shifts, small rotations (about 15 degrees), slight scaling or
+#    thickening, a little noise. Not: large rotations (a 6 becomes a 9), mirror flips, large
+#    crops that cut strokes. Inverting the colours keeps the label but makes inputs the test
+#    set never has, so it wastes capacity.
+# 4. Make the model shift-tolerant instead of the data (a CNN with pooling, module 09);
+#    augment only part of each batch or with smaller shifts; give the model more capacity or
+#    epochs; or centre test digits in preprocessing (by their centre of mass).
+# 5. Peak memory is a fixed part (weights, gradients, Adam's state) plus a part per sample
+#    (activations and their gradients). The slope between your two largest batches gives
+#    bytes per sample; the largest batch is about `(1 GB - fixed) / slope`. A model 100
+#    times wider has about 10,000 times the square layers' weights and 100 times the
+#    activations per sample: the fixed part dominates and the largest batch shrinks a lot.

@@ -15,6 +15,14 @@
 # convolution three times (as loops to understand it, as one matrix product to make it fast,
 # and backwards to train it), then max pooling, and train a convolutional network on the
 # digits with your own layers.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write 2-D convolution as loops and as one matrix product (im2col), and explain why the
+#   second is faster
+# - derive the convolution's backward pass with col2im
+# - write max pooling and its backward pass
+# - train a small CNN from your own layers and compare its shift tolerance with an MLP's
 
 # %%
 import time
@@ -30,6 +38,7 @@ from tinytorch.checks import (
     check_max_pool2d, check_max_pool2d_backward, yours_or_reference,
 )
 from tinytorch.checks import conv as reference
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, AdamW, DataLoader, TensorDataset
 
@@ -74,7 +83,7 @@ from tinytorch.mine import Linear, Sequential, AdamW, DataLoader, TensorDataset
 def conv2d_loops(x, weight, bias=None, stride=1, padding=0):
     """x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None -> (N, O, Ho, Wo), NumPy arrays."""
     ### BEGIN SOLUTION
-    # HINT: xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding))); out = np.zeros((N, O, Ho, Wo), dtype=x.dtype); 4 loops; window = xp[n, :, i*stride:i*stride+kh, j*stride:j*stride+kw]
+    # HINT: pad the input and allocate the (N, O, Ho, Wo) output; each output value is one window of the padded input times one kernel, summed
     N, C, H, W = x.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
@@ -161,7 +170,7 @@ def im2col(x, kh, kw, stride=1, padding=0):
     """x (N, C, H, W) -> (N*Ho*Wo, C*kh*kw): row n*Ho*Wo + i*Wo + j is the window of output
     pixel (i, j) of image n, flattened in (c, a, b) order."""
     ### BEGIN SOLUTION
-    # HINT: pad; w = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]; w.transpose(0, 2, 3, 1, 4, 5).reshape(N*Ho*Wo, C*kh*kw)
+    # HINT: one row per output position holding its whole window (all channels) flattened: a (N*Ho*Wo, C*kh*kw) matrix
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
     N, C, Ho, Wo = windows.shape[:4]
@@ -176,7 +185,7 @@ check_im2col(im2col)
 def conv2d_im2col(x, weight, bias=None, stride=1, padding=0):
     """The same convolution as conv2d_loops: im2col, one matrix product, reshape."""
     ### BEGIN SOLUTION
-    # HINT: out = im2col(...) @ weight.reshape(O, -1).T  (+ bias); reshape (N, Ho, Wo, O); transpose(0, 3, 1, 2)
+    # HINT: one matrix product of the windows with the flattened kernels, plus the bias, then back to (N, O, Ho, Wo)
     N, C, H, W = x.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
@@ -199,15 +208,6 @@ check_conv2d_im2col(conv2d_im2col)
 
 # %%
 conv_fast = yours_or_reference("conv2d_im2col", conv2d_im2col, reference.reference_conv2d)
-
-
-def best_time(fn, repeats=3):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 rng = np.random.default_rng(0)
@@ -262,7 +262,7 @@ plt.show()
 def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
     """(N*Ho*Wo, C*kh*kw) -> x_shape (N, C, H, W): each entry added to the pixel it came from."""
     ### BEGIN SOLUTION
-    # HINT: windows = cols.reshape(N, Ho, Wo, C, kh, kw); xp = zeros of the padded shape; for a, b: xp[:, :, a:a+stride*Ho:stride, b:b+stride*Wo:stride] += windows[..., a, b].transpose(0, 3, 1, 2); unpad
+    # HINT: the reverse of im2col: add every window value back onto the input pixel it was copied from (overlaps add up), then drop the padding
     N, C, H, W = x_shape
     Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
     windows = cols.reshape(N, Ho, Wo, C, kh, kw)
@@ -281,7 +281,7 @@ check_col2im(col2im)
 def conv2d_backward(grad, x, weight, stride=1, padding=0):
     """grad (N, O, Ho, Wo) of the output -> (grad_x, grad_weight, grad_bias)."""
     ### BEGIN SOLUTION
-    # HINT: rows = im2col(x, ...); g = grad.transpose(0, 2, 3, 1).reshape(-1, O); grad_w = (g.T @ rows).reshape(weight.shape); grad_x = col2im(g @ weight.reshape(O, -1), x.shape, ...)
+    # HINT: the forward pass was windows times flattened kernels: the gradients follow from the matrix-product rule, and col2im brings the input's gradient back to image form
     O, C, kh, kw = weight.shape
     rows = im2col(x, kh, kw, stride, padding)  # (P, K)
     g = grad.transpose(0, 2, 3, 1).reshape(-1, O)  # (P, O)
@@ -320,7 +320,7 @@ check_conv2d_backward(conv2d_backward)
 def max_pool2d(x, kernel_size, stride=None):
     """x (N, C, H, W) -> (N, C, Ho, Wo): the maximum of each kernel_size x kernel_size window."""
     ### BEGIN SOLUTION
-    # HINT: stride = stride or kernel_size; sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride].max(axis=(-2, -1))
+    # HINT: the maximum of every kernel_size x kernel_size window, moving by stride (kernel_size when None)
     stride = stride or kernel_size
     windows = sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))[:, :, ::stride, ::stride]
     return windows.max(axis=(-2, -1))
@@ -334,7 +334,7 @@ check_max_pool2d(max_pool2d)
 def max_pool2d_backward(grad, x, kernel_size, stride=None):
     """grad (N, C, Ho, Wo) -> grad_x (N, C, H, W): each window's gradient to its (first) maximum."""
     ### BEGIN SOLUTION
-    # HINT: flat windows (N, C, Ho, Wo, k*k); winner = flat.argmax(-1); for each position p = a*k + b: grad_x[:, :, a:a+stride*Ho:stride, b:b+stride*Wo:stride] += np.where(winner == p, grad, 0)
+    # HINT: each window hands its output gradient to the position of its maximum only; where windows overlap, the gradients add
     k = kernel_size
     stride = stride or k
     windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]
@@ -624,3 +624,29 @@ plt.show()
 #    one-pixel shift changes almost nothing, and predict what it costs in accuracy.
 # 5. Max pooling has no parameters, yet its backward pass needs to remember something from the
 #    forward pass. What, and how much memory is it for the CNN above at batch 32?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. With stride 1 and same padding: `224 * 224` = 50,176 rows of `64 * 3 * 3` = 576 values,
+#    about 110 MiB in float32, 9 times the 12 MiB feature map. When that does not fit:
+#    process the output positions in chunks (tiles), or use a direct or implicit-GEMM
+#    convolution that builds the windows on the fly.
+# 2. The interpreter's work per iteration (`N * O * Ho * Wo` of them), making a view object
+#    per window, and a small NumPy call per output whose fixed cost dwarfs its few
+#    multiply-adds. A compiled loop has none of these, but libraries often still lower
+#    convolution to a matrix product (explicitly or implicitly) to reuse their fastest
+#    kernel and its cache blocking.
+# 3. The forward pass copies each input pixel into up to `kh * kw` windows; the gradient of
+#    a copy is the sum of the copies' gradients, so each pixel gets the sum of its windows'
+#    gradients: `col2im`. It is `unbroadcast` again: broadcasting copies, its backward sums.
+# 4. The convolutions are shift-equivariant (a shifted input gives a shifted feature map)
+#    and max pooling tolerates shifts within a window; the final `Linear` on the flattened
+#    map ties every weight to one position and is not shift-tolerant. Replace the flatten
+#    with a global average (or max) pool over positions before the classifier: nearly
+#    shift-invariant, at the cost of the spatial layout, a few points of accuracy on centred
+#    digits unless you widen the network.
+# 5. Which input won each window: one index per pooled output, `32 * 32 * 2 * 2` = 4,096 for
+#    the last pooling at batch 32 (32 KiB as int64; 2 bits would do for a 2x2 window).
+#    Keeping the pooled input instead, as your backward does, costs `32 * 32 * 4 * 4`
+#    floats, 64 KiB.

@@ -16,6 +16,13 @@
 # the tokenizer family of GPT-2 and its successors): training on a corpus, encoding and exact
 # decoding of any Unicode text. Then you measure the trade-off between vocabulary size and
 # sequence length.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write a character tokenizer and explain its limits
+# - train byte-level BPE: count pairs, merge them, record the merges
+# - encode and decode any Unicode text exactly with the learned merges
+# - measure how the vocabulary size trades sequence length against table size
 
 # %%
 import re
@@ -30,6 +37,7 @@ from tinytorch.checks import (
     yours_or_reference,
 )
 from tinytorch.checks import text as reference
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from tinytorch.text import GPT2_SPLIT_PATTERN
 
 # %% [markdown]
@@ -57,7 +65,7 @@ class CharTokenizer:
 
     def __init__(self, text):
         ### BEGIN SOLUTION
-        # HINT: self.itos = sorted(set(text)); self.stoi = {ch: i for i, ch in enumerate(self.itos)}
+        # HINT: the vocabulary: the distinct characters of the text in sorted order, and a lookup from each character to its position
         self.itos = sorted(set(text))
         self.stoi = {ch: i for i, ch in enumerate(self.itos)}
         ### END SOLUTION
@@ -71,7 +79,7 @@ class CharTokenizer:
 
     def encode(self, text):
         ### BEGIN SOLUTION
-        # HINT: [self.stoi[ch] for ch in text], raising ValueError for a character not in self.stoi
+        # HINT: the id of every character; a character outside the vocabulary is a ValueError naming it
         unknown = set(text) - self.stoi.keys()
         if unknown:
             raise ValueError(f"CharTokenizer.encode: characters not in the vocabulary: {sorted(unknown)}")
@@ -80,7 +88,7 @@ class CharTokenizer:
 
     def decode(self, ids):
         ### BEGIN SOLUTION
-        # HINT: "".join(self.itos[int(i)] for i in ids)
+        # HINT: the characters of the ids, joined into one string
         return "".join(self.itos[int(i)] for i in ids)
         ### END SOLUTION
 
@@ -145,7 +153,7 @@ print("and back:", bytes([99, 97, 102, 195, 169]).decode("utf-8"))
 def get_pair_counts(ids, counts=None):
     """{(a, b): number of times b follows a in ids}; adds into `counts` if given and returns it."""
     ### BEGIN SOLUTION
-    # HINT: counts = {} if counts is None else counts; for pair in zip(ids, ids[1:]): counts[pair] = counts.get(pair, 0) + 1
+    # HINT: how often each pair of neighbouring ids occurs, added into counts when it is given
     counts = {} if counts is None else counts
     for pair in zip(ids, ids[1:]):
         counts[pair] = counts.get(pair, 0) + 1
@@ -156,7 +164,7 @@ def get_pair_counts(ids, counts=None):
 def merge(ids, pair, new_id):
     """A new list: every non-overlapping occurrence of `pair`, left to right, replaced by new_id."""
     ### BEGIN SOLUTION
-    # HINT: i = 0; while i < len(ids): if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair: append new_id, i += 2; else append ids[i], i += 1
+    # HINT: a new list in which every occurrence of pair, scanning left to right without overlaps, is replaced by new_id
     out, i = [], 0
     while i < len(ids):
         if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
@@ -171,6 +179,8 @@ def merge(ids, pair, new_id):
 
 # %% tags=["check"]
 check_pair_counts(get_pair_counts)
+
+# %% tags=["check"]
 check_merge(merge)
 
 # %% [markdown]
@@ -204,7 +214,7 @@ print(re.findall(GPT2_SPLIT_PATTERN, "The model's loss fell to 0.25 -- twice as 
 def train_bpe(text, vocab_size):
     """The merges {(a, b): new_id} that byte-level BPE learns from `text`, in order."""
     ### BEGIN SOLUTION
-    # HINT: chunks = [list(c.encode("utf-8")) for c in re.findall(GPT2_SPLIT_PATTERN, text)]; for new_id in range(256, vocab_size): counts over chunks; stop if empty; pair = min(counts, key=lambda p: (-counts[p], p)); merge it everywhere
+    # HINT: start from the UTF-8 bytes of each regex chunk; for each new id from 256 up to vocab_size, merge the most frequent pair (ties: the smallest pair) in every chunk and record it; stop early when no pair is left
     frequency = {}
     for chunk in re.findall(GPT2_SPLIT_PATTERN, text):
         frequency[chunk] = frequency.get(chunk, 0) + 1
@@ -249,7 +259,7 @@ check_train_bpe(train_bpe)
 def encode(text, merges):
     """Token ids of `text` for the BPE `merges` {(a, b): new_id}."""
     ### BEGIN SOLUTION
-    # HINT: for each chunk: ids = list(chunk.encode("utf-8")); while len(ids) >= 2: pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf"))); stop if pair not in merges; ids = merge(ids, pair, merges[pair])
+    # HINT: per chunk, start from its bytes and keep merging the pair that was learned earliest until no neighbouring pair is a learned one
     out = []
     for chunk in re.findall(GPT2_SPLIT_PATTERN, text):
         ids = list(chunk.encode("utf-8"))
@@ -266,7 +276,7 @@ def encode(text, merges):
 def decode(ids, merges):
     """The text for token ids (a list or NumPy array) under `merges`."""
     ### BEGIN SOLUTION
-    # HINT: vocab = {i: bytes([i]) for i in range(256)}; vocab[new] = vocab[a] + vocab[b] for (a, b), new in merges.items(); b"".join(vocab[int(i)] for i in ids).decode("utf-8", errors="replace")
+    # HINT: the bytes of every id (a merged token's bytes are its two parts' bytes), concatenated and decoded as UTF-8 with invalid bytes replaced
     vocab = {i: bytes([i]) for i in range(256)}
     for (a, b), new in merges.items():
         vocab[new] = vocab[a] + vocab[b]
@@ -276,6 +286,8 @@ def decode(ids, merges):
 
 # %% tags=["check"]
 check_bpe_encode(encode)
+
+# %% tags=["check"]
 check_bpe_decode(decode)
 
 # %% [markdown]
@@ -389,20 +401,11 @@ plt.show()
 # each (best of two runs):
 
 # %%
-def best_seconds(fn, repeats=2):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 lengths = [2_000, 4_000, 8_000, 16_000]
 yours_s, library_s = [], []
 for n in lengths:
-    yours_s.append(best_seconds(lambda: train(train_text[:n], 288)))
-    library_s.append(best_seconds(lambda: tt.text.BPETokenizer().train(train_text[:n], 288)))
+    yours_s.append(best_time(lambda: train(train_text[:n], 288), repeats=2))
+    library_s.append(best_time(lambda: tt.text.BPETokenizer().train(train_text[:n], 288), repeats=2))
     print(f"{n:6,d} characters: train_bpe {yours_s[-1] * 1e3:7.1f} ms   incremental {library_s[-1] * 1e3:6.1f} ms"
           f"   ({yours_s[-1] / library_s[-1]:.0f}x)")
 
@@ -434,3 +437,27 @@ print(f"runtime: {tt.platform.describe()}")
 # 5. A model generates token ids one at a time and prints each one as soon as it is produced.
 #    Why can printing `decode([id])` token by token show `'�'` where decoding the whole sequence
 #    would not, and how would you print correctly as you go?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. It encodes the character's UTF-8 bytes, 3 for most Chinese characters, as byte tokens:
+#    nothing fails, but an unseen script costs about 3 tokens per character instead of 1 or
+#    less, so sequences get longer (less text per context, more compute).
+# 2. Each merge was learned on text where the earlier merges had already been applied, and
+#    later merges are often built from earlier tokens. Another order produces segmentations
+#    never seen in training (and different ones for the same word in different contexts), so
+#    the model sees ids for pieces it never learned.
+# 3. For example `"it is a test. it is a test. it is a test."`: without pre-splitting, `"s
+#    "` and `" a"` merge and soon `"is a"` becomes one token. It only helps that exact word
+#    pair; the slot would serve far more text as a whole word or a common word piece, and
+#    `"is"` elsewhere is now tokenized differently.
+# 4. Choose where the characters-per-token curve flattens (more merges add little
+#    compression) while the embedding table stays a small share of a small model and every
+#    token still occurs often enough to learn its vector. With a 256-token context, a few
+#    hundred to about a thousand tokens usually balances these; justify your choice with
+#    your table's numbers.
+# 5. A multi-byte UTF-8 character can be split across tokens; decoding one token alone
+#    yields an incomplete byte sequence, which becomes `'�'`. Keep a byte buffer: append
+#    each token's bytes and print only the complete characters (an incremental decoder,
+#    `codecs.getincrementaldecoder("utf-8")()`, does exactly that).

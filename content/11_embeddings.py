@@ -15,6 +15,14 @@
 # the gradient of a table lookup (a scatter-add), the `Embedding` module and the sinusoidal
 # position table of the original transformer; then you train character embeddings on a
 # small corpus and measure what embedding tables cost as vocabularies grow.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write the gradient of a table lookup as a scatter-add, and say why repeated ids need an
+#   unbuffered add
+# - write an `Embedding` module with a padding index, recorded in the autograd graph
+# - build the sinusoidal position table and explain why a model needs positions at all
+# - measure what embedding tables cost as vocabularies grow
 
 # %%
 import time
@@ -29,6 +37,7 @@ from tinytorch.checks.embeddings import reference_scatter_add_rows
 from tinytorch.nn import Module, Parameter
 from tinytorch.nn.embedding import sinusoidal_table
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Adam, CharTokenizer
 
@@ -90,7 +99,7 @@ print("same:", np.allclose(one_hot @ W, W[ids]))
 def scatter_add_rows(grad, ids, num_rows):
     """(num_rows, D) array: row r is the sum of the rows of grad (*, D) whose id in ids (*) is r."""
     ### BEGIN SOLUTION
-    # HINT: flatten ids to (N,) and grad to (N, D); np.add.at into zeros of (num_rows, D) in grad.dtype
+    # HINT: a (num_rows, D) gradient whose rows are the sums of the gradient rows of the positions that looked them up (ids can repeat)
     out = np.zeros((num_rows, grad.shape[-1]), dtype=grad.dtype)
     np.add.at(out, ids.reshape(-1), grad.reshape(-1, grad.shape[-1]))
     return out
@@ -137,7 +146,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
         ### BEGIN SOLUTION
-        # HINT: store the three arguments as attributes; the table is a Parameter drawn with tt.randn; zero the padding_idx row (through .data)
+        # HINT: store the arguments; the table is a standard-normal Parameter (num_embeddings, embedding_dim) whose padding_idx row is zero
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -149,7 +158,7 @@ class Embedding(Module):
     def forward(self, ids):
         ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         ### BEGIN SOLUTION
-        # HINT: gather the rows with the ids array; a closure backward(g) returns a 1-tuple: the table gradient from scatter, padding row zeroed; record with Tensor._result(out, (self.weight,), backward, "EmbeddingBackward")
+        # HINT: look up one row per id; record the op with a backward that sends the gradient to the table's rows (your scatter), padding row zeroed
         out = self.weight.data[ids]  # (*ids.shape, D)
 
         def backward(g):
@@ -211,7 +220,7 @@ for sentence in ("dog bites man", "man bites dog"):
 def sinusoidal_positions(max_len, d_model):
     """(max_len, d_model) float32: sin on even features, cos on odd, as in Vaswani et al."""
     ### BEGIN SOLUTION
-    # HINT: positions as a (max_len, 1) column divided by 10000 ** (even feature index / d_model) as a row; sin into columns 0::2, cos into 1::2 (mind odd d_model)
+    # HINT: one angle per position and frequency pair (the formula above): sines in the even columns, cosines in the odd ones (mind an odd d_model)
     position = np.arange(max_len, dtype=np.float64)[:, None]  # (L, 1)
     angle = position / 10000.0 ** (np.arange(0, d_model, 2) / d_model)  # (L, ceil(d/2))
     table = np.zeros((max_len, d_model))
@@ -373,15 +382,6 @@ print("measured: weight.data.nbytes of Embedding(V, 64):",
 # `N` rows. Measured for a batch of 1024 ids, `D = 64`:
 
 # %%
-def best_of(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-
 vocabs = [256, 2048, 16_384, 65_536]
 batch_ids = Tensor(np.random.default_rng(0).integers(0, 256, 1024))  # common tokens: ids < 256
 measured = {"forward (gather)": [], "backward (dense scatter-add)": [], "Adam step (whole table)": []}
@@ -395,9 +395,9 @@ for vocab in vocabs:
         layer.weight.grad = None
         (layer(batch_ids) * upstream).sum().backward()
 
-    measured["forward (gather)"].append(best_of(lambda: layer(batch_ids)))
-    measured["backward (dense scatter-add)"].append(best_of(backward))
-    measured["Adam step (whole table)"].append(best_of(adam.step))
+    measured["forward (gather)"].append(best_time(lambda: layer(batch_ids)) * 1e3)
+    measured["backward (dense scatter-add)"].append(best_time(backward) * 1e3)
+    measured["Adam step (whole table)"].append(best_time(adam.step) * 1e3)
 print(f"{'V':>8s}" + "".join(f"{label:>32s}" for label in measured))
 for i, vocab in enumerate(vocabs):
     print(f"{vocab:8,d}" + "".join(f"{times[i]:30.3f}ms" for times in measured.values()))
@@ -427,7 +427,7 @@ many_grads = np.random.default_rng(1).standard_normal((16_384, 64)).astype(np.fl
 for label, fn in (("np.add.at", lambda: np.add.at(np.zeros((V, 64), np.float32), many_ids, many_grads)),
                   ("sort + np.add.reduceat (tinytorch)", lambda: reference_scatter_add_rows(many_grads, many_ids, V)),
                   ("your scatter_add_rows", lambda: scatter(many_grads, many_ids, V))):
-    print(f"{label:36s} {best_of(fn, 3):7.2f} ms for 16,384 ids of width 64")
+    print(f"{label:36s} {best_time(fn, repeats=3) * 1e3:7.2f} ms for 16,384 ids of width 64")
 
 # %% [markdown]
 # ## Reflection
@@ -445,3 +445,23 @@ for label, fn in (("np.add.at", lambda: np.add.at(np.zeros((V, 64), np.float32),
 #    Adam during training?
 # 5. In your measurements, at which vocabulary size did the dense gradient and the Adam
 #    step cost more than the lookup itself? What would a sparse gradient store instead?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. `50,257 * 768`, about 38.6 million multiply-adds per token, against 768 numbers copied
+#    by the lookup: about 50,000 times more work for the same result.
+# 2. NumPy evaluates `out[ids] += grad` as one read of `out[ids]`, one addition and one
+#    write back: for a repeated id the last write wins, so only one occurrence's gradient
+#    survives. The most frequent tokens (spaces, `the`, punctuation), which repeat in every
+#    batch, lose the most.
+# 3. The same output: an average is a bag of words, and attention without positions is
+#    permutation-equivariant. Sinusoidal: no parameters, defined for any length, and
+#    relative offsets are linear maps of it. Learned: fits the data and task, often a little
+#    better within the trained length.
+# 4. `50,257 * 768` = 38.6 million parameters: about 147 MiB in float32. During training
+#    with Adam (weight, gradient, two moments) about 589 MiB.
+# 5. Backward (dense) and the Adam step both touch the whole `(V, D)` table, while the
+#    lookup touches only the ids: they cost more once `V` is well above the number of ids
+#    per batch (1,024 here). A sparse gradient stores only the rows that were used: their
+#    unique ids and a `(n_unique, D)` array of summed gradients.

@@ -15,6 +15,13 @@
 # padding masks, then multi-head attention; a one-layer attention model then learns to
 # reverse sequences, and its attention weights show how. Finally you measure the price:
 # time and memory that grow with the square of the sequence length.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write scaled dot-product attention with causal, boolean and additive masks
+# - write multi-head attention: projections, splitting into heads and merging them back
+# - explain the `1/sqrt(D)` scale and why masks use `-inf` before the softmax
+# - measure how attention's time and memory grow with the sequence length
 
 # %%
 import math
@@ -25,11 +32,13 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
-from tinytorch.checks import check_multi_head_attention, check_scaled_dot_product_attention, yours_or_reference
-from tinytorch.checks.attention import ReferenceMultiHeadAttention
+from tinytorch.checks import (check_head_weights, check_multi_head_attention, check_scaled_dot_product_attention,
+                              yours_or_reference)
+from tinytorch.checks.attention import ReferenceMultiHeadAttention, reference_head_weights
 from tinytorch.nn import Linear, Module
 from tinytorch.nn import functional as F
 from tinytorch.platform import describe, native_handoff
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 # Linear stays tinytorch's: MultiHeadAttention is built on it, and a class built on your saved
 # Linear could not itself be saved for later notebooks.
@@ -120,7 +129,7 @@ plt.show()
 def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
     """softmax(query @ key^T / sqrt(D) + mask) @ value, as torch.nn.functional's."""
     ### BEGIN SOLUTION
-    # HINT: scores (..., L, S) from query @ key.transpose(-2, -1), scaled; causal: -inf above the diagonal (np.tril of ones is True where allowed); bool mask: -inf where False; float mask: add it; softmax over the keys; @ value
+    # HINT: the scores of every query against every key, scaled; masked positions can receive no weight; softmax over the keys; the weighted sum of the values
     scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(query.shape[-1]))  # (..., L, S)
     if is_causal:
         length, source = scores.shape[-2:]
@@ -195,7 +204,7 @@ class MultiHeadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, is_causal=False):
         ### BEGIN SOLUTION
-        # HINT: project, split each into heads (reshape then transpose(1, 2)); build the allowed-mask from ~key_padding_mask (and the causal triangle); attention; merge heads back; out_proj
+        # HINT: project q, k and v; split the features into heads; attend with the masks (key padding, causal); merge the heads; output projection
         batch, length, source = query.shape[0], query.shape[1], key.shape[1]
 
         def split(x):  # (B, T, E) -> (B, H, T, D)
@@ -286,21 +295,37 @@ with tt.no_grad():
 print(f"test sequences reversed exactly: {tt.datasets.exact_match_accuracy(test_logits, y_test):.1%}")
 
 # %% [markdown]
-# Where does each position look? Recompute the weights of both heads from the trained
-# projections for one test sequence (the `(L, S)` matrix of each head):
+# Where does each position look? The attention layer returns only its output; the weights of
+# each head have to be recomputed from its trained projections.
+#
+# **Exercise.** Write `head_weights(mha, x)`: the `(B, H, T, T)` causal attention weights of
+# every head of a trained `MultiHeadAttention` (its `q_proj`, `k_proj`, `num_heads`,
+# `head_dim`) on `x` of shape `(B, T, E)`, as a NumPy array: the same queries, keys, scaling,
+# mask and softmax as inside your layer, without the values.
 
 # %%
 def head_weights(mha, x):
     """(B, H, T, T) causal attention weights of `mha` (with q_proj, k_proj) on x (B, T, E)."""
+    ### BEGIN SOLUTION
+    # HINT: the queries and keys of every head, as your MultiHeadAttention splits them; the causal, scaled softmax of their scores over the keys
     batch, length, _ = x.shape
-    q, k = (proj(x).reshape(batch, length, mha.num_heads, mha.head_dim).transpose(1, 2)
-            for proj in (mha.q_proj, mha.k_proj))
-    return F.attention_weights(q, k, is_causal=True).data
+    q, k = (proj(x).data.reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)
+            for proj in (mha.q_proj, mha.k_proj))  # (B, H, T, D)
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(mha.head_dim)  # (B, H, T, T)
+    scores = np.where(np.tril(np.ones((length, length), dtype=bool)), scores, -np.inf)  # no future keys
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+    ### END SOLUTION
 
 
+# %% tags=["check"]
+check_head_weights(head_weights)
+
+# %%
+weights_of = yours_or_reference("head_weights", head_weights, reference_head_weights)
 sample = x_test[:1]
 with tt.no_grad():
-    weights = head_weights(model.attn, model.positions(model.tokens(Tensor(sample))))[0]  # (H, T, T)
+    weights = weights_of(model.attn, model.positions(model.tokens(Tensor(sample))))[0]  # (H, T, T)
 labels = list(task.decode(sample[0]))
 fig, axes = plt.subplots(1, weights.shape[0], figsize=(4.2 * weights.shape[0], 4))
 for h, ax in enumerate(np.atleast_1d(axes)):
@@ -338,19 +363,10 @@ print("prediction:", task.decode(test_logits.data[0].argmax(axis=-1)[task.prompt
 # `4 * T^2 * E`, so by FLOPs alone the two are equal at `T = 1.5 E = 192`):
 
 # %%
-def best_ms(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-
 E, H = 128, 4
 D = E // H
 full = native_handoff("the sequence-length sweep (up to T = 512 instead of 1024)",
-                      "pip install jupyterlab matplotlib && jupyter lab 12_attention.ipynb")
+                      "modules/12_attention.ipynb")
 lengths = [64, 128, 256, 512] + ([1024] if full else [])
 projections = nn.Linear(E, 3 * E)
 rows = []
@@ -362,9 +378,9 @@ for T in lengths:
         F.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
 
     with tt.no_grad():
-        forward = best_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
-        project = best_ms(lambda: projections(x))
-    both = best_ms(forward_backward)
+        forward = best_time(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), repeats=3) * 1e3
+        project = best_time(lambda: projections(x), repeats=3) * 1e3
+    both = best_time(forward_backward, repeats=3) * 1e3
     weights_mib = F.attention_weights(q, k, is_causal=True).data.nbytes / 2**20
     flops, project_flops = 4 * H * T * T * D, 6 * T * E * E
     rows.append((T, forward, both, project, weights_mib))
@@ -424,3 +440,27 @@ print(f"                                          T = 8192: {12 * per_layer(8, 1
 # 5. In your measurements, how many GFLOP/s did attention reach compared with the q/k/v
 #    projections, and why the difference? How much memory would the attention weights of a
 #    12-layer, 12-head model take for one 4096-token sequence?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. A dot product of two `D`-dimensional vectors with unit-variance entries has variance
+#    `D`: for `D = 512`, a standard deviation of about 23. Softmax then saturates (one
+#    weight near 1, the rest near 0) and its gradient vanishes. Dividing by `sqrt(D)` brings
+#    the variance back to 1.
+# 2. The future positions would still take part in the normalisation: the remaining weights
+#    would no longer sum to 1, and the output would still depend on the future scores
+#    through the denominator, so information (and gradient) would leak from the future.
+#    `-inf` before the softmax gives exactly zero weight and a correct normalisation.
+# 3. It gives `H` separate attention patterns, each with its own queries and keys (one can
+#    follow positions, another content), as more, smaller matrix products and `H` score
+#    matrices. With one head the reversal model has a single pattern for everything; expect
+#    slower or worse learning, then check with your run.
+# 4. Either works if you convert once, at one place, and name the variable by its meaning
+#    (`allowed = ~key_padding_mask`). Check the conversion with a case where it shows: a
+#    padded key must receive exactly zero weight.
+# 5. Attention's products have a short inner dimension (the head size) and come in many
+#    small batched pieces, with softmax and masking passes around them: less arithmetic per
+#    byte and per call than the large `E x E` projections, so fewer GFLOP/s. The weights:
+#    `12 * 12 * 4096 * 4096` float32 values, about 9 GiB for one sequence if all are kept
+#    for backward.

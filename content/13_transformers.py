@@ -16,6 +16,14 @@
 # and top-k; then you assemble a small GPT from your parts, train it to reverse sequences
 # and to write character-level English, and measure how parameters and memory grow with
 # depth and width.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write `LayerNorm` and explain why transformers use it rather than BatchNorm
+# - write the pre-norm transformer block with its residual connections
+# - write a sampler with temperature and top-k, and explain why greedy decoding loops
+# - assemble and train a small GPT from your parts, and measure how its size and memory
+#   scale
 
 # %%
 import math
@@ -92,7 +100,7 @@ class LayerNorm(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: mean over dim=-1 with keepdim=True; variance as the mean of squared deviations (divide by C); normalize with eps inside the square root; scale and shift
+        # HINT: normalize each vector over its last dim (mean 0, variance 1, eps inside the square root), then scale and shift
         mean = x.mean(dim=-1, keepdim=True)
         centered = x - mean
         var = (centered * centered).mean(dim=-1, keepdim=True)
@@ -152,7 +160,7 @@ class TransformerBlock(Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: h = ln1(x); add the causal self-attention of h (q = k = v = h) to x; then add mlp(ln2(x))
+        # HINT: pre-norm: each sub-layer (causal self-attention, then the MLP) reads a normalized x and adds its result to x
         h = self.ln1(x)
         attended, _ = self.attn(h, h, h, is_causal=True, need_weights=False)
         x = x + attended  # (B, T, C)
@@ -282,7 +290,7 @@ for i in range(3):
 def sample_next_token(logits, temperature=1.0, top_k=None, generator=None):
     """One token id per row of logits (B, V): greedy, or drawn from softmax(logits / temperature) over the top_k."""
     ### BEGIN SOLUTION
-    # HINT: greedy: argmax; else divide by temperature, -inf below the k-th largest (np.sort), stable softmax, then count the cumulative probabilities below one uniform per row from rng_of(generator).random((B, 1))
+    # HINT: greedy: the largest logit; otherwise temper the logits, keep the top k, turn them into probabilities and draw one token per row with the generator
     logits = np.asarray(logits, dtype=np.float64)
     if temperature == 0:
         return logits.argmax(axis=-1).astype(np.int64)
@@ -315,7 +323,7 @@ text = tt.datasets.load_corpus()
 tokenizer = CharTokenizer(text)
 data = np.array(tokenizer.encode(text), dtype=np.int64)
 native = native_handoff("the character-level training (80 steps instead of 150)",
-                        "pip install jupyterlab matplotlib && jupyter lab 13_transformers.ipynb")
+                        "modules/13_transformers.ipynb")
 context, batch, steps = 32, 32, 150 if native else 80
 tt.manual_seed(0)
 writer = MiniGPT(tokenizer.vocab_size, context, d_model=64, n_layers=1, n_heads=4)
@@ -452,3 +460,25 @@ plt.show()
 # 5. From your memory measurements: what grows when you double the width, and what when you
 #    double the depth? Predict the activation memory for width 64, depth 2 with batch 32,
 #    then measure it with `training_memory(64, 2, batch=32)`.
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. BatchNorm normalises with statistics over the batch: generating one token has no
+#    meaningful batch (so it needs running statistics that differ from training), and
+#    padding in a batch of different-length sequences pollutes the statistics. LayerNorm
+#    normalises each token's vector alone: the same computation in training and generation,
+#    whatever else is in the batch.
+# 2. The residual stream: `x` is added unchanged to each sub-layer's output, so the gradient
+#    reaches `x` through an identity path. It does not shrink or grow with a product of many
+#    Jacobians, which is what lets deep stacks train.
+# 3. Greedy decoding is deterministic: once the text reaches a context it has produced
+#    before, the same argmax follows and the cycle repeats forever. Temperature above 0
+#    samples, so a less likely token eventually breaks the cycle; top-k keeps the sampling
+#    among plausible tokens (with `k = 1` it is greedy again).
+# 4. `12 * 12 * 768**2` = 84.9 million parameters in the blocks. The embedding table has
+#    `50,257 * 768` = 38.6 million: almost half as many again.
+# 5. Doubling the width multiplies the parameters by about 4 (terms in `C^2`) and the
+#    activations by 2; doubling the depth multiplies both by 2. Activation memory is
+#    proportional to batch, sequence length, width and depth: scale a configuration you
+#    measured to predict `training_memory(64, 2, batch=32)`, then check.

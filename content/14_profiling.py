@@ -15,6 +15,13 @@
 # plug into tinytorch's profiler, and a latency timer with warm-up and percentiles. Then you
 # profile the GPT from module 13, find its bottleneck, and use Amdahl's law to predict, and
 # then measure, what removing it would buy.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - count parameters and FLOPs per layer, and plug counting rules into a profiler
+# - measure latency properly: warm-up, repeats, percentiles
+# - find the bottleneck of a model from a profile, and say why FLOPs alone mispredict time
+# - predict the gain of an optimization with Amdahl's law, then measure it
 
 # %%
 import time
@@ -64,7 +71,7 @@ def count_parameters(model, trainable_only=False):
     """Number of scalar parameters in `model` (an int), each shared parameter once; with
     `trainable_only`, only those with requires_grad."""
     ### BEGIN SOLUTION
-    # HINT: sum p.data.size over model.parameters(), skipping p when trainable_only and not p.requires_grad
+    # HINT: the number of scalars in all the parameters (only the trainable ones if asked)
     return int(sum(p.data.size for p in model.parameters() if p.requires_grad or not trainable_only))
     ### END SOLUTION
 
@@ -129,7 +136,7 @@ print(f"without weight tying the head would add {count(gpt.lm_head):,} more")
 def linear_flops(module, args, kwargs, output):
     """FLOPs (an int) of one call of an nn.Linear `module` that produced `output`."""
     ### BEGIN SOLUTION
-    # HINT: N = output.data.size // module.out_features; 2 * N * in * out, + N * out when module.bias is not None
+    # HINT: a multiply and an add per weight for every input row, plus one add per output for the bias
     n = output.data.size // module.out_features
     flops = 2 * n * module.in_features * module.out_features
     if module.bias is not None:
@@ -146,7 +153,7 @@ def conv2d_flops(module, args, kwargs, output):
     """FLOPs (an int) of one call of an nn.Conv2d `module` (attributes in_channels,
     out_channels, kernel_size (kh, kw), groups, bias) that produced `output` (N, Cout, Hout, Wout)."""
     ### BEGIN SOLUTION
-    # HINT: 2 * output.data.size * (in_channels // groups) * kh * kw, + output.data.size for the bias
+    # HINT: a multiply and an add per kernel weight (of its group's channels) for every output value, plus one add per output for the bias
     kh, kw = module.kernel_size
     size = output.data.size
     flops = 2 * size * (module.in_channels // module.groups) * kh * kw
@@ -206,7 +213,7 @@ def measure_latency(fn, *args, warmup=3, repeats=20, timer=time.perf_counter):
     `samples` the tuple of the `repeats` durations, `std` the sample standard deviation
     (ddof=1; 0.0 for a single sample)."""
     ### BEGIN SOLUTION
-    # HINT: loop warmup times calling fn(*args); then collect timer() after minus timer() before each call; np.percentile(times, [10, 50, 90])
+    # HINT: call fn warmup times untimed, then time each call separately; return the 10th, 50th and 90th percentiles of the times
     for _ in range(warmup):
         fn(*args)
     times = []
@@ -372,7 +379,7 @@ def amdahl_speedup(fraction, speedup):
     """Overall speedup when `fraction` of the run time becomes `speedup` times faster
     (numbers or NumPy arrays, elementwise with broadcasting; speedup may be np.inf)."""
     ### BEGIN SOLUTION
-    # HINT: the new time is (1 - fraction) + fraction / speedup of the old one; return its inverse (np.asarray both inputs)
+    # HINT: only the accelerated fraction gets faster: the new time relative to the old, inverted (fraction and speedup may be arrays)
     fraction, speedup = np.asarray(fraction, dtype=np.float64), np.asarray(speedup, dtype=np.float64)
     return 1.0 / ((1.0 - fraction) + fraction / speedup)
     ### END SOLUTION
@@ -469,7 +476,7 @@ plt.show()
 # %%
 sizes = [32, 64, 128, 256]
 if native_handoff("the matrix-product speed sweep (up to 1024 x 1024)",
-                  "pip install jupyterlab matplotlib && jupyter lab 14_profiling.ipynb"):
+                  "modules/14_profiling.ipynb"):
     sizes += [512, 1024]
 rates = []
 for n in sizes:
@@ -550,3 +557,25 @@ plt.show()
 #    after. What would you ask them to measure, and what would convince you?
 # 5. The matrix products of this GPT run at a fraction of the large-matmul rate. Would a
 #    larger batch help? Predict, then change the batch size of `ids` and re-run the profile.
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Per token, the attention projections cost `4 * 2 C^2` = `8 C^2` FLOPs and the MLP `2 *
+#    2 * C * 4C` = `16 C^2`: two thirds, for any batch and sequence length since both are
+#    per-token costs. The `T^2` part (scores and weighted values) costs `4 T C` per token:
+#    at `T = 4C` that is `16 C^2`, 40 % of the block.
+# 2. Read it from your profile: usually a noticeable share of the time for about 1 % of the
+#    FLOPs. They are elementwise passes over memory with several temporaries and a Python
+#    call per operation, so bytes moved and the number of calls set their cost, not
+#    arithmetic.
+# 3. The measurement: noise between runs, caches and CPU frequency changing when part of the
+#    work disappears. "Free": replacing a part with a no-op still costs a call and a copy,
+#    and removing work changes the memory behaviour of what remains.
+# 4. Many interleaved repeats of both versions on the same inputs and machine, the median
+#    with its spread or a confidence interval, and the platform. A 30 % gain whose interval
+#    excludes 0 and that holds when the order is alternated, ideally on the target hardware,
+#    would convince me.
+# 5. Yes, up to a point: small products are dominated by per-call overhead and move many
+#    bytes per FLOP; a larger batch grows the rows of each `(B * T, C)` product and the rate
+#    climbs towards the large-matmul rate, then levels off.

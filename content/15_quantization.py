@@ -16,6 +16,14 @@
 # build a `QuantizedLinear` layer that stores int8 weights and multiplies integers with
 # int32 accumulators. Then you quantize a digits classifier and measure what is saved and
 # what is lost.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - compute the scale and zero point of symmetric and asymmetric int8 quantization
+# - quantize and dequantize with correct rounding and clipping, and explain why 0.0 must
+#   stay exact
+# - write a `QuantizedLinear` that multiplies in integers with int32 accumulators
+# - measure what quantization saves in bytes and costs in accuracy, per tensor and per row
 
 # %%
 import time
@@ -72,7 +80,7 @@ def calculate_qparams(min_val, max_val, symmetric=True, num_bits=8):
     """(scale, zero_point) for values in [min_val, max_val] (numbers or arrays, elementwise):
     scale float32, zero_point int32. A range of width 0 gets scale 1.0."""
     ### BEGIN SOLUTION
-    # HINT: qmax = 2**(num_bits-1) - 1; widen with np.minimum(min_val, 0) / np.maximum(max_val, 0); np.where(scale > 0, scale, 1.0) before dividing by it
+    # HINT: the int8 grid covering [min, max] widened to include 0: a scale (never 0) and a zero point (0 when symmetric)
     qmax = 2 ** (num_bits - 1) - 1
     qmin = -qmax if symmetric else -qmax - 1
     low = np.minimum(np.asarray(min_val, dtype=np.float64), 0.0)
@@ -109,7 +117,7 @@ def quantize(x, scale, zero_point, num_bits=8, symmetric=False):
     """int8 array of x (float array); scale and zero_point are numbers or arrays that
     broadcast against x (per-channel: shape (channels, 1))."""
     ### BEGIN SOLUTION
-    # HINT: np.round(x / scale) + zero_point, np.clip to [qmin, qmax] (symmetric: qmin = -qmax), then .astype(np.int8)
+    # HINT: divide by the scale, round, shift by the zero point, and clip to the integer range before casting to int8
     qmax = 2 ** (num_bits - 1) - 1
     qmin = -qmax if symmetric else -qmax - 1
     return np.clip(np.round(x / scale) + zero_point, qmin, qmax).astype(np.int8)
@@ -119,7 +127,7 @@ def quantize(x, scale, zero_point, num_bits=8, symmetric=False):
 def dequantize(q, scale, zero_point):
     """float32 array scale * (q - zero_point) of an int8 array q."""
     ### BEGIN SOLUTION
-    # HINT: (q.astype(np.int32) - zero_point) * scale, as float32
+    # HINT: undo the zero point and the scale, in an integer type wide enough not to overflow; float32 out
     return ((q.astype(np.int32) - zero_point) * scale).astype(np.float32)
     ### END SOLUTION
 
@@ -276,7 +284,7 @@ class QuantizedLinear(nn.Module):
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.input_scale, self.input_zero_point = float(input_scale), int(input_zero_point)
         ### BEGIN SOLUTION
-        # HINT: w = linear.weight.data; scales from calculate_qparams(w.min(axis=1), w.max(axis=1)); quantize with scale[:, None], symmetric=True; register buffers weight (int8), weight_scale, bias
+        # HINT: quantize the weight symmetrically to int8 with one scale per output row; keep the scales and the bias as buffers
         w = linear.weight.data
         scale, _ = calculate_qparams(w.min(axis=1), w.max(axis=1), symmetric=True)
         self.register_buffer("weight", Tensor(quantize(w, scale[:, None], 0, symmetric=True)))
@@ -286,7 +294,7 @@ class QuantizedLinear(nn.Module):
 
     def forward(self, x):
         ### BEGIN SOLUTION
-        # HINT: qx = quantize(x.data, input_scale, input_zero_point) reshaped to (-1, in); acc = (qx as int32 - zero point) @ (weight as int32).T; out = acc * (input_scale * weight_scale) + bias, float32, back to x's leading shape
+        # HINT: quantize the input, multiply in integers (an int32 accumulator), rescale by both scales and add the bias: float32 in x's leading shape
         qx = quantize(x.data, self.input_scale, self.input_zero_point).reshape(-1, self.in_features)
         acc = (qx.astype(np.int32) - self.input_zero_point) @ self.weight.data.astype(np.int32).T
         out = acc.astype(np.float32) * (np.float32(self.input_scale) * self.weight_scale.data)
@@ -334,6 +342,8 @@ print(f"same prediction on {np.mean(float_logits.argmax(1) == int8_logits.argmax
       f"largest logit difference {np.abs(float_logits - int8_logits).max():.4f}")
 library = quantize_model(model, calibration)
 print(f"tinytorch.quantization.quantize_model: {model_size_bytes(library):,} bytes, accuracy {accuracy(library):.2%}")
+assert 3 < float_bytes / int8_bytes < 4, "int8 weights with float32 biases and scales: a bit less than 4x smaller"
+assert abs(accuracy(int8_model) - accuracy(model)) < 0.02, "int8 should barely move the accuracy"
 
 # %% [markdown]
 # Not quite 4x: the biases, the per-channel scales and the zero points stay in float32 /
@@ -398,7 +408,7 @@ for observer, kwargs in (("minmax", {}), ("percentile", {"percentile": 99.9})):
 # %%
 measure = tt.profiling.measure_latency
 full = native_handoff("the float32 vs int8 timing comparison",
-                      "pip install jupyterlab matplotlib && jupyter lab 15_quantization.ipynb")
+                      "modules/15_quantization.ipynb")
 size = 1024 if full else 512
 big = np.random.default_rng(1).standard_normal((size, size)).astype(np.float32)
 big_scale, _ = reference.reference_calculate_qparams(big.min(axis=1), big.max(axis=1))
@@ -447,3 +457,25 @@ print(describe())
 # 5. Quantization-aware training simulates the rounding during training so the network
 #    learns weights that survive it. Which parts of your code would it need, and what is the
 #    gradient of `round`?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Symmetric maps `[-6, 6]` to `-127..127`: a step of `6 / 127`, about 0.047, and the 127
+#    negative codes are never used. Asymmetric maps `[0, 6]` to all 256 codes: a step of `6
+#    / 255`, about 0.024, half as large, nothing wasted.
+# 2. Zeros must stay zeros: convolution's zero padding (an inexact zero adds a bias along
+#    every border), ReLU outputs, pruned weights, masked or padded positions (attention
+#    masks, padding tokens). An inexact zero would add a systematic error everywhere it
+#    appears.
+# 3. `(qx - zx) @ qw.T = qx @ qw.T - zx * sum_k qw[j, k]`: the row sums of the integer
+#    weights are constants of the layer, computed once; only `qx @ qw.T` depends on the
+#    input.
+# 4. At 4 bits each row keeps 15 levels scaled to its own range; at 2 bits (-1, 0, 1) the
+#    rounding error is as large as the weights. One scale per tensor is set by the largest
+#    row: rows with small weights (the per-row error plot shows how much row ranges differ)
+#    round almost entirely to 0, so per-tensor fails first.
+# 5. Fake quantization in the forward pass: your `calculate_qparams`, `quantize` and
+#    `dequantize` applied to the weights (and activations) during training. The gradient of
+#    `round` is 0 almost everywhere, so training uses the straight-through estimator: treat
+#    it as the identity inside the clipping range, and 0 outside.

@@ -15,6 +15,14 @@
 # pruning**, **structured pruning**, **low-rank factorization** and **knowledge
 # distillation**, apply each to a digits classifier, and measure what each one saves in
 # bytes and time, and costs in accuracy.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - write magnitude and structured pruning masks, and fine-tune with the masks kept
+# - factorize a layer with the SVD and choose its rank from the singular values
+# - write a distillation loss with temperature and explain the direction of its KL
+#   divergence
+# - measure what each method saves in bytes and time and costs in accuracy
 
 # %%
 import copy
@@ -117,7 +125,7 @@ def magnitude_prune(weight, amount):
     """Bool mask shaped like `weight` (a NumPy array of any shape): False at the
     round(amount * weight.size) entries of smallest |weight|, True elsewhere."""
     ### BEGIN SOLUTION
-    # HINT: k = round(amount * weight.size); keep = np.ones(weight.size, bool); keep[np.argsort(np.abs(weight), axis=None)[:k]] = False; reshape
+    # HINT: a keep-mask of the weight's shape that drops exactly round(amount * size) entries, those with the smallest |w|
     k = round(amount * weight.size)
     keep = np.ones(weight.size, dtype=bool)
     keep[np.argsort(np.abs(weight), axis=None, kind="stable")[:k]] = False
@@ -196,7 +204,7 @@ def structured_prune(weight, amount, norm=2):
     """Bool mask shaped like `weight` that removes the round(amount * weight.shape[0]) rows
     (slices along axis 0) of smallest L`norm` norm (norm 1 or 2); True = kept."""
     ### BEGIN SOLUTION
-    # HINT: norms over axes 1..ndim-1 of np.abs(weight); argsort them; False for the k smallest rows; np.broadcast_to the row mask to weight.shape (then .copy())
+    # HINT: one norm per row over all its other axes; drop the rows with the smallest norms; the mask has the weight's shape
     others = tuple(range(1, weight.ndim))
     magnitude = np.abs(weight)
     norms = magnitude.sum(axis=others) if norm == 1 else np.sqrt((magnitude ** 2).sum(axis=others))
@@ -272,7 +280,7 @@ def low_rank_factorize(linear, rank):
     """(nn.Sequential(nn.Linear(in, rank, bias=False), nn.Linear(rank, out)), relative error)
     approximating `linear` (an nn.Linear) with its `rank` largest singular values."""
     ### BEGIN SOLUTION
-    # HINT: u, s, vt = np.linalg.svd(W, full_matrices=False); first.weight = sqrt(s[:r])[:, None] * vt[:r]; second.weight = u[:, :r] * sqrt(s[:r]); copy the bias; error from s
+    # HINT: the best rank-r approximation comes from the SVD: split its largest singular values between the two layers, keep the bias, and return the relative error
     w = linear.weight.data.astype(np.float64)
     u, s, vt = np.linalg.svd(w, full_matrices=False)
     root = np.sqrt(s[:rank])
@@ -346,7 +354,7 @@ def distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, 
     """Scalar Tensor: alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) (summed
     over classes, averaged over the batch) + (1 - alpha) * cross-entropy(student, targets)."""
     ### BEGIN SOLUTION
-    # HINT: log_ps = (student_logits / T).log_softmax(dim=1), the same for the teacher; kl = (log_pt.exp() * (log_pt - log_ps)).sum() / batch size
+    # HINT: both distributions softened by T (in log space, for stability); their KL divergence per row, averaged over the batch; then the mix of the docstring
     log_p_student = (student_logits / temperature).log_softmax(dim=1)
     log_p_teacher = (teacher_logits / temperature).log_softmax(dim=1)
     kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum() / student_logits.shape[0]
@@ -391,6 +399,7 @@ distilled = train_few(mlp(hidden=(32,), seed=3),
 print(f"teacher (all 1,437 images)       {count_parameters(teacher):6,} parameters, accuracy {base_accuracy:.2%}")
 print(f"student, 100 labels              {count_parameters(labels_only):6,} parameters, accuracy {accuracy(labels_only):.2%}")
 print(f"student, teacher on 100 images   {count_parameters(distilled):6,} parameters, accuracy {accuracy(distilled):.2%}")
+assert accuracy(distilled) > accuracy(labels_only), "the student taught by the teacher should generalize better"
 
 # %% [markdown]
 # Same images, same steps: the student taught by the teacher generalizes better, because each
@@ -495,3 +504,29 @@ for label, fn in timings.items():
 #    unlikely?
 # 5. Methods combine: you quantized a 90%-pruned model above. In what order would you apply
 #    pruning, quantization and distillation to ship a model, and why?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. A global threshold compares magnitudes across layers. Layers with a large fan-in have
+#    small weights (initialised in `1/sqrt(in)`) and lose the most; the `64 x 10` layer has
+#    larger weights and would be pruned less. Better: sparsity goes where weights matter
+#    least overall. Worse: a layer can be pruned almost entirely, a bottleneck, and in a
+#    small layer every weight counts.
+# 2. The gradient of a zeroed weight is not zero, so the first optimizer step makes it
+#    nonzero again and the model regrows. Adam is worse: its normalised step moves every
+#    weight with a nonzero gradient by about `lr`, however small the gradient, and its
+#    moments keep pushing.
+# 3. A rank-`r` factorization stores `r * (1024 + 1024)` weights against `1024 * 1024`: it
+#    saves parameters below `r = 512`. A plot in which the singular values fall off quickly,
+#    with nearly all of the energy (the cumulative sum of squares) in the first 64, would
+#    justify trying rank 64.
+# 4. `KL(p_t || p_s)` weights each class by the teacher's probability: the student must
+#    cover everything the teacher finds likely, including its second choices (the
+#    similarities between classes it has learned). The reverse weights by the student: it is
+#    punished for mass where the teacher has little, so it would concentrate on the
+#    teacher's top class and drop the rest.
+# 5. Distill into the smaller architecture first (or fine-tune with the distillation loss),
+#    then prune with fine-tuning, and quantize last: quantization fixes the number format
+#    the model ships in, and the other steps need float training; each later step sees the
+#    final structure.

@@ -16,6 +16,13 @@
 # reason chat models answer at a steady pace however long the conversation gets. You build
 # the cache and the cached attention step, check that generation gives exactly the same
 # tokens, and measure what it saves in time and what it costs in memory.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - explain why causal attention lets generation reuse past keys and values exactly
+# - write a preallocated KV cache and the cached attention step for one new token
+# - verify that cached generation gives the same tokens as recomputation
+# - measure the time saved and the memory the cache costs, and compute it for large models
 
 # %%
 import math
@@ -31,6 +38,7 @@ from tinytorch.checks.memoization import reference_attend_one_token, reference_k
 from tinytorch.models import GPT, GPTConfig
 from tinytorch.models import KVCache as ReferenceKVCache
 from tinytorch.platform import describe
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 print(describe())
 
@@ -97,7 +105,7 @@ class KVCache:
 
     def __init__(self, batch_size, num_heads, max_len, head_dim, dtype=np.float32):
         ### BEGIN SOLUTION
-        # HINT: allocate keys and values at full size once (np.zeros, shape (B, H, max_len, D), the given dtype); nothing is stored yet
+        # HINT: keys and values allocated once at full size (B, H, max_len, D) in the given dtype; nothing is stored yet
         self.keys = np.zeros((batch_size, num_heads, max_len, head_dim), dtype=dtype)
         self.values = np.zeros_like(self.keys)
         self.length = 0
@@ -256,21 +264,12 @@ def cached_step(t):
     return gpt.lm_head(gpt.ln_f(x[:, -1]))
 
 
-def best_of(fn, *args, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 plain_ms, cached_ms = [], []
 with tt.no_grad():
     gpt(context[:, :64])  # warm-up
     for t in lengths:
-        plain_ms.append(best_of(lambda: gpt(context[:, :t + 1])) * 1e3)
-        cached_ms.append(best_of(cached_step, t) * 1e3)
+        plain_ms.append(best_time(lambda: gpt(context[:, :t + 1])) * 1e3)
+        cached_ms.append(best_time(cached_step, t) * 1e3)
         print(f"step at position {t:3d}: without cache {plain_ms[-1]:7.2f} ms, with cache {cached_ms[-1]:5.2f} ms "
               f"({plain_ms[-1] / cached_ms[-1]:5.1f}x)")
 
@@ -303,9 +302,9 @@ plt.show()
 
 # %%
 long_prompt = context[:, :200]
-one_at_a_time = best_of(greedy_generate, gpt, long_prompt, 1, repeats=2)
+one_at_a_time = best_time(greedy_generate, gpt, long_prompt, 1, repeats=2)
 with tt.no_grad():
-    one_pass = best_of(lambda: gpt.generate(long_prompt, 1, temperature=0, use_cache=True), repeats=2)
+    one_pass = best_time(lambda: gpt.generate(long_prompt, 1, temperature=0, use_cache=True), repeats=2)
 print(f"reading a 200-token prompt: one token at a time {one_at_a_time * 1e3:7.1f} ms, "
       f"in one pass {one_pass * 1e3:6.1f} ms ({one_at_a_time / one_pass:.0f}x)")
 
@@ -414,3 +413,28 @@ plt.show()
 #    attention step have to do differently?
 # 5. `generate` rebuilds the cache from scratch when the context exceeds `block_size` and is
 #    cropped. Why can't it just drop the oldest position from the cache and continue?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. With a causal mask, position `t`'s keys and values depend only on tokens up to `t`,
+#    which never change when tokens are appended: the cached values are exactly what
+#    recomputation gives. In a bidirectional encoder every position attends to later ones,
+#    so each new token changes all earlier keys and values (from the second layer on).
+# 2. Without the cache, step `t` recomputes the whole prefix, so the total grows as `T^2 /
+#    2` steps' worth; with it each step costs about the same plus an attention over `t`
+#    keys, so the total grows about linearly. Sum your measured times per step over 255
+#    steps; the ratio grows about like `T / 2`, reaching 10x at a few tens of tokens, plus
+#    the cached step's fixed cost.
+# 3. The cache grows linearly with batch times length, so for batch 32 it equals the
+#    parameters' memory at 1/32 of the batch-1 length. A server answering 32 users at once
+#    is limited by cache memory after a few hundred to a few thousand tokens each, which is
+#    why servers use grouped-query attention, paged or quantized caches.
+# 4. It shrinks 4x: the cache stores 8 key/value heads instead of 32. The attention step has
+#    to let each group of 4 query heads read its shared key/value head: reshape the queries
+#    to `(B, 8, 4, T, D)` and broadcast the keys and values over the group axis.
+# 5. Every cached key and value was computed with its absolute position (the position
+#    embedding enters at the input and flows through every layer), and in the upper layers
+#    it also depends on the tokens before it, including the one being dropped. After
+#    cropping, positions shift by one and the context changes, so the cached values are
+#    stale and must be recomputed.

@@ -16,6 +16,15 @@
 # BLAS, and natively, where it has one). In this module you write a tiled matrix product, a
 # fused bias + GELU with its own backward, and the rule behind dynamic loss scaling for
 # float16 training, and you measure every alternative on the runtime you are using.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - compare formulations of the same arithmetic (loops, one call, tiles, einsum) on your
+#   runtime
+# - write a tiled matrix product and a fused bias + GELU with its own backward
+# - write the dynamic loss-scaling rule and explain float16's range and precision limits
+# - decide from measurements whether an operation is limited by arithmetic, memory or per-
+#   call overhead
 
 # %%
 import math
@@ -37,6 +46,7 @@ from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_s
 from tinytorch.checks.acceleration import reference_matmul_tiled, reference_update_scale
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, is_browser, native_handoff
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, SGD
 
@@ -123,7 +133,7 @@ def matmul_tiled(a, b, tile=64):
     """a (M, K) @ b (K, N) as a NumPy array of the inputs' dtype, computed tile by tile:
     every product is between slices of at most tile x tile."""
     ### BEGIN SOLUTION
-    # HINT: allocate the (M, N) output as zeros (dtype np.result_type(a, b)); three loops stepping by tile over M, N and K accumulate tile products into output slices
+    # HINT: an (M, N) output in the inputs' common dtype, accumulated block by block: every output block adds the products of the matching row block of a and column block of b
     m, k = a.shape
     n = b.shape[1]
     out = np.zeros((m, n), dtype=np.result_type(a, b))
@@ -147,19 +157,10 @@ check_matmul_tiled(matmul_tiled)
 tiled = yours_or_reference("matmul_tiled", matmul_tiled, reference_matmul_tiled)
 
 
-def best_ms(fn, *args, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-
 tiles = [16, 32, 64, 128, 256]
-tile_ms = [best_ms(tiled, big, big, t, repeats=2) for t in tiles]
-whole_ms = best_ms(np.matmul, big, big)
-einsum_ms = best_ms(np.einsum, "ik,kj->ij", big, big)
+tile_ms = [best_time(tiled, big, big, t, repeats=2) * 1e3 for t in tiles]
+whole_ms = best_time(np.matmul, big, big, repeats=3) * 1e3
+einsum_ms = best_time(np.einsum, "ik,kj->ij", big, big, repeats=3) * 1e3
 for t, ms in zip(tiles, tile_ms):
     print(f"tile {t:3d}: {ms:8.2f} ms  ({(size // t) ** 3:5d} tile products)")
 print(f"one @:    {whole_ms:8.2f} ms;  one einsum: {einsum_ms:8.2f} ms")
@@ -191,7 +192,7 @@ plt.show()
 # %%
 x = rng.standard_normal((64, 8, 8, 8)).astype(np.float32)
 w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
-naive_ms = best_ms(CONV2D_FORMULATIONS["naive loops"], x[:2], w, 1, 1, repeats=1) / 2 * 64
+naive_ms = best_time(CONV2D_FORMULATIONS["naive loops"], x[:2], w, 1, 1, repeats=1) * 1e3 / 2 * 64
 fast_conv = {k: f for k, f in CONV2D_FORMULATIONS.items() if k != "naive loops"}
 fastest_conv, table = choose_fastest(fast_conv, x, w, padding=1, repeats=5)
 print(table)
@@ -207,11 +208,11 @@ print(f"naive loops over output pixels (estimated from 2 images): {naive_ms:.0f}
 #
 # Every Tensor operation reads its inputs from memory, writes a new array, and (when
 # gradients are recorded) adds a graph node that backward visits. GELU with a bias, written
-# as separate operations, is eleven of them:
+# as separate operations, is about ten of them (the measurement below counts them):
 #
 # ```
 #   z = x + b;  z3 = z * z * z;  inner = (z + 0.044715 * z3) * sqrt(2/pi);  t = tanh(inner)
-#   out = 0.5 * z * (1 + t)            11 nodes, ~11 full-size temporaries, 11 backward steps
+#   out = 0.5 * z * (1 + t)            one node, one full-size temporary, one backward step each
 # ```
 #
 # **Fused**, the whole expression is one operation: one forward pass over the data in NumPy
@@ -234,7 +235,7 @@ C, A = math.sqrt(2.0 / math.pi), 0.044715
 def bias_gelu(input, bias):
     """gelu_tanh(input + bias) for input (*, F) and bias (F,), as one graph node."""
     ### BEGIN SOLUTION
-    # HINT: z = input.data + bias.data; compute t and out in NumPy; backward(g) returns g * gelu'(z) for the input and that summed over all leading axes for the bias
+    # HINT: one recorded operation: the forward pass on the raw arrays, and a backward that returns the gradient for the input (upstream times gelu' of the biased input) and for the bias (that, summed over the leading axes)
     z = input.data + bias.data
     t = z * z  # in place from here: every temporary is a full pass over memory
     t *= A
@@ -300,13 +301,17 @@ xs = Tensor(rng.standard_normal((512, 512)).astype(np.float32), requires_grad=Tr
 bs = Tensor(rng.standard_normal(512).astype(np.float32), requires_grad=True)
 _, table = choose_fastest({k: forward_backward(f) for k, f in variants.items()}, xs, bs, repeats=5, rtol=1e-3)
 print(table)
+nodes = {}
 for label, fn in variants.items():
     tracemalloc.start()
     forward_backward(fn)(xs, bs)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"{label:22s} {graph_nodes(fn(xs, bs)):3d} graph nodes; peak temporaries {peak / 2**20:6.1f} MiB "
+    nodes[label] = graph_nodes(fn(xs, bs))
+    print(f"{label:22s} {nodes[label]:3d} graph nodes; peak temporaries {peak / 2**20:6.1f} MiB "
           f"({peak / xs.data.nbytes:4.1f} x the input)")
+assert nodes["your fused bias_gelu"] == 1 < nodes["add + Tensor.gelu"] < nodes["op chain"], \
+    "fusion should leave one graph node where the op chain has many"
 
 # %% [markdown]
 # The arithmetic is the same; what fusion removes is graph nodes (and the tensors each one
@@ -317,7 +322,7 @@ for label, fn in variants.items():
 # dominates the op chain's cost, so all variants come out close. Within the fused versions,
 # how the kernel is written matters too: every NumPy expression like `0.5 * z * (1 + t)` still
 # makes a pass and a temporary per operator, which in-place updates (`t *= z`,
-# `np.tanh(t, out=t)`) avoid. On a GPU, one kernel instead of eleven is the main job of
+# `np.tanh(t, out=t)`) avoid. On a GPU, one kernel instead of ten is the main job of
 # compilers such as `torch.compile` and XLA: for elementwise operations, memory traffic, not
 # arithmetic, usually sets the time.
 #
@@ -341,8 +346,8 @@ data32 = rng.standard_normal(2_000_000).astype(np.float32)
 data16 = data32.astype(np.float16)
 m32 = big[:128, :128].copy()
 m16 = m32.astype(np.float16)
-copy32, copy16 = best_ms(data32.copy, repeats=5), best_ms(data16.copy, repeats=5)
-mm32, mm16 = best_ms(np.matmul, m32, m32, repeats=5), best_ms(np.matmul, m16, m16, repeats=3)
+copy32, copy16 = best_time(data32.copy) * 1e3, best_time(data16.copy) * 1e3
+mm32, mm16 = best_time(np.matmul, m32, m32) * 1e3, best_time(np.matmul, m16, m16, repeats=3) * 1e3
 print(f"copy 2M numbers:    float32 {copy32:7.3f} ms ({data32.nbytes / 2**20:.0f} MiB), "
       f"float16 {copy16:7.3f} ms ({data16.nbytes / 2**20:.0f} MiB): {copy32 / copy16:.1f}x faster")
 print(f"128 x 128 matmul:   float32 {mm32:7.3f} ms, float16 {mm16:7.3f} ms: {mm16 / mm32:.0f}x SLOWER")
@@ -472,7 +477,7 @@ def train_half(store=np.float16, scaling=False, master=True, epochs=6, lr=0.1):
     masters = [p.data.copy() for p in params]  # float32 master weights
     velocity = [np.zeros_like(m) for m in masters]
     scale, good = (2.0 ** 16, 0) if scaling else (1.0, 0)
-    log = {"scale": [], "skipped": 0, "zeros": []}
+    log = {"scale": [], "skipped": 0, "zeros": [], "lost": 0, "updates": 0}
     for inputs, targets in batches(epochs):
         for p, m in zip(params, masters):
             p.data = m.astype(store).astype(np.float32)  # the weights as stored
@@ -496,7 +501,10 @@ def train_half(store=np.float16, scaling=False, master=True, epochs=6, lr=0.1):
             if master:
                 m -= lr * v
             else:  # the update is added to the float16 weight and rounded there
-                m[...] = (m.astype(store) - (lr * v).astype(store)).astype(np.float32)
+                new = (m.astype(store) - (lr * v).astype(store)).astype(np.float32)
+                log["lost"] += int(((new == m) & (v != 0)).sum())  # rounded away entirely
+                log["updates"] += int((v != 0).sum())
+                m[...] = new
     for p, m in zip(params, masters):
         p.data = m.astype(store).astype(np.float32)
     return accuracy(model), log
@@ -515,6 +523,10 @@ for label, options in runs.items():
     zeros = np.mean(logs[label]["zeros"][-50:])
     print(f"{label:28s} test accuracy {acc:6.2%}; zero gradient values (last 50 steps) {zeros:6.2%}; "
           f"skipped steps {logs[label]['skipped']:2d}; {time.perf_counter() - start:.1f} s")
+no_master = logs["float16, scaling, no master"]
+print(f"without the master copy, {no_master['lost'] / no_master['updates']:.2%} of the weight updates "
+      "were rounded away entirely")
+assert no_master["lost"] > 0, "without a master copy, some updates should vanish in float16 rounding"
 
 scales = logs["float16 grads, loss scaling"]["scale"]
 plt.figure(figsize=(6, 3))
@@ -530,8 +542,11 @@ plt.show()
 # scaling they survive; the scale climbs until a gradient overflows, then halves (the skipped
 # steps). On a task this easy, the lost gradients cost little accuracy; on large models,
 # where most gradients are tiny, training without loss scaling stalls. Without the master
-# copy, small updates vanish in float16 rounding, and learning slows or stops once the
-# updates become small.
+# copy, every update smaller than half the float16 spacing around its weight vanishes in
+# rounding: the fraction printed above. On this short run with a large learning rate, that
+# costs little or no accuracy (compare the runs); the fraction grows as the updates shrink
+# (a smaller learning rate, later in a long run), which is when training without a master
+# copy slows or stops.
 #
 # ## Systems analysis
 #
@@ -555,7 +570,7 @@ for n in (64, 256, 1024):
 print(*rates)
 """
 
-if native_handoff("the BLAS thread-scaling measurement", "pip install jupyterlab matplotlib && jupyter lab 18_acceleration.ipynb",
+if native_handoff("the BLAS thread-scaling measurement", "modules/18_acceleration.ipynb",
                   differs="NumPy in the browser has no BLAS and exactly one thread"):
     counts = sorted({1, 2, 4, os.cpu_count() or 1})
     measured = {}
@@ -590,7 +605,7 @@ if native_handoff("the BLAS thread-scaling measurement", "pip install jupyterlab
 # %%
 largest_kib = 64 * 1024
 if not native_handoff("the cache-size sweep (arrays up to 64 MiB)",
-                      "pip install jupyterlab matplotlib && jupyter lab 18_acceleration.ipynb",
+                      "modules/18_acceleration.ipynb",
                       differs="WebAssembly memory is limited and the browser adds its own overheads"):
     largest_kib = 8 * 1024
 sizes_kib = [2 ** p for p in range(2, int(np.log2(largest_kib)) + 1)]
@@ -651,3 +666,29 @@ print(f"  float16:                    storage only (copy {copy32 / copy16:.1f}x 
 # 5. Your copy-bandwidth curve gives the speed of memory at each size. For an elementwise
 #    operation like GELU (a few FLOPs per 8 bytes read and written), which limits its speed:
 #    arithmetic or bandwidth? What does that say about fusion?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Read your tables: natively, with BLAS, one `np.matmul` call (and im2col + matmul for
+#    convolution) wins by far; in the browser, without BLAS and with one thread, the
+#    products are plain loops and formulations with fewer passes can win. `einsum` can hand
+#    a contraction to BLAS natively (with `optimize`), while in the browser it runs its own
+#    loops, so its rank changes between the two.
+# 2. Time is about `(n / t)^3` calls times the fixed cost per call, plus the arithmetic at
+#    the large-product rate. At the smallest tiles the calls dominate: time divided by the
+#    number of calls estimates the fixed cost; below the tile size where calls times that
+#    cost equals the arithmetic time, overhead dominates.
+# 3. Two floats per element (`z` and `t`): 8 bytes in float32, against roughly one saved
+#    tensor per node of the op chain, about ten, so 40 bytes per element. Recompute `t` in
+#    backward when memory is the limit (long sequences, large batches: activation
+#    checkpointing) and `tanh` is cheap compared with storing and re-reading it.
+# 4. Read the fractions from your run: without scaling a noticeable share of gradient values
+#    underflow to exactly zero, more as the model improves. The scale climbs every 20 clean
+#    steps and halves at an overflow, a saw-tooth. An overflow wastes a step and must stop
+#    at once; growing is only probing for headroom, and probing too eagerly would overflow
+#    again, so growth is slow.
+# 5. About one FLOP per byte or less, while a CPU does far more arithmetic per second than
+#    its memory delivers bytes: bandwidth limits it natively (in WebAssembly the scalar
+#    `tanh` can be the limit, as the fusion table showed). So fusion, which removes passes
+#    over memory, pays for exactly this kind of operation.

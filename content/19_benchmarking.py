@@ -16,6 +16,13 @@
 # a bootstrap confidence interval) and the Pareto front that picks the models worth keeping,
 # then compare digits classifiers on accuracy, latency and size and write a small
 # MLPerf-style report that can be set side by side with one from another machine.
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - summarize timings robustly: median, quartiles and a bootstrap confidence interval
+# - design a fair comparison: warm-up, the same inputs, alternating runs
+# - find the Pareto front of models on several objectives
+# - write a reproducible benchmark report that records the platform and settings
 
 # %%
 import copy
@@ -29,8 +36,8 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import nn
 from tinytorch.benchmarking import compare, format_table, measurement_of, run_report
-from tinytorch.checks import check_pareto_front, check_summarize, yours_or_reference
-from tinytorch.checks.benchmarking import reference_pareto_front, reference_summarize
+from tinytorch.checks import check_pareto_front, check_speedup_interval, check_summarize, yours_or_reference
+from tinytorch.checks.benchmarking import reference_pareto_front, reference_speedup_interval, reference_summarize
 from tinytorch.compression import apply_masks, magnitude_prune, remove_masks
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, is_browser, native_handoff
@@ -132,7 +139,7 @@ def summarize(times, confidence=0.95, resamples=2000, seed=0):
     """Summary of timings (seconds): dict with median, q1, q3 (np.percentile 25/50/75), iqr,
     and ci_low, ci_high: the `confidence` percentile-bootstrap interval of the median."""
     ### BEGIN SOLUTION
-    # HINT: quartiles from np.percentile; for the interval, resample the timings with replacement, take each resample's median, and cut the tails of those medians
+    # HINT: the quartiles of the timings; for the interval, the medians of many resamples drawn with replacement, with their tails cut off
     t = np.asarray(times, dtype=np.float64)
     q1, median, q3 = np.percentile(t, [25, 50, 75])
     picks = np.random.default_rng(seed).integers(0, t.size, size=(resamples, t.size))
@@ -187,9 +194,41 @@ plt.show()
 # that a burst of activity elsewhere hits both alike, and reports the ratio with its
 # uncertainty: bootstrap both sets of timings and take the ratio of medians each time.
 #
+# ```
+#   a: timings of A (n values)    b: timings of B (m values)      ratio = median(a) / median(b)
+#   resample a (n draws with replacement) and b (m draws), independently, `resamples` times
+#   -> `resamples` ratios of medians; the interval cuts (1 - confidence) / 2 off each tail
+# ```
+#
+# **Exercise.** Write `speedup_interval(a, b, confidence, resamples, seed)`: the ratio of
+# medians and its bootstrap interval, `(ratio, low, high)`. A ratio above 1 means B is faster;
+# an interval that contains 1 means the data cannot tell.
+
+# %%
+def speedup_interval(a, b, confidence=0.95, resamples=2000, seed=0):
+    """median(a) / median(b) and its bootstrap interval, as (ratio, low, high) (> 1: b is faster)."""
+    ### BEGIN SOLUTION
+    # HINT: the ratio of the two medians; for the interval, many ratios of medians of resamples (with replacement) of a and of b, and their percentiles
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    ratios = (np.median(a[rng.integers(0, a.size, (resamples, a.size))], axis=1)
+              / np.median(b[rng.integers(0, b.size, (resamples, b.size))], axis=1))  # (resamples,)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(np.median(a) / np.median(b)), float(low), float(high)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_speedup_interval(speedup_interval)
+
+# %% [markdown]
 # A question from module 15: is the int8 version of a model faster than float32 here?
 
 # %%
+ratio_interval = yours_or_reference("speedup_interval", speedup_interval, reference_speedup_interval)
+
+
 def train(model, epochs=10, lr=3e-3, seed=0, masks=False):
     optimizer = Adam(model.parameters(), lr=lr)
     order = np.random.default_rng(seed)
@@ -227,15 +266,6 @@ def alternate(fn_a, fn_b, rounds=40, warmup=3):
     return np.array(a), np.array(b)
 
 
-def speedup_interval(a, b, confidence=0.95, resamples=2000, seed=0):
-    """median(a) / median(b) and its bootstrap interval (> 1: b is faster)."""
-    rng = np.random.default_rng(seed)
-    ratios = (np.median(a[rng.integers(0, a.size, (resamples, a.size))], axis=1)
-              / np.median(b[rng.integers(0, b.size, (resamples, b.size))], axis=1))
-    tail = (1 - confidence) / 2 * 100
-    return np.median(a) / np.median(b), *np.percentile(ratios, [tail, 100 - tail])
-
-
 def run(model, x):
     def call():
         with tt.no_grad():
@@ -246,7 +276,7 @@ def run(model, x):
 for size in (1, 360):
     x = x_test[:size]
     a, b = alternate(run(float_model, x), run(int8_model, x))
-    ratio, low, high = speedup_interval(a, b)
+    ratio, low, high = ratio_interval(a, b)
     sa, sb = stats(a), stats(b)
     verdict = "int8 faster" if low > 1 else "float32 faster" if high < 1 else "no clear difference"
     print(f"batch {size:3d}: float32 {sa['median'] * 1e6:7.1f} us [{sa['ci_low'] * 1e6:.1f}, {sa['ci_high'] * 1e6:.1f}], "
@@ -396,8 +426,7 @@ print(f"\nsaved {len(report.events)} events to {os.path.abspath(path)}")
 # %%
 other = "native" if where == "browser" else "browser"
 if where == "browser":
-    native_handoff("this benchmark", "pip install jupyterlab matplotlib && "
-                   "jupyter lab 19_benchmarking.ipynb",
+    native_handoff("this benchmark", "modules/19_benchmarking.ipynb",
                    differs="NumPy here has no BLAS and one thread, which slows each variant by a different factor")
 if os.path.exists(f"benchmark_{other}.json"):
     with open(f"benchmark_{other}.json") as f:
@@ -435,3 +464,25 @@ else:
 #    be, and what would you measure next?
 # 5. Your report records the platform, the seed and the settings. What else would someone
 #    need to reproduce your numbers on their machine, and what could never be reproduced?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Read both from your run. The mean sits above the median because the slow tail (other
+#    processes, garbage collection) pulls it up. Report the median with its interval or
+#    quartiles: it describes a typical call; report the tail (p99) separately when
+#    worst-case latency matters.
+# 2. Read it from your run. For a new benchmark, run a pilot to measure the spread, then
+#    pick the number of repeats that makes the interval narrower than the smallest
+#    difference you care about (its width shrinks like `1 / sqrt(n)`).
+# 3. The machine changes during the run: the CPU heats and throttles, a background job
+#    starts, the frequency governor ramps up. If A runs first while cool and B afterwards
+#    while throttled, B looks slower for reasons that have nothing to do with B.
+#    Interleaving exposes both to the same conditions.
+# 4. Read your front. For 64 KiB: the smallest variant that fits (int8 and pruned, if its
+#    accuracy is acceptable); next, measure on the device itself: the memory including
+#    activations, its latency, and its accuracy after conversion.
+# 5. The software versions (Python, NumPy, tinytorch's commit), the hardware (CPU model,
+#    BLAS library, thread count), the operating system and power settings, and the data.
+#    Never reproducible: the momentary load, the thermal state and timing noise of that
+#    particular run.

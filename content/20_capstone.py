@@ -17,6 +17,13 @@
 # the stages and the report that attributes every gain and loss to the stage that caused it;
 # the stages themselves are built from what you wrote in the earlier modules (or tinytorch's
 # versions of it).
+#
+# **Learning objectives.** By the end of this module you can:
+#
+# - chain optimization stages into a pipeline that measures after each stage
+# - attribute gains and losses to the stage that caused them, step by step and in total
+# - combine pruning, quantization and compiling built from the earlier modules
+# - choose a deployment variant from measurements on the Pareto front
 
 # %%
 import copy
@@ -29,8 +36,8 @@ import tinytorch as tt
 from tinytorch import Tensor, nn
 from tinytorch.acceleration import choose_fastest
 from tinytorch.benchmarking import benchmark, format_table, run_report
-from tinytorch.checks import check_run_pipeline, check_stage_report, yours_or_reference
-from tinytorch.checks.benchmarking import reference_run_pipeline, reference_stage_report
+from tinytorch.checks import check_run_pipeline, check_shrink_hidden, check_stage_report, yours_or_reference
+from tinytorch.checks.benchmarking import reference_run_pipeline, reference_shrink_hidden, reference_stage_report
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe
 from tinytorch.profiling import profile
@@ -108,16 +115,30 @@ print(report)
 #
 # **Prune** (module 16): remove the half of each hidden layer's neurons with the smallest
 # weights (L2 norm of their incoming row), then fine-tune for a few epochs. Unlike
-# unstructured pruning, this makes the matrices genuinely smaller.
+# unstructured pruning, this makes the matrices genuinely smaller: a hidden neuron is one row
+# of its layer's weight (with its bias) and one column of the next layer's weight, so removing
+# it removes both.
+#
+# ```
+#   Linear(64, 256)  weight (256, 64)   keep 128 rows    ->  Linear(64, 128)
+#   Linear(256, 128) weight (128, 256)  keep 128 columns ->  Linear(128, 128), then keep 64 rows
+# ```
+#
+# **Exercise.** Write `shrink_hidden(model, amount)`: a smaller copy of an MLP (a `Sequential`
+# of `Linear` and `ReLU` layers) in which every hidden layer keeps its
+# `round((1 - amount) * width)` neurons whose incoming weight rows have the largest L2 norms,
+# and the next `Linear` keeps the matching input columns. The last layer's outputs (the
+# classes) stay; the input model must stay untouched (the pipeline compares it with the result).
 
 # %%
-def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
-    """A smaller copy of an MLP (Sequential of Linear/ReLU): each hidden layer keeps its
-    (1 - amount) strongest neurons; then fine-tuned."""
+def shrink_hidden(model, amount=0.5):
+    """A smaller copy of an MLP without each hidden layer's `amount` weakest neurons."""
+    ### BEGIN SOLUTION
+    # HINT: for each hidden Linear, which rows (neurons) to keep, ranked by L2 norm; then new, smaller Linear layers for it and for the next one
     layers = [copy.deepcopy(layer) for layer in model]
     linears = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Linear)]
     for i, j in zip(linears[:-1], linears[1:]):  # layer i's outputs are layer j's inputs
-        weight = layers[i].weight.data
+        weight = layers[i].weight.data  # (out, in)
         keep = np.sort(np.argsort(-np.linalg.norm(weight, axis=1))[:round(len(weight) * (1 - amount))])
         smaller = nn.Linear(weight.shape[1], len(keep))
         smaller.weight.data = weight[keep].copy()
@@ -127,7 +148,20 @@ def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
         narrower.weight.data = layers[j].weight.data[:, keep].copy()
         narrower.bias.data = layers[j].bias.data.copy()
         layers[j] = narrower
-    return train(Sequential(*layers), fine_tune_epochs, lr=1e-3, seed=1)
+    return Sequential(*layers)
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check_shrink_hidden(shrink_hidden)
+
+# %%
+shrink = yours_or_reference("shrink_hidden", shrink_hidden, reference_shrink_hidden)
+
+
+def prune_neurons(model, amount=0.5, fine_tune_epochs=4):
+    """The prune stage: a smaller copy of the MLP, fine-tuned for a few epochs."""
+    return train(shrink(model, amount), fine_tune_epochs, lr=1e-3, seed=1)
 
 
 # %% [markdown]
@@ -237,7 +271,7 @@ def run_pipeline(model, stages, measure):
     """[{'stage': name, 'model': model, **measure(model)}, ...] for the input model ('baseline')
     and after each of `stages` = [(name, fn), ...], fn(previous model) -> next model."""
     ### BEGIN SOLUTION
-    # HINT: start the list with the baseline row; then for each (name, stage): replace the current model by stage(current) and add its row
+    # HINT: one measured row for the input model, then one after each stage, every stage applied to the previous stage's result
     rows = [{"stage": "baseline", "model": model, **measure(model)}]
     for name, stage in stages:
         model = stage(model)
@@ -287,7 +321,7 @@ def stage_report(rows):
     """Each row plus accuracy_change, size_reduction, speedup (vs the previous row) and
     total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""
     ### BEGIN SOLUTION
-    # HINT: for row i, previous = rows[i - 1] (rows[0] for the first) and first = rows[0]; ratios put the older value on top
+    # HINT: for every row, its changes against the row before it (the first against itself) and against the first row; ratios put the older value on top
     report = []
     for i, row in enumerate(rows):
         previous, first = rows[max(i - 1, 0)], rows[0]
@@ -329,6 +363,12 @@ for r in final[1:]:
           f"accuracy {r['accuracy_change'] * 100:+.1f} points (1-image latency {r['latency_ms']:.3f} ms, "
           f"95% interval [{low:.3f}, {high:.3f}])")
 
+# the trends the next paragraphs describe, on this run
+pruned, quantized, compiled = final[1:4]
+assert 2 < pruned["size_reduction"] < 4, "pruning half the neurons should shrink the model 2-4x"
+assert 3 < quantized["size_reduction"] <= 4, "int8 weights should be nearly 4x smaller than float32"
+assert compiled["size_bytes"] == quantized["size_bytes"], "compiling should not change a stored byte"
+
 fig, axes = plt.subplots(1, 3, figsize=(11, 3))
 names = [r["stage"].split(" ")[0] for r in final]
 for ax, key, label in zip(axes, ("size_bytes", "latency_ms", "accuracy"),
@@ -351,8 +391,11 @@ plt.show()
 #   has no fast integer matrix product, and quantizing each input costs extra passes, so the
 #   int8 model is usually *slower* here, while on hardware with int8 units (phones, recent
 #   CPUs, accelerators) it is faster. Size and speed are separate questions.
-# - **Compiling** changed no number the model computes and no byte it stores, but removed
-#   most of the per-layer overhead, which is most of a single image's latency.
+# - **Compiling** changed no byte the model stores. It picks, per layer, the matrix-product
+#   formulation that was fastest on this runtime and skips the Tensor bookkeeping; whether
+#   that makes a single image faster depends on the runtime and on what the compiled model
+#   still pays per call: the "bought" line above says which way it went on yours. Only a
+#   measurement tells, which is why every stage is measured.
 #
 # The **order** matters too: pruning before quantizing lets fine-tuning repair the damage in
 # float32; compiling last sees the final layers. And the cache of module 17 has no place in
@@ -384,3 +427,29 @@ print(run_report(variants, x_test[:64], seed=0, warmup=3, repeats=20, title="dig
 # 5. The compiled model agrees with the original on almost all predictions, but not always
 #    to the last bit of every logit. Where can the differences come from, and how would you
 #    decide whether they are acceptable?
+
+# %% [markdown] tags=["solution"]
+# ## Answers (solution edition only)
+#
+# 1. Read your "bought" lines. The profile at the start says a single image is mostly
+#    per-layer overhead and the batch mostly arithmetic in the first two layers: stages that
+#    remove calls and bookkeeping are the ones that can help the single image, while
+#    pruning, which removes FLOPs from those layers, usually buys the most for the batch.
+# 2. Keep it on a phone or microcontroller with int8 units or tight memory (size and
+#    bandwidth are the limit); drop it on a server with fast float matrix products and
+#    plenty of memory, where it only costs accuracy. Measure on the target: latency with its
+#    int8 kernels, memory, and the accuracy lost.
+# 3. Quantizing first replaces the `Linear` layers with `QuantizedLinear`; the pruning
+#    stage, which ranks and fine-tunes float weights of `Linear` layers, then has nothing to
+#    prune or fails, and int8 weights cannot be fine-tuned, so the accuracy lost cannot be
+#    repaired. Run it and read the error or the table.
+# 4. When stages interact instead of adding up: quantization's speed depends on how many
+#    neurons pruning left, compiling's gain on which layer types exist; the consecutive rows
+#    credit the later stage with an effect that depends on the earlier one, and another
+#    order would attribute it differently. Also when a step's difference is within the
+#    measurement noise.
+# 5. The compiled model may pick a different formulation of each matrix product (another
+#    summation order, blocking, or accumulation), which changes rounding in the last bits;
+#    an argmax flips only where two logits nearly tie. Acceptable if the test accuracy is
+#    unchanged within noise, the largest logit difference is tiny compared with the logits'
+#    scale, and the differing predictions are near-ties.

@@ -53,6 +53,29 @@ plt.show()
 mine.status()
 
 # %% [markdown]
+# ## Take your work with you
+#
+# Run the cell below: it makes **one file with all your work** (your notebooks, the framework
+# you built in `my_tinytorch/`, your progress) and shows a link that downloads it as
+# `tinytorch-work.zip`. Keep it as a backup, or continue on your own machine: the steps
+# printed under the link install this site's tinytorch and write the course's notebooks there
+# with your work merged in (`tinytorch course ... --work tinytorch-work.zip`).
+
+# %%
+import tinytorch.cli
+from tinytorch.platform import handoff_message
+
+display(tinytorch.cli.download_work())
+print(handoff_message("progress.ipynb"))
+
+# %% [markdown]
+# **Coming back** from your machine (or another browser): there, `tinytorch export` (or the
+# link above) makes the same kind of file. Upload it here (the file browser's *Upload* button,
+# into the top folder), then run
+# `tinytorch.cli.import_work("tinytorch-work.zip")`. A file you changed here after the
+# archive's copy is kept, and listed; `overwrite=True` replaces those too.
+
+# %% [markdown]
 # ## Your files
 #
 # Each saved file is plain Python: your definition, the imports it needs and the helpers it

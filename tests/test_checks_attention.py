@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from tinytorch import Tensor, nn
-from tinytorch.checks import CheckFailed, check_multi_head_attention, check_scaled_dot_product_attention
+from tinytorch.checks import CheckFailed, check_head_weights, check_multi_head_attention, check_scaled_dot_product_attention
 from tinytorch.nn import Module
 from tinytorch.nn import functional as F
+
+from solutions import load_solution
 
 
 def _array(mask):
@@ -195,3 +197,10 @@ def test_mha_mistakes():
 def test_reference_stand_in_passes():
     from tinytorch.checks.attention import ReferenceMultiHeadAttention
     check_multi_head_attention(ReferenceMultiHeadAttention)
+
+
+head_weights = load_solution("12_attention", "head_weights")  # the notebook's own solution
+
+
+def test_head_weights_solution_passes_and_stub_fails(passes_and_stub_fails):
+    passes_and_stub_fails(check_head_weights, head_weights)

@@ -135,7 +135,7 @@ def detached_distillation_loss(student_logits, teacher_logits, targets, temperat
 
 @pytest.mark.parametrize("check, wrong, expected", [
     pytest.param(check_magnitude_prune, threshold, "sort instead", id="threshold_pruning_of_ties"),
-    pytest.param(check_magnitude_prune, make_magnitude_prune(score=lambda w: w), "np.abs(weight)", id="signed_ranking"),
+    pytest.param(check_magnitude_prune, make_magnitude_prune(score=lambda w: w), "rank by magnitude |w|", id="signed_ranking"),
     pytest.param(check_magnitude_prune, make_magnitude_prune(count=int), "28.999999999999996",
                  id="int_instead_of_round"),
     pytest.param(check_magnitude_prune, make_magnitude_prune(

@@ -11,17 +11,18 @@ def test_native_run_is_detected_and_runs_the_full_version(capsys):
         assert platform.is_browser()
         return
     assert not platform.is_browser()
-    assert platform.native_handoff("BLAS scaling", "python bench/blas.py") is True
+    assert platform.native_handoff("BLAS scaling", "modules/18_acceleration.ipynb") is True
     assert capsys.readouterr().out == ""
 
 
 def test_browser_gets_one_message_with_the_exact_local_command(monkeypatch, capsys):
     monkeypatch.setattr(sys, "platform", "emscripten")
     assert platform.is_browser()
-    assert platform.native_handoff("BLAS scaling", "python bench/blas.py") is False
+    assert platform.native_handoff("BLAS scaling", "modules/18_acceleration.ipynb") is False
     out = capsys.readouterr().out
     assert "BLAS scaling" in out
-    assert f"pip install tinytorch-{tinytorch.__version__}-py3-none-any.whl && python bench/blas.py" in out
+    assert f"tinytorch-{tinytorch.__version__}-py3-none-any.whl[course]" in out  # the wheel, never an index
+    assert "jupyter lab tinytorch-notebooks/modules/18_acceleration.ipynb" in out
 
 
 def test_describe_names_numpy_version_and_runtime(monkeypatch):

@@ -229,3 +229,36 @@ def test_gpt_profile_counts_every_layer():
     assert rows["blocks.0.attn"].flops == attention
     assert rows["lm_head"].flops == 2 * b * t * e * 20  # tied head, no bias
     assert report.total_params == sum(p.data.size for p in models.GPT(config).parameters())
+
+
+class _FakeClock:
+    """perf_counter that advances by the next of `steps` seconds at every other reading (the
+    end of a call), so each call 'takes' one step."""
+
+    def __init__(self, steps):
+        self.now, self.steps, self.readings = 0.0, list(steps), 0
+
+    def __call__(self):
+        self.readings += 1
+        if self.readings % 2 == 0:
+            self.now += self.steps.pop(0)
+        return self.now
+
+
+def test_best_time_is_the_fastest_call_and_repeats_quick_calls_up_to_the_budget(monkeypatch):
+    from tinytorch.profiling import timing
+
+    calls = []
+    monkeypatch.setattr(timing.time, "perf_counter", _FakeClock([0.3, 0.1, 0.2]))
+    assert timing.best_time(calls.append, "x", repeats=3, budget=0.0) == pytest.approx(0.1)
+    assert calls == ["x"] * 3
+    monkeypatch.setattr(timing.time, "perf_counter", _FakeClock([0.01] * 50))
+    calls.clear()
+    timing.best_time(calls.append, 1, repeats=2, budget=0.095)  # 2 calls are not 0.095 s yet
+    assert len(calls) == 10
+    monkeypatch.setattr(timing.time, "perf_counter", _FakeClock([0.001] * 50))
+    calls.clear()
+    timing.best_time(calls.append, 1, repeats=2, budget=1.0, max_repeats=7)
+    assert len(calls) == 7
+    with pytest.raises(ValueError, match="best_time: repeats must be an int >= 1"):
+        timing.best_time(calls.append, repeats=0)

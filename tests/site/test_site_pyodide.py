@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
-import build
 from tests import solutions
+from tinytorch_site.common import REPO
+from tinytorch_site.in_pyodide import RUNNER
 
 pytestmark = [pytest.mark.slow, pytest.mark.pyodide]
 
-RUNNER = Path(__file__).with_name("pyodide_runner.mjs")
-TESTS = build.REPO / "tests"
+TESTS = REPO / "tests"
+# From the site's lock, as its kernel gets them (pygments: a dependency of pytest).
+PACKAGES = "micropip,packaging,pygments,numpy,tinytorch"
 # Test files that need a native Jupyter kernel, subprocesses or the site tooling.
 NATIVE_ONLY = re.compile(r"\b(nbclient|notebook_runner|jupytext|nbformat|subprocess|playwright|import build)\b")
 
@@ -35,16 +37,24 @@ def node() -> str:
 
 
 def library_test_files() -> list[Path]:
+    """The test files, and the helper modules beside them (e.g. mistake_bank.py), that can run
+    in Pyodide; conftest.py first."""
     files = [TESTS / "conftest.py"] if (TESTS / "conftest.py").exists() else []
-    for path in sorted(TESTS.glob("test_*.py")):
-        if not NATIVE_ONLY.search(path.read_text(encoding="utf-8")):
+    for path in sorted(TESTS.glob("*.py")):
+        if path.name != "conftest.py" and not NATIVE_ONLY.search(path.read_text(encoding="utf-8")):
             files.append(path)
     return files
 
 
 def run_in_pyodide(site_dir: Path, wheels: Path, tests_dir: Path, *pytest_args: str) -> subprocess.CompletedProcess:
+    """pytest on `tests_dir` (mounted at /tests) inside the site's Pyodide, with the wheels of
+    `wheels` installed; pytest's fd capture cannot work in Pyodide, and its cache plugin wants
+    a writable rootdir; scratch files (e.g. .hypothesis/) stay out of the host folder."""
     result = subprocess.run(
-        [node(), str(RUNNER), str(site_dir / "static" / "pyodide"), str(wheels), str(tests_dir), *pytest_args],
+        [node(), str(RUNNER), str(site_dir / "static" / "pyodide"), "--packages", PACKAGES,
+         "--mount", f"{wheels}:/wheels", "--wheels", "/wheels", "--mount", f"{tests_dir}:/tests",
+         "--imports-of", "/tests", "--cwd", "/tmp/run", "--path", "/tests",
+         "-m", "pytest", "/tests", "--capture=sys", "-p", "no:cacheprovider", *pytest_args],
         capture_output=True, text=True, timeout=1800,
     )
     print(result.stdout[-6000:])
@@ -54,7 +64,7 @@ def run_in_pyodide(site_dir: Path, wheels: Path, tests_dir: Path, *pytest_args: 
 
 def write_pytest_ini(folder: Path) -> None:
     """The project's registered markers, so `-m "not slow"` selects without warnings."""
-    config = tomllib.loads((build.REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     markers = config["tool"]["pytest"]["ini_options"].get("markers", [])
     (folder / "pytest.ini").write_text("[pytest]\nmarkers =\n" + "".join(f"    {m}\n" for m in markers))
 
@@ -82,20 +92,22 @@ def test_a_failing_test_fails_the_pyodide_run(site_dir, pyodide_test_wheels, tmp
 
 
 def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_path):
-    """The slimmed matplotlib still draws (default sans-serif font, mathtext), and reads the
-    font list the build made instead of scanning its fonts again."""
+    """The slimmed matplotlib still draws (default sans-serif font, mathtext; PNG, and PDF and
+    SVG without the dropped Adobe font metrics), and reads the font list the build made
+    instead of scanning its fonts again."""
     (tmp_path / "test_plot.py").write_text(
         "import io, pytest\n\n"
-        "def test_plot_to_png():\n"
+        "def test_plot_to_png_pdf_svg():\n"
         "    import matplotlib\n    matplotlib.use('Agg')\n    import matplotlib.pyplot as plt\n"
         "    fig, ax = plt.subplots()\n    ax.plot([0, 1, 2], [1, 0, 1], label=r'$\\alpha^2$')\n"
         "    ax.set_title('loss')\n    ax.legend()\n"
-        "    buffer = io.BytesIO()\n    fig.savefig(buffer, format='png')\n"
-        "    assert buffer.getvalue()[:4] == b'\\x89PNG'\n")
+        "    for fmt, magic in (('png', b'\\x89PNG'), ('pdf', b'%PDF'), ('svg', b'<?xm')):\n"
+        "        buffer = io.BytesIO()\n        fig.savefig(buffer, format=fmt)\n"
+        "        assert buffer.getvalue()[:4] == magic, fmt\n")
     (tmp_path / "test_font_list.py").write_text(
         "import logging, os\n\n"
         "def test_font_list_is_read_not_rebuilt(caplog):\n"
-        "    # build.prebuild_font_cache: a list for this matplotlib, of fonts that exist\n"
+        "    # tinytorch_site.in_pyodide.prebuild_font_cache: a list for this matplotlib, of fonts that exist\n"
         "    with caplog.at_level(logging.INFO, logger='matplotlib.font_manager'):\n"
         "        from matplotlib import font_manager\n"
         "    assert 'building the font cache' not in caplog.text\n"
@@ -110,7 +122,7 @@ def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_pa
 
 
 def test_working_directory_is_searched_last_for_imports(site_dir, pyodide_test_wheels, tmp_path):
-    """build.SITECUSTOMIZE: modules in the working directory (the notebook's folder in the
+    """tinytorch_site/programs/sitecustomize.py: modules in the working directory (the notebook's folder in the
     browser) still import, but cannot shadow the standard library."""
     (tmp_path / "test_cwd.py").write_text(
         "import importlib, sys\n\n"

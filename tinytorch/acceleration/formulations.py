@@ -8,7 +8,8 @@ Pyodide's NumPy has none, and `einsum` has been measured faster than `dot` there
 
 import numpy as np
 
-from ..nn.conv import _col2im
+from ..nn.conv import _pair
+from ..nn.im2col import conv_output_size, im2col
 
 
 def _check_matmul(a, b, op):
@@ -83,65 +84,6 @@ MATMUL_FORMULATIONS = {
 
 # ---------------------------------------------------------------------- convolution (N, C, H, W) * (F, C, kh, kw)
 
-def _pair(value, name, op):
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return pair
-
-
-def conv_output_size(height, width, kernel, stride=1, padding=0, op="conv2d"):
-    """(Hout, Wout) of a convolution; a kernel larger than the padded input is an error."""
-    (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel, "kernel_size", op), _pair(stride, "stride", op),
-                                    _pair(padding, "padding", op))
-    if sh < 1 or sw < 1 or ph < 0 or pw < 0:
-        raise ValueError(f"{op}: stride must be >= 1 and padding >= 0, got stride {stride}, padding {padding}")
-    if kh > height + 2 * ph or kw > width + 2 * pw:
-        raise ValueError(
-            f"{op}: kernel ({kh}, {kw}) is larger than the padded input ({height + 2 * ph}, {width + 2 * pw})"
-        )
-    return (height + 2 * ph - kh) // sh + 1, (width + 2 * pw - kw) // sw + 1
-
-
-def im2col(x, kernel_size, stride=1, padding=0, pad_value=0):
-    """Patches of x (N, C, H, W) as rows: (N * Hout * Wout, C * kh * kw), plus (Hout, Wout).
-
-    A strided view picks every window without copying; the single reshape at the end makes
-    the one copy the matrix product needs. `pad_value` lets integer inputs pad with their
-    zero point (the integer that stands for 0.0).
-    """
-    if x.ndim != 4:
-        raise ValueError(f"im2col: expected input (N, C, H, W), got shape {x.shape}")
-    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size", "im2col"), _pair(stride, "stride", "im2col"), \
-        _pair(padding, "padding", "im2col")
-    hout, wout = conv_output_size(x.shape[2], x.shape[3], (kh, kw), (sh, sw), (ph, pw), "im2col")
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))  # (N, C, H', W', kh, kw)
-    windows = windows[:, :, ::sh, ::sw][:, :, :hout, :wout]  # (N, C, Hout, Wout, kh, kw)
-    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(x.shape[0] * hout * wout, -1)
-    return cols, (hout, wout)
-
-
-def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
-    """Add every row of `cols` (N * Hout * Wout, C * kh * kw), im2col's layout, back onto the
-    pixels of an (N, C, H, W) input that im2col copied it from: im2col's adjoint, and the input
-    gradient of a convolution computed through it. Overlapping windows add up; padding drops.
-    """
-    if len(x_shape) != 4:
-        raise ValueError(f"col2im: expected x_shape (N, C, H, W), got {tuple(x_shape)}")
-    n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size", "col2im"), _pair(stride, "stride", "col2im"), \
-        _pair(padding, "padding", "col2im")
-    hout, wout = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw), "col2im")
-    if cols.shape != (n * hout * wout, c * kh * kw):
-        raise ValueError(f"col2im: expected cols of shape {(n * hout * wout, c * kh * kw)} for input {tuple(x_shape)} "
-                         f"and kernel ({kh}, {kw}), got {cols.shape}")
-    per_position = cols.reshape(n, hout, wout, c, kh, kw).transpose(3, 4, 5, 0, 1, 2)  # (C, kh, kw, N, Hout, Wout)
-    # the scatter Conv2d's backward does: one strided add per kernel position
-    return _col2im(per_position, (n, c, h + 2 * ph, w + 2 * pw), (sh, sw), (1, 1), ((ph, ph), (pw, pw)))
-
-
 def _check_conv(x, weight, op):
     if x.ndim != 4 or weight.ndim != 4:
         raise ValueError(f"{op}: expected input (N, C, H, W) and weight (F, C, kh, kw), got {x.shape} and {weight.shape}")
@@ -154,7 +96,7 @@ def conv2d_naive(x, weight, stride=1, padding=0):
     _check_conv(x, weight, "conv2d_naive")
     n, _, h, w = x.shape
     f, _, kh, kw = weight.shape
-    (sh, sw), (ph, pw) = _pair(stride, "stride", "conv2d_naive"), _pair(padding, "padding", "conv2d_naive")
+    (sh, sw), (ph, pw) = _pair(stride, "stride", "conv2d_naive", 1), _pair(padding, "padding", "conv2d_naive", 0)
     hout, wout = conv_output_size(h, w, (kh, kw), (sh, sw), (ph, pw), "conv2d_naive")
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out = np.zeros((n, f, hout, wout), dtype=np.result_type(x, weight))
@@ -189,7 +131,7 @@ def conv2d_im2col_einsum(x, weight, stride=1, padding=0):
 def conv2d_tensordot(x, weight, stride=1, padding=0):
     """No im2col copy: tensordot of the strided window view with the kernel over (C, kh, kw)."""
     _check_conv(x, weight, "conv2d_tensordot")
-    (sh, sw), (ph, pw) = _pair(stride, "stride", "conv2d_tensordot"), _pair(padding, "padding", "conv2d_tensordot")
+    (sh, sw), (ph, pw) = _pair(stride, "stride", "conv2d_tensordot", 1), _pair(padding, "padding", "conv2d_tensordot", 0)
     kh, kw = weight.shape[2:]
     hout, wout = conv_output_size(x.shape[2], x.shape[3], (kh, kw), (sh, sw), (ph, pw), "conv2d_tensordot")
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))

@@ -13,8 +13,8 @@ from . import (  # noqa: F401  (one file per course module, in course order: imp
     tensor, activations, layers, losses, autograd, optim, training, data, conv, text, embeddings,
     attention, transformer, profiling, quantization, compression, memoization, acceleration, benchmarking,
 )
-from .core import CheckFailed, assert_close, check_function, results, yours_or_reference  # noqa: F401
+from .core import CheckFailed, assert_close, check_function, hint, results, yours_or_reference  # noqa: F401
 
 globals().update({e.check.__name__: e.check for e in registry.EXERCISES.values()})
-__all__ = ["CheckFailed", "assert_close", "check_function", "results", "yours_or_reference",
+__all__ = ["CheckFailed", "assert_close", "check_function", "hint", "results", "yours_or_reference",
            *(e.check.__name__ for e in registry.EXERCISES.values())]

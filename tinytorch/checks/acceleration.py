@@ -13,7 +13,27 @@ from .. import grad_mode
 from ..acceleration import LossScaler, bias_gelu as reference_bias_gelu, matmul_blocked, next_loss_scale
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'matmul_tiled': (
+        'compute the product block by block, so each block of the inputs is reused while it is in cache',
+        'three loops step over M, N and K by the tile size; every product involves blocks at most tile by tile',
+        'output block (i, j) accumulates the products of block (i, k) of a with block (k, j) of b over every k',
+    ),
+    'bias_gelu': (
+        'fuse the bias add and GELU into one op with a single backward, instead of two graph nodes',
+        'z = input + bias broadcasts the bias over the leading axes; the bias gradient sums over them',
+        "forward: GELU(z); backward: g times GELU'(z) for the input, and that summed over all leading axes for the bias",
+    ),
+    'update_scale': (
+        'dynamic loss scaling: shrink the scale on overflow, grow it after a run of clean steps',
+        'the state is the scale and the count of clean steps since the last change',
+        'overflow: scale times backoff_factor and the count restarts; clean: count + 1, and at growth_interval scale times growth_factor and the count restarts',
+    ),
+})
 
 exercise = registry.module("18_acceleration", "Acceleration")
 

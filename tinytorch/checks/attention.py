@@ -9,9 +9,29 @@ from ..nn import functional as F
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .layers import _build, _grad_of
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'scaled_dot_product_attention': (
+        'each query scores every key, the scores become weights with a softmax, and the output is the weighted sum of values',
+        'query (..., L, D) against key (..., S, D) gives scores (..., L, S); the output is (..., L, Dv)',
+        'scores = Q K^T / sqrt(D); masked positions get -inf (causal: keys after the query), a float mask is added; softmax over S; times V',
+    ),
+    'head_weights': (
+        "recompute each head's attention pattern: the same queries, keys, scaling and causal softmax as inside your MultiHeadAttention, without the values",
+        "x (B, T, E) gives q and k of (B, T, E), split into (B, H, T, D) with D = E / H; the scores and the weights are (B, H, T, T)",
+        "weights = softmax over the keys of q k^T / sqrt(D), with -inf where a key comes after its query",
+    ),
+    'multi_head_attention': (
+        'project queries, keys and values, split the features into heads that attend independently, then merge and project',
+        '(B, T, E) becomes (B, heads, T, E / heads) for each of q, k, v; the merged result is (B, T, E) again',
+        'q, k, v projections; reshape and swap the time and head axes; attention per head with the masks combined; swap back, reshape, output projection',
+    ),
+})
 
 exercise = registry.module("12_attention", "Attention")
 
@@ -68,7 +88,7 @@ def _sdpa_cases(rng):
 def _sdpa_hint(kwargs):
     if kwargs.get("is_causal"):
         return ("causal: query i may see keys 0..i; set scores above the diagonal to -inf "
-                "(np.tril(np.ones((L, S), bool)) is True where allowed) before the softmax")
+                "(a lower triangle of allowed positions) before the softmax")
     mask = kwargs.get("attn_mask")
     if mask is not None and mask.dtype == np.bool_:
         return "a bool attn_mask is True where attention is ALLOWED: fill the scores where it is False with -inf"
@@ -271,3 +291,45 @@ class ReferenceMultiHeadAttention(nn.Module):
                 mask = mask & np.tri(length, source, dtype=bool)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal and mask is None)
         return self.out_proj(out.transpose(1, 2).reshape(batch, length, self.embed_dim))
+
+
+# ---------------------------------------------------------------------- the weights of each head
+
+
+def reference_head_weights(mha, x):
+    """(B, H, T, T) causal attention weights of each head of `mha` (q_proj, k_proj, num_heads,
+    head_dim) on x (B, T, E), as NumPy."""
+    batch, length, _ = x.shape
+    q, k = (proj(x).data.reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)
+            for proj in (mha.q_proj, mha.k_proj))  # (B, H, T, D)
+    return F.attention_weights(Tensor(q), Tensor(k), is_causal=True).data
+
+
+class _Projections:
+    """Just what head_weights reads of a MultiHeadAttention: q_proj, k_proj, num_heads, head_dim."""
+
+    def __init__(self, embed_dim, num_heads, scale):
+        self.q_proj, self.k_proj = nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim)
+        for proj in (self.q_proj, self.k_proj):
+            proj.weight.data *= scale
+        self.num_heads, self.head_dim = num_heads, embed_dim // num_heads
+
+
+@exercise("head_weights")
+def check_head_weights(head_weights):
+    """head_weights(mha, x) -> (B, H, T, T): each head's causal attention weights, from the
+    trained q_proj and k_proj of a MultiHeadAttention."""
+    name = "head_weights"
+    rng = np.random.default_rng(12)
+    manual_seed(12)
+    cases = [("B=2, T=5, E=8, 2 heads", 2, 5, 8, 2, 1.0), ("B=1, T=4, E=12, 3 heads", 1, 4, 12, 3, 1.0),
+             ("one position: T=1, 1 head", 3, 1, 4, 1, 1.0), ("large scores (weights x 30), T=6, 2 heads", 2, 6, 8, 2, 30.0)]
+    for case, batch, length, embed_dim, heads, scale in cases:
+        mha = _Projections(embed_dim, heads, scale)
+        x = Tensor(_random(rng, batch, length, embed_dim))
+        got = run_hinted(name, case, head_weights, mha, x, strict_float=True,
+                         hint="subtract each row's maximum score before exp (masked scores are -inf)")
+        assert_close(name, case, got, reference_head_weights(mha, x), atol=1e-5, rtol=1e-4,
+                     hint="split heads as in MultiHeadAttention (reshape to (B, T, H, D), then swap T and H); scores "
+                          "q k^T / sqrt(D) with -inf above the diagonal; softmax over the keys (the last axis)")
+    passed(name, len(cases), [case for case, *_ in cases])

@@ -14,7 +14,62 @@ from ..gradcheck import numerical_grad
 from .. import seams
 from ..tensor import Tensor, _freed_backward
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'unbroadcast': (
+        'broadcasting copied a value to many places in the forward pass, so its gradient is the sum over those places',
+        'first sum away the leading axes that broadcasting added, then sum (keeping the axis) over every axis where the original shape had size 1',
+        "the result must have exactly the input's shape: grad summed over the broadcast axes",
+    ),
+    'add_backward': (
+        'a + b passes the upstream gradient unchanged to both inputs',
+        "each input's gradient must have that input's own shape, which broadcasting may have enlarged",
+        "grad_a and grad_b are both the upstream grad, each unbroadcast to its input's shape",
+    ),
+    'mul_backward': (
+        "the product rule: each factor's gradient is the upstream grad times the other factor",
+        "the products have the broadcast shape; reduce each back to its own input's shape",
+        'grad_a = grad times b, grad_b = grad times a, each unbroadcast',
+    ),
+    'matmul_backward': (
+        "each input's gradient is the upstream gradient multiplied by the other input, transposed",
+        'grad is (..., n, m), a is (..., n, k), b is (..., k, m): pick the products whose shapes come out as (n, k) and (k, m)',
+        'grad_a = grad times b^T, grad_b = a^T times grad (transposing the last two axes), each unbroadcast over leading dims',
+    ),
+    'sum_backward': (
+        "every input element contributes once to its sum, so each gets that sum's gradient",
+        "put the summed axes back as size-1 axes (unless keepdim kept them), then broadcast to the input's shape",
+        'grad_x[i] = grad[the sum that i went into]; dim None means every axis',
+    ),
+    'relu_backward': (
+        'relu passes gradient where its input was positive and blocks it elsewhere',
+        "the result has x's shape, one value per element",
+        'grad where x > 0, and 0 where x <= 0',
+    ),
+    'sigmoid_backward': (
+        'the derivative of sigmoid can be written with its own output, which the forward pass already computed',
+        'elementwise: same shape as the output',
+        'd sigmoid/dx = out (1 - out); multiply the upstream grad by it',
+    ),
+    'tanh_backward': (
+        'the derivative of tanh can be written with its own output',
+        'elementwise: same shape as the output',
+        'd tanh/dx = 1 - out^2; multiply the upstream grad by it',
+    ),
+    'topological_sort': (
+        'order the graph so every node comes after all the nodes it was computed from',
+        'a depth-first search without recursion: a stack of nodes, each pushed once to expand its parents and once to be emitted',
+        'emit a node when it comes off the stack for the second time (all its parents emitted); skip nodes already visited (by id)',
+    ),
+    'backward': (
+        'walk the graph from the output back to the leaves, handing each node the sum of the gradients of its uses',
+        "one gradient per node, with that node's shape, starting from ones for the root; keep them in a dict keyed by id",
+        "in reverse topological order: a leaf adds its gradient (a copy) to .grad; any other node calls its backward and adds each result to its parent's entry",
+    ),
+})
 
 exercise = registry.module("05_autograd", "Autograd")
 
@@ -155,8 +210,8 @@ def check_matmul_backward(matmul_backward):
         ("broadcast batch", n((2, 5, 3, 2)), (n((2, 1, 3, 4)), n((5, 4, 2))), True),
     ]
     _check_rule("matmul_backward", matmul_backward, lambda a, b: a @ b, cases,
-                "grad_a = grad @ b^T and grad_b = a^T @ grad (transpose the last two axes with "
-                "np.swapaxes(x, -1, -2)), then unbroadcast each to its input's shape")
+                "each input's gradient is grad multiplied by the other input with its last two axes swapped, "
+                "on the side that gives that input's shape; then unbroadcast each")
 
 
 @exercise("sum_backward", seam="sum_backward")
@@ -176,7 +231,7 @@ def check_sum_backward(sum_backward):
     ]
     name = "sum_backward"
     hint = ("every input element contributes once to its sum, so it gets that sum's grad: put the "
-            "summed axes back (np.expand_dims, unless keepdim) and np.broadcast_to(shape)")
+            "summed axes back as size-1 axes (unless keepdim kept them), then broadcast to the input's shape")
     for case, shape, dim, keepdim in cases:
         forward = lambda t: t.sum(dim=dim, keepdim=keepdim)
         x = n(shape)
@@ -208,7 +263,7 @@ def _activation_cases(rng, with_zero):
 def check_relu_backward(relu_backward):
     """relu_backward(grad, x) -> grad for the input of relu(x) (0 where x <= 0, as PyTorch)."""
     _check_rule("relu_backward", relu_backward, lambda t: t.relu(), _activation_cases(_rng(), True),
-                "the slope is 1 where x > 0 and 0 elsewhere (also at x == 0): np.where(x > 0, grad, 0)")
+                "the slope is 1 where x > 0 and 0 elsewhere (also at x == 0)")
 
 
 @exercise("sigmoid_backward", seam="sigmoid_backward")
@@ -253,6 +308,11 @@ class _Graph:
         return self.forward(**leaves), leaves
 
 
+def _diamond(a):
+    """(a * (a + 1)).sum() with `a` one tensor that two paths reach."""
+    return (a * (a + 1.0)).sum()
+
+
 def _graphs(deep=2000):
     rng = np.random.default_rng(1)
     n = rng.standard_normal
@@ -267,7 +327,7 @@ def _graphs(deep=2000):
         _Graph("chain relu(3x + 1) * x", lambda x: ((x * 3.0 + 1.0).relu() * x).sum(),
                {"x": np.array([-0.9, -0.1, 0.4, 1.2])}),
         _Graph("x used twice: x * x + x", lambda x: (x * x + x).sum(), {"x": n(4)}),
-        _Graph("diamond: a = x * w, (a * (a + 1)).sum()", lambda x, w: ((x * w) * (x * w + 1.0)).sum(),
+        _Graph("diamond: a = x * w, (a * (a + 1)).sum()", lambda x, w: _diamond(x * w),
                {"x": n((2, 3)), "w": n(3)}),
         _Graph("MLP tanh(relu(x @ W1 + b1) @ W2 + b2)",
                lambda x, W1, b1, W2, b2: ((x @ W1 + b1).relu() @ W2 + b2).tanh().sum(),
@@ -360,7 +420,14 @@ def check_backward(backward):
     for _ in range(2):
         run_learner(name, case, backward, (a + b).sum(), None)
     _compare_leaves(name, case, {"a": a, "b": b}, {"a": np.full(3, 4.0), "b": np.full((2, 3), 2.0)})
-    passed(name, len(graphs) + 1, _GRAPH_NAMES + ["accumulation"])
+    case = "(a + b).sum() with equal shapes: each leaf gets its own gradient array"
+    a, b = _leaf(np.ones(3)), _leaf(np.ones(3))
+    run_learner(name, case, backward, (a + b).sum(), None)
+    _compare_leaves(name, case, {"a": a, "b": b}, {"a": np.ones(3), "b": np.ones(3)})
+    if np.shares_memory(a.grad.data, b.grad.data):
+        fail(name, case, "a.grad and b.grad share one array: an in-place update of one (gradient clipping "
+             "scales .grad in place) would change the other", "store a copy of the gradient in each leaf")
+    passed(name, len(graphs) + 2, _GRAPH_NAMES + ["accumulation", "own arrays"])
     print("  (leaf gradients matched tinytorch's backward, and finite differences on the small graphs)")
 
 

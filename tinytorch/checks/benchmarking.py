@@ -8,12 +8,51 @@ many seeds (a bootstrap is random; its spread is known). The capstone's (module 
 `run_pipeline` and `stage_report` are compared with tinytorch.benchmarking's.
 """
 
+import copy
+
 import numpy as np
 
 from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
 from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
 from ..course import registry
-from .core import fail, passed, run_learner
+from ..nn import Linear, ReLU, Sequential
+from ..tensor import Tensor
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'summarize': (
+        'describe timings robustly: the median and quartiles, and a bootstrap interval for the median',
+        'percentiles of the raw timings; the interval comes from many resamples of the same size, drawn with replacement',
+        'median and the 25th/75th percentiles; the interval cuts (1 - confidence) / 2 off each tail of the resampled medians',
+    ),
+    'pareto_front': (
+        'keep the options that no other option beats on every objective',
+        'a row is dominated if another is at least as good on every key and strictly better on one',
+        'for each row, search for a dominating row; keep it when there is none, in the original order',
+    ),
+    'run_pipeline': (
+        'apply the optimization stages one after another, measuring after each',
+        "one row for the baseline, then one per stage; each stage receives the previous stage's model",
+        'the first row measures the baseline; for each stage in order, the current model becomes that stage applied to it, and its measurement is the next row',
+    ),
+    'speedup_interval': (
+        "how sure is a speedup? Resample both sets of timings many times and see how much the ratio of their medians moves",
+        "a has n timings, b has m: each resample draws n from a and m from b, with replacement; resamples of them give resamples ratios",
+        "ratio = median(a) / median(b); the interval runs from the (1 - confidence) / 2 quantile of the resampled ratios to the 1 - (1 - confidence) / 2 quantile",
+    ),
+    'shrink_hidden': (
+        "remove whole hidden neurons: a neuron is a row of its layer's weight and a column of the next layer's",
+        "a hidden Linear (out, in) keeps round((1 - amount) * out) rows and their biases; the next Linear (out2, out) keeps the same columns",
+        "rank the rows by their L2 norm, keep the largest (in their original order), and build new, smaller Linear layers from the kept rows and columns",
+    ),
+    'stage_report': (
+        'compare each stage with the one before it and with the baseline',
+        'one report row per pipeline row; the first compares with itself',
+        'ratios with the older value on top: size reduction = old size / new size, speedup = old latency / new latency',
+    ),
+})
 
 exercise_19 = registry.module("19_benchmarking", "Benchmarking")
 exercise_20 = registry.module("20_capstone", "Capstone")
@@ -73,9 +112,9 @@ def check_summarize(summarize):
                  "return {'median': ..., 'q1': ..., 'q3': ..., 'iqr': ..., 'ci_low': ..., 'ci_high': ...}")
         values = np.asarray(times, dtype=np.float64)
         expected = reference_summarize(times, **options)
-        for key, hint in (("median", "np.median(times) or np.percentile(times, 50)"),
-                          ("q1", "the first quartile: np.percentile(times, 25)"),
-                          ("q3", "the third quartile: np.percentile(times, 75)"),
+        for key, hint in (("median", "the middle value of the sorted timings (the 50th percentile)"),
+                          ("q1", "the first quartile: the 25th percentile"),
+                          ("q3", "the third quartile: the 75th percentile"),
                           ("iqr", "the interquartile range q3 - q1")):
             value = float(got[key])
             if not np.isclose(value, expected[key], rtol=1e-9, atol=1e-15):
@@ -97,6 +136,64 @@ def check_summarize(summarize):
                              f"{expected['ci_high']:.6g}] (ends between [{lows.min():.6g}, {lows.max():.6g}] and "
                              f"[{highs.min():.6g}, {highs.max():.6g}] across seeds), got [{low:.6g}, {high:.6g}]",
                  _ci_hint(values, confidence, low, high))
+    passed(name, len(cases), [case for case, *_ in cases])
+
+
+# ---------------------------------------------------------------------- is B faster than A?
+
+
+def reference_speedup_interval(a, b, confidence=0.95, resamples=2000, seed=0):
+    """median(a) / median(b) and its bootstrap interval, as (ratio, low, high) (> 1: b is faster)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    ratios = (np.median(a[rng.integers(0, a.size, (resamples, a.size))], axis=1)
+              / np.median(b[rng.integers(0, b.size, (resamples, b.size))], axis=1))  # (resamples,)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(np.median(a) / np.median(b)), float(low), float(high)
+
+
+def _interval_ends(a, b, confidence, seeds=range(8)):
+    """tinytorch's interval ends over several seeds: (mean low, mean high, the spread across seeds)."""
+    ends = np.array([reference_speedup_interval(a, b, confidence, 4000, seed)[1:] for seed in seeds])
+    return ends[:, 0].mean(), ends[:, 1].mean(), ends.std(axis=0).max()
+
+
+@exercise_19("speedup_interval")
+def check_speedup_interval(speedup_interval):
+    """speedup_interval(a, b, confidence, resamples, seed) -> (median(a) / median(b), low, high):
+    the ratio of medians and the percentiles of bootstrapped ratios of medians."""
+    name = "speedup_interval"
+    rng = np.random.default_rng(191)
+    slow, fast = np.exp(rng.normal(-5.0, 0.3, 60)), np.exp(rng.normal(-5.5, 0.3, 45))
+    same = np.exp(rng.normal(-5.0, 0.3, 50))
+    cases = [("B clearly faster (60 and 45 timings), 95 %", slow, fast, 0.95),
+             ("B clearly faster, 80 %", slow, fast, 0.8),
+             ("the same distribution (40 and 50 timings), 95 %", slow[:40], same, 0.95),
+             ("B clearly faster, 50 %", slow, fast, 0.5)]
+    for case, a, b, confidence in cases:
+        snapshot = (a.copy(), b.copy())
+        got = run_learner(name, case, speedup_interval, a, b, confidence, 4000, 0)
+        if not np.array_equal(a, snapshot[0]) or not np.array_equal(b, snapshot[1]):
+            fail(name, case, "the timings were modified", "resample into new arrays; never sort or shuffle the inputs in place")
+        if not isinstance(got, tuple) or len(got) != 3:
+            fail(name, case, f"expected a tuple (ratio, low, high), got {got!r:.80}", "return ratio, low, high")
+        ratio, low, high = (float(v) for v in got)
+        want = np.median(a) / np.median(b)
+        if not np.isclose(ratio, want, rtol=1e-9):
+            hint = ("median(a) / median(b): a ratio above 1 means B is faster" if np.isclose(ratio, 1 / want, rtol=1e-9)
+                    else "the ratio of the MEDIANS: the mean is pulled by the slow tail" if np.isclose(
+                        ratio, a.mean() / b.mean(), rtol=1e-9) else "median(a) / median(b)")
+            fail(name, case, f"expected the ratio {want:.6g}, got {ratio:.6g}", hint)
+        if not low <= ratio <= high or low == high:
+            fail(name, case, f"the interval [{low:.4g}, {high:.4g}] should have a width and contain the ratio {ratio:.4g}",
+                 "resample WITH replacement (a permutation has the same median every time)")
+        want_low, want_high, spread = _interval_ends(a, b, confidence)
+        tolerance = 0.1 * (want_high - want_low) + 3 * spread
+        if abs(low - want_low) > tolerance or abs(high - want_high) > tolerance:
+            fail(name, case, f"expected an interval near [{want_low:.4g}, {want_high:.4g}], got [{low:.4g}, {high:.4g}]",
+                 "resample a and b independently, each to its own size; the ends are the (1 - confidence) / 2 "
+                 "and 1 - (1 - confidence) / 2 quantiles of the resampled ratios")
     passed(name, len(cases), [case for case, *_ in cases])
 
 
@@ -166,6 +263,96 @@ def check_pareto_front(pareto_front):
         if got_names != expected_names:
             fail(name, case, f"expected {expected_names}, got {got_names}",
                  _pareto_hint(rows, options, got_names, expected_names))
+    passed(name, len(cases), [case for case, *_ in cases])
+
+
+# ---------------------------------------------------------------------- capstone: the prune stage
+
+
+def reference_shrink_hidden(model, amount=0.5):
+    """A smaller copy of an MLP (Sequential of Linear and ReLU): each hidden layer keeps its
+    round((1 - amount) * width) neurons of largest incoming-row L2 norm, in their original order,
+    and the next Linear keeps the matching input columns. `model` is left untouched."""
+    layers = [copy.deepcopy(layer) for layer in model]
+    linears = [i for i, layer in enumerate(layers) if isinstance(layer, Linear)]
+    for i, j in zip(linears[:-1], linears[1:]):  # layer i's outputs are layer j's inputs
+        weight = layers[i].weight.data  # (out, in)
+        keep = np.sort(np.argsort(-np.linalg.norm(weight, axis=1), kind="stable")[:round(len(weight) * (1 - amount))])
+        layers[i] = _linear(weight[keep], layers[i].bias.data[keep])
+        layers[j] = _linear(layers[j].weight.data[:, keep], layers[j].bias.data)
+    return Sequential(*layers)
+
+
+def _linear(weight, bias):
+    layer = Linear(weight.shape[1], weight.shape[0])
+    layer.weight.data, layer.bias.data = weight.copy(), bias.copy()
+    return layer
+
+
+def _mlp(widths, seed, amount):
+    """Sequential(Linear, ReLU, ..., Linear) with seeded weights. The first hidden layer's rows
+    have distinct L2 norms, and at the cut the last row kept is sparse (one large weight) and the
+    first row dropped dense (many small ones): ranked by L1 instead of L2, the two swap."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        weight = rng.standard_normal((n_out, n_in))
+        norms = rng.permutation(np.linspace(2.0, 1.0, n_out))  # distinct, in random row order
+        weight *= (norms / np.linalg.norm(weight, axis=1))[:, None]
+        layers += [_linear(weight.astype(np.float32), rng.standard_normal(n_out).astype(np.float32)), ReLU()]
+    first = layers[0].weight.data
+    keep = round(len(first) * (1 - amount))
+    if 0 < keep < len(first):
+        order = np.argsort(-np.linalg.norm(first, axis=1))
+        last_kept, first_dropped = order[keep - 1], order[keep]
+        cut = (np.linalg.norm(first[last_kept]) + np.linalg.norm(first[first_dropped])) / 2
+        first[last_kept] = 0.0
+        first[last_kept, 0] = cut * 1.01  # L1 = L2 = just above the cut
+        first[first_dropped] = cut * 0.99 / np.sqrt(first.shape[1])  # L2 just below, L1 far above
+    return Sequential(*layers[:-1])
+
+
+def _weights(model):
+    return [p.data.copy() for p in model.parameters()]
+
+
+@exercise_20("shrink_hidden")
+def check_shrink_hidden(shrink_hidden):
+    """shrink_hidden(model, amount) -> a smaller copy of an MLP without the hidden neurons of
+    smallest incoming-row L2 norm (the next layer loses the matching input columns)."""
+    name = "shrink_hidden"
+    cases = [("64 -> 10 -> 8 -> 3, amount 0.5", (64, 10, 8, 3), 0.5),
+             ("6 -> 10 -> 3, amount 0.25 (7.5 neurons round to 8)", (6, 10, 3), 0.25),
+             ("5 -> 4 -> 2, amount 0: nothing removed", (5, 4, 2), 0.0)]
+    x = Tensor(np.random.default_rng(20).standard_normal((7, 64)).astype(np.float32))
+    for seed, (case, widths, amount) in enumerate(cases):
+        model = _mlp(widths, seed, amount)
+        before = _weights(model)
+        got = run_learner(name, case, shrink_hidden, model, amount)
+        if any(not np.array_equal(a, b) for a, b in zip(before, _weights(model))):
+            fail(name, case, "the input model was modified", "build new layers (or deep copies): the stage must leave its input untouched")
+        expected = reference_shrink_hidden(model, amount)
+        got_linears = [layer for layer in getattr(got, "_modules", {}).values() if isinstance(layer, Linear)]
+        want_linears = [layer for layer in expected if isinstance(layer, Linear)]
+        got_shapes = [tuple(layer.weight.shape) for layer in got_linears]
+        want_shapes = [tuple(layer.weight.shape) for layer in want_linears]
+        if got_shapes != want_shapes:
+            fail(name, case, f"expected Linear weights of shapes {want_shapes}, got {got_shapes}",
+                 "each hidden layer keeps round((1 - amount) * width) neurons (rows), and the next layer the "
+                 "same number of input columns")
+        for k, (mine, want) in enumerate(zip(got_linears[:-1], want_linears[:-1])):
+            rows = {tuple(r) for r in np.round(mine.weight.data, 6)}
+            if rows != {tuple(r) for r in np.round(want.weight.data, 6)}:
+                original = [layer for layer in model if isinstance(layer, Linear)][k].weight.data
+                norms = np.linalg.norm(original, axis=1)
+                fail(name, f"{case}, hidden layer {k + 1}", "it keeps other neurons than the largest L2 norms of "
+                     f"their incoming rows (norms {np.round(np.sort(norms.astype(float))[::-1], 2).tolist()})",
+                     "rank the rows of the weight (out, in) by their L2 norm and keep the largest")
+        inputs = Tensor(x.data[:, :widths[0]])
+        out = run_learner(name, f"{case}, the smaller model's forward", got, inputs)
+        assert_close(name, f"{case}, outputs of the smaller model", out, expected(inputs),
+                     "keep each hidden neuron's bias with it, and cut the next layer's input columns with the same "
+                     "indices", atol=1e-5, rtol=1e-4)
     passed(name, len(cases), [case for case, *_ in cases])
 
 

@@ -14,7 +14,32 @@ from ..compression import structured_prune as library_structured_prune
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'magnitude_prune': (
+        'keep the largest weights by absolute value, drop exactly the requested fraction of the smallest',
+        "a boolean mask with the weight's shape; exactly round(amount times size) entries are False, even with ties",
+        'rank all entries by |w| (one ranking over the whole array), mark the k smallest as pruned',
+    ),
+    'structured_prune': (
+        'prune whole rows (output units) with the smallest norms, not single weights',
+        "one norm per row over all its other axes; the mask is the row decision broadcast to the weight's shape",
+        'L1 sums |w| over the row, L2 takes the square root of the sum of squares; mark the k rows with the smallest norms as pruned',
+    ),
+    'low_rank_factorize': (
+        'approximate the weight by a product of two thin matrices from its largest singular values',
+        'W (out, in) = U S V^T; keep the first r singular triples: first layer (r, in), second layer (out, r)',
+        'first weight = sqrt(S_r) V_r^T, second weight = U_r sqrt(S_r), the bias stays on the second; the error comes from the dropped singular values',
+    ),
+    'distillation_loss': (
+        "mix the usual cross-entropy with a term pulling the student's softened distribution towards the teacher's",
+        'both distributions are softmaxes of logits divided by the temperature T, row by row; the KL is averaged over the batch',
+        'alpha T^2 KL(p_teacher || p_student) + (1 - alpha) CE(student, labels)',
+    ),
+})
 
 exercise = registry.module("16_compression", "Compression")
 
@@ -27,6 +52,9 @@ def _expect_mask(name, case, got, shape):
     if got.shape != shape:
         fail(name, case, f"expected a mask of the weight's shape {shape}, got shape {got.shape}",
              "the mask has one entry per weight")
+    if not got.flags.writeable:
+        fail(name, case, "the mask is a read-only view (a broadcast shares one row of memory)",
+             "return a copy, an array of its own, so it can be edited like any mask")
 
 
 # ---------------------------------------------------------------------- magnitude pruning
@@ -67,7 +95,7 @@ def check_magnitude_prune(magnitude_prune):
             hint = "prune exactly round(amount * weight.size) entries"
             if "ties" in case or "already 0" in case:
                 hint = ("a threshold comparison (|w| <= t) prunes every weight tied with the threshold: sort instead, "
-                        "np.argsort(np.abs(w), axis=None)[:k] gives exactly k positions")
+                        "ranking all |w| and taking the first k gives exactly k positions")
             elif "0.29" in case:
                 hint = "use round(amount * size), not int(...): in floating point 0.29 * 100 = 28.999999999999996"
             elif amount == 0:
@@ -75,7 +103,7 @@ def check_magnitude_prune(magnitude_prune):
             fail(name, case, f"expected {count} of {weight.size} entries pruned (False), got {pruned}", hint)
         magnitude = np.abs(weight)
         if count and count < weight.size and magnitude[~got].max() > magnitude[got].min():
-            hint = "rank by magnitude np.abs(weight): large negative weights matter as much as large positive ones"
+            hint = "rank by magnitude |w|: large negative weights matter as much as large positive ones"
             fail(name, case, f"a pruned weight (|w| = {magnitude[~got].max():.4g}) is larger than a kept one "
                              f"(|w| = {magnitude[got].min():.4g})", hint)
         if "ties" not in case and "already 0" not in case:  # no ties: the mask is unique
@@ -116,16 +144,16 @@ def check_structured_prune(structured_prune):
         got = run_learner(name, case, structured_prune, weight.copy(), amount, norm)
         if isinstance(got, np.ndarray) and got.shape == weight.shape[:1]:
             fail(name, case, f"expected a mask of the weight's shape {weight.shape}, got one entry per row {got.shape}",
-                 "broadcast the row mask over the other dims: np.broadcast_to(keep[:, None, ...], weight.shape).copy()")
+                 "broadcast the per-row decision over the other dims (and copy it: a broadcast view is read-only)")
         _expect_mask(name, case, got, weight.shape)
         expected = _library_structured(weight, amount, norm)
         others = tuple(range(1, weight.ndim))
         if not np.all(got.all(axis=others) | ~got.any(axis=others)):
             fail(name, case, "the mask removes single weights, not whole rows",
                  "decide per row (axis 0), then repeat that decision along the other axes")
-        hint = f"the L{norm} norm of each row over all its other axes: " + (
-            "np.abs(w).sum(axis=others)" if norm == 1 else "np.sqrt((w ** 2).sum(axis=others))") + \
-            "; remove the round(amount * rows) smallest"
+        hint = f"the L{norm} norm of each row over all its other axes (" + (
+            "the sum of |w|" if norm == 1 else "the square root of the sum of w^2") + \
+            "); remove the round(amount * rows) smallest"
         other_norm = _library_structured(weight, amount, 1 if norm == 2 else 2)
         if "disagree" in case or (np.array_equal(got, other_norm) and not np.array_equal(other_norm, expected)):
             hint = "use the norm asked for: L1 sums |w|, L2 takes the root of the sum of squares; they rank these rows differently"

@@ -18,12 +18,52 @@ import time
 
 import numpy as np
 
-from ..acceleration.formulations import col2im as _library_col2im, im2col as _library_im2col
+from ..nn.im2col import col2im as _library_col2im, im2col as _library_im2col
 from ..grad_mode import enable_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'conv2d_loops': (
+        'each output value is the dot product of the kernel with one window of the padded input',
+        'the output is (N, out_channels, Ho, Wo) with Ho = (H + 2 padding - kh) // stride + 1; a window covers all input channels',
+        'out[n, o, i, j] = sum over c, a, b of x_padded[n, c, i stride + a, j stride + b] weight[o, c, a, b], plus bias[o]',
+    ),
+    'im2col': (
+        'lay out every window of the padded input as one row, so convolution becomes a single matrix product',
+        'one row per output position (N Ho Wo rows) and one column per (channel, kernel row, kernel column): C kh kw columns',
+        'row (n, i, j) holds x_padded[n, :, i stride : i stride + kh, j stride : j stride + kw] flattened in channel-major order',
+    ),
+    'conv2d_im2col': (
+        'with the windows as rows, every output value is a row times a flattened kernel',
+        'im2col gives (N Ho Wo, C kh kw); the weight flattens to (O, C kh kw); the product is (N Ho Wo, O)',
+        "multiply the rows by the flattened weight's transpose, add the bias, then reshape to (N, Ho, Wo, O) and move O to axis 1",
+    ),
+    'col2im': (
+        'the adjoint of im2col: every column entry goes back to the pixel it was copied from, and overlaps add up',
+        'the rows reshape to (N, Ho, Wo, C, kh, kw); accumulate into a zero padded image, then cut the padding off',
+        "for each kernel offset (a, b), add that offset's values into the strided grid of pixels starting at (a, b)",
+    ),
+    'conv2d_backward': (
+        'the conv is a matrix product of im2col rows and the flat weight, so use the matmul backward rule and col2im',
+        'the upstream grad (N, O, Ho, Wo) becomes a (N Ho Wo, O) matrix like the forward product',
+        'grad_weight = grad_matrix^T times rows, reshaped to the weight; grad_x = col2im of grad_matrix times the flat weight; grad_bias sums grad over N, Ho, Wo',
+    ),
+    'max_pool2d': (
+        'each output is the maximum of one window',
+        'windows of size k by k, moving by stride (default k); Ho = (H - k) // stride + 1',
+        'out[n, c, i, j] = max over the window x[n, c, i stride : i stride + k, j stride : j stride + k]',
+    ),
+    'max_pool2d_backward': (
+        'only the winner of each window receives gradient; the others get none',
+        "grad_x has x's shape; each window's winner is the position of its maximum (the first one on ties)",
+        "for each window, add the upstream grad of that output to grad_x at the window's argmax position; overlapping windows add",
+    ),
+})
 
 exercise = registry.module("09_convolutions", "Convolutions")
 

@@ -13,7 +13,32 @@ from ..data import TensorDataset as _LibraryDataset
 from ..data import default_collate
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, expect_error, fail, passed, run_learner
+from .core import add_hints, assert_close, expect_error, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'TensorDataset': (
+        'a dataset of several tensors that share their first dimension; item i is the i-th row of each',
+        'all tensors need the same length along dim 0 (ValueError otherwise)',
+        'indexing returns a tuple with one row per tensor; the length is the size of the first dimension',
+    ),
+    'collate': (
+        'turn a list of samples into one batch: stack like with like',
+        'a list of tuples becomes a tuple of batches (collate each field); arrays and tensors gain a leading batch axis',
+        'recurse into tuples and lists field by field; stack arrays and tensors; Python ints become int64 and floats float32',
+    ),
+    'DataLoader': (
+        "a loader yields batches of indices' samples, in order or shuffled, the last batch possibly short",
+        'the number of batches is n divided by batch_size, rounded down with drop_last and up otherwise',
+        "shuffle with the loader's generator (a permutation of range(n)), slice it into consecutive batches, collate each",
+    ),
+    'shift_images': (
+        'shift each image by its own (dy, dx) and fill the uncovered border with zeros, in one vectorized read',
+        'pad every image by the largest shift, then each output pixel reads one padded pixel: row index minus dy plus the pad',
+        'out[n, i, j] = padded[n, i - dy[n] + m, j - dx[n] + m] with m the largest |shift|',
+    ),
+})
 
 exercise = registry.module("08_dataloader", "DataLoader")
 
@@ -211,7 +236,7 @@ def check_dataloader(DataLoader):
         if dataset.calls:
             fail(name, case, f"the loader called dataset[i] {dataset.calls} times for a dataset with .tensors",
                  "fast path: with collate_fn None and a dataset that has .tensors, build each batch with one "
-                 "fancy-indexing call per tensor: [Tensor(t.data[index]) for t in dataset.tensors]")
+                 "fancy-indexing read per tensor, with the whole batch's indices")
 
     case = "a dataset without .tensors, collate_fn=default_collate (slow path)"
     listed = _ListDataset(7)

@@ -9,9 +9,29 @@ from ..nn.embedding import _scatter_rows, sinusoidal_table
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .layers import _build, _call, _grad_of
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'scatter_add_rows': (
+        "the backward of a row lookup: each used row's gradient is the sum of the gradients of its lookups",
+        "flatten the ids to (N,) and the gradient to (N, D); the result is (num_rows, D) in the gradient's dtype",
+        'start from zeros and add each gradient row into the row its id names, repeats adding up (an unbuffered add)',
+    ),
+    'embedding': (
+        'an embedding is a learned table; the forward pass looks up one row per id',
+        'weight is (num_embeddings, embedding_dim); the output is (*ids.shape, embedding_dim)',
+        'gather rows by id; backward scatters the gradient back with scatter_add_rows and zeros the padding row',
+    ),
+    'sinusoidal_positions': (
+        'each position gets sines and cosines of itself at geometrically spaced frequencies',
+        'a (max_len, d_model) table: positions down the rows, frequency pairs across the columns (even columns sine, odd columns cosine)',
+        'angle(pos, i) = pos / 10000^(2i / d_model); column 2i holds sin, column 2i + 1 cos; an odd d_model has one more sine than cosine',
+    ),
+})
 
 exercise = registry.module("11_embeddings", "Embeddings")
 
@@ -119,7 +139,7 @@ def check_embedding(Embedding):
                  "the padding_idx row starts at zero")
         reference.weight.data[...] = mine.weight.data
         out = _call(name, case, mine, Tensor(ids.copy()),
-                    hint="index the table with the ids array: self.weight.data[ids] has shape (*ids.shape, D)")
+                    hint="index the table with the whole ids array at once: the result has shape (*ids.shape, D)")
         expected = reference(Tensor(ids.copy()))
         assert_close(name, case, out, expected, "output[..., :] = weight[ids[...]]")
         if not out.requires_grad:

@@ -9,8 +9,28 @@ from .. import nn
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'linear': (
+        "a Linear layer holds a weight matrix and an optional bias, and maps x to x times the weight's transpose plus the bias",
+        'weight is (out_features, in_features), bias is (out_features,); x is (..., in_features) and the output (..., out_features)',
+        'init both uniformly in (-1/sqrt(in_features), 1/sqrt(in_features)) as Parameters; forward(x) = x W^T + b',
+    ),
+    'sequential': (
+        "Sequential registers its modules in order and feeds each one's output into the next",
+        "the modules are named '0', '1', ... so parameters() finds them; len() counts them and [i] returns the i-th",
+        'register with add_module in __init__; forward loops over the registered modules; indexing turns them into a list, so negative indices work',
+    ),
+    'dropout': (
+        'in training, zero each element with probability p and scale the survivors so the expected value is unchanged; in eval, do nothing',
+        "the random mask has x's shape and dtype; p == 0 or eval mode returns x itself",
+        'mask is 0 where a uniform draw is below p and 1/(1-p) elsewhere; the output is x times the mask',
+    ),
+})
 
 exercise = registry.module("03_layers", "Layers")
 

@@ -6,8 +6,33 @@ import numpy as np
 from .. import seams
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'mse_loss': (
+        'the mean squared error: how far predictions are from targets, squared and averaged',
+        'input and target have the same shape; the result is a 0-d tensor (one number)',
+        'mean over every element of (input - target)^2',
+    ),
+    'log_softmax': (
+        'log(softmax(x)) computed without ever forming softmax itself, so it cannot underflow to log(0)',
+        "subtract each slice's max along dim (a size-1 axis), then the log-sum-exp of the shifted slice, also kept as a size-1 axis",
+        'log_softmax(x) = (x - m) - log(sum(exp(x - m))), with m the max along dim',
+    ),
+    'cross_entropy': (
+        'cross-entropy is minus the log probability the model gives to the right class, averaged over the batch',
+        'logits are (N, C), targets are N class indices; pick one log-probability per row',
+        'mean over rows of -log_softmax(logits)[i, target[i]]',
+    ),
+    'binary_cross_entropy_with_logits': (
+        'the loss of a sigmoid output against a 0/1 target, computed from the logit so exp never overflows',
+        'logits and targets have the same shape; the result is their mean',
+        'max(x, 0) - x y + log(1 + exp(-|x|)), averaged',
+    ),
+})
 
 exercise = registry.module("04_losses", "Losses")
 
@@ -64,7 +89,7 @@ def check_mse_loss(mse_loss):
     ]
     for case, x, y in cases:
         _compare(name, case, mse_loss, seams.tinytorch("mse_loss"), x, (Tensor(y),),
-                 hint="((input - target) ** 2).mean(): the mean over every element, not the sum")
+                 hint="the mean of the squared differences over every element, not the sum")
     passed(name, len(cases), [c for c, _, _ in cases])
 
 
@@ -83,9 +108,11 @@ def check_log_softmax(log_softmax):
         ("dim=0 of (3, 4)", _f32(rng, 3, 4), 0),
         ("equal logits (2, 4)", np.zeros((2, 4), np.float32), -1),
         ("large logits [[1000, 0, -1000]]", np.array([[1000.0, 0.0, -1000.0]], np.float32), -1),
+        # one max for the whole array would make exp underflow to 0 in the small row: log(0)
+        ("rows of very different scale [[1000, 999], [0, -1]]", np.array([[1000.0, 999.0], [0.0, -1.0]], np.float32), -1),
         ("batch (2, 3, 5) * 50", _f32(rng, 2, 3, 5, scale=50), -1),
     ]
-    hint = "subtract m = the max along dim (as a constant), then x - m - log(sum(exp(x - m))) along dim with keepdim=True"
+    hint = "subtract m = the max of each slice along dim (one per row, as a constant), then subtract the log of the sum of exp of the shifted values along dim"
     for case, x, dim in cases:
         _compare(name, case, lambda t: log_softmax(t, dim=dim), lambda t: seams.tinytorch("log_softmax")(t, dim=dim), x,
                  hint=hint, strict_float=True, atol=1e-4)

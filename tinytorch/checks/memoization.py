@@ -13,7 +13,27 @@ from ..models import GPT, GPTConfig, KVCache as ReferenceKVCache, kv_cache_bytes
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'KVCache': (
+        'keep the keys and values of past positions in preallocated arrays and write each new step in place',
+        'keys and values are (B, H, max_len, D); the T new positions fill slots length .. length + T - 1 of axis 2',
+        'check the new positions fit (ValueError otherwise: slices clip silently), write them, advance the length, return the filled part',
+    ),
+    'attend_one_token': (
+        'for one new token, compute its q, k, v, add k and v to the cache, and attend over everything cached',
+        "the token's projections are (B, H, 1, D); the cache returns (B, H, length, D)",
+        'scores = q K^T / sqrt(D) over the cached keys (no mask needed: nothing is in the future); softmax; times the cached values; merge heads and project',
+    ),
+    'kv_cache_bytes': (
+        'a KV cache stores two tensors (keys and values) per layer',
+        'each holds batch times heads times positions times head_dim numbers',
+        '2 layers batch heads seq_len head_dim times the bytes per number',
+    ),
+})
 
 exercise = registry.module("17_memoization", "Memoization")
 

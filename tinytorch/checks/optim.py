@@ -13,7 +13,27 @@ from ..nn.module import Parameter
 from ..optim import SGD, Adam, AdamW
 from ..tensor import Tensor
 from ..course import registry
-from .core import fail, passed, run_learner
+from .core import add_hints, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'SGD': (
+        'step moves each parameter a little against its gradient; zero_grad forgets the gradients',
+        'every parameter group has its own lr, momentum and weight decay; a momentum buffer per parameter lives in self.state',
+        'g = grad + weight_decay p; with momentum, buf = momentum buf + g and g = buf; p -= lr g',
+    ),
+    'Adam': (
+        'Adam keeps running averages of the gradient and of its square, and steps by their ratio',
+        "per parameter: a step count t and two buffers m and v with the parameter's shape, in self.state",
+        'm = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)',
+    ),
+    'AdamW': (
+        'AdamW is Adam with weight decay applied to the parameter directly, not added to the gradient',
+        'the same state as Adam; the decay does not enter m or v',
+        'first p *= 1 - lr weight_decay, then the plain Adam update',
+    ),
+})
 
 exercise = registry.module("06_optimizers", "Optimizers")
 

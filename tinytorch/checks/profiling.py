@@ -15,7 +15,37 @@ from ..profiling.timing import summarize
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'count_parameters': (
+        "the model's size is the number of scalars in all its parameters",
+        'each parameter contributes its element count; frozen ones count only when trainable_only is False',
+        'sum of the sizes of the parameters (filtered by requires_grad when asked)',
+    ),
+    'linear_flops': (
+        'count a multiply and an add for every weight, for every input row',
+        'N input rows (everything but the last axis), in_features by out_features weights',
+        '2 N in out, plus N out for the bias when there is one',
+    ),
+    'conv2d_flops': (
+        'each output value costs a multiply and an add per kernel weight it touches',
+        'a kernel touches in_channels / groups channels of kh by kw',
+        '2 times the number of outputs times (in_channels / groups) kh kw, plus one add per output for the bias',
+    ),
+    'measure_latency': (
+        'call the function a few times untimed, then time each of the repeats separately',
+        'one duration per repeat, from a high-resolution timer read before and after each call',
+        'report the 10th, 50th and 90th percentiles of the durations',
+    ),
+    'amdahl_speedup': (
+        'only the accelerated fraction of the time gets faster; the rest stays as it was',
+        'fraction and speedup may be arrays: broadcast them',
+        'new time = (1 - fraction) + fraction / speedup of the old; the speedup overall is its inverse',
+    ),
+})
 
 exercise = registry.module("14_profiling", "Profiling")
 

@@ -15,7 +15,32 @@ from ..quantization.qparams import quantize_with
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'calculate_qparams': (
+        'map the float range onto the int8 range: a scale (floats per step) and a zero point (the int that means 0.0)',
+        'the range must contain 0; symmetric uses -qmax..qmax with zero point 0; a zero range needs a scale that is not 0',
+        'qmax = 2^(bits-1) - 1; symmetric: scale = max|value| / qmax; asymmetric: scale = (max - min) / (qmax - qmin) and zero_point = qmin - round(min / scale)',
+    ),
+    'quantize': (
+        'divide by the scale, round to the nearest step, shift by the zero point, and keep it inside the int8 range',
+        'scale and zero point broadcast against x (per tensor or per row); the result is int8',
+        'q = clip(round(x / scale) + zero_point, qmin, qmax) as int8 (clip before the cast, or values wrap around)',
+    ),
+    'dequantize': (
+        'undo the shift and the scaling',
+        'compute in a wider integer type first, so subtracting the zero point cannot overflow int8; the result is float32',
+        'x = (q - zero_point) times scale',
+    ),
+    'QuantizedLinear': (
+        'store the weight as int8 with one scale per output row; at run time quantize the input and do the product in integers',
+        'weight (out, in) int8 with scale (out,); input rows (N, in); the integer accumulator is int32',
+        "acc = (q_x - zp_x) times q_W^T in int32; out = acc times (input_scale times weight_scale) plus bias, in float32, reshaped to x's leading dims",
+    ),
+})
 
 exercise = registry.module("15_quantization", "Quantization")
 

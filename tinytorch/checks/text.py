@@ -16,7 +16,42 @@ import numpy as np
 from ..text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer as _LibraryChar, count_pairs as reference_pair_counts
 from ..text.bpe import _merge
 from ..course import registry
-from .core import expect_error, fail, passed, run_learner
+from .core import add_hints, expect_error, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'CharTokenizer': (
+        'the vocabulary is the set of characters seen in training, in sorted order; ids are positions in it',
+        'two tables: id to character (a sorted list) and character to id (a dict)',
+        'encode maps each character through the dict (ValueError for an unknown one); decode joins the characters of the ids',
+    ),
+    'get_pair_counts': (
+        'count how often each pair of neighbouring ids occurs',
+        'the result is a dict from (id, next id) to a count; update the given dict when one is passed',
+        "walk over consecutive pairs and add 1 to each pair's count",
+    ),
+    'merge': (
+        'replace every occurrence of the pair by the new id, scanning left to right',
+        'the result is a new list, shorter by one for each replaced pair; occurrences do not overlap',
+        'at each position: if it and the next id form the pair, emit the new id and skip two; else emit the id and move one',
+    ),
+    'train_bpe': (
+        'repeatedly merge the most frequent neighbouring pair into a new token',
+        'start from UTF-8 bytes (ids 0-255) of each regex chunk; new ids count up from 256 until vocab_size; pairs never cross chunks',
+        'each round: count pairs over all chunks; stop if none; pick the most frequent (ties: the smallest pair); record it and merge it in every chunk',
+    ),
+    'bpe_encode': (
+        'apply the learned merges to new text in the order they were learned',
+        'per chunk, start from its UTF-8 bytes; the merge rank of a pair is its new id',
+        'repeat: among the neighbouring pairs, find the one with the lowest rank in merges; stop if none is in merges; merge it',
+    ),
+    'bpe_decode': (
+        'each token stands for a byte string; concatenate them and decode',
+        "the 256 byte tokens map to single bytes; a merged token's bytes are its two parts' bytes joined",
+        'build the id to bytes table in merge order, join the bytes of every id, decode UTF-8 replacing invalid bytes',
+    ),
+})
 
 exercise = registry.module("10_tokenization", "Tokenization")
 

@@ -19,7 +19,32 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, fail, passed, run_learner
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'clip_grad_norm_': (
+        'measure all gradients together as one long vector; if it is longer than max_norm, shrink every gradient by the same factor',
+        'one total norm over all parameters that have a gradient; returns that norm (before clipping)',
+        'total = sqrt(sum of squares of every gradient entry); if total > max_norm, multiply each gradient in place by max_norm / (total + 1e-6)',
+    ),
+    'cosine_lr': (
+        'the learning rate rises linearly during warmup, then follows half a cosine down to the minimum',
+        'a function of the step number only: three regions (warmup, decay, after the end)',
+        'warmup: max_lr (step+1) / warmup; decay: min_lr + (max_lr - min_lr) (1 + cos(pi progress)) / 2; after the end: min_lr',
+    ),
+    'train_one_epoch': (
+        'one pass over the loader: forward, loss, backward, (clip), step, for every batch',
+        "the returned loss is the mean per sample: weight each batch's loss by its size",
+        'put the model in train mode; zero the gradients before each backward; sum loss times batch size and divide by the number of samples',
+    ),
+    'evaluate': (
+        'measure loss and accuracy without training: no gradients, eval mode, and restore the mode afterwards',
+        'the mean loss per sample and the fraction of rows whose largest logit is the label',
+        'sum loss times batch size and the count of correct argmax predictions over all batches, divide both by the number of samples',
+    ),
+})
 
 exercise = registry.module("07_training", "Training")
 

@@ -9,9 +9,29 @@ from .. import nn
 from ..random import Generator, manual_seed
 from ..tensor import Tensor
 from ..course import registry
-from .core import assert_close, fail, passed
+from .core import add_hints, assert_close, fail, passed
 from .layers import _build, _call, _grad_of
 from .tensor import run_hinted
+
+# Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
+# the idea, the shapes, the formula in words. Never the code.
+add_hints({
+    'layer_norm': (
+        'normalize each vector over its features to mean 0 and variance 1, then scale and shift',
+        'mean and variance over the last dim, kept as a size-1 axis; weight and bias have shape (normalized_shape,)',
+        '(x - mean) / sqrt(var + eps) times weight plus bias, with the variance dividing by C (not C - 1)',
+    ),
+    'transformer_block': (
+        'a pre-norm block: attention and an MLP, each applied to a normalized input and added back to the residual stream',
+        'every sub-layer keeps the (B, T, d_model) shape; the MLP widens to mlp_ratio times d_model in between',
+        'x = x + attention(ln1(x)) with a causal mask; x = x + mlp(ln2(x))',
+    ),
+    'sample_next_token': (
+        'turn the last logits into a choice: the argmax when greedy, else a random draw from the tempered, top-k filtered softmax',
+        'logits (B, V) give one token per row; one uniform number per row drives the draw',
+        "divide by the temperature; logits below the k-th largest become -inf; stable softmax; the token is the count of cumulative probabilities below the row's uniform",
+    ),
+})
 
 exercise = registry.module("13_transformers", "Transformers")
 

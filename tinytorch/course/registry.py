@@ -28,6 +28,12 @@ from . import progress
 class CheckFailed(AssertionError):
     """The learner's implementation disagrees with tinytorch's (the message says where)."""
 
+    def _render_traceback_(self):
+        """What IPython and Jupyter show in place of a traceback: the report, once (the cell
+        still fails: the exception is raised as usual)."""
+        first, *rest = str(self).splitlines() or [""]
+        return [f"\x1b[1;31m{first}\x1b[0m", *rest]
+
 
 @dataclass(frozen=True)
 class Exercise:

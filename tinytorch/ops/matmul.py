@@ -4,7 +4,9 @@ import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..kernels import mm
+from .. import versions
 from ..seams import replaced, seam
+from . import differentiable
 from ._common import _promoted, _unbroadcast, forward_value
 
 
@@ -28,6 +30,8 @@ def matmul(a, b):
     except ValueError:
         raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
 
+
+_MATMUL = versions.SavingOp("MatmulBackward", saves=(0, 1))  # backward reads both operands
 
 @seam("matmul_backward")
 def matmul_backward(grad, a, b, need_a=True, need_b=True):
@@ -68,6 +72,8 @@ class MatmulOps:
             out = out[..., 0]
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.matmul(g, self, other)
             g = g.reshape(full.shape)  # (..., n, m)
             mine = replaced.get("matmul_backward")
             if mine is not None:
@@ -97,7 +103,7 @@ class MatmulOps:
                 grad_b = grad_b.reshape(other.shape)
             return grad_a, grad_b
 
-        return self._result(out, (self, other), backward, "MatmulBackward")
+        return self._result(out, (self, other), backward, _MATMUL)
 
     __matmul__ = matmul
 

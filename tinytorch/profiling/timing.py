@@ -72,3 +72,23 @@ def measure_latency(fn, *args, warmup=3, repeats=20, **kwargs):
     moves the mean but barely the median.
     """
     return summarize(time_calls(fn, args, kwargs, warmup, repeats))
+
+
+def best_time(fn, *args, repeats=5, budget=0.05, max_repeats=200):
+    """Seconds taken by the fastest of several calls to `fn(*args)`: the timing helper of
+    every notebook (they print it in ms or ns as they need).
+
+    At least `repeats` calls; quick ones are repeated until they add up to `budget` seconds
+    (at most `max_repeats` calls), so the figure is never a single timer tick. The minimum is
+    the figure least disturbed by whatever else the machine does; `measure_latency` gives the
+    spread too.
+    """
+    check_counts("best_time", 0, repeats)
+    if not callable(fn):
+        raise TypeError(f"best_time: fn must be callable, got {type(fn).__name__}")
+    times = []
+    while len(times) < repeats or (sum(times) < budget and len(times) < max_repeats):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return min(times)

@@ -9,7 +9,8 @@ product, as integer hardware does in its accumulators. Inference only: no gradie
 
 import numpy as np
 
-from ..acceleration.formulations import _pair, im2col
+from ..nn.conv import _pair
+from ..nn.im2col import im2col
 from ..nn.module import Module, check_input
 from ..tensor import Tensor
 from .qparams import check_num_bits, quantize_tensor, quantize_with
@@ -99,8 +100,8 @@ class QuantizedConv2d(_QuantizedLayer):
         super().__init__()
         self.out_channels, self.in_channels = weight.shape[:2]
         self.kernel_size = tuple(weight.shape[2:])
-        self.stride = _pair(stride, "stride", "QuantizedConv2d")
-        self.padding = _pair(padding, "padding", "QuantizedConv2d")
+        self.stride = _pair(stride, "stride", "QuantizedConv2d", 1)
+        self.padding = _pair(padding, "padding", "QuantizedConv2d", 0)
         self._store(weight, bias, input_scale, input_zero_point, per_channel, num_bits)
 
     @classmethod
@@ -108,7 +109,7 @@ class QuantizedConv2d(_QuantizedLayer):
         """Quantize a trained `nn.Conv2d` (groups=1, dilation=1, numeric padding)."""
         for name, plain in (("groups", 1), ("dilation", (1, 1))):
             value = getattr(conv, name, plain)
-            if (value if name == "groups" else _pair(value, name, "QuantizedConv2d")) != plain:
+            if (value if name == "groups" else _pair(value, name, "QuantizedConv2d", 1)) != plain:
                 raise NotImplementedError(f"QuantizedConv2d: {name}={value!r} is not supported (only {plain})")
         if getattr(conv, "padding_mode", "zeros") != "zeros":
             raise NotImplementedError(f"QuantizedConv2d: padding_mode={conv.padding_mode!r} is not supported (only 'zeros')")
