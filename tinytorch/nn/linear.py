@@ -43,7 +43,7 @@ def linear(input, weight, bias=None):
         out = out.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(g):
-        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
             return differentiable.linear(g, input, weight, bias)
         g2 = g.reshape(-1, w.shape[0])  # (N, out)
         grad_x = mm(g2, w).reshape(x.shape) if input.requires_grad else None

@@ -74,7 +74,7 @@ def _mse_loss(input, target, reduction="mean"):
     out, scale = _reduce(diff * diff, reduction)
 
     def backward(g):
-        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
             return differentiable.squared_error(g, input, target, scale)
         grad = (2 * g * scale) * diff
         return grad, -grad

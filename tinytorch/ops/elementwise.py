@@ -126,7 +126,7 @@ def log_softmax(x, dim=-1):
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(g):
-        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
             return differentiable.log_softmax(g, x, axis)
         return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
 
@@ -144,7 +144,7 @@ class ElementwiseOps:
         `twice(g, x)` is its rule in `differentiable`, for create_graph."""
 
         def backward(g):
-            if twice is not None and type(g) is not np.ndarray:
+            if twice is not None and not isinstance(g, (np.ndarray, np.generic)):
                 return twice(g, self)
             return (g * local_grad(),)
 
@@ -194,7 +194,7 @@ class ElementwiseOps:
             inside &= x <= max
         out = np.clip(x, min, max).astype(dtype, copy=False)
         def backward(g):
-            return differentiable.masked(g, inside) if type(g) is not np.ndarray else (g * inside,)
+            return differentiable.masked(g, inside) if not isinstance(g, (np.ndarray, np.generic)) else (g * inside,)
 
         return self._result(out, (self,), backward, "ClampBackward")
 
@@ -216,7 +216,7 @@ class ElementwiseOps:
 
         def backward(g):
             own = keeps(a, b)
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.choose(g, self, bound, own)
             return (
                 _unbroadcast(g * own, a.shape) if self._requires_grad else None,
@@ -254,7 +254,7 @@ class ElementwiseOps:
         out = np.tanh(x) if mine is None else forward_value(mine, x)
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.tanh(g, self)
             return (replaced.get("tanh_backward", tanh_backward)(g, out),)
 
@@ -266,7 +266,7 @@ class ElementwiseOps:
         out = _sigmoid(x) if mine is None else forward_value(mine, x)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.sigmoid(g, self)
             return (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),)
 
@@ -278,7 +278,7 @@ class ElementwiseOps:
         out = kernels.relu(x) if mine is None else forward_value(mine, x)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.masked(g, x > 0)
             return (replaced.get("relu_backward", relu_backward)(g, x),)
 
@@ -338,7 +338,7 @@ class ElementwiseOps:
         out = _softmax(x, axis) if mine is None else forward_value(mine, x, dim=axis)
 
         def backward(g):  # out * (g - sum(g * out))
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.softmax(g, self, axis)
             grad = g * out
             total = np.add.reduce(grad, axis=axis, keepdims=True)

@@ -72,7 +72,7 @@ class MatmulOps:
             out = out[..., 0]
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.matmul(g, self, other)
             g = g.reshape(full.shape)  # (..., n, m)
             mine = replaced.get("matmul_backward")

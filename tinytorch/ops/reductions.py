@@ -31,7 +31,7 @@ def var(x, dim=None, keepdim=False, correction=1):
         out = squares / dof
 
     def backward(g):
-        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
             return differentiable.spread(g, x, dims, keepdim, dof)
         if not keepdim:
             g = np.expand_dims(g, dims)
@@ -64,7 +64,7 @@ class ReductionOps:
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.reduce_sum(g, shape, dims, keepdim)
             return (replaced.get("sum_backward", sum_backward)(g, shape, dims, keepdim),)
 
@@ -88,7 +88,7 @@ class ReductionOps:
             out = self.data.mean(axis=dims, keepdims=keepdim)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.reduce_sum(g, shape, dims, keepdim, 1 / count)
             if not keepdim:
                 g = np.expand_dims(g, dims)
@@ -112,7 +112,7 @@ class ReductionOps:
             out = np.sqrt(squares / dof)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.spread(g, self, dims, keepdim, dof, std=True)
             spread = out if keepdim else np.expand_dims(out, dims)
             if not keepdim:
@@ -142,7 +142,7 @@ class ReductionOps:
             out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.logsumexp(g, self, dims, keepdim)
             if not keepdim:
                 g = np.expand_dims(g, dims)
@@ -161,7 +161,7 @@ class ReductionOps:
             count = int(mask.sum())
 
             def backward_all(g):
-                return differentiable.masked(g, mask / count) if type(g) is not np.ndarray else (mask * (g / count),)
+                return differentiable.masked(g, mask / count) if not isinstance(g, (np.ndarray, np.generic)) else (mask * (g / count),)
 
             return self._result(out, (self,), backward_all, f"{op.capitalize()}Backward")
         if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
@@ -174,7 +174,7 @@ class ReductionOps:
         shape = self.shape
 
         def backward(g):  # with dim, the gradient goes to the returned index only
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 picked = np.zeros(shape, dtype=bool)
                 np.put_along_axis(picked, indices, True, axis)
                 return differentiable.masked(differentiable.kept(g, shape, (axis,), keepdim), picked)
