@@ -38,7 +38,6 @@ from tinytorch.checks import (
     check_max_pool2d, check_max_pool2d_backward, yours_or_reference,
 )
 import tinytorch.mine
-from tinytorch.checks.data import reference_shift_images
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, AdamW, DataLoader, TensorDataset
@@ -444,7 +443,7 @@ tinytorch.mine.report()  # which of your functions the two trainings ran, and th
 # %%
 shift_rng = np.random.default_rng(1)
 n_test = len(digits.x_test)
-moved = reference_shift_images(digits.x_test, shift_rng.integers(-1, 2, n_test), shift_rng.integers(-1, 2, n_test))
+moved = tt.data.shift_images(digits.x_test, shift_rng.integers(-1, 2, n_test), shift_rng.integers(-1, 2, n_test))
 for name, (model, clean) in results.items():
     with tt.no_grad():
         inputs = Tensor(moved[:, None])

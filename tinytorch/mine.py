@@ -45,6 +45,7 @@ MODULES = registry.modules()  # [(notebook stem, title, [exercise names])]
 COMPONENTS = registry.components()  # name -> Exercise, for the exercises that are framework pieces
 
 _in_use = {}  # component name -> your implementation that tinytorch calls now (see use())
+_switch = {"on": False}  # whether use() is on: then `from tinytorch.mine import X` gives the X in use
 time_spent = {}  # component name -> [calls, seconds] spent in your implementation since use()
 
 
@@ -149,7 +150,13 @@ def resolve(name: str):
 
 
 def load(name: str, quiet: bool = False):
-    """Your `name` if saved and working, else tinytorch's; prints one line saying which."""
+    """Your `name` if saved and working, else tinytorch's; prints one line saying which.
+    After `use()`, the component in use instead (use() said which), counted as used by report()."""
+    exercise = COMPONENTS.get(name)
+    if _switch["on"] and exercise is not None:
+        if exercise.seam is not None:
+            return seams.implementation(exercise.seam)
+        return _in_use.get(name) or exercise.tinytorch()
     obj, message = resolve(name)
     if not quiet:
         print(message)
@@ -209,6 +216,7 @@ def use(*names, quiet: bool = False) -> list[str]:
     _in_use.clear()
     time_spent.clear()
     seams.looked_up.clear()
+    _switch["on"] = names != (False,)
     if names == (False,):
         _said(quiet, "tinytorch's own implementations again for every component.")
         return []
