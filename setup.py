@@ -1,9 +1,9 @@
 """Setuptools hook (the project's metadata is in pyproject.toml): the wheel carries the course's
-student-edition notebooks, made by the site builder's own `write_notebooks` from content/ and
-milestones/, so `tinytorch course` writes exactly the site's notebooks on a learner's machine.
-The solutions never enter the wheel."""
+student-edition notebooks, made by the site builder's own `write_notebooks`
+(tinytorch_site/notebooks.py) from content/ and milestones/, so `tinytorch course` writes
+exactly the site's notebooks on a learner's machine. The solutions never enter the wheel.
+The builder imports tinytorch (hence numpy and jupytext in pyproject's build requirements)."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -19,11 +19,10 @@ class BuildWithCourse(build_py):
         super().run()
         if getattr(self, "editable_mode", False):
             return  # an editable install reads the checkout (tinytorch.cli.course)
-        sys.path.insert(0, str(REPO))  # build.py imports the site builder (tinytorch_site) and tinytorch
-        spec = importlib.util.spec_from_file_location("tinytorch_build", REPO / "build.py")
-        site = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(site)
-        site.write_notebooks(Path(self.build_lib) / COURSE_NOTEBOOKS, "student")
+        sys.path.insert(0, str(REPO))  # the site builder and this tinytorch, from the source tree
+        from tinytorch_site.notebooks import write_notebooks
+
+        write_notebooks(Path(self.build_lib) / COURSE_NOTEBOOKS, "student")
 
 
 setup(cmdclass={"build_py": BuildWithCourse})

@@ -29,15 +29,17 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
-from tinytorch.checks import check_multi_head_attention, check_scaled_dot_product_attention, yours_or_reference
-from tinytorch.checks.attention import ReferenceMultiHeadAttention
+import tinytorch.mine
+from tinytorch.checks import (check_head_weights, check_multi_head_attention, check_scaled_dot_product_attention,
+                              yours_or_reference)
+from tinytorch.checks.attention import reference_head_weights
 from tinytorch.nn import Linear, Module
 from tinytorch.nn import functional as F
 from tinytorch.platform import describe, native_handoff
+from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 # Linear stays tinytorch's: MultiHeadAttention is built on it, and a class built on your saved
 # Linear could not itself be saved for later notebooks.
@@ -175,16 +177,14 @@ check_scaled_dot_product_attention(scaled_dot_product_attention)
 # **Exercise.** Write `MultiHeadAttention(embed_dim, num_heads)`: raise `ValueError` if
 # `embed_dim` is not divisible by `num_heads`; store `embed_dim`, `num_heads` and `head_dim`;
 # create four `Linear(embed_dim, embed_dim)` layers named `q_proj`, `k_proj`, `v_proj` and
-# `out_proj`. `forward(query, key, value, key_padding_mask=None, is_causal=False)` takes
-# query `(B, L, E)` and key, value `(B, S, E)` (the same tensor for self-attention) and
-# returns the output `(B, L, E)` (PyTorch also returns the weights; ours returns only the
-# output). Use `attention`, which is your function above once its check passes.
+# `out_proj`. `forward(query, key, value, key_padding_mask=None, need_weights=True, is_causal=False)`
+# takes query `(B, L, E)` and key, value `(B, S, E)` (the same tensor for self-attention) and
+# returns the pair `(output, None)`: output `(B, L, E)`, and in place of the weights PyTorch's
+# (and tinytorch's) `MultiHeadAttention` also returns, None. With the same call as tinytorch's,
+# yours can stand in for it inside tinytorch's `TransformerBlock`. Call
+# `F.scaled_dot_product_attention`: after `tinytorch.mine.use()` that runs your function above.
 
 # %%
-attention = yours_or_reference("scaled_dot_product_attention", scaled_dot_product_attention,
-                               F.scaled_dot_product_attention)
-
-
 class MultiHeadAttention(Module):
     """Multi-head attention with separate q/k/v/out projections (PyTorch's math, its mask conventions)."""
 
@@ -201,9 +201,9 @@ class MultiHeadAttention(Module):
         self.out_proj = Linear(embed_dim, embed_dim)
         ### END SOLUTION
 
-    def forward(self, query, key, value, key_padding_mask=None, is_causal=False):
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, is_causal=False):
         ### BEGIN SOLUTION
-        # HINT: project q, k and v; split the features into heads; attend with the masks (key padding, causal); merge the heads; output projection
+        # HINT: project q, k and v; split the features into heads; attend with the masks (key padding, causal); merge the heads; output projection; return (output, None)
         batch, length, source = query.shape[0], query.shape[1], key.shape[1]
 
         def split(x):  # (B, T, E) -> (B, H, T, D)
@@ -216,9 +216,9 @@ class MultiHeadAttention(Module):
             mask = ~pad[:, None, None, :]  # (B, 1, 1, S): True where a key may be attended
             if is_causal:
                 mask = mask & np.tril(np.ones((length, source), dtype=bool))
-        out = attention(q, k, v, attn_mask=mask, is_causal=is_causal and mask is None)  # (B, H, L, D)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal and mask is None)  # (B, H, L, D)
         merged = out.transpose(1, 2).reshape(batch, length, self.embed_dim)  # (B, L, E)
-        return self.out_proj(merged)
+        return self.out_proj(merged), None
         ### END SOLUTION
 
 # %% tags=["check"]
@@ -230,7 +230,11 @@ check_multi_head_attention(MultiHeadAttention)
 # practice the embedding of a pad token, which would still leak in).
 
 # %%
-MHA = yours_or_reference("MultiHeadAttention", MultiHeadAttention, ReferenceMultiHeadAttention)
+# tinytorch runs your attention from here on: `F.scaled_dot_product_attention` (and every
+# MultiHeadAttention of tinytorch's) calls your function, tinytorch's TransformerBlock builds
+# your class. MHA is your saved class (tinytorch's where yours did not pass; same call).
+tinytorch.mine.use("scaled_dot_product_attention", "MultiHeadAttention")
+MHA = tinytorch.mine.load("MultiHeadAttention")
 tt.manual_seed(0)
 mha = MHA(16, 4)
 x = tt.randn(2, 6, 16)
@@ -238,8 +242,8 @@ pad = np.arange(6)[None, :] >= np.array([6, 4])[:, None]  # sequence 2 has 4 rea
 x_other = Tensor(np.where(pad[:, :, None], rng.standard_normal((2, 6, 16)), x.data).astype(np.float32))
 with tt.no_grad():
     for label, mask in (("with key_padding_mask", Tensor(pad)), ("without mask", None)):
-        a = mha(x, x, x, key_padding_mask=mask).data
-        b = mha(x_other, x_other, x_other, key_padding_mask=mask).data
+        a = mha(x, x, x, key_padding_mask=mask)[0].data
+        b = mha(x_other, x_other, x_other, key_padding_mask=mask)[0].data
         change = np.abs(a[1, :4] - b[1, :4]).max()
         print(f"{label:22s} largest change at the 4 real positions of sequence 2: {change:.2e}")
 
@@ -272,7 +276,8 @@ class Reverser(Module):
 
     def forward(self, ids):
         x = self.positions(self.tokens(ids))  # (B, T, E)
-        return self.head(x + self.attn(x, x, x, is_causal=True))  # (B, T, vocab)
+        attended, _ = self.attn(x, x, x, is_causal=True, need_weights=False)
+        return self.head(x + attended)  # (B, T, vocab)
 
 
 tt.manual_seed(0)
@@ -294,21 +299,37 @@ with tt.no_grad():
 print(f"test sequences reversed exactly: {tt.datasets.exact_match_accuracy(test_logits, y_test):.1%}")
 
 # %% [markdown]
-# Where does each position look? Recompute the weights of both heads from the trained
-# projections for one test sequence (the `(L, S)` matrix of each head):
+# Where does each position look? The attention layer returns only its output; the weights of
+# each head have to be recomputed from its trained projections.
+#
+# **Exercise.** Write `head_weights(mha, x)`: the `(B, H, T, T)` causal attention weights of
+# every head of a trained `MultiHeadAttention` (its `q_proj`, `k_proj`, `num_heads`,
+# `head_dim`) on `x` of shape `(B, T, E)`, as a NumPy array: the same queries, keys, scaling,
+# mask and softmax as inside your layer, without the values.
 
 # %%
 def head_weights(mha, x):
     """(B, H, T, T) causal attention weights of `mha` (with q_proj, k_proj) on x (B, T, E)."""
+    ### BEGIN SOLUTION
+    # HINT: the queries and keys of every head, as your MultiHeadAttention splits them; the causal, scaled softmax of their scores over the keys
     batch, length, _ = x.shape
-    q, k = (proj(x).reshape(batch, length, mha.num_heads, mha.head_dim).transpose(1, 2)
-            for proj in (mha.q_proj, mha.k_proj))
-    return F.attention_weights(q, k, is_causal=True).data
+    q, k = (proj(x).data.reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)
+            for proj in (mha.q_proj, mha.k_proj))  # (B, H, T, D)
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(mha.head_dim)  # (B, H, T, T)
+    scores = np.where(np.tril(np.ones((length, length), dtype=bool)), scores, -np.inf)  # no future keys
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+    ### END SOLUTION
 
 
+# %% tags=["check"]
+check_head_weights(head_weights)
+
+# %%
+weights_of = yours_or_reference("head_weights", head_weights, reference_head_weights)
 sample = x_test[:1]
 with tt.no_grad():
-    weights = head_weights(model.attn, model.positions(model.tokens(Tensor(sample))))[0]  # (H, T, T)
+    weights = weights_of(model.attn, model.positions(model.tokens(Tensor(sample))))[0]  # (H, T, T)
 labels = list(task.decode(sample[0]))
 fig, axes = plt.subplots(1, weights.shape[0], figsize=(4.2 * weights.shape[0], 4))
 for h, ax in enumerate(np.atleast_1d(axes)):

@@ -323,6 +323,13 @@ MISTAKES = {
             ("causal triangle upside down", "np.tril(", "np.triu("),
             ("bool mask inverted", "scores.masked_fill(~mask,", "scores.masked_fill(mask,"),
         ],
+        "head_weights": [
+            ("heads split without swapping T and H", ".reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)", ".reshape(batch, mha.num_heads, length, mha.head_dim)"),
+            ("no scaling", " / np.sqrt(mha.head_dim)", ""),
+            ("the mask hides the past", "np.tril(np.ones((length, length), dtype=bool))", "np.triu(np.ones((length, length), dtype=bool))"),
+            ("softmax over the queries", "weights / weights.sum(axis=-1, keepdims=True)", "weights / weights.sum(axis=-2, keepdims=True)"),
+            ("no max subtracted (overflows)", "np.exp(scores - scores.max(axis=-1, keepdims=True))", "np.exp(scores)"),
+        ],
         "MultiHeadAttention": [
             ("heads split without the transpose", ".reshape(batch, x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)", ".reshape(batch, self.num_heads, x.shape[1], self.head_dim)"),
             ("padding mask not inverted", "mask = ~pad[:, None, None, :]", "mask = pad[:, None, None, :]"),
@@ -465,6 +472,12 @@ MISTAKES = {
             ("bootstraps the mean", "medians = np.median(t[picks], axis=1)", "medians = np.mean(t[picks], axis=1)"),
             ("cuts the whole tail on each side", "tail = (1 - confidence) / 2 * 100", "tail = (1 - confidence) * 100"),
             ("deciles, not quartiles", "[25, 50, 75]", "[10, 50, 90]"),
+        ],
+        "speedup_interval": [
+            ("ratio of means", "float(np.median(a) / np.median(b))", "float(np.mean(a) / np.mean(b))"),
+            ("ratio inverted", "float(np.median(a) / np.median(b))", "float(np.median(b) / np.median(a))"),
+            ("tails not halved", "tail = (1 - confidence) / 2 * 100", "tail = (1 - confidence) * 100"),
+            ("a resampled without replacement", "rng.integers(0, a.size, (resamples, a.size))", "np.argsort(rng.random((resamples, a.size)), axis=1)"),
         ],
         "pareto_front": [
             ("no strict improvement needed", "return at_least_as_good and better", "return at_least_as_good"),

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tinytorch.benchmarking import t_interval
-from tinytorch.checks import check_pareto_front, check_run_pipeline, check_shrink_hidden, check_stage_report, check_summarize
+from tinytorch.checks import (check_pareto_front, check_run_pipeline, check_shrink_hidden, check_speedup_interval,
+                              check_stage_report, check_summarize)
 
 from solutions import load_solution
 
@@ -24,13 +25,14 @@ def summarize(times, confidence=0.95, resamples=2000, seed=0, draw="integers", t
 
 
 # The notebook's own solutions, so the course as shipped is what passes the checks.
-pareto_front = load_solution("19_benchmarking", "pareto_front")
+pareto_front, speedup_interval = load_solution("19_benchmarking", "pareto_front", "speedup_interval")
 run_pipeline, stage_report, shrink_hidden = load_solution("20_capstone", "run_pipeline", "stage_report", "shrink_hidden")
 
 
 @pytest.mark.parametrize("check, solution", [
     (check_summarize, summarize), (check_pareto_front, pareto_front),
     (check_run_pipeline, run_pipeline), (check_stage_report, stage_report), (check_shrink_hidden, shrink_hidden),
+    (check_speedup_interval, speedup_interval),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
     passes_and_stub_fails(check, solution)
@@ -183,3 +185,14 @@ def test_shrink_hidden_that_modifies_its_input_fails(failure):
         model[0].bias.data[...] = 0.0  # the pipeline would compare a damaged baseline
         return smaller
     failure(check_shrink_hidden, in_place, match="the input model was modified")
+
+
+def test_speedup_interval_drawn_another_valid_way_passes(capsys):
+    def by_choice(a, b, confidence=0.95, resamples=2000, seed=0):
+        rng = np.random.default_rng(seed + 1)
+        ratios = (np.median(rng.choice(a, size=(resamples, len(a))), axis=1)
+                  / np.median(rng.choice(b, size=(resamples, len(b))), axis=1))
+        tail = (1 - confidence) / 2 * 100
+        return np.median(a) / np.median(b), *np.percentile(ratios, [tail, 100 - tail])
+    check_speedup_interval(by_choice)
+    assert capsys.readouterr().out.startswith("PASS")

@@ -293,3 +293,14 @@ def test_a_milestone_is_found_by_number_or_year(tmp_path):
     assert milestone_code("1", tmp_path)[0] == milestone_code("1957", tmp_path)[0] == "01_1957_perceptron"
     name, code = milestone_code("04", tmp_path)
     assert name == "04_1998_cnn" and "RESULT" in code
+
+
+def test_python_dash_m_tinytorch_is_the_same_command():
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "tinytorch", "--help"], capture_output=True, text=True, env=env,
+                            cwd=REPO)
+    assert result.returncode == 0 and "tinytorch grade ARCHIVE" in result.stdout
+    assert subprocess.run([sys.executable, "-m", "tinytorch", "milestone", "99"], capture_output=True, text=True,
+                          env=env, cwd=REPO).returncode != 0

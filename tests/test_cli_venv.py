@@ -112,3 +112,6 @@ def test_readme_runs_a_milestone_locally_as_written(venv):
     for command in commands:
         out = run(command, REPO, env)
     assert "RESULT:" in out and "target met" in out
+    # the editable install makes the course notebooks from the checkout
+    out = run(f"tinytorch course {root / 'from-checkout'}", root, env)
+    assert "Wrote 28 course notebooks" in out or (root / "from-checkout" / "modules" / "01_tensor.ipynb").exists()

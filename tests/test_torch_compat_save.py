@@ -45,6 +45,13 @@ def test_nested_structures_round_trip():
     assert (back["step"], back["lr"], back["name"], back["flag"], back["nothing"]) == (7, 1e-3, "gpt", True, None)
 
 
+def test_parameters_come_back_as_parameters():
+    p = nn.Parameter(tt.ones(2))
+    back = _round_trip({"p": p, "t": tt.ones(2)})
+    assert isinstance(back["p"], nn.Parameter) and back["p"].requires_grad
+    assert not isinstance(back["t"], nn.Parameter) and not back["t"].requires_grad
+
+
 def test_paths_and_file_objects(tmp_path):
     t = tt.arange(6).reshape(2, 3)
     path = tmp_path / "t.pt"
@@ -111,6 +118,15 @@ def test_foreign_or_damaged_files_are_refused():
     forged.seek(0)
     with pytest.raises(RuntimeError, match="structure is damaged"):
         tt.load(forged)
+    objects = io.BytesIO()
+    np.save(objects, np.array([print], dtype=object), allow_pickle=True)
+    smuggled = io.BytesIO()
+    with zipfile.ZipFile(smuggled, "w") as archive:
+        archive.writestr("tinytorch.json", json.dumps({"format": "tinytorch-save-1", "object": {"ndarray": 0}}))
+        archive.writestr("arrays/0.npy", objects.getvalue())
+    smuggled.seek(0)
+    with pytest.raises(RuntimeError, match="array 0 is not an array of numbers; tinytorch never unpickles"):
+        tt.load(smuggled)
 
 
 def test_arrays_are_stored_without_pickle():

@@ -9,11 +9,20 @@ from .dtypes import (  # noqa: A004  (PyTorch's names shadow builtins here, as i
     get_default_dtype, set_default_dtype,
 )
 from .device import device
+from .size import Size
+from .printing import set_printoptions
+from .runtime import (
+    get_num_threads, set_num_threads, get_num_interop_threads, set_num_interop_threads,
+    use_deterministic_algorithms, are_deterministic_algorithms_enabled,
+    set_float32_matmul_precision, get_float32_matmul_precision,
+)
 from .grad_mode import no_grad, enable_grad, is_grad_enabled, set_grad_enabled, inference_mode
 from .random import Generator, manual_seed
 from .creation import (
     tensor, as_tensor, from_numpy, zeros, ones, full, zeros_like, ones_like, eye, arange, linspace,
     randn, rand, randint, randint_like, randperm, empty, empty_like, full_like, randn_like, rand_like,
+    normal, bernoulli,
+    FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ByteTensor, BoolTensor,
 )
 from .functional_ops import (
     matmul, exp, log, sqrt, abs, tanh, sigmoid, relu, clamp, softmax, log_softmax,
@@ -24,8 +33,9 @@ from .functional_ops import (
     equal, isclose, allclose, logical_not, logical_and, logical_or, all, any, isnan, isinf, isfinite, clip,
     log1p, rsqrt, square, sign, floor, ceil, trunc, round, amax, amin, prod, cumsum, norm, mm, bmm, outer,
     t, flip, roll, broadcast_to, unbind, gather, index_select, sort, argsort, nonzero,
+    scatter, scatter_add, repeat_interleave,
 )
-from . import accelerator, backends, cuda
+from . import accelerator, autograd, backends, cuda
 from .serialization import save, load
 from . import data, datasets, utils
 from . import nn, optim

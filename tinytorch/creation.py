@@ -240,3 +240,51 @@ def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     numbers = rng_of(generator).permutation(n)
     dtype = np.int64 if dtype is None else to_numpy(dtype, "randperm")
     return _made(numbers.astype(dtype), device, requires_grad, "randperm")
+
+
+def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Samples of N(mean, std^2): `normal(0.0, 1.0, size=(3,))`, or elementwise for tensors of
+    means and/or standard deviations (`normal(means, stds)`)."""
+    mean_array, std_array = _as_array(mean), _as_array(std)
+    if np.any(std_array < 0):
+        raise ValueError(f"normal: std must be non-negative, got {std!r}")
+    shape = _shape((size,), "normal") if size is not None else np.broadcast_shapes(mean_array.shape, std_array.shape)
+    floating = [a.dtype for a in (mean_array, std_array) if a.dtype.kind == "f" and a.ndim]
+    dtype = to_numpy(dtype, "normal") if dtype is not None else (floating[0] if floating else np.dtype(np.float32))
+    data = rng_of(generator).normal(mean_array, std_array, shape).astype(dtype)
+    return _made(data, device, requires_grad, "normal")
+
+
+def bernoulli(input, p=None, generator=None):
+    """1 with probability `input` (or `p`), else 0, elementwise, in the input's dtype."""
+    probs = _as_array(input)
+    if p is not None:
+        probs = np.full(probs.shape, p, dtype=probs.dtype)
+    if np.any((probs < 0) | (probs > 1)):
+        raise ValueError("bernoulli: probabilities must be in [0, 1]")
+    return Tensor((rng_of(generator).random(probs.shape) < probs).astype(probs.dtype))
+
+
+def _typed_constructor(dtype, name):
+    """PyTorch's legacy constructors: `LongTensor([1, 2])` holds data, `FloatTensor(2, 3)` makes
+    a tensor of that size (zeros here, where PyTorch leaves memory uninitialized)."""
+
+    def construct(*args):
+        sizes = len(args) != 1 or isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool)
+        if sizes and all(isinstance(a, (int, np.integer)) for a in args):
+            return zeros(*args, dtype=dtype)
+        if len(args) != 1:
+            raise TypeError(f"{name}: expected sizes (ints) or one sequence of data, got {args!r}")
+        return tensor(args[0], dtype=dtype)
+
+    construct.__name__ = construct.__qualname__ = name
+    return construct
+
+
+FloatTensor = _typed_constructor(np.float32, "FloatTensor")
+DoubleTensor = _typed_constructor(np.float64, "DoubleTensor")
+HalfTensor = _typed_constructor(np.float16, "HalfTensor")
+LongTensor = _typed_constructor(np.int64, "LongTensor")
+IntTensor = _typed_constructor(np.int32, "IntTensor")
+ByteTensor = _typed_constructor(np.uint8, "ByteTensor")
+BoolTensor = _typed_constructor(np.bool_, "BoolTensor")

@@ -395,3 +395,15 @@ def argsort(x, dim=-1, descending=False, *, stable=False):
 
 def nonzero(x, as_tuple=False):
     return _tensor(x).nonzero(as_tuple=as_tuple)
+
+
+def scatter(x, dim, index, src=None, value=None):
+    return _tensor(x).scatter(dim, index, src, value=value)
+
+
+def scatter_add(x, dim, index, src):
+    return _tensor(x).scatter_add(dim, index, src)
+
+
+def repeat_interleave(x, repeats, dim=None):
+    return _tensor(x).repeat_interleave(repeats, dim)

@@ -12,7 +12,22 @@ import numpy as np
 
 from . import dtypes
 
-PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = 4, 1000, 3, 80
+PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE = 4, 1000, 3, 80, None
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, float("inf"), 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """`torch.set_printoptions`: digits, summarization and width of printed tensors."""
+    global PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}, got {profile!r}")
+        PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = _PROFILES[profile]
+    PRECISION = PRECISION if precision is None else precision
+    THRESHOLD = THRESHOLD if threshold is None else threshold
+    EDGEITEMS = EDGEITEMS if edgeitems is None else edgeitems
+    LINEWIDTH = LINEWIDTH if linewidth is None else linewidth
+    SCI_MODE = sci_mode
 
 # element types that PyTorch prints without a dtype= suffix
 _IMPLIED = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
@@ -52,8 +67,8 @@ class _Formatter:
         magnitudes = np.abs(finite)
         low, high = magnitudes.min(), magnitudes.max()
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        spread = high / low > 1000.0 or high > 1.0e8
-        self.sci_mode = spread if self.int_mode else spread or low < 1.0e-4
+        # (integer values are never below 1e-4, so one rule serves both modes)
+        self.sci_mode = high / low > 1000.0 or high > 1.0e8 or low < 1.0e-4 if SCI_MODE is None else SCI_MODE
         if self.sci_mode:
             texts = [f"{v:.{PRECISION}e}" for v in finite.tolist()]
         elif self.int_mode:

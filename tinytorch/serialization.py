@@ -55,8 +55,10 @@ class _Writer:
             if id(obj) not in self.tensor_ids:
                 self.tensor_ids[id(obj)] = self._array(obj.data)
                 self.keep_alive.append(obj)
+            from .nn import Parameter  # at call time: nn imports this package's tensors
+
             return {"tensor": self.tensor_ids[id(obj)], "requires_grad": obj.requires_grad,
-                    "parameter": type(obj).__name__ == "Parameter"}
+                    "parameter": isinstance(obj, Parameter)}
         if isinstance(obj, np.ndarray):
             return {"ndarray": self._array(obj)}
         if isinstance(obj, np.generic):
@@ -133,7 +135,10 @@ class _Reader:
             raw = self.archive.read(f"arrays/{number}.npy")
         except KeyError:
             raise RuntimeError(f"load: the file is missing array {number}") from None
-        return np.load(io.BytesIO(raw), allow_pickle=False)
+        try:
+            return np.load(io.BytesIO(raw), allow_pickle=False)
+        except ValueError:  # e.g. an array of Python objects, which only pickle could rebuild
+            raise RuntimeError(f"load: array {number} is not an array of numbers; tinytorch never unpickles") from None
 
     def decode(self, data):
         if isinstance(data, list):

@@ -25,7 +25,7 @@ def train_with_checkpoint(torch, path, replay, steps=8):
     y = (x.sum(dim=1) > 0).long() + (x[:, 0] > 0.5).long()  # 3 classes
 
     def make():
-        model = Net()
+        model = Net().to(device)
         fill_parameters(torch, model)
         return model, torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01)
 

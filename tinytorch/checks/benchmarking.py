@@ -13,7 +13,7 @@ import copy
 import numpy as np
 
 from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
-from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
+from ..benchmarking import stage_report as reference_stage_report
 from ..course import registry
 from ..nn import Linear, ReLU, Sequential
 from ..tensor import Tensor
@@ -36,6 +36,11 @@ add_hints({
         'apply the optimization stages one after another, measuring after each',
         "one row for the baseline, then one per stage; each stage receives the previous stage's model",
         'the first row measures the baseline; for each stage in order, the current model becomes that stage applied to it, and its measurement is the next row',
+    ),
+    'speedup_interval': (
+        "how sure is a speedup? Resample both sets of timings many times and see how much the ratio of their medians moves",
+        "a has n timings, b has m: each resample draws n from a and m from b, with replacement; resamples of them give resamples ratios",
+        "ratio = median(a) / median(b); the interval runs from the (1 - confidence) / 2 quantile of the resampled ratios to the 1 - (1 - confidence) / 2 quantile",
     ),
     'shrink_hidden': (
         "remove whole hidden neurons: a neuron is a row of its layer's weight and a column of the next layer's",
@@ -134,6 +139,64 @@ def check_summarize(summarize):
     passed(name, len(cases), [case for case, *_ in cases])
 
 
+# ---------------------------------------------------------------------- is B faster than A?
+
+
+def reference_speedup_interval(a, b, confidence=0.95, resamples=2000, seed=0):
+    """median(a) / median(b) and its bootstrap interval, as (ratio, low, high) (> 1: b is faster)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    ratios = (np.median(a[rng.integers(0, a.size, (resamples, a.size))], axis=1)
+              / np.median(b[rng.integers(0, b.size, (resamples, b.size))], axis=1))  # (resamples,)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(np.median(a) / np.median(b)), float(low), float(high)
+
+
+def _interval_ends(a, b, confidence, seeds=range(8)):
+    """tinytorch's interval ends over several seeds: (mean low, mean high, the spread across seeds)."""
+    ends = np.array([reference_speedup_interval(a, b, confidence, 4000, seed)[1:] for seed in seeds])
+    return ends[:, 0].mean(), ends[:, 1].mean(), ends.std(axis=0).max()
+
+
+@exercise_19("speedup_interval")
+def check_speedup_interval(speedup_interval):
+    """speedup_interval(a, b, confidence, resamples, seed) -> (median(a) / median(b), low, high):
+    the ratio of medians and the percentiles of bootstrapped ratios of medians."""
+    name = "speedup_interval"
+    rng = np.random.default_rng(191)
+    slow, fast = np.exp(rng.normal(-5.0, 0.3, 60)), np.exp(rng.normal(-5.5, 0.3, 45))
+    same = np.exp(rng.normal(-5.0, 0.3, 50))
+    cases = [("B clearly faster (60 and 45 timings), 95 %", slow, fast, 0.95),
+             ("B clearly faster, 80 %", slow, fast, 0.8),
+             ("the same distribution (40 and 50 timings), 95 %", slow[:40], same, 0.95),
+             ("B clearly faster, 50 %", slow, fast, 0.5)]
+    for case, a, b, confidence in cases:
+        snapshot = (a.copy(), b.copy())
+        got = run_learner(name, case, speedup_interval, a, b, confidence, 4000, 0)
+        if not np.array_equal(a, snapshot[0]) or not np.array_equal(b, snapshot[1]):
+            fail(name, case, "the timings were modified", "resample into new arrays; never sort or shuffle the inputs in place")
+        if not isinstance(got, tuple) or len(got) != 3:
+            fail(name, case, f"expected a tuple (ratio, low, high), got {got!r:.80}", "return ratio, low, high")
+        ratio, low, high = (float(v) for v in got)
+        want = np.median(a) / np.median(b)
+        if not np.isclose(ratio, want, rtol=1e-9):
+            hint = ("median(a) / median(b): a ratio above 1 means B is faster" if np.isclose(ratio, 1 / want, rtol=1e-9)
+                    else "the ratio of the MEDIANS: the mean is pulled by the slow tail" if np.isclose(
+                        ratio, a.mean() / b.mean(), rtol=1e-9) else "median(a) / median(b)")
+            fail(name, case, f"expected the ratio {want:.6g}, got {ratio:.6g}", hint)
+        if not low <= ratio <= high or low == high:
+            fail(name, case, f"the interval [{low:.4g}, {high:.4g}] should have a width and contain the ratio {ratio:.4g}",
+                 "resample WITH replacement (a permutation has the same median every time)")
+        want_low, want_high, spread = _interval_ends(a, b, confidence)
+        tolerance = 0.1 * (want_high - want_low) + 3 * spread
+        if abs(low - want_low) > tolerance or abs(high - want_high) > tolerance:
+            fail(name, case, f"expected an interval near [{want_low:.4g}, {want_high:.4g}], got [{low:.4g}, {high:.4g}]",
+                 "resample a and b independently, each to its own size; the ends are the (1 - confidence) / 2 "
+                 "and 1 - (1 - confidence) / 2 quantiles of the resampled ratios")
+    passed(name, len(cases), [case for case, *_ in cases])
+
+
 # ---------------------------------------------------------------------- Pareto front
 
 
@@ -183,7 +246,7 @@ def _pareto_hint(rows, options, got_names, expected_names):
     return "keep each row that no other row dominates (at least as good everywhere, strictly better somewhere)"
 
 
-@exercise_19("pareto_front")
+@exercise_19("pareto_front", seam="pareto_front")
 def check_pareto_front(pareto_front):
     """pareto_front(rows, minimize=(), maximize=()) -> the rows no other row dominates, in input order."""
     name = "pareto_front"
@@ -314,7 +377,7 @@ def _fake_stage(name, size_factor, accuracy_change, latency_factor, calls):
     return stage
 
 
-@exercise_20("run_pipeline")
+@exercise_20("run_pipeline", tinytorch="tinytorch.benchmarking:run_pipeline")
 def check_run_pipeline(run_pipeline):
     """run_pipeline(model, stages, measure) -> one row per model: the input ('baseline') and the
     output of each stage, each stage applied to the previous stage's output."""
@@ -399,7 +462,7 @@ def _gain_hint(key, rows, i, got):
     return "this row's accuracy minus the previous row's (the first row's for total_accuracy_change); 0 for the first row"
 
 
-@exercise_20("stage_report")
+@exercise_20("stage_report", tinytorch="tinytorch.benchmarking:stage_report")
 def check_stage_report(stage_report):
     """stage_report(rows) -> new rows with accuracy_change, size_reduction, speedup (vs the previous
     row) and total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""

@@ -1,14 +1,15 @@
 """`tinytorch course [DIR]`: the course notebooks on your machine, with your work merged in.
 
 The notebooks are the site's student edition, made by the site builder's own
-`write_notebooks` (build.py) from content/ and milestones/, the one source of the course:
+`write_notebooks` (tinytorch_site/notebooks.py) from content/ and milestones/, the one source of the course:
 at wheel-build time (setup.py puts them into the wheel, under tinytorch/cli/course_notebooks/)
 or, in a checkout of the repository (editable install), from the checkout itself.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,15 +20,18 @@ PACKAGED = Path(__file__).resolve().parent / "course_notebooks"  # setup.py writ
 REPO = Path(__file__).resolve().parents[2]  # the repository, when running from a checkout
 
 
+def in_checkout() -> bool:
+    """Whether this tinytorch runs from a checkout of the repository (an editable install)."""
+    return (REPO / "tinytorch_site" / "notebooks.py").is_file() and (REPO / "content").is_dir()
+
+
 def site_builder():
-    """The repository's build.py as a module (None outside a checkout)."""
-    path = REPO / "build.py"
-    if not (path.is_file() and (REPO / "content").is_dir()):
+    """The checkout's notebook builder (tinytorch_site.notebooks), None outside a checkout."""
+    if not in_checkout():
         return None
-    spec = importlib.util.spec_from_file_location("tinytorch_build", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if str(REPO) not in sys.path:  # an editable install maps tinytorch only, not the site builder
+        sys.path.append(str(REPO))
+    return importlib.import_module("tinytorch_site.notebooks")
 
 
 def course_source(scratch: Path) -> Path:

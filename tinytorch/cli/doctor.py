@@ -7,7 +7,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__, mine, platform
-from .course import PACKAGED, REPO
+from .course import PACKAGED, REPO, in_checkout
 
 # (distribution, what the course uses it for, required?)
 PACKAGES = [
@@ -45,7 +45,7 @@ def report() -> list[str]:
     files = len(list(home.glob("*.py"))) if home.is_dir() else 0
     lines.append(f"your framework: {home} ({'exists' if home.is_dir() else 'not created yet'}); "
                  f"{saved} course component{'s' * (saved != 1)} saved, {files} file{'s' * (files != 1)}")
-    source = PACKAGED if PACKAGED.is_dir() else (REPO if (REPO / "build.py").is_file() else None)
+    source = PACKAGED if PACKAGED.is_dir() else (REPO if in_checkout() else None)
     lines.append(f"course notebooks: {source or 'MISSING (this install has none: use the wheel of the course site)'}")
     return lines
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from .. import mine
-from .course import REPO, course_source
+from .course import REPO, course_source, in_checkout
 
 
 def show_progress() -> None:
@@ -22,7 +22,7 @@ def milestone_code(number: str, scratch: Path) -> tuple[str, str]:
     """(name, Python source) of milestone `number` (01-06, or its year): the checkout's script,
     else the code cells of the wheel's milestone notebook (the same source, cell by cell)."""
     key = number.zfill(2)
-    scripts = sorted((REPO / "milestones").glob("*.py")) if (REPO / "build.py").is_file() else []
+    scripts = sorted((REPO / "milestones").glob("*.py")) if in_checkout() else []
     if scripts:
         found = {path.stem: path.read_text(encoding="utf-8") for path in scripts}
     else:

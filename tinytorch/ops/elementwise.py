@@ -6,8 +6,14 @@ import numpy as np
 
 from .. import kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from .. import versions
 from ..seams import replaced, seam
-from ._common import _floating, _normal_cdf, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
+from . import differentiable
+from ._common import (
+    _floating, _gelu_parts, _normalize_dim, _normalize_dims, _result_type, _unbroadcast, forward_value,
+)
+
+_GELU_C = math.sqrt(2.0 / math.pi)
 
 
 @seam("relu_backward")
@@ -28,39 +34,146 @@ def tanh_backward(grad, out):
     return grad * (1.0 - out * out)
 
 
+# what each op's backward reads (see versions.SavingOp): the input, or the output
+_EXP, _SQRT, _TANH, _SIGMOID, _SOFTMAX, _LOG_SOFTMAX = (
+    versions.SavingOp(name, saves_output=True)
+    for name in ("ExpBackward", "SqrtBackward", "TanhBackward", "SigmoidBackward", "SoftmaxBackward",
+                 "LogSoftmaxBackward")
+)
+_LOG, _ABS, _SIN, _COS, _RELU, _GELU = (
+    versions.SavingOp(name, saves=(0,))
+    for name in ("LogBackward", "AbsBackward", "SinBackward", "CosBackward", "ReluBackward", "GeluBackward")
+)
+
+
+# The activations' forward values, with the exercises' interface (module 02: a Tensor in, a
+# Tensor out, no graph). Tensor.relu() etc. compute the value with the implementation in use
+# and record the graph node with the backward rule (the *_backward seams, module 05).
+
+@seam("relu")
+def relu(x):
+    """max(x, 0) elementwise."""
+    return tensor.Tensor(kernels.relu(x.data))
+
+
+def _sigmoid(x):
+    # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
+    x = _floating(x)
+    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+@seam("sigmoid")
+def sigmoid(x):
+    """1 / (1 + exp(-x)) elementwise, without overflow."""
+    return tensor.Tensor(_sigmoid(x.data))
+
+
+@seam("tanh")
+def tanh(x):
+    """Hyperbolic tangent elementwise."""
+    return tensor.Tensor(np.tanh(_floating(x.data)))
+
+
+def _gelu_tanh_inner(x):
+    """tanh(c * (x + 0.044715 x^3)) of the tanh-approximated GELU (x at least 1-d), in place
+    steps: GELU sits on the largest activations of a transformer, and fresh temporaries for
+    every step cost about a third more time (x**3 would be ~100x slower than x * x * x)."""
+    inner = x * x
+    inner *= 0.044715
+    inner += 1.0
+    inner *= x
+    inner *= _GELU_C
+    np.tanh(inner, out=inner)
+    return inner
+
+
+def _gelu_tanh_from_inner(x, inner):
+    out = inner + 1.0
+    out *= x
+    out *= 0.5  # 0.5 x (1 + inner)
+    return out
+
+
+@seam("gelu")
+def gelu(x):
+    """GELU with the tanh approximation (as in GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    data = np.atleast_1d(x.data)
+    return tensor.Tensor(_gelu_tanh_from_inner(data, _gelu_tanh_inner(data)).reshape(x.shape))
+
+
+def _softmax(x, axis):
+    """softmax of the array x along a non-empty axis; in place after the first subtraction:
+    attention scores are the largest arrays of a transformer step, and fresh temporaries cost
+    more than the arithmetic."""
+    out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    np.exp(out, out=out)
+    out /= np.add.reduce(out, axis=axis, keepdims=True)
+    return out
+
+
+@seam("softmax")
+def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along dim, without overflow."""
+    return tensor.Tensor(_softmax(x.data, _normalize_dim(dim, x.ndim, "softmax")))
+
+
+@seam("log_softmax")
+def log_softmax(x, dim=-1):
+    """x - logsumexp(x) along dim, stable for any logits (records its graph node, like the
+    exercise of module 04, which is built from Tensor operations)."""
+    axis = _normalize_dim(dim, x.ndim, "log_softmax")
+    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.log_softmax(g, x, axis)
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    return x._result(out, (x,), backward, _LOG_SOFTMAX)
+
+
 class ElementwiseOps:
     """Elementwise functions; each backward multiplies by the local derivative."""
 
     # Backward passes below select gradients with `g * mask` rather than `np.where(mask, g, 0)`:
     # on irregular masks the multiply is ~10x faster.
 
-    def _unary(self, out, local_grad, op):
-        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily)."""
-        return self._result(out, (self,), lambda g: (g * local_grad(),), op)
+    def _unary(self, out, local_grad, op, twice=None):
+        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily);
+        `twice(g, x)` is its rule in `differentiable`, for create_graph."""
+
+        def backward(g):
+            if twice is not None and not isinstance(g, (np.ndarray, np.generic)):
+                return twice(g, self)
+            return (g * local_grad(),)
+
+        return self._result(out, (self,), backward, op)
 
     def exp(self):
         out = np.exp(_floating(self.data))
-        return self._unary(out, lambda: out, "ExpBackward")
+        return self._unary(out, lambda: out, _EXP, differentiable.exp)
 
     def log(self):
         x = _floating(self.data)
-        return self._result(np.log(x), (self,), lambda g: (g / x,), "LogBackward")
+        return self._unary(np.log(x), lambda: 1 / x, _LOG, differentiable.log)
 
     def sqrt(self):
         out = np.sqrt(_floating(self.data))
-        return self._unary(out, lambda: 0.5 / out, "SqrtBackward")
+        return self._unary(out, lambda: 0.5 / out, _SQRT, differentiable.sqrt)
 
     def abs(self):
         x = self.data
-        return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward")
+        return self._unary(np.abs(x), lambda: np.sign(x), _ABS,
+                           lambda g, t: differentiable.masked(g, np.sign(t.data)))
 
     def sin(self):
         x = _floating(self.data)
-        return self._unary(np.sin(x), lambda: np.cos(x), "SinBackward")
+        return self._unary(np.sin(x), lambda: np.cos(x), _SIN, differentiable.sin)
 
     def cos(self):
         x = _floating(self.data)
-        return self._unary(np.cos(x), lambda: -np.sin(x), "CosBackward")
+        return self._unary(np.cos(x), lambda: -np.sin(x), _COS, differentiable.cos)
 
     def clamp(self, min=None, max=None):
         """Elementwise min(max(x, min), max); `min`/`max` may be numbers or tensors (which
@@ -80,7 +193,10 @@ class ElementwiseOps:
         if max is not None:
             inside &= x <= max
         out = np.clip(x, min, max).astype(dtype, copy=False)
-        return self._result(out, (self,), lambda g: (g * inside,), "ClampBackward")
+        def backward(g):
+            return differentiable.masked(g, inside) if not isinstance(g, (np.ndarray, np.generic)) else (g * inside,)
+
+        return self._result(out, (self,), backward, "ClampBackward")
 
     def _clamp_tensors(self, min, max):
         """clamp with tensor bounds: max(x, min) then min(., max), as PyTorch composes it
@@ -100,6 +216,8 @@ class ElementwiseOps:
 
         def backward(g):
             own = keeps(a, b)
+            if not isinstance(g, (np.ndarray, np.generic)):
+                return differentiable.choose(g, self, bound, own)
             return (
                 _unbroadcast(g * own, a.shape) if self._requires_grad else None,
                 _unbroadcast(g * ~own, b.shape) if bound._requires_grad else None,
@@ -131,21 +249,40 @@ class ElementwiseOps:
         return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
 
     def tanh(self):
-        out = np.tanh(_floating(self.data))
-        return self._result(out, (self,), lambda g: (replaced.get("tanh_backward", tanh_backward)(g, out),),
-                            "TanhBackward")
+        mine = replaced.get("tanh")
+        x = _floating(self.data)
+        out = np.tanh(x) if mine is None else forward_value(mine, x)
+
+        def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.tanh(g, self)
+            return (replaced.get("tanh_backward", tanh_backward)(g, out),)
+
+        return self._result(out, (self,), backward, _TANH)
 
     def sigmoid(self):
-        # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
+        mine = replaced.get("sigmoid")
         x = _floating(self.data)
-        out = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
-        return self._result(out, (self,), lambda g: (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),),
-                            "SigmoidBackward")
+        out = _sigmoid(x) if mine is None else forward_value(mine, x)
+
+        def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):
+                return differentiable.sigmoid(g, self)
+            return (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),)
+
+        return self._result(out, (self,), backward, _SIGMOID)
 
     def relu(self):
         x = self.data
-        return self._result(kernels.relu(x), (self,), lambda g: (replaced.get("relu_backward", relu_backward)(g, x),),
-                            "ReluBackward")
+        mine = replaced.get("relu")
+        out = kernels.relu(x) if mine is None else forward_value(mine, x)
+
+        def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):
+                return differentiable.masked(g, x > 0)
+            return (replaced.get("relu_backward", relu_backward)(g, x),)
+
+        return self._result(out, (self,), backward, _RELU)
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
@@ -154,35 +291,30 @@ class ElementwiseOps:
         if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
             return self.reshape(1).gelu(approximate).reshape(())
         if approximate == "tanh":
-            # in-place steps: GELU sits on the largest activations of a transformer, and fresh
-            # temporaries for every step cost about a third more time
-            c = math.sqrt(2.0 / math.pi)
-            inner = x * x  # becomes tanh(c * (x + 0.044715 x^3)); x**3 would be ~100x slower
-            inner *= 0.044715
-            inner += 1.0
-            inner *= x
-            inner *= c
-            np.tanh(inner, out=inner)
-            out = inner + 1.0
-            out *= x
-            out *= 0.5  # 0.5 x (1 + inner)
+            mine = replaced.get("gelu")
+            if mine is None:
+                inner = _gelu_tanh_inner(x)
+                out = _gelu_tanh_from_inner(x, inner)
+            else:
+                inner = None  # computed for the backward pass only if it runs
+                out = forward_value(mine, x)
 
             def local():  # 0.5 (1 + inner) + 0.5 x (1 - inner^2) c (1 + 3 * 0.044715 x^2)
+                t = _gelu_tanh_inner(x) if inner is None else inner
                 d = x * x
                 d *= 3 * 0.044715
                 d += 1.0
                 d *= x
-                d *= 0.5 * c
-                slope = inner * inner
+                d *= 0.5 * _GELU_C
+                slope = t * t
                 np.subtract(1.0, slope, out=slope)
                 d *= slope
-                half = inner + 1.0
+                half = t + 1.0
                 half *= 0.5
                 d += half
                 return d
         elif approximate == "none":
-            cdf, density = _normal_cdf(x)
-            out = x * cdf
+            out, cdf, density = _gelu_parts(x)
 
             def local():  # Phi(x) + x * phi(x)
                 d = x * density
@@ -191,7 +323,7 @@ class ElementwiseOps:
                 return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return self._unary(out, local, "GeluBackward")
+        return self._unary(out, local, _GELU)
 
     def softmax(self, dim=-1):
         if self.ndim == 0:  # a 0-d tensor is one row of one element
@@ -202,20 +334,19 @@ class ElementwiseOps:
         x = self.data
         if x.shape[axis] == 0:  # nothing to normalize; max() would fail on the empty axis
             return self._result(x.copy(), (self,), lambda g: (g,), "SoftmaxBackward")
-        # in place after the first subtraction: attention scores are the largest arrays of a
-        # transformer step, and fresh temporaries cost more than the arithmetic
-        out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
-        np.exp(out, out=out)
-        out /= np.add.reduce(out, axis=axis, keepdims=True)
+        mine = replaced.get("softmax")
+        out = _softmax(x, axis) if mine is None else forward_value(mine, x, dim=axis)
 
         def backward(g):  # out * (g - sum(g * out))
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.softmax(g, self, axis)
             grad = g * out
             total = np.add.reduce(grad, axis=axis, keepdims=True)
             np.subtract(g, total, out=grad)
             grad *= out
             return (grad,)
 
-        return self._result(out, (self,), backward, "SoftmaxBackward")
+        return self._result(out, (self,), backward, _SOFTMAX)
 
     def log_softmax(self, dim=-1):
         if self.ndim == 0:
@@ -226,11 +357,7 @@ class ElementwiseOps:
         x = self.data
         if x.shape[axis] == 0:
             return self._result(x.copy(), (self,), lambda g: (g,), "LogSoftmaxBackward")
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        return self._result(
-            out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
-        )
+        return replaced.get("log_softmax", log_softmax)(self, axis)
 
     def _need_float(self, op):
         if self.data.dtype.kind != "f":
@@ -252,13 +379,15 @@ class ElementwiseOps:
         return self._unary(out, lambda: -0.5 * out * out * out, "RsqrtBackward")
 
     def square(self):
-        x = self.data
+        x = self.data if self.data.dtype != np.bool_ else self.data.astype(np.int64)  # bool: int64, as PyTorch
         return self._unary(x * x, lambda: 2 * x, "PowBackward")
 
     def _stepwise(self, fn, op):
         """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
         tensors are already whole numbers and keep their dtype."""
         x = self.data
+        if x.dtype == np.bool_:
+            raise TypeError(f"{op[:-len('Backward')].lower()}: not defined for bool tensors (as in PyTorch)")
         out = fn(x) if x.dtype.kind == "f" else x.copy()
         return self._result(out, (self,), lambda g: (np.zeros_like(g),), op)
 
@@ -277,7 +406,8 @@ class ElementwiseOps:
 
     def sign(self):
         x = self.data
-        return self._result(np.sign(x), (self,), lambda g: (np.zeros_like(g),), "SignBackward")
+        out = x.copy() if x.dtype == np.bool_ else np.sign(x)  # NumPy has no sign of bool
+        return self._result(out, (self,), lambda g: (np.zeros_like(g),), "SignBackward")
 
     def _test(self, fn):
         """A bool tensor from an elementwise NumPy test (no gradient)."""

@@ -107,3 +107,75 @@ class IndexingOps:
         if as_tuple:
             return tuple(tensor.Tensor(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(self.data)))
         return tensor.Tensor(np.argwhere(self.data).astype(np.int64))
+
+    def _scatter_args(self, dim, index, src, op):
+        """(positions, values, src tensor or None) for the scatter ops: with dim=0,
+        `self[index[i][j]][j]` receives `src[i][j]`; `src` may also be a number."""
+        index = _index_array(index, op)
+        if index.ndim != self.ndim:
+            raise ValueError(f"{op}: index has {index.ndim} dimensions, the input has {self.ndim} (shapes {index.shape} and {self.shape})")
+        axis = _normalize_dim(dim, self.ndim, op)
+        _check_bounds(index, self.shape[axis], op, dim)
+        if any(n > m for d, (n, m) in enumerate(zip(index.shape, self.shape)) if d != axis):
+            raise ValueError(f"{op}: index shape {index.shape} is larger than input shape {self.shape} outside dim {dim}")
+        where = list(np.indices(index.shape, sparse=True))
+        where[axis] = index
+        if not isinstance(src, tensor.Tensor):
+            return tuple(where), np.broadcast_to(np.asarray(src, dtype=self.data.dtype), index.shape), None
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise ValueError(f"{op}: src shape {src.shape} must cover index shape {index.shape}")
+        corner = tuple(slice(0, n) for n in index.shape)  # the part of src that is used
+        return tuple(where), src.data[corner].astype(self.data.dtype, copy=False), src
+
+    def scatter(self, dim, index, src=None, value=None):
+        """A copy with `src` (a tensor, or the number `value`) written at `index` along `dim`."""
+        where, values, src = self._scatter_args(dim, index, value if src is None else src, "scatter")
+        out = self.data.copy()
+        out[where] = values
+
+        def backward(g):
+            grad_self = g.copy()
+            grad_self[where] = 0  # overwritten entries do not reach the output
+            return grad_self, None if src is None else _placed(g[where], src.shape)
+
+        return self._scatter_result(out, src, backward, "ScatterBackward")
+
+    def scatter_add(self, dim, index, src):
+        """A copy with `src` added at `index` along `dim` (repeated indices add up)."""
+        where, values, src = self._scatter_args(dim, index, src, "scatter_add")
+        out = self.data.copy()
+        np.add.at(out, where, values)
+        return self._scatter_result(out, src, lambda g: (g, None if src is None else _placed(g[where], src.shape)),
+                                    "ScatterAddBackward")
+
+    def _scatter_result(self, out, src, backward, op):
+        if src is None:
+            return self._result(out, (self,), lambda g: backward(g)[:1], op)
+        return self._result(out, (self, src), backward, op)
+
+    def scatter_(self, dim, index, src=None, value=None):
+        where, values, _ = self._scatter_args(dim, index, value if src is None else src, "scatter_")
+        return self._assign(where, values, "scatter_")
+
+    def scatter_add_(self, dim, index, src):
+        return self._assign(Ellipsis, self.scatter_add(dim, index, src).data, "scatter_add_")
+
+    def repeat_interleave(self, repeats, dim=None):
+        """Each element (or slice along `dim`) repeated `repeats` times in place:
+        [1, 2] -> [1, 1, 2, 2]. Without `dim`, over the flattened tensor."""
+        source = self.reshape(-1) if dim is None else self
+        axis = 0 if dim is None else _normalize_dim(dim, self.ndim, "repeat_interleave")
+        counts = tensor._as_array(repeats)
+        if counts.dtype.kind not in "iu" or np.any(counts < 0):
+            raise ValueError(f"repeat_interleave: repeats must be non-negative integers, got {repeats!r}")
+        if counts.ndim and counts.shape != (source.shape[axis],):
+            raise ValueError(f"repeat_interleave: {counts.size} repeats for dim {axis} of size {source.shape[axis]}")
+        positions = np.repeat(np.arange(source.shape[axis]), counts)  # which input slice each output slice is
+        return source.index_select(axis, positions)
+
+
+def _placed(values, shape):
+    """`values` in the top corner of zeros of `shape` (the gradient of the used part of src)."""
+    grad = np.zeros(shape, dtype=values.dtype)
+    grad[tuple(slice(0, n) for n in values.shape)] = values
+    return grad

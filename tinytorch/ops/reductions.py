@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
+from . import differentiable
 from ._common import _floating, _normalize_dim, _normalize_dims
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -22,6 +23,36 @@ def sum_backward(grad, shape, dim=None, keepdim=False):
     return np.broadcast_to(grad, shape)
 
 
+@seam("var")
+def var(x, dim=None, keepdim=False, correction=1):
+    """Variance of Tensor `x` over `dim` (int, tuple or None for all), divided by count - correction."""
+    dims, centered, dof, squares = x._variance("var", dim, keepdim, correction)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
+        out = squares / dof
+
+    def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.spread(g, x, dims, keepdim, dof)
+        if not keepdim:
+            g = np.expand_dims(g, dims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * centered * (2 / dof if dof else np.inf),)
+
+    return x._result(out, (x,), backward, "VarBackward")
+
+
+def _correction(op, dim, unbiased, correction):
+    """(dim, correction) of var/std's overloads: `x.var(False)` is var(unbiased), and
+    `unbiased=True/False` is PyTorch's older spelling of correction 1/0."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op}: pass either unbiased or correction, not both")
+    if correction is None:
+        correction = 1 if unbiased is None else int(unbiased)
+    return dim, correction
+
+
 class ReductionOps:
     """Reductions over `dim` (an int, a tuple or None = all) with `keepdim`."""
 
@@ -33,6 +64,8 @@ class ReductionOps:
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.reduce_sum(g, shape, dims, keepdim)
             return (replaced.get("sum_backward", sum_backward)(g, shape, dims, keepdim),)
 
         return self._result(np.asarray(out), (self,), backward, "SumBackward")
@@ -55,6 +88,8 @@ class ReductionOps:
             out = self.data.mean(axis=dims, keepdims=keepdim)
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):
+                return differentiable.reduce_sum(g, shape, dims, keepdim, 1 / count)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             return (np.broadcast_to(g / count, shape),)
@@ -64,27 +99,21 @@ class ReductionOps:
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Variance over `dim` divided by (count - correction): `correction=1` (Bessel's, the
         default) or 0; `unbiased=True/False` is PyTorch's older positional spelling of 1/0,
-        as in `x.var(0, False)`."""
-        dims, centered, dof, squares = self._variance("var", dim, unbiased, keepdim, correction)
-        with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
-            out = squares / dof
-
-        def backward(g):
-            if not keepdim:
-                g = np.expand_dims(g, dims)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return (g * centered * (2 / dof if dof else np.inf),)
-
-        return self._result(out, (self,), backward, "VarBackward")
+        as in `x.var(0, False)`. Computed by the implementation in use (a learner's, module 01)."""
+        dim, correction = _correction("var", dim, unbiased, correction)
+        return replaced.get("var", var)(self, dim, keepdim, correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Standard deviation (the square root of `var`, same arguments). Where all values are
         equal the gradient is 0, as in PyTorch (not 0/0)."""
-        dims, centered, dof, squares = self._variance("std", dim, unbiased, keepdim, correction)
+        dim, correction = _correction("std", dim, unbiased, correction)
+        dims, centered, dof, squares = self._variance("std", dim, keepdim, correction)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.sqrt(squares / dof)
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):
+                return differentiable.spread(g, self, dims, keepdim, dof, std=True)
             spread = out if keepdim else np.expand_dims(out, dims)
             if not keepdim:
                 g = np.expand_dims(g, dims)
@@ -94,14 +123,8 @@ class ReductionOps:
 
         return self._result(out, (self,), backward, "StdBackward")
 
-    def _variance(self, op, dim, unbiased, keepdim, correction):
+    def _variance(self, op, dim, keepdim, correction):
         """(dims, x - mean, degrees of freedom, sum of squares) for var/std."""
-        if isinstance(dim, bool):  # x.var(False): the overload var(unbiased)
-            dim, unbiased = None, dim
-        if unbiased is not None and correction is not None:
-            raise ValueError(f"{op}: pass either unbiased or correction, not both")
-        if correction is None:
-            correction = 1 if unbiased is None else int(unbiased)
         dims = _reduced_dims(dim, self.ndim, op)
         count = self._reduced_count(dims, op)
         x = self.data
@@ -119,6 +142,8 @@ class ReductionOps:
             out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):
+                return differentiable.logsumexp(g, self, dims, keepdim)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             return (g * np.exp(x - out),)
@@ -134,7 +159,11 @@ class ReductionOps:
             # the gradient is shared evenly between tied extremes, as PyTorch does
             mask = self.data == out
             count = int(mask.sum())
-            return self._result(out, (self,), lambda g: (mask * (g / count),), f"{op.capitalize()}Backward")
+
+            def backward_all(g):
+                return differentiable.masked(g, mask / count) if not isinstance(g, (np.ndarray, np.generic)) else (mask * (g / count),)
+
+            return self._result(out, (self,), backward_all, f"{op.capitalize()}Backward")
         if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
             _normalize_dims(dim, 0, op)
             values, indices = self.reshape(1)._extreme(0, False, pick, arg, op)
@@ -145,6 +174,10 @@ class ReductionOps:
         shape = self.shape
 
         def backward(g):  # with dim, the gradient goes to the returned index only
+            if not isinstance(g, (np.ndarray, np.generic)):
+                picked = np.zeros(shape, dtype=bool)
+                np.put_along_axis(picked, indices, True, axis)
+                return differentiable.masked(differentiable.kept(g, shape, (axis,), keepdim), picked)
             grad = np.zeros(shape, dtype=g.dtype)
             np.put_along_axis(grad, indices, g if keepdim else np.expand_dims(g, axis), axis)
             return (grad,)
@@ -240,7 +273,7 @@ class ReductionOps:
             return flat.prod(0, keepdim=False).reshape(() if not keepdim else (1,) * self.ndim)
         axis = _normalize_dim(dim, self.ndim, "prod") if self.ndim else None
         if axis is None:
-            return self._result(x.copy(), (self,), lambda g: (g,), "ProdBackward")
+            return self._result(_accumulator(x), (self,), lambda g: (g,), "ProdBackward")
         out = np.prod(x, axis=axis, keepdims=True)
         if x.dtype.kind == "b":
             out = out.astype(np.int64)
@@ -261,8 +294,8 @@ class ReductionOps:
         """Running sum along `dim`; its gradient is the running sum of the gradient from the end."""
         if dtype is not None:
             return self.to(dtype).cumsum(dim)
-        if self.ndim == 0:
-            return self._result(self.data.copy(), (self,), lambda g: (g,), "CumsumBackward")
+        if self.ndim == 0:  # integers and bool accumulate in int64, as PyTorch
+            return self._result(_accumulator(self.data), (self,), lambda g: (g,), "CumsumBackward")
         axis = _normalize_dim(dim, self.ndim, "cumsum")
         x = self.data
         out = np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "bi" else x.dtype)
@@ -282,12 +315,13 @@ class ReductionOps:
         if p in ("fro", 2, 2.0):
             dims = _normalize_dims(dim, self.ndim, "norm")
             x = self.data
-            out = np.sqrt((x * x).sum(axis=dims, keepdims=True))
+            wide = x.astype(np.float64)  # float32 squares would underflow below 1e-19 (PyTorch's don't)
+            out = np.sqrt((wide * wide).sum(axis=dims, keepdims=True)).astype(x.dtype)
 
             def backward(g):
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    scale = np.where(out == 0, 0, (g if keepdim else np.expand_dims(g, dims)) / out)
-                return (x * scale,)
+                    # (x * g) / norm in PyTorch's order: the same rounding where values are subnormal
+                    return (np.where(out == 0, 0, x * (g if keepdim else np.expand_dims(g, dims)) / out),)
 
             return self._result(out if keepdim else out.squeeze(dims), (self,), backward, "NormBackward")
         if p in (math.inf, -math.inf):
@@ -298,6 +332,11 @@ class ReductionOps:
         if isinstance(p, str) or not isinstance(p, (int, float)):
             raise ValueError(f"norm: unsupported p={p!r}; use a number, 'fro', inf or -inf")
         return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+def _accumulator(x):
+    """A copy of `x` in the dtype PyTorch sums and multiplies it in: int64 for integers and bool."""
+    return x.astype(np.int64) if x.dtype.kind in "biu" else x.copy()
+
 
 def _reduced_dims(dim, ndim, op):
     """Axes for sum/mean/var/std/logsumexp: as `_normalize_dims`, and an empty tuple or list

@@ -4,9 +4,12 @@ import math
 
 import numpy as np
 
+from .. import versions
+from ..seams import seam
 from .optimizer import Optimizer, check_hyperparameter
 
 
+@seam("Adam")
 class Adam(Optimizer):
     """Same update as `torch.optim.Adam`. For each parameter p with gradient g, at step t:
 
@@ -60,6 +63,7 @@ class Adam(Optimizer):
                 if weight_decay != 0:
                     if group["decoupled_weight_decay"]:
                         p.data *= 1 - lr * weight_decay
+                        versions.bump(p.data)  # an in-place step of its own, as PyTorch counts it
                     else:
                         g = g + weight_decay * p.data
                 m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -83,7 +87,9 @@ class Adam(Optimizer):
                 update = np.divide(m, denom, out=tmp)
                 update *= step_size
                 p.data -= update
+                versions.bump(p.data)  # a graph that saved p before this step cannot backward
 
+@seam("AdamW")
 class AdamW(Adam):
     """Adam with decoupled weight decay (`torch.optim.AdamW`): p = p * (1 - lr * weight_decay)
     before the Adam update, instead of adding weight_decay * p to the gradient."""
