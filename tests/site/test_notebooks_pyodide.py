@@ -1,0 +1,106 @@
+"""The course notebooks' claimed trends hold in the browser too: the solution edition of every
+notebook whose code asserts a trend (an `assert` outside the solutions, e.g. 02's "tanh should
+keep far more spread than relu") runs cell by cell in the site's own Pyodide under Node, where
+NumPy has no BLAS and one thread. tests/test_content.py runs the same notebooks natively.
+
+Cells that need a native Jupyter kernel are skipped (SKIPPED_CELLS says which and why); a
+notebook's native hand-off (tinytorch.platform.native_handoff) returns False here, so its
+scaled-down browser part runs, as it does for learners.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.site.test_site_pyodide import node
+from tinytorch_site.common import REPO
+from tinytorch_site.in_pyodide import RUNNER
+from tinytorch_site.notebooks import make_notebook
+
+pytestmark = [pytest.mark.slow, pytest.mark.pyodide]
+
+MODULES = sorted((REPO / "content").glob("[0-9][0-9]_*.py"))
+DRIVER = Path(__file__).with_name("notebook_cells.py")  # runs the cells inside Pyodide
+# Cells a Pyodide kernel runs but plain Python in Pyodide cannot: (pattern, why skipped).
+SKIPPED_CELLS = [
+    (re.compile(r"^\s*[%!]", re.MULTILINE), "IPython magic or shell escape: needs the IPython kernel"),
+    (re.compile(r"\bget_ipython\(|\bdisplay\(|\bipywidgets\b"), "IPython display or widgets: needs a kernel's front end"),
+]
+
+
+def trend_asserts(source: Path) -> list[str]:
+    """The assert statements of the notebook's given code (the student edition: not the
+    solutions, whose own asserts are the learner's business)."""
+    found = []
+    for cell in make_notebook(source, "student").cells:
+        if cell.cell_type == "code" and not skip_reason(cell.source):
+            found += [ast.unparse(node.test) for node in ast.walk(ast.parse(cell.source))
+                      if isinstance(node, ast.Assert)]
+    return found
+
+
+def skip_reason(code: str) -> str | None:
+    return next((why for pattern, why in SKIPPED_CELLS if pattern.search(code)), None)
+
+
+TREND_MODULES = [source for source in MODULES if trend_asserts(source)]
+
+
+def write_cells(source: Path, folder: Path) -> list[tuple[int, str]]:
+    """The solution edition's code cells as folder/cell_NNN.py; returns the skipped cells."""
+    skipped = []
+    for index, cell in enumerate(make_notebook(source, "solution").cells):
+        if cell.cell_type != "code":
+            continue
+        why = skip_reason(cell.source)
+        if why:
+            skipped.append((index, why))
+        else:
+            (folder / f"cell_{index:03d}.py").write_text(cell.source + "\n", encoding="utf-8")
+    return skipped
+
+
+def run_notebook_in_pyodide(site_dir: Path, source: Path, folder: Path) -> tuple[dict, subprocess.CompletedProcess]:
+    shutil.copy2(DRIVER, folder / DRIVER.name)
+    result = subprocess.run(
+        # --imports-of: the lock's packages the cells import (numpy, matplotlib, tinytorch)
+        [node(), str(RUNNER), str(site_dir / "static" / "pyodide"), "--mount", f"{folder}:/notebook",
+         "--imports-of", "/notebook", "--cwd", "/tmp/run", f"/notebook/{DRIVER.name}", "/notebook"],
+        capture_output=True, text=True, timeout=900,
+    )
+    report = folder / "result.json"
+    return (json.loads(report.read_text()) if report.exists() else None), result
+
+
+def test_every_trend_notebook_is_found():
+    """The selection is not empty and finds the known example (02's tanh/relu spreads)."""
+    names = [source.stem for source in TREND_MODULES]
+    assert "02_activations" in names, names
+    assert not any(trend_asserts(source) for source in MODULES if source not in TREND_MODULES)
+
+
+@pytest.mark.parametrize("source", TREND_MODULES, ids=lambda path: path.stem)
+def test_claimed_trends_hold_in_pyodide(source, site_dir, tmp_path):
+    skipped = write_cells(source, tmp_path)
+    for index, why in skipped:
+        print(f"{source.stem}: cell {index} skipped: {why}")
+    report, process = run_notebook_in_pyodide(site_dir, source, tmp_path)
+    if report is None:  # Pyodide itself failed before or after the cells
+        pytest.fail(f"{source.name}: the Pyodide run failed (exit {process.returncode}):\n{process.stderr[-3000:]}")
+    seconds = sum(time for _, time in report["cells"])
+    slowest = sorted(report["cells"], key=lambda cell: -cell[1])[:3]
+    print(f"{source.stem}: {len(report['cells'])} cells in Pyodide, {seconds:.1f} s "
+          f"(slowest: {', '.join(f'cell {i} {t:.1f} s' for i, t in slowest)})")
+    failure = report["failure"]
+    assert failure is None, (
+        f"{source.name} (solution edition) in Pyodide: cell {failure['cell']} raised "
+        f"{failure['error']}: {failure['message']}\n{failure['traceback']}\n"
+        f"output before it:\n{process.stdout[-2000:]}")
+    assert process.returncode == 0, process.stderr[-3000:]
