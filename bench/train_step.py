@@ -60,7 +60,7 @@ def torch_twin(model):
         else:
             layers.append(getattr(torch.nn, name)())
     twin = torch.nn.Sequential(*layers)
-    twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+    twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
     return twin
 
 

@@ -346,3 +346,71 @@ def test_modules_deepcopy_independently():
     twin = copy.deepcopy(layer)
     twin.weight_ih_l0.data[:] = 0
     assert np.abs(layer.weight_ih_l0.data).sum() > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_gelu_across_evaluation_blocks(dtype, rng):
+    """More elements than one evaluation block of the normal CDF, extremes included: float64
+    equals PyTorch's; float32 is within float32 noise of the float64 truth and never further
+    from it than PyTorch's own float32 GELU (which flushes the left tail to 0)."""
+    data = (rng.standard_normal(70_001) * 4).astype(dtype)
+    data[:4] = [0.0, -0.0, np.inf, 40.0]
+    (x,), _ = leaves([data])
+    truth_in = torch.tensor(data.astype(np.float64), requires_grad=True)
+    truth = torch.nn.functional.gelu(truth_in)
+    truth.sum().backward()
+    out = F.gelu(x)
+    out.sum().backward()
+    if dtype == np.float64:
+        np.testing.assert_allclose(out.data, truth.detach().numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(x.grad.data, truth_in.grad.numpy(), rtol=1e-9, atol=1e-12)
+        return
+    expected = truth.detach().numpy()
+    np.testing.assert_allclose(out.data, expected, rtol=2e-4, atol=1e-7)
+    np.testing.assert_allclose(x.grad.data, truth_in.grad.numpy(), rtol=2e-4, atol=1e-6)
+    theirs = torch.nn.functional.gelu(torch.tensor(data)).numpy()
+    finite = np.isfinite(data)
+    assert np.all(np.abs(out.data - expected)[finite] <= np.abs(theirs - expected)[finite] + 1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(0, 3), min_size=0, max_size=3),
+       name=st.sampled_from(["l1_loss", "smooth_l1_loss", "huber_loss"]),
+       reduction=st.sampled_from(["mean", "sum", "none"]), seed=st.integers(0, 1000))
+def test_regression_losses_any_shape(shape, name, reduction, seed):
+    """0-d and empty inputs included (the mean of nothing is NaN in both)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(shape), rng.standard_normal(shape)
+    (x, y), (tx, ty) = leaves([np.asarray(a), np.asarray(b)])
+    out = getattr(F, name)(x, y, reduction=reduction)
+    ref = getattr(torch.nn.functional, name)(tx, ty, reduction=reduction)
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, equal_nan=True)
+    if out.data.size and np.all(np.isfinite(out.data)):
+        out.sum().backward()
+        ref.sum().backward()
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(0, 3), min_size=1, max_size=3), seed=st.integers(0, 1000),
+       mode=st.sampled_from(["constant", "replicate", "circular"]))
+def test_pad_any_shape(shape, seed, mode):
+    rng = np.random.default_rng(seed)
+    data = rng.standard_normal([2] + shape)  # a leading batch dim, as the non-constant modes need
+    if mode != "constant" and 0 in shape:
+        return  # PyTorch refuses to pad an empty dimension by copying; nothing to compare
+    pad = (1, 2) if mode != "circular" else (1, 1)
+    (x,), (tx,) = leaves([data])
+    try:
+        ref = torch.nn.functional.pad(tx, pad, mode=mode)
+    except NotImplementedError:  # e.g. one padded dim of a 4-D input: refused by both
+        with pytest.raises(NotImplementedError, match="Padding size 2 is not supported"):
+            F.pad(x, pad, mode=mode)
+        return
+    out = F.pad(x, pad, mode=mode)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    if out.data.size:
+        out.sum().backward()
+        ref.sum().backward()
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy())

@@ -35,7 +35,7 @@ from .functional_ops import (
     t, flip, roll, broadcast_to, unbind, gather, index_select, sort, argsort, nonzero,
     scatter, scatter_add, repeat_interleave,
 )
-from . import accelerator, backends, cuda
+from . import accelerator, autograd, backends, cuda
 from .serialization import save, load
 from . import data, datasets, utils
 from . import nn, optim

@@ -7,6 +7,12 @@ sequence number (`_seq`) counting recorded operations. An operation is always re
 its inputs, so visiting nodes from the highest sequence number down is a topological order:
 `backward()` does that with a heap, calling the closures.
 
+An op whose backward reads some of its tensors names them in its `versions.SavingOp`; an
+in-place change to one of them before backward makes backward raise (versions.py). Under
+`create_graph=True` (and `tinytorch.autograd.grad`) `run_graph` hands the closures Tensor
+gradients and they compute with Tensor ops (ops/differentiable.py), so the backward pass is
+recorded and can be differentiated again.
+
 This file holds that machinery (recording, backward, properties, dtype conversion); the
 operations themselves live in tinytorch/ops/, one group per module, and `Tensor` inherits them:
 arithmetic.py (+ - * / ** // %, in-place updates, comparisons), matmul.py, reductions.py,
@@ -19,9 +25,11 @@ import itertools
 
 import numpy as np
 
-from . import dtypes, grad_mode, printing
+from . import dtypes, grad_mode, printing, versions
+from .versions import SavingOp, counts as _version_counts
 from .device import CPU, check_device
 from .seams import replaced, seam
+from .ops import differentiable
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
 from .ops.indexing import IndexingOps
@@ -84,6 +92,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     # `np.float32(2) * t` and `array + t` return Tensors (recorded), never detached arrays.
     __array_ufunc__ = None
     _seq = 0  # leaves come after every recorded operation in backward's order
+    _saved_versions = None  # versions of what the op saved, when it ran after an in-place change
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self.data = _as_array(data, dtype)
@@ -103,7 +112,9 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         """The output of an operation (a plain Tensor, also for a Parameter's operations);
         records it when any input requires grad.
 
-        `backward(grad)` returns one gradient array (or None) per parent.
+        `backward(grad)` returns one gradient array (or None) per parent. When `op` is a
+        `versions.SavingOp`, it names the tensors backward reads: backward refuses to run if
+        one of them was changed in place since.
         """
         if type(data) is not np.ndarray:  # NumPy returns scalars, not 0-d arrays, from 0-d ops
             data = np.asarray(data)
@@ -115,6 +126,8 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
                 if p._requires_grad:
                     out._parents, out._backward, out._requires_grad = parents, backward, True
                     out._seq = next(_sequence)
+                    if _version_counts and type(op) is SavingOp:  # after an in-place change: note versions
+                        out._saved_versions = versions.snapshot(out)
                     break
         return out
 
@@ -163,11 +176,26 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         return self
 
     def detach(self):
-        """The same data, cut from the graph."""
+        """The same data (and version counter), cut from the graph."""
         return Tensor(self.data)
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad."""
+    @property
+    def _version(self):
+        """How many times this tensor's memory was changed in place (shared with its views)."""
+        return versions.version(self.data)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `create_graph=True` records the backward pass itself, so the gradients can be
+        differentiated again (higher-order gradients); `inputs` limits accumulation to those
+        tensors. As in PyTorch, `retain_graph` defaults to `create_graph`."""
+        if create_graph or inputs is not None:
+            targets = None if inputs is None else tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+            run_graph((self,), (gradient,), targets, accumulate=True,
+                      retain_graph=create_graph if retain_graph is None else retain_graph,
+                      create_graph=create_graph)
+            return
         gradient = _initial_gradient(self, gradient)
         mine = replaced.get("backward")
         with grad_mode.no_grad():  # a backward written with Tensor ops must not record a graph
@@ -328,7 +356,10 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         out_data = self.data.astype(target)
         if out_data.dtype.kind != "f" or source.kind != "f":
             return Tensor(out_data)
-        return Tensor._result(out_data, (self,), lambda g: (g.astype(source),), "ToCopyBackward")
+        def backward(g):
+            return differentiable.cast(g, source) if type(g) is not np.ndarray else (g.astype(source),)
+
+        return Tensor._result(out_data, (self,), backward, "ToCopyBackward")
 
     def type(self, dtype=None, non_blocking=False):
         """With no argument, the type name (`'torch.FloatTensor'`); otherwise `to(dtype)`,
@@ -446,6 +477,95 @@ def _run_backward(root, gradient, retain_graph):
         _propagate(node, grads.pop(key), grads, retain_graph, push)
 
 
+def run_graph(roots, root_grads, targets=None, accumulate=False, retain_graph=False, create_graph=False):
+    """The general backward behind `backward(create_graph=True / inputs=)` and
+    `tinytorch.autograd.grad`: several roots, each with its gradient (None: ones for a
+    one-element root). With `accumulate`, gradients are added into `.grad` (of `targets` only,
+    when given); otherwise the gradients of `targets` are returned, in order (None where a
+    target is not reached). With `create_graph`, gradients are Tensors and the backward pass is
+    recorded, so they can be differentiated again."""
+    grads, queue = {}, []
+    for root, given in zip(roots, root_grads):
+        seed = _initial_gradient(root, given.data if isinstance(given, Tensor) else given)
+        if create_graph:  # a given gradient that requires grad stays in the graph
+            seed = given if isinstance(given, Tensor) and given._requires_grad else Tensor._constant(seed)
+        _add_pending(grads, queue, root, seed)
+    wanted = {} if targets is None else {id(t): i for i, t in enumerate(targets)}
+    found = [None] * len(wanted)
+    with grad_mode.set_grad_enabled(create_graph):
+        while queue:
+            _, key, node = heapq.heappop(queue)
+            grad = grads.pop(key)
+            if key in wanted:
+                found[wanted[key]] = grad
+            elif accumulate and targets is None and (node._backward is None or node._retains_grad):
+                _add_to_grad(node, grad)
+            if node._backward is not None:
+                _propagate_any(node, grad, grads, queue, retain_graph, create_graph)
+    if accumulate:
+        for target, grad in zip(targets or (), found):
+            if grad is not None:
+                _add_to_grad(target, grad)
+    return found
+
+
+def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
+    """`_propagate` for run_graph: gradients may be Tensors (create_graph)."""
+    if _version_counts and type(node._op) is SavingOp:
+        versions.check_node(node)
+    parent_grads = node._backward(grad)
+    if create_graph and type(parent_grads) is not differentiable.Grads:
+        raise NotImplementedError(
+            f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
+            "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
+            "sum, mean, var, std, logsumexp, max/min, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, "
+            "leaky_relu, clamp, softmax, log_softmax, reshape, permute/transpose, expand, indexing, cat, "
+            "stack, where, masked_fill, .to(), nn.Linear and mse_loss"
+        )
+    for parent, parent_grad in zip(node._parents, parent_grads):
+        if parent_grad is None or not parent._requires_grad:
+            continue
+        if create_graph:
+            parent_grad = _checked_tensor_grad(parent_grad, parent, node)
+        else:
+            parent_grad = _checked_grad(parent_grad, parent, node)
+        _add_pending(grads, queue, parent, parent_grad)
+    if not retain_graph:
+        node._backward, node._parents = _freed_backward, ()
+
+
+def _add_pending(grads, queue, node, grad):
+    """Add `grad` to the gradient waiting for `node`, queueing the node the first time."""
+    key = id(node)
+    if key in grads:
+        grads[key] = grads[key] + grad
+    else:
+        grads[key] = grad
+        heapq.heappush(queue, (-node._seq, key, node))
+
+
+def _add_to_grad(t, grad):
+    """Add `grad` (an array, or a Tensor under create_graph) into `t.grad`."""
+    if not isinstance(grad, Tensor):
+        t._accumulate(grad)
+    elif t._grad is None:
+        # a recorded gradient stays in its graph; a constant one is copied (it may be shared)
+        t._grad = grad if grad._requires_grad else Tensor(np.array(grad.data))
+    else:
+        t._grad = t._grad + grad
+
+
+def _checked_tensor_grad(grad, parent, node):
+    """`_checked_grad` for a Tensor gradient: the parent's shape and dtype, still recorded."""
+    if not isinstance(grad, Tensor):
+        grad = Tensor._constant(np.asarray(grad))
+    if grad.shape != parent.data.shape:
+        raise RuntimeError(
+            f"backward: {node._op} returned a gradient of shape {grad.shape} for an input of shape {parent.shape}"
+        )
+    return grad if grad.data.dtype == parent.data.dtype else grad.to(parent.data.dtype)
+
+
 def _ignore(parent):
     """`discovered` for a precomputed order: nothing to schedule."""
 
@@ -458,6 +578,8 @@ def _propagate(node, grad, grads, retain_graph, discovered):
         return
     if node._retains_grad:
         node._accumulate(grad)
+    if _version_counts and type(node._op) is SavingOp:  # no counts: nothing was changed in place
+        versions.check_node(node)
     for parent, parent_grad in zip(node._parents, node._backward(grad)):
         if parent_grad is None or not parent._requires_grad:
             continue

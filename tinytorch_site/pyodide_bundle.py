@@ -41,12 +41,14 @@ PYODIDE_KEEP = (
 UNUSED_DEPENDENCIES = {"matplotlib": ("pytz",)}
 
 # Files of Pyodide's wheels the course never uses, dropped to keep the zipped site under 30 MB:
-# matplotlib's serif and monospace font families, its bold oblique sans-serif, and sample data
-# (sans-serif, the default, in regular, bold and oblique (mathtext's italics), STIX and
-# Computer Modern for mathtext stay); jedi's type stubs for third-party libraries
-# (completion for the standard library keeps its stubs).
+# matplotlib's serif and monospace font families, its bold oblique sans-serif, sample data, and
+# the Adobe font metrics (afm/, pdfcorefonts/) that only PostScript and PDF output use, and only
+# when told to (rcParams ps.useafm, pdf.use14corefonts) (sans-serif, the default, in regular,
+# bold and oblique (mathtext's italics), STIX and Computer Modern for mathtext stay); jedi's
+# type stubs for third-party libraries (completion for the standard library keeps its stubs).
 WHEEL_DROPS = {
-    "matplotlib": re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/ttf/DejaVu(Serif|SansMono|Sans-BoldOblique))"),
+    "matplotlib": re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/(afm|pdfcorefonts)/"
+                             r"|fonts/ttf/DejaVu(Serif|SansMono|Sans-BoldOblique))"),
     "jedi": re.compile(r"^jedi/third_party/(django-stubs/|typeshed/third_party/)"),
 }
 

@@ -128,7 +128,35 @@ UNARY = {
     "double": lambda m, x: x.double(),
     "long": lambda m, x: x.long(),
     "bool": lambda m, x: x.bool(),
+    "log1p": lambda m, x: x.log1p(),
+    "rsqrt": lambda m, x: x.rsqrt(),
+    "square": lambda m, x: x.square(),
+    "sign": lambda m, x: x.sign(),
+    "floor": lambda m, x: x.floor(),
+    "ceil": lambda m, x: x.ceil(),
+    "trunc": lambda m, x: x.trunc(),
+    "round": lambda m, x: x.round(),
+    "isnan": lambda m, x: x.isnan(),
+    "isfinite": lambda m, x: x.isfinite(),
+    "flip": lambda m, x: x.flip(-1) if x.ndim else x.flip(()),
+    "roll": lambda m, x: x.roll(1, -1) if x.ndim else x.roll(1),
+    "cumsum": lambda m, x: x.cumsum(-1) if x.ndim else x.cumsum(0),
+    "amax": lambda m, x: x.amax(),
+    "amin_last": lambda m, x: x.amin(-1) if x.ndim else x.amin(),
+    "prod": lambda m, x: x.prod(),
+    "prod_last": lambda m, x: x.prod(-1) if x.ndim else x.prod(0),
+    "norm": lambda m, x: x.norm(),
+    "norm1": lambda m, x: x.norm(1),
+    "sort": lambda m, x: x.sort(-1) if x.ndim else x.sort(),
+    "argsort": lambda m, x: x.argsort(-1) if x.ndim else x.argsort(),
+    "floor_divide": lambda m, x: x // 2,
+    "remainder": lambda m, x: x % 3,
+    "fmod": lambda m, x: m.fmod(x, 3),
+    "logical_not": lambda m, x: m.logical_not(x),
 }
+
+
+NOT_DIFFERENTIABLE = {"floor_divide", "remainder", "fmod"}  # PyTorch has no gradient for these (or raises)
 
 
 @pytest.mark.parametrize("name", list(UNARY))
@@ -137,7 +165,7 @@ UNARY = {
 def test_unary(name, shape, dtype, seed, ties):
     if name in ("abs", "neg", "relu", "gelu", "gelu_tanh") and dtype == "bool":
         return  # PyTorch has no abs/neg/relu of bool: tinytorch may differ (error or not)
-    check_against_torch(UNARY[name], [_data(seed, shape, dtype, ties)])
+    check_against_torch(UNARY[name], [_data(seed, shape, dtype, ties)], grad=name not in NOT_DIFFERENTIABLE)
 
 
 BINARY = {
@@ -156,6 +184,11 @@ BINARY = {
     "gt": lambda m, a, b: a > b,
     "where": lambda m, a, b: m.where(a > 0, a, b),
     "clamp_tensors": lambda m, a, b: a.clamp(min=b),
+    "floor_divide": lambda m, a, b: a // b,
+    "remainder": lambda m, a, b: a % b,
+    "fmod": lambda m, a, b: m.fmod(a, b),
+    "logical_and": lambda m, a, b: m.logical_and(a, b),
+    "isclose": lambda m, a, b: m.isclose(a, b),
 }
 
 
@@ -172,7 +205,7 @@ def test_binary_broadcasting_and_promotion(name, shapes, dtype_a, dtype_b, seed,
         return  # PyTorch promotes bool here; a corner the course never meets
     a = _data(seed, shapes.input_shapes[0], dtype_a, ties)
     b = _data(seed + 1, shapes.input_shapes[1], dtype_b, ties)
-    check_against_torch(BINARY[name], [a, b])
+    check_against_torch(BINARY[name], [a, b], grad=name not in NOT_DIFFERENTIABLE)
 
 
 def test_pow_lambda_is_what_it_says():
@@ -285,6 +318,9 @@ SHAPE_OPS = {
     "masked_fill": lambda m, x: x.masked_fill(x > 0, 7),
     "cat_self": lambda m, x: m.cat([x, x * 2], dim=-1),
     "stack_self": lambda m, x: m.stack([x, x], dim=-1),
+    "gather": lambda m, x: x.gather(-1, m.zeros(x.shape, dtype=m.int64)) if x.ndim and x.shape[-1] else x * 1,
+    "index_select": lambda m, x: x.index_select(0, m.tensor([0, -1 % x.shape[0], 0])) if x.ndim and x.shape[0] else x * 1,
+    "unbind": lambda m, x: x.unbind(-1) if x.ndim else (x * 1,),
 }
 
 

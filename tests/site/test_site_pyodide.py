@@ -37,9 +37,11 @@ def node() -> str:
 
 
 def library_test_files() -> list[Path]:
+    """The test files, and the helper modules beside them (e.g. mistake_bank.py), that can run
+    in Pyodide; conftest.py first."""
     files = [TESTS / "conftest.py"] if (TESTS / "conftest.py").exists() else []
-    for path in sorted(TESTS.glob("test_*.py")):
-        if not NATIVE_ONLY.search(path.read_text(encoding="utf-8")):
+    for path in sorted(TESTS.glob("*.py")):
+        if path.name != "conftest.py" and not NATIVE_ONLY.search(path.read_text(encoding="utf-8")):
             files.append(path)
     return files
 
@@ -90,16 +92,18 @@ def test_a_failing_test_fails_the_pyodide_run(site_dir, pyodide_test_wheels, tmp
 
 
 def test_matplotlib_renders_inside_pyodide(site_dir, pyodide_test_wheels, tmp_path):
-    """The slimmed matplotlib still draws (default sans-serif font, mathtext), and reads the
-    font list the build made instead of scanning its fonts again."""
+    """The slimmed matplotlib still draws (default sans-serif font, mathtext; PNG, and PDF and
+    SVG without the dropped Adobe font metrics), and reads the font list the build made
+    instead of scanning its fonts again."""
     (tmp_path / "test_plot.py").write_text(
         "import io, pytest\n\n"
-        "def test_plot_to_png():\n"
+        "def test_plot_to_png_pdf_svg():\n"
         "    import matplotlib\n    matplotlib.use('Agg')\n    import matplotlib.pyplot as plt\n"
         "    fig, ax = plt.subplots()\n    ax.plot([0, 1, 2], [1, 0, 1], label=r'$\\alpha^2$')\n"
         "    ax.set_title('loss')\n    ax.legend()\n"
-        "    buffer = io.BytesIO()\n    fig.savefig(buffer, format='png')\n"
-        "    assert buffer.getvalue()[:4] == b'\\x89PNG'\n")
+        "    for fmt, magic in (('png', b'\\x89PNG'), ('pdf', b'%PDF'), ('svg', b'<?xm')):\n"
+        "        buffer = io.BytesIO()\n        fig.savefig(buffer, format=fmt)\n"
+        "        assert buffer.getvalue()[:4] == magic, fmt\n")
     (tmp_path / "test_font_list.py").write_text(
         "import logging, os\n\n"
         "def test_font_list_is_read_not_rebuilt(caplog):\n"

@@ -6,6 +6,7 @@ gives the same value for the usual `x = F.relu(x, inplace=True)`.
 
 import numpy as np
 
+from ..ops import differentiable
 from ..tensor import Tensor
 from .module import Module, check_input
 
@@ -23,6 +24,8 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     out = np.where(positive, x, x * negative_slope).astype(x.dtype)
 
     def backward(g):
+        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.masked(g, np.where(positive, 1.0, negative_slope))
         return (np.where(positive, g, g * negative_slope).astype(g.dtype),)
 
     return Tensor._result(out, (input,), backward, "LeakyReluBackward")

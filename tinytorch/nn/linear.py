@@ -4,10 +4,15 @@ import math
 
 import numpy as np
 
+from .. import versions
 from ..kernels import mm
+from ..ops import differentiable
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
+
+
+_LINEAR = versions.SavingOp("LinearBackward", saves=(0, 1))  # backward reads input and weight
 
 
 def linear(input, weight, bias=None):
@@ -29,6 +34,8 @@ def linear(input, weight, bias=None):
     x2 = x.reshape(-1, w.shape[1])  # (N, in), for the weight gradient
 
     def backward(g):
+        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.linear(g, input, weight, bias)
         g2 = g.reshape(-1, w.shape[0])  # (N, out)
         grad_x = mm(g2, w).reshape(x.shape) if input.requires_grad else None
         grad_w = mm(g2.T, x2) if weight.requires_grad else None  # (out, in)
@@ -36,7 +43,7 @@ def linear(input, weight, bias=None):
         return grad_x, grad_w, grad_b
 
     parents = (input, weight) if bias is None else (input, weight, bias)
-    return Tensor._result(out, parents, backward, "LinearBackward")
+    return Tensor._result(out, parents, backward, _LINEAR)
 
 
 def linear_array(x, w, b=None):

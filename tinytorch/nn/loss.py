@@ -9,6 +9,7 @@ import numpy as np
 
 from collections import namedtuple
 
+from ..ops import differentiable
 from ..tensor import Tensor
 from .module import Module, check_input
 
@@ -60,6 +61,8 @@ def mse_loss(input, target, reduction="mean"):
     out, scale = _reduce(diff * diff, reduction)
 
     def backward(g):
+        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.squared_error(g, input, target, scale)
         grad = (2 * g * scale) * diff
         return grad, -grad
 

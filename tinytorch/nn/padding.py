@@ -54,10 +54,11 @@ def _constant(input, pairs, value):
 
 def _indexed(input, pairs, mode, op):
     x = input.data
-    if len(pairs) > 3 or x.ndim < len(pairs) + 1:
+    if len(pairs) > 3 or x.ndim not in (len(pairs) + 1, len(pairs) + 2):
+        # as PyTorch: padding n dims needs an (n+1)-D unbatched or (n+2)-D batched input
         raise NotImplementedError(
-            f"{op}: {mode} padding pads the last 1 to 3 dims of a batched or unbatched input "
-            f"(at least one more dim than padded); got pad for {len(pairs)} dims of input {tuple(x.shape)}"
+            f"{op}: Padding size {2 * len(pairs)} is not supported for {x.ndim}D input tensor "
+            f"({mode} padding of the last n dims, n = 1 to 3, takes (n+1)-D or (n+2)-D input)"
         )
     indices = []
     for axis, before, after in pairs:

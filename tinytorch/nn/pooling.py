@@ -84,10 +84,14 @@ def _max_pool_tiles(input, x, kernel, batched):
     """max_pool2d when the windows tile the input (stride = kernel, no padding, no dilation),
     as in nearly every CNN: no window view, no index array, no scatter-add.
 
-    Rows left over when H or W is not a multiple of the kernel belong to no window.
+    Rows left over when H or W is not a multiple of the kernel belong to no window. 2x2
+    windows (the usual case) keep which row and column won in the forward, so the backward is
+    four multiplies instead of comparing every input with the output again.
     """
-    (kh, kw), (N, C, H, W) = kernel, x.shape
+    (kh, kw), (H, W) = kernel, x.shape[2:]
     Ho, Wo = H // kh, W // kw
+    if (kh, kw) == (2, 2):
+        return _max_pool_2x2(input, x, batched)
 
     def at(array, i, j):  # (N, C, Ho, Wo): offset (i, j) of every window, a strided view
         return array[:, :, i:Ho * kh:kh, j:Wo * kw:kw]
@@ -117,6 +121,43 @@ def _max_pool_tiles(input, x, kernel, batched):
                 np.greater(pick, taken, out=pick)  # a maximum here, and not served before
                 taken |= pick
             np.multiply(g, pick.view(np.uint8), out=at(grad, i, j))  # see kernels.masked
+        return (grad if batched else grad[0],)
+
+    return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")
+
+
+def _max_pool_2x2(input, x, batched):
+    """2x2 tiles of x (N, C, H, W). Window [[a, b], [c, d]]: per column the lower row wins only
+    when strictly greater, then the right column wins when strictly greater, or on a tie when
+    its winner sits in an earlier row (b == c beats c): the first maximum in row-major order,
+    PyTorch's rule. A window whose maximum is NaN routes its gradient to its first cell."""
+    N, C, H, W = x.shape
+    Ho, Wo = H // 2, W // 2
+    top, bottom = x[:, :, 0:2 * Ho:2, :2 * Wo], x[:, :, 1:2 * Ho:2, :2 * Wo]  # (N, C, Ho, 2Wo), contiguous rows
+    lower = bottom > top  # (N, C, Ho, 2Wo): the lower row won this column
+    row_max = np.maximum(top, bottom)
+    left, right = row_max[..., 0::2], row_max[..., 1::2]  # (N, C, Ho, Wo)
+    out = np.maximum(left, right)
+    take_right = right > left
+    tie = right == left
+    tie &= np.greater(lower[..., 0::2], lower[..., 1::2])  # left's winner below right's
+    take_right |= tie
+    nan = np.isnan(out)
+    if nan.any():  # rare: a NaN window routes to its first cell
+        take_right[nan] = False
+        lower[..., 0::2][nan] = False
+    rows, cols = lower.view(np.uint8), take_right.view(np.uint8)
+
+    def backward(g):
+        g = g if batched else g[None]  # (N, C, Ho, Wo)
+        per_column = np.empty((N, C, Ho, Wo, 2), dtype=g.dtype)  # g on each window's winning column
+        np.multiply(g, cols, out=per_column[..., 1])
+        np.subtract(g, per_column[..., 1], out=per_column[..., 0])  # g or 0, exactly
+        per_column = per_column.reshape(N, C, Ho, 2 * Wo)
+        covered = H == 2 * Ho and W == 2 * Wo
+        grad = np.empty(x.shape, dtype=x.dtype) if covered else np.zeros(x.shape, dtype=x.dtype)
+        np.multiply(per_column, rows, out=grad[:, :, 1:2 * Ho:2, :2 * Wo])
+        np.subtract(per_column, grad[:, :, 1:2 * Ho:2, :2 * Wo], out=grad[:, :, 0:2 * Ho:2, :2 * Wo])
         return (grad if batched else grad[0],)
 
     return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")

@@ -9,5 +9,6 @@ shape.py        reshape, permute, expand, indexing, split, masked_fill, tril/tri
 elementwise.py  exp, log, sqrt, trigonometry, clamp, maximum/minimum, activations, softmax,
                 log1p, rsqrt, rounding, isnan/isinf
 indexing.py     gather, index_select, sort/argsort, nonzero
-_common.py      helpers: dtype promotion, unbroadcasting, dims, scatter-add
+differentiable.py  backward rules written with Tensor ops, for create_graph=True
+_common.py      helpers: dtype promotion (PyTorch's rules), unbroadcasting, dims, scatter-add, erf
 """

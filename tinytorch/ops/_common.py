@@ -166,23 +166,25 @@ _ERF_COEFFICIENTS = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254
 _CDF_BLOCK = 1 << 15  # elements per pass: the scratch arrays stay in cache (measured ~1.6x faster)
 
 
-def _normal_cdf(x):
-    """Phi(x), the standard normal CDF, and exp(-x^2 / 2), for GELU and its gradient.
+def _gelu_parts(x):
+    """x * Phi(x) (GELU), Phi(x), the standard normal CDF, and exp(-x^2 / 2), for GELU's gradient.
 
-    The same Abramowitz & Stegun 7.1.26 formula as `_erf` (|error| < 1.5e-7), evaluated in
-    place, block by block, with its constants folded: on a transformer's MLP activations,
-    fresh temporaries for every step made it ~3x slower. That formula is as accurate as float32
-    itself; float64 gets the float64-accurate `_erf`.
+    float32: Abramowitz & Stegun 7.1.26 (erf to 1.5e-7), evaluated in place, block by block,
+    with its constants folded, and the left tail Phi(-|x|) taken directly rather than as
+    1 - Phi(|x|) (no cancellation): at least as close to the true values as PyTorch's float32
+    GELU, and ~10x faster than `_erf`'s masked path. Other dtypes use `_erf` (float64-accurate).
     """
     if x.dtype != np.float32:
-        return 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0)))), np.exp(-0.5 * x * x)
+        cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
+        return x * cdf, cdf, np.exp(-0.5 * x * x)
     flat = x.reshape(-1)
-    cdf, density = np.empty_like(flat), np.empty_like(flat)
+    gelu, cdf, density = np.empty_like(flat), np.empty_like(flat), np.empty_like(flat)
     z = np.empty(min(flat.size, _CDF_BLOCK), dtype=x.dtype)
     t = np.empty_like(z)
+    right = np.empty(z.shape, dtype=bool)
     for start in range(0, flat.size, _CDF_BLOCK):
         part = flat[start:start + _CDF_BLOCK]
-        zs, ts = z[:part.size], t[:part.size]
+        zs, ts, rs = z[:part.size], t[:part.size], right[:part.size]
         c, d = cdf[start:start + _CDF_BLOCK], density[start:start + _CDF_BLOCK]
         np.abs(part, out=zs)
         np.multiply(zs, 0.3275911 / math.sqrt(2.0), out=ts)
@@ -196,10 +198,13 @@ def _normal_cdf(x):
         zs *= -0.5
         np.exp(zs, out=d)  # exp(-x^2 / 2)
         c *= d  # h = 0.5 * erfc(|x| / sqrt(2)) = Phi(-|x|)
-        np.subtract(0.5, c, out=c)
-        np.copysign(c, part, out=c)
-        c += 0.5  # Phi(x) = 0.5 + sign(x) (0.5 - h); a where= mask instead costs ~10x more
-    return cdf.reshape(x.shape), density.reshape(x.shape)
+        np.greater_equal(part, 0, out=rs)
+        np.multiply(c, -2.0, out=ts)
+        ts += 1.0
+        ts *= rs  # 1 - 2h on the right half, 0 on the left (and for NaN)
+        c += ts  # Phi(x): h for x < 0, 1 - h for x >= 0; a where= mask instead costs ~10x more
+        np.multiply(part, c, out=gelu[start:start + _CDF_BLOCK])  # while the block is in cache
+    return gelu.reshape(x.shape), cdf.reshape(x.shape), density.reshape(x.shape)
 
 
 def _scatter_add(shape, index, g):

@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from .. import grad_mode
+from .. import grad_mode, versions
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..random import rng_of
 from ..seams import replaced, seam
+from . import differentiable
 from ._common import _broadcast_shapes_or_none, _normalize_dims, _promoted, _unbroadcast
 from .shape import _numpy_index
 
@@ -33,6 +34,20 @@ def mul_backward(grad, a, b, need_a=True, need_b=True):
     """Gradients (grad_a, grad_b) of out = a * b (arrays; None where not `need_*`)."""
     return (_unbroadcast(grad * b, a.shape) if need_a else None,
             _unbroadcast(grad * a, b.shape) if need_b else None)
+
+
+# what each op's backward reads (see versions.SavingOp)
+_MUL = versions.SavingOp("MulBackward", saves=(0, 1))
+_DIV = versions.SavingOp("DivBackward", saves=(1,), saves_output=True)
+_POW = versions.SavingOp("PowBackward", saves=(0, 1), saves_output=True)
+
+
+def _negated(g):
+    return differentiable.neg(g) if type(g) is not np.ndarray else (-g,)
+
+
+def _unchanged(g):
+    return differentiable.same(g) if type(g) is not np.ndarray else (g,)
 
 
 class ArithmeticOps:
@@ -76,6 +91,8 @@ class ArithmeticOps:
         out, _, _ = self._elementwise(other, np.add, "add")
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.add(g, self, other)
             mine = replaced.get("add_backward")
             if mine is not None:
                 return mine(g, self.data, other.data)
@@ -90,6 +107,8 @@ class ArithmeticOps:
         out, _, _ = self._elementwise(other, np.subtract, "sub")
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.add(g, self, other, sign=-1)
             return (
                 _unbroadcast(g, self.shape) if self._requires_grad else None,
                 _unbroadcast(-g, other.shape) if other._requires_grad else None,
@@ -102,18 +121,22 @@ class ArithmeticOps:
         out, a, b = self._elementwise(other, np.multiply, "mul")
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.mul(g, self, other)
             mine = replaced.get("mul_backward")
             if mine is not None:
                 return mine(g, a, b)
             return mul_backward(g, a, b, self._requires_grad, other._requires_grad)
 
-        return self._result(out, (self, other), backward, "MulBackward")
+        return self._result(out, (self, other), backward, _MUL)
 
     def __truediv__(self, other):
         other = self._other(other)
         out, a, b = self._elementwise(other, np.divide, "div")
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.div(g, self, other)
             grad_a = grad_b = None
             if self._requires_grad:
                 grad_a = _unbroadcast(g / b, a.shape)
@@ -121,7 +144,7 @@ class ArithmeticOps:
                 grad_b = _unbroadcast(-g * out / b, b.shape)
             return grad_a, grad_b
 
-        return self._result(out, (self, other), backward, "DivBackward")
+        return self._result(out, (self, other), backward, _DIV)
 
     def __pow__(self, exponent):
         if self.data.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
@@ -130,6 +153,8 @@ class ArithmeticOps:
         out, a, p = self._elementwise(exponent, _power, "pow")
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.power(g, self, exponent)
             grad_a = grad_p = None
             if self._requires_grad:
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -144,7 +169,7 @@ class ArithmeticOps:
                 grad_p = _unbroadcast(g * local, p.shape)
             return grad_a, grad_p
 
-        return self._result(out, (self, exponent), backward, "PowBackward")
+        return self._result(out, (self, exponent), backward, _POW)
 
     def __radd__(self, other):
         return self._other(other) + self
@@ -164,7 +189,7 @@ class ArithmeticOps:
     def __neg__(self):
         if self.data.dtype == np.bool_:
             raise TypeError("neg: negation of a bool tensor is not supported; to invert a mask use ~ or logical_not()")
-        return self._result(-self.data, (self,), lambda g: (-g,), "NegBackward")
+        return self._result(-self.data, (self,), _negated, "NegBackward")
 
     def __pos__(self):
         return self
@@ -174,7 +199,7 @@ class ArithmeticOps:
 
     def clone(self):
         """A copy of the data that stays in the graph (gradients flow back unchanged)."""
-        return self._result(self.data.copy(), (self,), lambda g: (g,), "CloneBackward")
+        return self._result(self.data.copy(), (self,), _unchanged, "CloneBackward")
 
     # ------------------------------------------------------------------ in-place updates
 
@@ -211,6 +236,7 @@ class ArithmeticOps:
             raise ValueError(
                 f"{op}: shape {other.shape} does not broadcast to the tensor's shape {self.shape}"
             ) from None
+        versions.bump(self.data)
         return self
 
     def __iadd__(self, other):
@@ -248,6 +274,7 @@ class ArithmeticOps:
             raise ValueError(f"{op}: {error} (tensor shape {self.shape}, value shape {np.shape(value)})") from None
         except IndexError as error:
             raise IndexError(f"{op}: {error} (tensor shape {self.shape})") from None
+        versions.bump(self.data)
         return self
 
     def copy_(self, src):
@@ -317,7 +344,10 @@ class ArithmeticOps:
     # ------------------------------------------------------------------ integer-style division
 
     def _check_integer_divisor(self, other, op):
-        """Integer division by zero raises, as in PyTorch (NumPy would return 0 with a warning)."""
+        """Integer division by zero raises, as in PyTorch (NumPy would return 0 with a warning);
+        so does dividing two bool tensors."""
+        if self.data.dtype == np.bool_ and other.data.dtype == np.bool_:
+            raise TypeError(f"{op}: not defined for two bool tensors (as in PyTorch)")
         if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and np.any(other.data == 0):
             raise ZeroDivisionError(f"{op}: integer division by zero")
 
@@ -394,6 +424,8 @@ class ArithmeticOps:
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """Elementwise |a - b| <= atol + rtol * |b| (no gradient)."""
         other = self._other(other)
+        if other.data.dtype != self.data.dtype:  # PyTorch compares like with like
+            raise TypeError(f"isclose: both tensors need the same dtype, got {self.dtype} and {other.dtype}")
         out, _, _ = self._elementwise(other, lambda a, b: np.isclose(a, b, rtol, atol, equal_nan), "isclose")
         return tensor.Tensor(out)
 

@@ -6,8 +6,10 @@ import numpy as np
 
 from .. import kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from .. import versions
 from ..seams import replaced, seam
-from ._common import _floating, _normal_cdf, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
+from . import differentiable
+from ._common import _floating, _gelu_parts, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
 
 
 @seam("relu_backward")
@@ -28,39 +30,59 @@ def tanh_backward(grad, out):
     return grad * (1.0 - out * out)
 
 
+# what each op's backward reads (see versions.SavingOp): the input, or the output
+_EXP, _SQRT, _TANH, _SIGMOID, _SOFTMAX, _LOG_SOFTMAX = (
+    versions.SavingOp(name, saves_output=True)
+    for name in ("ExpBackward", "SqrtBackward", "TanhBackward", "SigmoidBackward", "SoftmaxBackward",
+                 "LogSoftmaxBackward")
+)
+_LOG, _ABS, _SIN, _COS, _RELU, _GELU = (
+    versions.SavingOp(name, saves=(0,))
+    for name in ("LogBackward", "AbsBackward", "SinBackward", "CosBackward", "ReluBackward", "GeluBackward")
+)
+
+
 class ElementwiseOps:
     """Elementwise functions; each backward multiplies by the local derivative."""
 
     # Backward passes below select gradients with `g * mask` rather than `np.where(mask, g, 0)`:
     # on irregular masks the multiply is ~10x faster.
 
-    def _unary(self, out, local_grad, op):
-        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily)."""
-        return self._result(out, (self,), lambda g: (g * local_grad(),), op)
+    def _unary(self, out, local_grad, op, twice=None):
+        """Result of an elementwise op whose derivative is `local_grad()` (computed lazily);
+        `twice(g, x)` is its rule in `differentiable`, for create_graph."""
+
+        def backward(g):
+            if twice is not None and type(g) is not np.ndarray:
+                return twice(g, self)
+            return (g * local_grad(),)
+
+        return self._result(out, (self,), backward, op)
 
     def exp(self):
         out = np.exp(_floating(self.data))
-        return self._unary(out, lambda: out, "ExpBackward")
+        return self._unary(out, lambda: out, _EXP, differentiable.exp)
 
     def log(self):
         x = _floating(self.data)
-        return self._result(np.log(x), (self,), lambda g: (g / x,), "LogBackward")
+        return self._unary(np.log(x), lambda: 1 / x, _LOG, differentiable.log)
 
     def sqrt(self):
         out = np.sqrt(_floating(self.data))
-        return self._unary(out, lambda: 0.5 / out, "SqrtBackward")
+        return self._unary(out, lambda: 0.5 / out, _SQRT, differentiable.sqrt)
 
     def abs(self):
         x = self.data
-        return self._unary(np.abs(x), lambda: np.sign(x), "AbsBackward")
+        return self._unary(np.abs(x), lambda: np.sign(x), _ABS,
+                           lambda g, t: differentiable.masked(g, np.sign(t.data)))
 
     def sin(self):
         x = _floating(self.data)
-        return self._unary(np.sin(x), lambda: np.cos(x), "SinBackward")
+        return self._unary(np.sin(x), lambda: np.cos(x), _SIN, differentiable.sin)
 
     def cos(self):
         x = _floating(self.data)
-        return self._unary(np.cos(x), lambda: -np.sin(x), "CosBackward")
+        return self._unary(np.cos(x), lambda: -np.sin(x), _COS, differentiable.cos)
 
     def clamp(self, min=None, max=None):
         """Elementwise min(max(x, min), max); `min`/`max` may be numbers or tensors (which
@@ -80,7 +102,10 @@ class ElementwiseOps:
         if max is not None:
             inside &= x <= max
         out = np.clip(x, min, max).astype(dtype, copy=False)
-        return self._result(out, (self,), lambda g: (g * inside,), "ClampBackward")
+        def backward(g):
+            return differentiable.masked(g, inside) if type(g) is not np.ndarray else (g * inside,)
+
+        return self._result(out, (self,), backward, "ClampBackward")
 
     def _clamp_tensors(self, min, max):
         """clamp with tensor bounds: max(x, min) then min(., max), as PyTorch composes it
@@ -100,6 +125,8 @@ class ElementwiseOps:
 
         def backward(g):
             own = keeps(a, b)
+            if type(g) is not np.ndarray:
+                return differentiable.choose(g, self, bound, own)
             return (
                 _unbroadcast(g * own, a.shape) if self._requires_grad else None,
                 _unbroadcast(g * ~own, b.shape) if bound._requires_grad else None,
@@ -132,20 +159,35 @@ class ElementwiseOps:
 
     def tanh(self):
         out = np.tanh(_floating(self.data))
-        return self._result(out, (self,), lambda g: (replaced.get("tanh_backward", tanh_backward)(g, out),),
-                            "TanhBackward")
+
+        def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.tanh(g, self)
+            return (replaced.get("tanh_backward", tanh_backward)(g, out),)
+
+        return self._result(out, (self,), backward, _TANH)
 
     def sigmoid(self):
         # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
         x = _floating(self.data)
         out = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
-        return self._result(out, (self,), lambda g: (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),),
-                            "SigmoidBackward")
+
+        def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.sigmoid(g, self)
+            return (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),)
+
+        return self._result(out, (self,), backward, _SIGMOID)
 
     def relu(self):
         x = self.data
-        return self._result(kernels.relu(x), (self,), lambda g: (replaced.get("relu_backward", relu_backward)(g, x),),
-                            "ReluBackward")
+
+        def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.masked(g, x > 0)
+            return (replaced.get("relu_backward", relu_backward)(g, x),)
+
+        return self._result(kernels.relu(x), (self,), backward, _RELU)
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
@@ -181,8 +223,7 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            cdf, density = _normal_cdf(x)
-            out = x * cdf
+            out, cdf, density = _gelu_parts(x)
 
             def local():  # Phi(x) + x * phi(x)
                 d = x * density
@@ -191,7 +232,7 @@ class ElementwiseOps:
                 return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return self._unary(out, local, "GeluBackward")
+        return self._unary(out, local, _GELU)
 
     def softmax(self, dim=-1):
         if self.ndim == 0:  # a 0-d tensor is one row of one element
@@ -209,13 +250,15 @@ class ElementwiseOps:
         out /= np.add.reduce(out, axis=axis, keepdims=True)
 
         def backward(g):  # out * (g - sum(g * out))
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.softmax(g, self, axis)
             grad = g * out
             total = np.add.reduce(grad, axis=axis, keepdims=True)
             np.subtract(g, total, out=grad)
             grad *= out
             return (grad,)
 
-        return self._result(out, (self,), backward, "SoftmaxBackward")
+        return self._result(out, (self,), backward, _SOFTMAX)
 
     def log_softmax(self, dim=-1):
         if self.ndim == 0:
@@ -228,9 +271,13 @@ class ElementwiseOps:
             return self._result(x.copy(), (self,), lambda g: (g,), "LogSoftmaxBackward")
         shifted = x - x.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        return self._result(
-            out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "LogSoftmaxBackward"
-        )
+
+        def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.log_softmax(g, self, axis)
+            return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+        return self._result(out, (self,), backward, _LOG_SOFTMAX)
 
     def _need_float(self, op):
         if self.data.dtype.kind != "f":
@@ -252,13 +299,15 @@ class ElementwiseOps:
         return self._unary(out, lambda: -0.5 * out * out * out, "RsqrtBackward")
 
     def square(self):
-        x = self.data
+        x = self.data if self.data.dtype != np.bool_ else self.data.astype(np.int64)  # bool: int64, as PyTorch
         return self._unary(x * x, lambda: 2 * x, "PowBackward")
 
     def _stepwise(self, fn, op):
         """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
         tensors are already whole numbers and keep their dtype."""
         x = self.data
+        if x.dtype == np.bool_:
+            raise TypeError(f"{op[:-len('Backward')].lower()}: not defined for bool tensors (as in PyTorch)")
         out = fn(x) if x.dtype.kind == "f" else x.copy()
         return self._result(out, (self,), lambda g: (np.zeros_like(g),), op)
 
@@ -277,7 +326,8 @@ class ElementwiseOps:
 
     def sign(self):
         x = self.data
-        return self._result(np.sign(x), (self,), lambda g: (np.zeros_like(g),), "SignBackward")
+        out = x.copy() if x.dtype == np.bool_ else np.sign(x)  # NumPy has no sign of bool
+        return self._result(out, (self,), lambda g: (np.zeros_like(g),), "SignBackward")
 
     def _test(self, fn):
         """A bool tensor from an elementwise NumPy test (no gradient)."""

@@ -3,9 +3,13 @@
 import numpy as np
 
 from ..kernels import mm
+from .. import versions
 from ..seams import replaced, seam
+from . import differentiable
 from ._common import _promoted, _unbroadcast
 
+
+_MATMUL = versions.SavingOp("MatmulBackward", saves=(0, 1))  # backward reads both operands
 
 @seam("matmul_backward")
 def matmul_backward(grad, a, b, need_a=True, need_b=True):
@@ -50,6 +54,8 @@ class MatmulOps:
             out = out[..., 0]
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.matmul(g, self, other)
             g = g.reshape(full.shape)  # (..., n, m)
             mine = replaced.get("matmul_backward")
             if mine is not None:
@@ -79,7 +85,7 @@ class MatmulOps:
                 grad_b = grad_b.reshape(other.shape)
             return grad_a, grad_b
 
-        return self._result(out, (self, other), backward, "MatmulBackward")
+        return self._result(out, (self, other), backward, _MATMUL)
 
     __matmul__ = matmul
 

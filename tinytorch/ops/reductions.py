@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
+from . import differentiable
 from ._common import _floating, _normalize_dim, _normalize_dims
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -33,6 +34,8 @@ class ReductionOps:
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.reduce_sum(g, shape, dims, keepdim)
             return (replaced.get("sum_backward", sum_backward)(g, shape, dims, keepdim),)
 
         return self._result(np.asarray(out), (self,), backward, "SumBackward")
@@ -55,6 +58,8 @@ class ReductionOps:
             out = self.data.mean(axis=dims, keepdims=keepdim)
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.reduce_sum(g, shape, dims, keepdim, 1 / count)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             return (np.broadcast_to(g / count, shape),)
@@ -70,6 +75,8 @@ class ReductionOps:
             out = squares / dof
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.spread(g, self, dims, keepdim, dof)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -85,6 +92,8 @@ class ReductionOps:
             out = np.sqrt(squares / dof)
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.spread(g, self, dims, keepdim, dof, std=True)
             spread = out if keepdim else np.expand_dims(out, dims)
             if not keepdim:
                 g = np.expand_dims(g, dims)
@@ -119,6 +128,8 @@ class ReductionOps:
             out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
 
         def backward(g):
+            if type(g) is not np.ndarray:
+                return differentiable.logsumexp(g, self, dims, keepdim)
             if not keepdim:
                 g = np.expand_dims(g, dims)
             return (g * np.exp(x - out),)
@@ -134,7 +145,11 @@ class ReductionOps:
             # the gradient is shared evenly between tied extremes, as PyTorch does
             mask = self.data == out
             count = int(mask.sum())
-            return self._result(out, (self,), lambda g: (mask * (g / count),), f"{op.capitalize()}Backward")
+
+            def backward_all(g):
+                return differentiable.masked(g, mask / count) if type(g) is not np.ndarray else (mask * (g / count),)
+
+            return self._result(out, (self,), backward_all, f"{op.capitalize()}Backward")
         if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
             _normalize_dims(dim, 0, op)
             values, indices = self.reshape(1)._extreme(0, False, pick, arg, op)
@@ -145,6 +160,10 @@ class ReductionOps:
         shape = self.shape
 
         def backward(g):  # with dim, the gradient goes to the returned index only
+            if type(g) is not np.ndarray:
+                picked = np.zeros(shape, dtype=bool)
+                np.put_along_axis(picked, indices, True, axis)
+                return differentiable.masked(differentiable.kept(g, shape, (axis,), keepdim), picked)
             grad = np.zeros(shape, dtype=g.dtype)
             np.put_along_axis(grad, indices, g if keepdim else np.expand_dims(g, axis), axis)
             return (grad,)
@@ -240,7 +259,7 @@ class ReductionOps:
             return flat.prod(0, keepdim=False).reshape(() if not keepdim else (1,) * self.ndim)
         axis = _normalize_dim(dim, self.ndim, "prod") if self.ndim else None
         if axis is None:
-            return self._result(x.copy(), (self,), lambda g: (g,), "ProdBackward")
+            return self._result(_accumulator(x), (self,), lambda g: (g,), "ProdBackward")
         out = np.prod(x, axis=axis, keepdims=True)
         if x.dtype.kind == "b":
             out = out.astype(np.int64)
@@ -261,8 +280,8 @@ class ReductionOps:
         """Running sum along `dim`; its gradient is the running sum of the gradient from the end."""
         if dtype is not None:
             return self.to(dtype).cumsum(dim)
-        if self.ndim == 0:
-            return self._result(self.data.copy(), (self,), lambda g: (g,), "CumsumBackward")
+        if self.ndim == 0:  # integers and bool accumulate in int64, as PyTorch
+            return self._result(_accumulator(self.data), (self,), lambda g: (g,), "CumsumBackward")
         axis = _normalize_dim(dim, self.ndim, "cumsum")
         x = self.data
         out = np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "bi" else x.dtype)
@@ -287,8 +306,8 @@ class ReductionOps:
 
             def backward(g):
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    scale = np.where(out == 0, 0, (g if keepdim else np.expand_dims(g, dims)) / out)
-                return (x * scale,)
+                    # (x * g) / norm in PyTorch's order: the same rounding where values are subnormal
+                    return (np.where(out == 0, 0, x * (g if keepdim else np.expand_dims(g, dims)) / out),)
 
             return self._result(out if keepdim else out.squeeze(dims), (self,), backward, "NormBackward")
         if p in (math.inf, -math.inf):
@@ -299,6 +318,11 @@ class ReductionOps:
         if isinstance(p, str) or not isinstance(p, (int, float)):
             raise ValueError(f"norm: unsupported p={p!r}; use a number, 'fro', inf or -inf")
         return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+def _accumulator(x):
+    """A copy of `x` in the dtype PyTorch sums and multiplies it in: int64 for integers and bool."""
+    return x.astype(np.int64) if x.dtype.kind in "biu" else x.copy()
+
 
 def _reduced_dims(dim, ndim, op):
     """Axes for sum/mean/var/std/logsumexp: as `_normalize_dims`, and an empty tuple or list

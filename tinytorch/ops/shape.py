@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from . import differentiable
 from ._common import (
     _broadcast_shapes_or_none, _is_advanced, _normalize_dim, _normalize_dims, _promoted, _result_type, _scatter_add,
     _size_args, _unbroadcast,
@@ -19,7 +20,10 @@ class ShapeOps:
             out = self.data.reshape(shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape tensor of shape {source} ({self.data.size} elements) into {shape}") from None
-        return self._result(out, (self,), lambda g: (g.reshape(source),), "ReshapeBackward")
+        def backward(g):
+            return differentiable.reshape(g, source) if type(g) is not np.ndarray else (g.reshape(source),)
+
+        return self._result(out, (self,), backward, "ReshapeBackward")
 
     view = reshape
 
@@ -55,7 +59,10 @@ class ShapeOps:
             out = np.broadcast_to(self.data, shape)
         except ValueError:
             raise ValueError(f"expand: cannot expand shape {source} to {shape}") from None
-        return self._result(out, (self,), lambda g: (_unbroadcast(g, source),), "ExpandBackward")
+        def backward(g):
+            return differentiable.expand(g, source) if type(g) is not np.ndarray else (_unbroadcast(g, source),)
+
+        return self._result(out, (self,), backward, "ExpandBackward")
 
     def repeat(self, *sizes):
         """Tile the tensor `sizes[i]` times along each dimension (like `torch.Tensor.repeat`)."""
@@ -81,9 +88,10 @@ class ShapeOps:
             raise ValueError(f"permute: dims {dims} are not a permutation of the {n} dims of shape {self.shape}")
         dims = tuple(d % n for d in dims)
         inverse = tuple(np.argsort(dims))
-        return self._result(
-            self.data.transpose(dims), (self,), lambda g: (g.transpose(inverse),), "PermuteBackward"
-        )
+        def backward(g):
+            return differentiable.permute(g, inverse) if type(g) is not np.ndarray else (g.transpose(inverse),)
+
+        return self._result(self.data.transpose(dims), (self,), backward, "PermuteBackward")
 
     def transpose(self, dim0, dim1):
         if self.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
@@ -114,6 +122,8 @@ class ShapeOps:
             out = self.data[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
 
         def backward(g):
+            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.index(g, shape, index, advanced)
             if advanced:
                 return (_scatter_add(shape, index, g),)
             grad = np.zeros(shape, dtype=g.dtype)
@@ -159,7 +169,10 @@ class ShapeOps:
             value = value.data
         out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
         keep = ~mask
-        return self._result(out, (self,), lambda g: (g * keep,), "MaskedFillBackward")
+        def backward(g):
+            return differentiable.masked(g, keep) if type(g) is not np.ndarray else (g * keep,)
+
+        return self._result(out, (self,), backward, "MaskedFillBackward")
 
     def tril(self, diagonal=0):
         """Lower triangle of the last two dimensions (the rest set to zero)."""
@@ -294,7 +307,12 @@ def cat(tensors, dim=0):
     _check_same_shapes(tensors, axis, "cat", skip_dim=True)
     out = np.concatenate(_common_dtype(tensors), axis=axis)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return tensor.Tensor._result(out, tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
+    def backward(g):
+        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.pieces(g, axis, bounds.tolist())
+        return tuple(np.split(g, bounds, axis=axis))
+
+    return tensor.Tensor._result(out, tuple(tensors), backward, "CatBackward")
 
 
 def stack(tensors, dim=0):
@@ -306,9 +324,13 @@ def stack(tensors, dim=0):
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors with {ndim} dimensions")
     axis = dim % (ndim + 1)
     out = np.stack(_common_dtype(tensors), axis=axis)
-    return tensor.Tensor._result(
-        out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward"
-    )
+
+    def backward(g):
+        if type(g) is not np.ndarray:
+            return differentiable.unstack(g, axis)
+        return tuple(np.moveaxis(g, axis, 0))
+
+    return tensor.Tensor._result(out, tuple(tensors), backward, "StackBackward")
 
 
 def where(condition, input=None, other=None):
@@ -337,6 +359,8 @@ def where(condition, input=None, other=None):
         ) from None
 
     def backward(g):
+        if type(g) is not np.ndarray:
+            return differentiable.choose(g, a, b, np.broadcast_to(cond, g.shape))
         return (
             _unbroadcast(g * cond, a.shape) if a._requires_grad else None,
             _unbroadcast(g * ~cond, b.shape) if b._requires_grad else None,

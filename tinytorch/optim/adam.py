@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .. import versions
 from .optimizer import Optimizer, check_hyperparameter
 
 
@@ -60,6 +61,7 @@ class Adam(Optimizer):
                 if weight_decay != 0:
                     if group["decoupled_weight_decay"]:
                         p.data *= 1 - lr * weight_decay
+                        versions.bump(p.data)  # an in-place step of its own, as PyTorch counts it
                     else:
                         g = g + weight_decay * p.data
                 m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -83,6 +85,7 @@ class Adam(Optimizer):
                 update = np.divide(m, denom, out=tmp)
                 update *= step_size
                 p.data -= update
+                versions.bump(p.data)  # a graph that saved p before this step cannot backward
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (`torch.optim.AdamW`): p = p * (1 - lr * weight_decay)

@@ -1,5 +1,6 @@
 """SGD: stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
 
+from .. import versions
 from .optimizer import Optimizer, check_hyperparameter
 
 
@@ -55,3 +56,4 @@ class SGD(Optimizer):
                 # In place on the array: views of p.data (and the optimizer's own
                 # references) see the update, as with PyTorch's p.add_().
                 p.data -= lr * g
+                versions.bump(p.data)  # a graph that saved p before this step cannot backward

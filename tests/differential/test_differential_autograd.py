@@ -1,0 +1,316 @@
+"""Autograd against PyTorch: in-place changes to saved tensors (version counters), higher-order
+gradients (`create_graph=True`, `autograd.grad`) and `autograd.Function`."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinytorch as tt
+
+torch = pytest.importorskip("torch")
+
+
+def _both(build):
+    """Run `build(m)` with m = torch and tinytorch; return (torch result or error, ours)."""
+    out = []
+    for m in (torch, tt):
+        try:
+            out.append(("ok", build(m)))
+        except RuntimeError as error:
+            out.append(("error", error))
+    return out
+
+
+def _grad_of(m, x):
+    return x.grad.numpy() if m is torch else x.grad.data
+
+
+# ---------------------------------------------------------------------- in-place changes to saved tensors
+
+def _saved_then_changed(update, forward):
+    def build(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        w = m.tensor([[3.0, 4.0], [5.0, 6.0]])
+        y = forward(m, x, w)
+        update(m, w, y)
+        y.sum().backward()
+        return _grad_of(m, x)
+    return build
+
+
+UNSAFE = {
+    "mul_ on a saved operand": (lambda m, w, y: w.mul_(10), lambda m, x, w: x * w[0]),
+    "setitem on a saved operand": (lambda m, w, y: w.__setitem__((0, 0), 100.0), lambda m, x, w: x * w[0]),
+    "in-place through a view": (lambda m, w, y: w[0].add_(1), lambda m, x, w: x * w),
+    "matmul weight zeroed": (lambda m, w, y: w.zero_(), lambda m, x, w: w @ x),
+    "exp output through detach": (lambda m, w, y: y.detach().add_(1), lambda m, x, w: x.exp()),
+    "sigmoid output under no_grad": (lambda m, w, y: _no_grad_add(m, y), lambda m, x, w: x.sigmoid()),
+    "tanh output via copy_": (lambda m, w, y: y.detach().copy_(y.detach() * 0), lambda m, x, w: x.tanh()),
+    "softmax output": (lambda m, w, y: y.detach().mul_(2), lambda m, x, w: x.softmax(-1)),
+    "divisor changed": (lambda m, w, y: w.fill_(1), lambda m, x, w: x / w[1]),
+    "pow base changed": (lambda m, w, y: w.add_(1), lambda m, x, w: w[0] ** x),
+    "linear weight changed": (lambda m, w, y: w.mul_(2), lambda m, x, w: m.nn.functional.linear(x, w)),
+}
+
+
+def _no_grad_add(m, y):
+    with m.no_grad():
+        y.add_(1)
+
+
+@pytest.mark.parametrize("name", list(UNSAFE))
+def test_changing_a_saved_tensor_in_place_makes_backward_raise(name):
+    update, forward = UNSAFE[name]
+    (their_status, theirs), (our_status, ours) = _both(_saved_then_changed(update, forward))
+    assert their_status == "error", theirs
+    assert our_status == "error", f"tinytorch computed {ours} from changed values"
+    message = str(ours)
+    assert "modified by an inplace operation" in message and "Backward" in message  # names the op
+    assert "is at version" in message
+
+
+SAFE = {
+    "input of add changed": (lambda m, w, y: w.mul_(10), lambda m, x, w: x + w[0]),
+    "input of a reshape changed": (lambda m, w, y: w.mul_(10), lambda m, x, w: x * 2 + w.reshape(-1)[:2]),
+    "unrelated tensor changed": (lambda m, w, y: m.ones(2).add_(1), lambda m, x, w: x * w[0]),
+    "a clone of the saved tensor changed": (lambda m, w, y: w.clone().mul_(3), lambda m, x, w: x * w[0]),
+}
+
+
+@pytest.mark.parametrize("name", list(SAFE))
+def test_safe_in_place_changes_keep_working(name):
+    update, forward = SAFE[name]
+    (their_status, theirs), (our_status, ours) = _both(_saved_then_changed(update, forward))
+    assert their_status == our_status == "ok", (theirs, ours)
+    np.testing.assert_allclose(ours, theirs)
+
+
+def test_training_loop_updates_under_no_grad_and_optimizers_keep_working():
+    for m in (torch, tt):
+        w = m.tensor([1.0, -1.0], requires_grad=True)
+        for _ in range(3):
+            loss = ((w * m.tensor([2.0, 3.0])) ** 2).sum()
+            loss.backward()
+            with m.no_grad():
+                w -= 0.01 * w.grad
+            w.grad = None
+        opt = m.optim.SGD([w], lr=0.1)
+        for _ in range(2):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+        if m is torch:
+            expected = w.detach().numpy()
+    np.testing.assert_allclose(w.data, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW"])
+def test_an_optimizer_step_between_forward_and_backward_is_refused(optimizer):
+    versions = []
+    for m in (torch, tt):
+        w = m.nn.Parameter(m.tensor([1.0, -1.0]))
+        opt = getattr(m.optim, optimizer)([w], lr=0.1)
+        x = m.tensor([2.0, 3.0], requires_grad=True)
+        (w * w).sum().backward()
+        pending = (x * w).sum()  # saved w before the step
+        opt.step()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            pending.backward()
+        (x * w).sum().backward()  # a graph recorded after the step is fine
+        versions.append(w._version)
+    assert versions[1] == versions[0]  # AdamW's decay is an in-place step of its own
+
+
+def test_version_counter_matches_pytorch():
+    for m in (torch, tt):
+        x = m.zeros(2, 3)
+        versions = [x._version]
+        x.add_(1)
+        versions.append(x._version)
+        x[0] = 5.0
+        versions.append(x._version)
+        view, alias = x[1], x.detach()
+        view.mul_(2)
+        alias.zero_()
+        versions += [x._version, view._version, alias._version, m.zeros(2)._version, (x + 1)._version]
+        if m is torch:
+            expected = versions
+    assert versions == expected
+
+
+# ---------------------------------------------------------------------- higher-order gradients
+
+FUNCTIONS = {
+    "cube": lambda m, x: (x ** 3).sum(),
+    "exp": lambda m, x: x.exp().sum(),
+    "log": lambda m, x: (x * x + 1).log().sum(),
+    "sqrt": lambda m, x: (x * x + 1).sqrt().sum(),
+    "tanh": lambda m, x: x.tanh().sum(),
+    "sigmoid": lambda m, x: (x.sigmoid() * x).sum(),
+    "relu": lambda m, x: (x.relu() * x * x).sum(),
+    "div": lambda m, x: (1 / (x * x + 1)).sum(),
+    "mean_sub": lambda m, x: ((x - x.mean()) ** 2).mean(),
+    "softmax": lambda m, x: (x.softmax(-1) * x).sum(),
+    "log_softmax": lambda m, x: (x.log_softmax(-1) ** 2).sum(),
+    "matmul": lambda m, x: (x @ x.T).tanh().sum() if x.ndim == 2 else (x @ x).tanh(),
+    "reshape_transpose_index": lambda m, x: (x.reshape(-1)[1:] ** 2).sum() * x.T.sum(),
+    "sum_dim": lambda m, x: (x.sum(-1, keepdim=True) * x).exp().mean(),
+    "where_clamp_cat": lambda m, x: (m.where(x > 0, x * x, x.exp()).clamp(-1.0, 2.0)
+                                     + m.cat([x, x * 3], -1).masked_fill(m.cat([x, x], -1) > 1, 0.0).sum(-1, keepdim=True)
+                                     * m.stack([x, x * x]).sum(0)).sum(),
+    "var_std_logsumexp": lambda m, x: x.var(-1).sum() * x.std(0).sum() + x.logsumexp(-1).sum(),
+    "sin_cos_max": lambda m, x: (x.sin() * x.cos()).sum() * x.max() + (x * x).max(-1).values.sum(),
+    "leaky_relu_mse": lambda m, x: m.nn.functional.mse_loss(m.nn.functional.leaky_relu(x, 0.1) * x, x.exp()),
+    "broadcast": lambda m, x: (x * m.tensor([0.5, 2.0, -1.0], dtype=x.dtype)).tanh().sum(),
+}
+
+
+def _second_order(m, build, data):
+    x = m.tensor(data, requires_grad=True)
+    (g,) = m.autograd.grad(build(m, x), x, create_graph=True)
+    w = m.tensor(np.linspace(-1, 1, data.size).reshape(data.shape), dtype=x.dtype)
+    (h,) = m.autograd.grad((g * w).sum(), x)  # a Hessian-vector product
+    as_array = (lambda t: t.detach().numpy()) if m is torch else (lambda t: t.data)
+    return as_array(g), as_array(h)
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+@settings(max_examples=6, deadline=None)
+@given(shape=st.sampled_from([(3,), (2, 3)]), seed=st.integers(0, 1000))
+def test_second_derivatives_match_pytorch(name, shape, seed):
+    data = np.random.default_rng(seed).standard_normal(shape)  # float64
+    their_g, their_h = _second_order(torch, FUNCTIONS[name], data)
+    our_g, our_h = _second_order(tt, FUNCTIONS[name], data)
+    np.testing.assert_allclose(our_g, their_g, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(our_h, their_h, rtol=1e-9, atol=1e-12)
+
+
+def test_third_derivative_of_x_cubed_through_backward_create_graph():
+    results = []
+    for m in (torch, tt):
+        x = m.tensor([1.5, -2.0], dtype=m.float64, requires_grad=True)
+        (x ** 3).sum().backward(create_graph=True)
+        first = x.grad
+        (second,) = m.autograd.grad(first.sum(), x, create_graph=True)
+        (third,) = m.autograd.grad(second.sum(), x)
+        results.append([np.asarray(t.detach().numpy() if m is torch else t.data) for t in (first, second, third)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_gradient_penalty_matches_pytorch():
+    rng = np.random.default_rng(0)
+    w1, b1 = rng.standard_normal((8, 3)), rng.standard_normal(8)
+    w2, b2 = rng.standard_normal((1, 8)), rng.standard_normal(1)
+    real = rng.standard_normal((5, 3))
+    results = []
+    for m in (torch, tt):
+        layers = [m.nn.Linear(3, 8), m.nn.Tanh(), m.nn.Linear(8, 1)]
+        critic = m.nn.Sequential(*layers).double()
+        with m.no_grad():
+            for layer, (w, b) in ((layers[0], (w1, b1)), (layers[2], (w2, b2))):
+                layer.weight.copy_(m.tensor(w))
+                layer.bias.copy_(m.tensor(b))
+        x = m.tensor(real, requires_grad=True)
+        (grad_x,) = m.autograd.grad(critic(x).sum(), x, create_graph=True)
+        penalty = ((grad_x.pow(2).sum(1).sqrt() - 1) ** 2).mean()
+        penalty.backward()
+        results.append([np.asarray(_value(m, t)) for t in (penalty, layers[0].weight.grad, layers[2].weight.grad)])
+        assert layers[2].bias.grad is None or not np.any(_value(m, layers[2].bias.grad))  # not in grad_x
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+def _value(m, t):
+    return t.detach().numpy() if m is torch else t.data
+
+
+def test_create_graph_through_an_op_without_a_differentiable_backward_is_a_clear_error():
+    x = tt.tensor([0.5, 1.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="create_graph=True.*CumsumBackward"):
+        tt.autograd.grad(x.cumsum(0).sum(), x, create_graph=True)
+
+
+def test_autograd_grad_leaves_grad_alone_and_follows_pytorchs_rules():
+    x = tt.tensor([1.0, 2.0], requires_grad=True)
+    unused = tt.tensor([3.0], requires_grad=True)
+    y = (x * x).sum()
+    gx, gu = tt.autograd.grad(y, [x, unused], allow_unused=True, retain_graph=True)
+    assert gu is None and x.grad is None and not gx.requires_grad
+    np.testing.assert_array_equal(gx.data, [2.0, 4.0])
+    with pytest.raises(RuntimeError, match="autograd.grad: input 1 .* not used"):
+        tt.autograd.grad(y, [x, unused], retain_graph=True)
+    with pytest.raises(RuntimeError, match="autograd.grad: input 0 .* does not require grad"):
+        tt.autograd.grad(y, [tt.ones(2)], retain_graph=True)
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        tt.autograd.grad(x * 2, x)
+    (g,) = tt.autograd.grad(x * 2, x, grad_outputs=tt.tensor([1.0, -1.0]))
+    np.testing.assert_array_equal(g.data, [2.0, -2.0])
+
+
+def test_backward_with_inputs_accumulates_only_there():
+    for m in (torch, tt):
+        a = m.tensor([1.0], requires_grad=True)
+        b = m.tensor([2.0], requires_grad=True)
+        m.autograd.backward([(a * b).sum(), (a * a).sum()], inputs=[a])
+        assert b.grad is None
+        if m is torch:
+            expected = a.grad.numpy()
+    np.testing.assert_allclose(a.grad.data, expected)
+
+
+# ---------------------------------------------------------------------- autograd.Function
+
+def _cube_class(m):
+    class Cube(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            ctx.save_for_backward(x)
+            ctx.scale = scale
+            return x ** 3 * scale
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            assert ctx.needs_input_grad == (True, False)
+            return 3 * x ** 2 * grad * ctx.scale, None
+
+    return Cube
+
+
+def test_function_apply_matches_pytorch_also_twice_differentiated():
+    results = []
+    for m in (torch, tt):
+        x = m.tensor([0.5, -1.5], dtype=m.float64, requires_grad=True)
+        y = _cube_class(m).apply(x, 2.0)
+        (g,) = m.autograd.grad(y.sum(), x, create_graph=True)
+        (h,) = m.autograd.grad(g.sum(), x)
+        results.append([_value(m, t) for t in (y, g, h)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_function_saved_tensor_changed_in_place_raises_and_non_differentiable_outputs():
+    x = tt.tensor([1.0, 2.0], requires_grad=True)
+    w = tt.tensor([3.0, 4.0])
+
+    class Scale(tt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(w)
+            order = tt.argsort(x)
+            ctx.mark_non_differentiable(order)
+            return x * w, order
+
+        @staticmethod
+        def backward(ctx, grad, _):
+            (w,) = ctx.saved_tensors
+            return grad * w, None
+
+    y, order = Scale.apply(x, w)
+    assert y.requires_grad and not order.requires_grad
+    y.sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    w.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

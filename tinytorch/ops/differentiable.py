@@ -1,0 +1,218 @@
+"""Backward rules written with Tensor operations, for `create_graph=True`.
+
+A normal backward computes with NumPy arrays. To differentiate a gradient again (a gradient
+penalty, d2y/dx2), the backward pass itself must be recorded: then the engine hands each
+operation's closure a Tensor gradient, and the closure calls the rule here, which computes the
+same gradients with Tensor ops (so they are recorded too) from the op's input Tensors. Results
+come back as `Grads`, which tells the engine the op knows how to do this; an op without such a
+rule gives a clear error under create_graph instead of a silently wrong second derivative.
+"""
+
+import numpy as np
+
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from the ops; used at call time
+from ._common import _scatter_add
+
+
+class Grads(tuple):
+    """The input gradients of one op as Tensors (or None), from a rule in this module."""
+
+
+def sum_to(g, shape):
+    """`g` summed over the dimensions broadcasting added or stretched, so it has `shape`."""
+    if g.shape == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    return g.sum(dims, keepdim=True).reshape(shape)
+
+
+def _need(t, grad):
+    return grad if t._requires_grad else None
+
+
+def add(g, a, b, sign=1):
+    return Grads((_need(a, sum_to(g, a.shape)), _need(b, sum_to(g if sign > 0 else -g, b.shape))))
+
+
+def mul(g, a, b):
+    return Grads((_need(a, sum_to(g * b, a.shape)), _need(b, sum_to(g * a, b.shape))))
+
+
+def div(g, a, b):
+    return Grads((_need(a, sum_to(g / b, a.shape)), _need(b, sum_to(-g * a / (b * b), b.shape))))
+
+
+def power(g, a, p):
+    grad_a = grad_p = None
+    if a._requires_grad:
+        local = p * a ** (p - 1)
+        if np.any(p.data == 0):  # x ** 0 has zero gradient, also at x = 0
+            local = tensor.where(tensor.Tensor(p.data == 0), 0.0, local)
+        grad_a = sum_to(g * local, a.shape)
+    if p._requires_grad:
+        undefined = (a.data == 0) & (p.data >= 0)
+        log_a = tensor.where(tensor.Tensor(undefined), 0.0, a).log()
+        grad_p = sum_to(tensor.where(tensor.Tensor(undefined), 0.0, g * a ** p * log_a), p.shape)
+    return Grads((grad_a, grad_p))
+
+
+def neg(g):
+    return Grads((-g,))
+
+
+def same(g):
+    return Grads((g,))
+
+
+def matmul(g, a, b):
+    """Gradients of a @ b with 1-D operands and batch broadcasting."""
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a  # (..., n, k)
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b  # (..., k, m)
+    full = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])) + (a2.shape[-2], b2.shape[-1])
+    g2 = g.reshape(full)
+    grad_a = sum_to(g2 @ b2.transpose(-1, -2), a2.shape).reshape(a.shape) if a._requires_grad else None
+    grad_b = sum_to(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape) if b._requires_grad else None
+    return Grads((grad_a, grad_b))
+
+
+def kept(g, shape, dims, keepdim):
+    """The gradient of a reduction over `dims` with the reduced dims kept (size 1)."""
+    return g if keepdim else g.reshape(tuple(1 if i in dims else n for i, n in enumerate(shape)))
+
+
+def reduce_sum(g, shape, dims, keepdim, scale=1):
+    """Gradient of sum (scale 1) or mean (1 / count) over `dims`: g spread back over `shape`."""
+    g = kept(g, shape, dims, keepdim)
+    if scale != 1:
+        g = g * scale
+    return Grads((g.expand(shape),))
+
+
+def spread(g, x, dims, keepdim, dof, std=False):
+    """Gradients of var (2 (x - mean) / dof) and std ((x - mean) / (dof std), 0 where std is 0)."""
+    g = kept(g, x.shape, dims, keepdim)
+    centered = x - x.mean(dims, keepdim=True)
+    if not std:
+        return Grads((g * centered * (2 / dof),))
+    s = ((centered * centered).sum(dims, keepdim=True) / dof).sqrt()
+    constant = tensor.Tensor(s.data == 0)
+    return Grads((tensor.where(constant, 0.0, g * centered / (s * dof)),))
+
+
+def logsumexp(g, x, dims, keepdim):
+    return Grads((kept(g, x.shape, dims, keepdim) * (x - x.logsumexp(dims, keepdim=True)).exp(),))
+
+
+def sin(g, x):
+    return Grads((g * x.cos(),))
+
+
+def cos(g, x):
+    return Grads((-g * x.sin(),))
+
+
+def exp(g, x):
+    return Grads((g * x.exp(),))
+
+
+def log(g, x):
+    return Grads((g / x,))
+
+
+def sqrt(g, x):
+    return Grads((g * 0.5 / x.sqrt(),))
+
+
+def tanh(g, x):
+    t = x.tanh()
+    return Grads((g * (1 - t * t),))
+
+
+def sigmoid(g, x):
+    s = x.sigmoid()
+    return Grads((g * s * (1 - s),))
+
+
+def masked(g, mask):
+    """An op whose gradient is g times a constant array `mask` (relu: x > 0; leaky_relu: 1 or
+    the slope; max: where the maximum was)."""
+    return Grads((g * tensor.Tensor(np.asarray(mask, dtype=g.dtype)),))
+
+
+def squared_error(g, input, target, scale):
+    """Gradients of mse_loss: 2 g scale (input - target), and its negative for the target."""
+    grad = g * (2 * scale) * (input - target)
+    return Grads((grad if input._requires_grad else None, -grad if target._requires_grad else None))
+
+
+def choose(g, a, b, mask):
+    """Gradients of an elementwise choice (where, clamp with tensor bounds): g where the
+    constant `mask` picked a, the rest to b."""
+    return Grads((_need(a, sum_to(g * tensor.Tensor(mask), a.shape)), _need(b, sum_to(g * tensor.Tensor(~mask), b.shape))))
+
+
+def pieces(g, axis, bounds):
+    """Gradients of cat: the slices of g along `axis` between consecutive `bounds`."""
+    prefix = (slice(None),) * axis
+    edges = [0, *bounds, g.shape[axis]]
+    return Grads(tuple(g[prefix + (slice(lo, hi),)] for lo, hi in zip(edges[:-1], edges[1:])))
+
+
+def unstack(g, axis):
+    """Gradients of stack: g indexed along the new `axis`."""
+    prefix = (slice(None),) * axis
+    return Grads(tuple(g[prefix + (i,)] for i in range(g.shape[axis])))
+
+
+def cast(g, dtype):
+    return Grads((g.to(dtype),))
+
+
+def softmax(g, x, axis):
+    s = x.softmax(axis)
+    return Grads((s * (g - (g * s).sum(axis, keepdim=True)),))
+
+
+def log_softmax(g, x, axis):
+    return Grads((g - x.softmax(axis) * g.sum(axis, keepdim=True),))
+
+
+def reshape(g, shape):
+    return Grads((g.reshape(shape),))
+
+
+def permute(g, inverse):
+    return Grads((g.permute(*inverse),))
+
+
+def expand(g, shape):
+    return Grads((sum_to(g, shape),))
+
+
+def index(g, shape, index, advanced):
+    """Gradient of x[index]: g scattered into zeros of x's shape, as a recorded op whose own
+    gradient gathers at `index` again."""
+    data = _scatter_tensor_data(shape, index, g.data, advanced)
+
+    def backward(gg):
+        return Grads((gg[index],)) if type(gg) is not np.ndarray else (gg[index],)
+
+    return Grads((tensor.Tensor._result(data, (g,), backward, "IndexBackwardBackward"),))
+
+
+def _scatter_tensor_data(shape, index, values, advanced):
+    if advanced:
+        return _scatter_add(shape, index, values)
+    grad = np.zeros(shape, dtype=values.dtype)
+    grad[index] = values
+    return grad
+
+
+def linear(g, x, w, b):
+    """Gradients of x @ w.T + b for x (*, in), w (out, in), b (out,)."""
+    g2 = g.reshape(-1, w.shape[0])  # (N, out)
+    grad_x = (g2 @ w).reshape(x.shape) if x._requires_grad else None
+    grad_w = g2.transpose(0, 1) @ x.reshape(-1, w.shape[1]) if w._requires_grad else None
+    grad_b = g2.sum(0) if b is not None and b._requires_grad else None
+    return Grads((grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b))

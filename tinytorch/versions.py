@@ -1,0 +1,88 @@
+"""Version counters, as PyTorch keeps them: every in-place change to a tensor's memory bumps a
+counter, and backward refuses to use a saved tensor whose counter moved since it was saved
+(its gradient would silently be computed from the new values).
+
+The counter belongs to the memory, not to a Tensor object: it is kept per base NumPy buffer, so
+views (`x[0]`, `x.reshape(...)`, `x.T`) and `x.detach()` share it with `x`, as in PyTorch.
+Counters exist only for buffers that were ever changed in place (a buffer without one is at
+version 0), and go away with their buffer.
+"""
+
+import weakref
+
+import numpy as np
+
+counts = {}  # id(base buffer) -> number of in-place changes; empty until the first one
+
+
+class SavingOp(str):
+    """The name of an operation (its grad_fn, e.g. "MulBackward") that also says which of its
+    tensors backward reads: inputs by position (`saves`) and the output (`saves_output`).
+    Declared once per op; tensors of ops named by a plain str are not checked."""
+
+    def __new__(cls, name, saves=(), saves_output=False):
+        op = super().__new__(cls, name)
+        op.saves, op.saves_output = saves, saves_output
+        return op
+
+
+def _base(array):
+    """The array that owns the memory `array` looks at."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def version(array):
+    """How many in-place changes the memory of `array` has had."""
+    if not counts:
+        return 0
+    if array.base is None:  # the common case: the array owns its memory
+        return counts.get(id(array), 0)
+    return counts.get(id(_base(array)), 0)
+
+
+def bump(array):
+    """Record one in-place change of `array`'s memory."""
+    base = _base(array)
+    key = id(base)
+    if key in counts:
+        counts[key] += 1
+    else:
+        counts[key] = 1
+        weakref.finalize(base, counts.pop, key, None)  # the id may be reused once base is gone
+
+
+def saved_tensors(node):
+    """The tensors the operation that made `node` saved for backward (its op is a SavingOp)."""
+    op = node._op
+    inputs = tuple(node._parents[i] for i in op.saves)
+    return inputs + (node,) if op.saves_output else inputs
+
+
+def snapshot(node):
+    """The versions of the tensors `node`'s op saved, now (a node without a snapshot saw them
+    all at version 0: it was recorded before any in-place change)."""
+    return tuple(version(t.data) for t in saved_tensors(node))
+
+
+def check_node(node):
+    """Raise PyTorch's error if a tensor that `node`'s op saved was changed in place since."""
+    check(saved_tensors(node), node._saved_versions, node._op)
+
+
+def check(tensors, recorded, op):
+    """Raise PyTorch's error if any of `tensors` (saved by `op` when `recorded` was taken) has
+    been changed in place since."""
+    if not counts:
+        return
+    for i, t in enumerate(tensors):
+        now = version(t.data)
+        then = 0 if recorded is None else recorded[i]
+        if now != then:
+            raise RuntimeError(
+                f"backward of {op}: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: [{t.data.dtype} tensor of shape {tuple(t.shape)}] "
+                f"is at version {now}; expected version {then} instead. Hint: compute on a copy "
+                "(.clone()) before changing it in place, or change it after backward()."
+            )
