@@ -325,7 +325,9 @@ def accuracy(model, images, labels):
 # %%
 by_label = np.argsort(digits.y_train, kind="stable")
 sorted_set = Dataset(digits.x_train[by_label], digits.y_train[by_label])
-per_label = np.bincount(digits.y_train) / 32  # consecutive batches of 32 holding one label
+# consecutive batches of 32 holding one label (np.bincount wants the platform's int: the
+# labels are int64, which wasm32 NumPy refuses to cast down to its int32)
+per_label = np.bincount(digits.y_train.astype(np.intp)) / 32
 print(f"sorted by label, each label fills {per_label.min():.1f} to {per_label.max():.1f} consecutive batches of 32")
 for shuffle in (False, True):
     tt.manual_seed(0)
