@@ -95,6 +95,10 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     _saved_versions = None  # versions of what the op saved, when it ran after an in-place change
 
     def __init__(self, data, dtype=None, requires_grad=False):
+        if dtype is None and isinstance(data, (list, tuple, int, float)) and not isinstance(data, np.generic):
+            # torch.Tensor(data), the legacy constructor, makes float32 from Python data;
+            # arrays, NumPy scalars and tensors keep their dtype (library code relies on that)
+            dtype = np.float32
         self.data = _as_array(data, dtype)
         self._grad = None
         self._parents = ()
