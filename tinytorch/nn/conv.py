@@ -12,8 +12,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import kernels, seams
 from ..kernels import mm
-from .. import seams
 from ..seams import replaced
 from ..tensor import Tensor
 from . import init
@@ -131,7 +131,11 @@ def _batched(input, op):
 
 
 def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
-    """tinytorch's convolution of x (N, C, H, W): (out (N, O, Ho, Wo), backward g -> grads)."""
+    """tinytorch's convolution of x (N, C, H, W): (out (N, O, Ho, Wo), backward g -> grads).
+
+    Batch-blocked: im2col, the product and col2im run on blocks of images whose columns fit
+    in cache (kernels.images_per_block); in the browser one block holds the whole batch.
+    """
     O, Cg, kh, kw = weight.shape
     N, C = x.shape[:2]
     G, Og, K = groups, O // groups, Cg * kh * kw
@@ -140,25 +144,49 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     Ho, Wo = windows.shape[2:4]
     # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
     # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
-    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(G, K, N * Ho * Wo)  # (G, K, N*Ho*Wo)
+    by_kernel = windows.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo), a view
+    step = kernels.images_per_block(C * kh * kw * Ho * Wo * x.itemsize, N)
+    blocks = [(lo, min(lo + step, N)) for lo in range(0, N, step)]
+    buffer = np.empty(C * kh * kw * min(step, N) * Ho * Wo, dtype=x.dtype)
+
+    def columns(lo, hi):
+        """im2col of images lo:hi into `buffer`: (G, K, (hi-lo)*Ho*Wo)."""
+        cols = buffer[:C * kh * kw * (hi - lo) * Ho * Wo].reshape(C, kh, kw, hi - lo, Ho, Wo)
+        np.copyto(cols, by_kernel[:, :, :, lo:hi])
+        return cols.reshape(G, K, (hi - lo) * Ho * Wo)
+
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
-    out_cols = mm(w, cols).reshape(O, N, Ho, Wo)  # (O, N, Ho, Wo)
-    # Back to (N, O, Ho, Wo) in a new C-contiguous array (the bias add does the copy), so the
-    # layers after this one (ReLU, pooling, the next conv) get contiguous memory.
-    out = np.empty((N, O, Ho, Wo), dtype=out_cols.dtype)
-    if bias is not None:
-        np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out)
-    else:
-        np.copyto(out, out_cols.transpose(1, 0, 2, 3))
+    out = np.empty((N, O, Ho, Wo), dtype=x.dtype)
+    for lo, hi in blocks:
+        out_cols = mm(w, columns(lo, hi)).reshape(O, hi - lo, Ho, Wo)  # (O, n, Ho, Wo)
+        # back to (N, O, Ho, Wo), C-contiguous (the bias add does the copy), so the layers
+        # after this one (ReLU, pooling, the next conv) get contiguous memory
+        if bias is not None:
+            np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out[lo:hi])
+        else:
+            np.copyto(out[lo:hi], out_cols.transpose(1, 0, 2, 3))
+    # one block: its columns are still in `buffer` for the weight gradient; more: rebuilt per block
 
     def backward(g):
-        g_cols = g.transpose(1, 0, 2, 3).reshape(G, Og, N * Ho * Wo)  # (G, Og, N*Ho*Wo)
         grad_x = grad_w = grad_b = None
         if input.requires_grad:
-            grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
-            grad_x = _col2im(grad_cols.reshape(C, kh, kw, N, Ho, Wo), xp.shape, stride, dilation, pads)
+            grad_x = np.empty(x.shape, dtype=x.dtype) if len(blocks) != 1 else None  # one block: its own
+        for lo, hi in blocks:
+            n = hi - lo
+            g_cols = g[lo:hi].transpose(1, 0, 2, 3).reshape(G, Og, n * Ho * Wo)  # (G, Og, n*Ho*Wo)
+            if input.requires_grad:
+                grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, n*Ho*Wo)
+                block = _col2im(grad_cols.reshape(C, kh, kw, n, Ho, Wo), (n, C) + xp.shape[2:], stride, dilation, pads)
+                if grad_x is None:
+                    grad_x = block
+                else:
+                    grad_x[lo:hi] = block
+            if weight.requires_grad:
+                cols = buffer.reshape(G, K, n * Ho * Wo) if len(blocks) == 1 else columns(lo, hi)
+                part = mm(g_cols, cols.transpose(0, 2, 1))  # (G, Og, K)
+                grad_w = part if grad_w is None else np.add(grad_w, part, out=grad_w)
         if weight.requires_grad:
-            grad_w = mm(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
+            grad_w = (np.zeros((G, Og, K), x.dtype) if grad_w is None else grad_w).reshape(O, Cg, kh, kw)  # N = 0: zeros
         if bias is not None and bias.requires_grad:
             grad_b = g.sum(axis=(0, 2, 3))
         return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)

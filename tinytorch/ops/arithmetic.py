@@ -67,7 +67,7 @@ class ArithmeticOps:
                 return tensor.Tensor(np.asarray(other, dtype=np.float32))
             if kind in "iu" and not isinstance(other, (bool, np.bool_)):
                 return tensor.Tensor(np.asarray(other, dtype=self.data.dtype))
-        return tensor.Tensor(other)
+        return tensor.Tensor(tensor._as_array(other))  # int64 for ints, unlike Tensor([1])
 
     def _elementwise(self, other, fn, op):
         """`(fn(a, b), a, b)` for a broadcasting binary NumPy function, with a clear error on

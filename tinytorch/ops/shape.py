@@ -350,7 +350,7 @@ def where(condition, input=None, other=None):
         b = other
         a = b._other(input)
     else:
-        a, b = tensor.Tensor(input), tensor.Tensor(other)
+        a, b = tensor.Tensor(tensor._as_array(input)), tensor.Tensor(tensor._as_array(other))  # ints stay int64
     try:
         out = np.where(cond, *_promoted(a.data, b.data))
     except ValueError:

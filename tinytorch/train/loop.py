@@ -12,7 +12,7 @@ import numpy as np
 
 from ..grad_mode import no_grad
 from ..seams import replaced, seam
-from ..tensor import Tensor
+from ..tensor import Tensor, _as_array
 from .metrics import class_dim, correct_count
 
 
@@ -55,7 +55,7 @@ def _batch(batch, op):
     if not isinstance(batch, (list, tuple)) or len(batch) != 2:
         kind = f"{len(batch)} items" if isinstance(batch, (list, tuple)) else type(batch).__name__
         raise ValueError(f"{op}: each batch must be a pair (inputs, targets), got {kind}")
-    return tuple(b if isinstance(b, Tensor) else Tensor(b) for b in batch)
+    return tuple(b if isinstance(b, Tensor) else Tensor(_as_array(b)) for b in batch)  # lists of ints stay int64
 
 
 class _Totals:
