@@ -6,10 +6,12 @@ shift it. For statistics taken over the same M values, the input gradient collap
 which is what both backwards compute instead of differentiating mean and var separately.
 """
 
+import math
 import numbers
 
 import numpy as np
 
+from ..kernels import mm
 from ..seams import seam
 from ..tensor import Tensor
 from .module import Module, Parameter, check_input
@@ -59,6 +61,35 @@ def _normalize_backward(g, xhat, invstd, weight, axes):
     grad -= _mean(gxhat, axes)
     grad *= invstd
     return grad
+
+
+def _layer_norm_backward(g, xhat, invstd, weight, shape, need_x, need_weight, need_bias):
+    """(dx, dweight, dbias) of out = xhat * weight + bias, normalized over the trailing D
+    values of each row (`shape`): `_normalize_backward`'s formula on rows (M, D), with g * xhat computed
+    once for both dweight and the row means (mean(dxhat * xhat) = (g * xhat) @ weight / D, a
+    matrix-vector product instead of another full-size product and reduction)."""
+    D = math.prod(shape)
+    rows = g.reshape(-1, D)  # (M, D)
+    xhat_rows = xhat.reshape(-1, D)
+    g_xhat = rows * xhat_rows  # (M, D)
+    grad_w = g_xhat.sum(axis=0).reshape(shape) if need_weight else None
+    grad_b = rows.sum(axis=0).reshape(shape) if need_bias else None
+    grad_x = None
+    if need_x:
+        if weight is None:
+            grad = rows.copy()
+            mean_xhat, mean_g = g_xhat.sum(axis=1, keepdims=True), rows.sum(axis=1, keepdims=True)  # (M, 1)
+        else:
+            w = weight.reshape(D, 1)
+            grad = rows * weight.reshape(D)  # dxhat
+            mean_xhat, mean_g = mm(g_xhat, w), mm(rows, w)  # (M, 1) sums
+        mean_xhat /= D
+        mean_g /= D
+        grad -= np.multiply(xhat_rows, mean_xhat, out=g_xhat)
+        grad -= mean_g
+        grad *= invstd.reshape(-1, 1)
+        grad_x = grad.reshape(xhat.shape)
+    return grad_x, grad_w, grad_b
 
 
 def _for_parents(grads, tensors):
@@ -158,17 +189,15 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="l
         if param is not None and not (isinstance(param, Tensor) and param.data.shape == shape and param.data.dtype == x.dtype):
             _check_param(param, shape, name, op, x.dtype)  # raises the error that fits
     axes = tuple(range(x.ndim - len(shape), x.ndim))  # the normalized dims
-    lead = tuple(range(x.ndim - len(shape)))  # the batch dims, summed for weight/bias grads
 
     xhat, invstd, _, _ = _standardize(x, axes, eps)  # invstd: (*, 1, ..., 1)
     w = None if weight is None else weight.data
     out = _scale_shift(xhat, w, None if bias is None else bias.data)
 
     def backward(g):
-        grad_x = _normalize_backward(g, xhat, invstd, w, axes) if input.requires_grad else None
-        grad_w = (g * xhat).sum(axis=lead) if weight is not None and weight.requires_grad else None
-        grad_b = g.sum(axis=lead) if bias is not None and bias.requires_grad else None
-        return _for_parents((grad_x, grad_w, grad_b), (input, weight, bias))
+        grads = _layer_norm_backward(g, xhat, invstd, w, shape, input.requires_grad,
+                                     weight is not None and weight.requires_grad, bias is not None and bias.requires_grad)
+        return _for_parents(grads, (input, weight, bias))
 
     parents = (input, weight, bias) if weight is not None and bias is not None else \
         tuple(t for t in (input, weight, bias) if t is not None)
