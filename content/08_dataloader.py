@@ -462,9 +462,10 @@ assert memory[1] < 2 * memory[0], "for tiny batches the peak memory should barel
 # can make one point dip: read the overall rise). Peak memory first stays almost flat,
 # because the weights, their gradients and the optimizer's state (which do not depend on
 # the batch) dominate; it grows with the batch once the activations and their gradients,
-# which scale with it, take over. And one epoch with large batches is only a few updates: the model has seen every sample, but has taken far fewer steps.
-# The best batch size balances all three; in practice people take the largest that fits in
-# memory and raise the learning rate with it.
+# which scale with it, take over. And one epoch with large batches is only a few updates:
+# the model has seen every sample, but has taken far fewer steps. The best batch size
+# balances all three; in practice people take the largest that fits in memory and raise
+# the learning rate with it.
 #
 # ## Reflection
 #
