@@ -35,7 +35,8 @@ import matplotlib.pyplot as plt
 import tinytorch as tt
 from tinytorch import Tensor
 from tinytorch.nn import Module, Parameter
-from tinytorch.checks import check_dropout, check_linear, check_sequential, yours_or_reference
+from tinytorch.checks import check_dropout, check_linear, check_sequential
+import tinytorch.mine as mine
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
 # %% [markdown]
@@ -134,7 +135,8 @@ check_linear(Linear)
 # (`Var(w) = 2/in`, which makes up for ReLU zeroing half of its inputs).
 
 # %%
-LinearLayer = yours_or_reference("Linear", Linear, tt.nn.Linear)
+mine.use("Linear")
+LinearLayer = mine.Linear  # the Linear in use: yours once its check passed (and it was saved)
 inits = {
     "N(0, 1)": lambda w: tt.nn.init.normal_(w, 0.0, 1.0),
     "PyTorch default U(+-1/sqrt(in))": lambda w: w,
@@ -270,9 +272,8 @@ check_dropout(Dropout)
 # [progress.ipynb](../progress.ipynb) shows what you have built so far.
 
 # %%
-MyLinear = yours_or_reference("Linear", Linear, tt.nn.Linear)
-MySequential = yours_or_reference("Sequential", Sequential, tt.nn.Sequential)
-MyDropout = yours_or_reference("Dropout", Dropout, tt.nn.Dropout)
+mine.use("Linear", "Sequential", "Dropout")
+MyLinear, MySequential, MyDropout = mine.Linear, mine.Sequential, mine.Dropout  # the classes in use
 
 digits = tt.datasets.load_digits()
 x_train = Tensor(digits.x_train.reshape(-1, 64))

@@ -35,9 +35,9 @@ from tinytorch import Tensor
 from tinytorch.checks import (
     check_add_backward, check_backward, check_matmul_backward, check_mul_backward,
     check_relu_backward, check_sigmoid_backward, check_sum_backward, check_tanh_backward,
-    check_topological_sort, check_unbroadcast, yours_or_reference,
+    check_topological_sort, check_unbroadcast,
 )
-from tinytorch.checks import autograd as reference
+import tinytorch.mine as mine
 from tinytorch.platform import describe
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
@@ -378,11 +378,11 @@ check_backward(backward)
 # operations record nothing: results have no parents and `requires_grad` is False.
 
 # %%
-run_backward = yours_or_reference("backward", backward, reference.reference_backward)
+mine.use("backward")  # `.backward()` runs your engine from here on (tinytorch's if yours is not saved)
 
 w = tt.tensor([1.0, 2.0, 3.0], requires_grad=True)
 for call in range(3):
-    run_backward((w * w).sum())
+    (w * w).sum().backward()
     print(f"after backward call {call + 1}: w.grad = {w.grad.data}   (2w = {2 * w.data})")
 w.grad = None  # what zero_grad() does
 
@@ -393,36 +393,19 @@ print(f"under no_grad: requires_grad={y.requires_grad}, parents={y._parents}, gr
 # %% [markdown]
 # ## Use it: train a network with your autograd
 #
-# Every tinytorch operation records itself with one call,
-# `Tensor._result(data, parents, backward, name)`: the output data, the input tensors, and a
-# closure `g -> gradients`. `make_op` below turns one of your backward rules into a
-# differentiable operation on tensors. With your `matmul`, `add` and `relu` ops and your
-# `backward` engine, a two-layer network learns to separate three interleaved spirals (the
-# loss is tinytorch's `cross_entropy` from module 04; your engine calls its `_backward` like
-# any other). Wherever a check above did not pass yet, tinytorch's version stands in.
+# tinytorch calls its backward rules and its engine through named places, *seams*, one per
+# exercise of this module. `tinytorch.mine.use(...)` puts the implementations you saved (each
+# saved once its check passed) into them: from then on tinytorch's own layers and operations
+# (`@`, `+`, `.relu()`, `cross_entropy`) record their graph as always, and `loss.backward()`
+# orders the graph with your `topological_sort`, runs your `backward` engine, and calls your
+# rules for the matmul, the additions (with your `unbroadcast`) and the ReLU. Wherever a check
+# did not pass yet, tinytorch's piece stands in, and `use` says so. A two-layer network
+# learns to separate three interleaved spirals:
 
 # %%
-def make_op(name, forward, rule, pass_output=False):
-    """A recorded operation: forward(*arrays) -> array, rule(grad, *arrays or output) -> grads."""
-    def op(*inputs):
-        arrays = [t.data for t in inputs]
-        out = forward(*arrays)
-        saved = (out,) if pass_output else arrays
-
-        def backward_closure(g):
-            grads = rule(g, *saved)
-            return grads if isinstance(grads, tuple) else (grads,)
-
-        return Tensor._result(out, tuple(inputs), backward_closure, name)
-    return op
-
-
-matmul = make_op("MatmulBackward", np.matmul,
-                 yours_or_reference("matmul_backward", matmul_backward, reference.reference_matmul_backward))
-add = make_op("AddBackward", np.add, yours_or_reference("add_backward", add_backward, reference.reference_add_backward))
-relu = make_op("ReluBackward", lambda x: np.maximum(x, 0),
-               yours_or_reference("relu_backward", relu_backward, reference.reference_relu_backward))
-run_backward = yours_or_reference("backward", backward, reference.reference_backward)
+AUTOGRAD = ("unbroadcast", "add_backward", "mul_backward", "matmul_backward", "sum_backward",
+            "relu_backward", "sigmoid_backward", "tanh_backward", "topological_sort", "backward")
+mine.use(*AUTOGRAD)
 
 X, y = tt.datasets.make_spirals(n=300, classes=3, noise=0.2, seed=0)
 inputs, targets = Tensor(X), Tensor(y)
@@ -436,8 +419,8 @@ for p in params.values():
 
 
 def forward(p, x):
-    hidden = relu(add(matmul(x, p["W1"]), p["b1"]))
-    return add(matmul(hidden, p["W2"]), p["b2"])
+    hidden = (x @ p["W1"] + p["b1"]).relu()
+    return hidden @ p["W2"] + p["b2"]
 
 
 losses = []
@@ -446,26 +429,27 @@ for step in range(400):
     loss = tt.nn.functional.cross_entropy(forward(params, inputs), targets)
     for p in params.values():
         p.grad = None
-    run_backward(loss)
+    loss.backward()  # your engine, your rules
     for p in params.values():
         p.data -= 0.5 * p.grad.data  # plain gradient descent (module 06 does better)
     losses.append(loss.item())
 seconds = time.perf_counter() - start
 with tt.no_grad():
     accuracy = (forward(params, inputs).data.argmax(axis=1) == y).mean()
+mine.report()  # which of the pieces that ran were yours, and their share of the time
 print(f"400 steps in {seconds:.2f} s: loss {losses[0]:.3f} -> {losses[-1]:.3f}, training accuracy {accuracy:.1%}")
 
 # %%
-# The same gradients as tinytorch's own ops and engine?
+# The same gradients as tinytorch's own rules and engine?
 loss_yours = tt.nn.functional.cross_entropy(forward(params, inputs), targets)
 for p in params.values():
     p.grad = None
-run_backward(loss_yours)
+loss_yours.backward()
 yours = {k: p.grad.data.copy() for k, p in params.items()}
+mine.use(False)  # tinytorch's own autograd again, for the rest of this notebook
 for p in params.values():
     p.grad = None
-hidden = (inputs @ params["W1"] + params["b1"]).relu()
-tt.nn.functional.cross_entropy(hidden @ params["W2"] + params["b2"], targets).backward()
+tt.nn.functional.cross_entropy(forward(params, inputs), targets).backward()
 for k, p in params.items():
     print(f"{k}: largest difference from tinytorch's gradient {np.abs(yours[k] - p.grad.data).max():.2e}")
 

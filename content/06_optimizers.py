@@ -30,7 +30,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
-from tinytorch.checks import check_adam, check_adamw, check_sgd, yours_or_reference
+from tinytorch.checks import check_adam, check_adamw, check_sgd
+import tinytorch.mine as mine
 from tinytorch.optim import Optimizer
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 
@@ -224,9 +225,8 @@ check_adamw(AdamW)
 # much larger one.
 
 # %%
-MySGD = yours_or_reference("SGD", SGD, tt.optim.SGD)
-MyAdam = yours_or_reference("Adam", Adam, tt.optim.Adam)
-MyAdamW = yours_or_reference("AdamW", AdamW, tt.optim.AdamW)
+mine.use("SGD", "Adam", "AdamW")
+MySGD, MyAdam, MyAdamW = mine.SGD, mine.Adam, mine.AdamW  # the optimizers in use: yours where saved
 
 
 def rosenbrock(p):

@@ -34,9 +34,9 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch.checks import (
-    check_clip_grad_norm, check_cosine_lr, check_evaluate, check_train_one_epoch, yours_or_reference,
+    check_clip_grad_norm, check_cosine_lr, check_evaluate, check_train_one_epoch,
 )
-from tinytorch.checks.training import reference_cosine_lr
+import tinytorch.mine as mine
 from tinytorch.platform import native_handoff
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, Dropout, Adam, AdamW
@@ -141,7 +141,8 @@ def cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
 check_cosine_lr(cosine_lr)
 
 # %%
-schedule = yours_or_reference("cosine_lr", cosine_lr, reference_cosine_lr)
+mine.use("cosine_lr")  # tinytorch's warmup_cosine_lr computes with your cosine_lr from here on
+schedule = tt.optim.lr_scheduler.warmup_cosine_lr
 steps = np.arange(60)
 plt.figure(figsize=(6, 3))
 plt.plot(steps, [schedule(s, 50, 1.0) for s in steps], label="cosine, 50 steps")
@@ -232,13 +233,16 @@ check_evaluate(evaluate)
 # clipping, with your pieces wherever their checks passed.
 
 # %%
-def library_train_one_epoch(model, loss_fn, optimizer, loader, max_grad_norm=None):
+mine.use()  # tinytorch runs on every component you saved, this module's included
+
+
+def run_epoch(model, loss_fn, optimizer, loader, max_grad_norm=None):
+    """tinytorch's train_one_epoch: your loop, where it is saved (then the result holds the loss only)."""
     return tt.train.train_one_epoch(model, loss_fn, optimizer, loader, clip_grad_norm=max_grad_norm)["loss"]
 
 
-run_epoch = yours_or_reference("train_one_epoch", train_one_epoch, library_train_one_epoch)
-run_evaluate = yours_or_reference("evaluate", evaluate, tt.train.evaluate)
-schedule = yours_or_reference("cosine_lr", cosine_lr, reference_cosine_lr)
+run_evaluate = tt.train.evaluate  # yours, where saved
+schedule = tt.optim.lr_scheduler.warmup_cosine_lr  # your cosine_lr, where saved
 
 digits = tt.datasets.load_digits()
 x_all = digits.x_train.reshape(len(digits.x_train), -1)

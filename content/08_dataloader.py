@@ -35,9 +35,9 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import Tensor
 from tinytorch.checks import (
-    check_collate, check_dataloader, check_shift_images, check_tensor_dataset, yours_or_reference,
+    check_collate, check_dataloader, check_shift_images, check_tensor_dataset,
 )
-from tinytorch.checks.data import reference_shift_images
+import tinytorch.mine as mine
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from tinytorch.random import rng_of
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
@@ -251,7 +251,8 @@ check_shift_images(shift_images)
 # Each epoch draws a new random shift for every image, from a seeded NumPy generator:
 
 # %%
-shift = yours_or_reference("shift_images", shift_images, reference_shift_images)
+mine.use()  # tinytorch runs on every component you saved, this module's included
+shift = tt.data.shift_images  # your shift_images, where saved
 
 
 augment_rng = np.random.default_rng(0)
@@ -289,8 +290,7 @@ plt.show()
 # forward, loss, `zero_grad`, `backward`, `step`.
 
 # %%
-Loader = yours_or_reference("DataLoader", DataLoader, tt.data.DataLoader)
-Dataset = yours_or_reference("TensorDataset", TensorDataset, tt.data.TensorDataset)
+Loader, Dataset = mine.DataLoader, mine.TensorDataset  # the classes in use: yours where saved
 
 
 def make_mlp():
@@ -355,7 +355,7 @@ for shuffle in (False, True):
 train_set = Dataset(digits.x_train, digits.y_train)
 test_rng = np.random.default_rng(1)
 n_test = len(digits.x_test)
-x_test_shifted = reference_shift_images(digits.x_test, test_rng.integers(-1, 2, n_test), test_rng.integers(-1, 2, n_test))
+x_test_shifted = tt.data.shift_images(digits.x_test, test_rng.integers(-1, 2, n_test), test_rng.integers(-1, 2, n_test))
 results = {}
 for name, augment in (("plain", None), ("augmented", random_shift)):
     tt.manual_seed(0)

@@ -37,8 +37,7 @@ from tinytorch.checks import (
     check_col2im, check_conv2d_backward, check_conv2d_im2col, check_conv2d_loops, check_im2col,
     check_max_pool2d, check_max_pool2d_backward, yours_or_reference,
 )
-from tinytorch.checks import conv as reference
-from tinytorch.checks.data import reference_shift_images
+import tinytorch.mine
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, AdamW, DataLoader, TensorDataset
@@ -120,7 +119,9 @@ filters = np.array([
     [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],   # vertical edges
     [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],   # horizontal edges
 ], dtype=np.float32)[:, None]  # (2, 1, 3, 3)
-loops = yours_or_reference("conv2d_loops", conv2d_loops, reference.reference_conv2d)
+# conv2d_loops is yours alone (too slow for tinytorch to train with); F.conv2d stands in if it fails.
+loops = yours_or_reference("conv2d_loops", conv2d_loops,
+                           lambda x, w, b, s, p: tt.nn.functional.conv2d(Tensor(x), Tensor(w), None, s, p).data)
 maps = loops(image, filters, None, 1, 1)  # (1, 2, 8, 8)
 
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
@@ -208,7 +209,13 @@ check_conv2d_im2col(conv2d_im2col)
 # (8 -> 16 channels, 3x3 kernel, padding 1).
 
 # %%
-conv_fast = yours_or_reference("conv2d_im2col", conv2d_im2col, reference.reference_conv2d)
+# tinytorch's convolution runs on your im2col and conv2d_im2col from here on (where their
+# checks passed and they were saved; tinytorch's own stand in for the others).
+tinytorch.mine.use("im2col", "conv2d_im2col")
+
+
+def conv_fast(x, weight, bias, stride, padding):
+    return tt.nn.functional.conv2d(Tensor(x), Tensor(weight), bias, stride, padding).data
 
 
 rng = np.random.default_rng(0)
@@ -224,7 +231,7 @@ for n in batches:
           f"   speed-up {t_loops[-1] / t_im2col[-1]:6.0f}x")
 
 x = rng.standard_normal((8, 8, 8, 8)).astype(np.float32)
-cols = yours_or_reference("im2col", im2col, reference.reference_im2col)(x, 3, 3, 1, 1)
+cols = tinytorch.mine.load("im2col")(x, 3, 3, 1, 1)
 print(f"memory: input {x.nbytes / 1e3:.1f} kB, im2col matrix {cols.nbytes / 1e3:.1f} kB ({cols.nbytes / x.nbytes:.1f}x)")
 
 plt.figure(figsize=(5, 3.5))
@@ -353,59 +360,35 @@ def max_pool2d_backward(grad, x, kernel_size, stride=None):
 check_max_pool2d_backward(max_pool2d_backward)
 
 # %% [markdown]
-# ## Use it: a CNN on the digits, with your layers
+# ## Use it: a CNN on the digits, with your functions
 #
-# Your forward and backward functions become tinytorch operations the way module 05 built
-# them: `Tensor._result(output, parents, backward, name)` records the operation, and the
-# closure turns the output's gradient into one gradient per parent. The layers subclass
-# tinytorch's `Conv2d` and `MaxPool2d` (for their parameters and their PyTorch
-# initialisation) and replace only `forward`. Where a check above did not pass, tinytorch's
-# version stands in.
+# Each function whose check passed was saved (`my_tinytorch/`). `tinytorch.mine.use(...)`
+# puts them into tinytorch: its `nn.Conv2d` and `nn.MaxPool2d` (and `F.conv2d`,
+# `F.max_pool2d`) then compute their forward and backward with your functions, recorded in
+# the graph the way module 05 built operations (`Tensor._result(output, parents, backward,
+# name)`). Where a check did not pass, tinytorch's own function stands in.
 
 # %%
-conv_forward = yours_or_reference("conv2d_im2col", conv2d_im2col, reference.reference_conv2d)
-conv_backward = yours_or_reference("conv2d_backward", conv2d_backward, reference.reference_conv2d_backward)
-pool_forward = yours_or_reference("max_pool2d", max_pool2d, reference.reference_max_pool2d)
-pool_backward = yours_or_reference("max_pool2d_backward", max_pool2d_backward, reference.reference_max_pool2d_backward)
-
-
-def conv2d_op(x, weight, bias, stride, padding):
-    out = conv_forward(x.data, weight.data, bias.data, stride, padding)
-
-    def backward(g):
-        return conv_backward(g, x.data, weight.data, stride, padding)
-
-    return Tensor._result(out, (x, weight, bias), backward, "MyConvBackward")
-
-
-def max_pool2d_op(x, kernel_size):
-    out = pool_forward(x.data, kernel_size)
-    return Tensor._result(out, (x,), lambda g: (pool_backward(g, x.data, kernel_size),), "MyMaxPoolBackward")
-
-
-class MyConv2d(tt.nn.Conv2d):
-    def forward(self, x):
-        return conv2d_op(x, self.weight, self.bias, self.stride[0], self.padding[0])
-
-
-class MyMaxPool2d(tt.nn.MaxPool2d):
-    def forward(self, x):
-        return max_pool2d_op(x, self.kernel_size)
-
-
-# The same numbers as tinytorch's layers, forward and backward?
-tt.manual_seed(0)
-mine, theirs = MyConv2d(3, 4, 3, padding=1), tt.nn.Conv2d(3, 4, 3, padding=1)
-theirs.load_state_dict(mine.state_dict())
+CONV_PARTS = ("im2col", "col2im", "conv2d_im2col", "conv2d_backward", "max_pool2d", "max_pool2d_backward")
 data = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
-x_mine, x_theirs = Tensor(data, requires_grad=True), Tensor(data, requires_grad=True)
-out_mine = MyMaxPool2d(2)(mine(x_mine))
-out_theirs = tt.nn.MaxPool2d(2)(theirs(x_theirs))
-out_mine.sum().backward()
-out_theirs.sum().backward()
-print(f"largest difference: output {np.abs(out_mine.data - out_theirs.data).max():.1e}, "
-      f"input gradient {np.abs(x_mine.grad.data - x_theirs.grad.data).max():.1e}, "
-      f"weight gradient {np.abs(mine.weight.grad.data - theirs.weight.grad.data).max():.1e}")
+
+
+def conv_pool_step():
+    """Output and gradients of tinytorch's Conv2d + MaxPool2d on `data` (the same weights every time)."""
+    tt.manual_seed(0)
+    conv, x = tt.nn.Conv2d(3, 4, 3, padding=1), Tensor(data, requires_grad=True)
+    out = tt.nn.MaxPool2d(2)(conv(x))
+    out.sum().backward()
+    return out.data, x.grad.data, conv.weight.grad.data
+
+
+# The same numbers as tinytorch's own functions, forward and backward?
+tinytorch.mine.use(False)
+theirs = conv_pool_step()
+tinytorch.mine.use(*CONV_PARTS)  # from here on nn.Conv2d and nn.MaxPool2d run on yours
+yours = conv_pool_step()
+print("largest difference: " + ", ".join(f"{label} {np.abs(a - b).max():.1e}" for label, a, b in
+                                         zip(("output", "input gradient", "weight gradient"), yours, theirs)))
 
 # %% [markdown]
 # Now the comparison module 07 set up: its MLP (64-128-10) against a small CNN, two 3x3
@@ -420,9 +403,9 @@ def mlp():
 
 def cnn():
     return Sequential(
-        MyConv2d(1, 16, 3), tt.nn.ReLU(),          # (N, 16, 6, 6)
-        MyConv2d(16, 32, 3), tt.nn.ReLU(),         # (N, 32, 4, 4)
-        MyMaxPool2d(2),                            # (N, 32, 2, 2)
+        tt.nn.Conv2d(1, 16, 3), tt.nn.ReLU(),      # (N, 16, 6, 6), your convolution inside
+        tt.nn.Conv2d(16, 32, 3), tt.nn.ReLU(),     # (N, 32, 4, 4)
+        tt.nn.MaxPool2d(2),                        # (N, 32, 2, 2), your max pooling inside
         tt.nn.Flatten(), Linear(32 * 2 * 2, 10),
     )
 
@@ -451,6 +434,7 @@ for name, make in (("MLP", mlp), ("CNN", cnn)):
     results[name] = (model, test["accuracy"])
     print(f"{name}: {params:6,d} parameters, {EPOCHS} epochs in {seconds:4.1f} s, "
           f"train accuracy {history['accuracy'][-1]:.1%}, test accuracy {test['accuracy']:.1%}")
+tinytorch.mine.report()  # which of your functions the two trainings ran, and their share of the time
 
 # %% [markdown]
 # Module 08 showed that an MLP trained on centred digits breaks down when the test digits move
@@ -459,7 +443,7 @@ for name, make in (("MLP", mlp), ("CNN", cnn)):
 # %%
 shift_rng = np.random.default_rng(1)
 n_test = len(digits.x_test)
-moved = reference_shift_images(digits.x_test, shift_rng.integers(-1, 2, n_test), shift_rng.integers(-1, 2, n_test))
+moved = tt.data.shift_images(digits.x_test, shift_rng.integers(-1, 2, n_test), shift_rng.integers(-1, 2, n_test))
 for name, (model, clean) in results.items():
     with tt.no_grad():
         inputs = Tensor(moved[:, None])

@@ -34,9 +34,8 @@ import numpy as np
 import tinytorch as tt
 from tinytorch.checks import (
     check_bpe_decode, check_bpe_encode, check_char_tokenizer, check_merge, check_pair_counts, check_train_bpe,
-    yours_or_reference,
 )
-from tinytorch.checks import text as reference
+import tinytorch.mine
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 from tinytorch.text import GPT2_SPLIT_PATTERN
 
@@ -105,7 +104,9 @@ check_char_tokenizer(CharTokenizer)
 corpus = tt.datasets.load_corpus()
 split = int(0.9 * len(corpus))
 train_text, heldout_text = corpus[:split], corpus[split:]
-Char = yours_or_reference("CharTokenizer", CharTokenizer, tt.text.CharTokenizer)
+# Your CharTokenizer, saved when its check passed (tinytorch's where it did not):
+tinytorch.mine.use("CharTokenizer")
+Char = tinytorch.mine.load("CharTokenizer")
 chars = Char(train_text)
 print(f"corpus: {len(corpus):,d} characters; training part {len(train_text):,d}, held out {len(heldout_text):,d}")
 print(f"character vocabulary: {chars.vocab_size} symbols: {''.join(chars.decode(list(range(chars.vocab_size))))!r}")
@@ -298,9 +299,10 @@ check_bpe_decode(decode)
 # counts a merge changes instead of recounting everything).
 
 # %%
-train = yours_or_reference("train_bpe", train_bpe, reference.reference_train_bpe)
-bpe_encode = yours_or_reference("bpe_encode", encode, reference.reference_bpe_encode)
-bpe_decode = yours_or_reference("bpe_decode", decode, reference.reference_bpe_decode)
+# Yours from here on, where saved (tinytorch's where a check did not pass); tinytorch's
+# BPETokenizer also counts pairs and merges with your get_pair_counts and merge now.
+tinytorch.mine.use("CharTokenizer", "get_pair_counts", "merge", "train_bpe", "bpe_encode", "bpe_decode")
+train, bpe_encode, bpe_decode = (tinytorch.mine.load(name) for name in ("train_bpe", "bpe_encode", "bpe_decode"))
 
 start = time.perf_counter()
 merges = train(train_text, 384)

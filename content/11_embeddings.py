@@ -33,9 +33,9 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import Tensor, nn
 from tinytorch.checks import check_embedding, check_scatter_add_rows, check_sinusoidal_positions, yours_or_reference
-from tinytorch.checks.embeddings import reference_scatter_add_rows
+import tinytorch.mine
 from tinytorch.nn import Module, Parameter
-from tinytorch.nn.embedding import sinusoidal_table
+from tinytorch.nn.embedding import scatter_add_rows as library_scatter_add_rows  # tinytorch's own
 from tinytorch.platform import describe
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
@@ -117,7 +117,7 @@ grad = np.ones((3, 2), dtype=np.float32)
 buffered = np.zeros((4, 2), dtype=np.float32)
 buffered[ids] += grad
 print("out[ids] += grad  -> row 1 =", buffered[1], "(one of the two gradients is lost)")
-print("scatter-add       -> row 1 =", reference_scatter_add_rows(grad, ids, 4)[1])
+print("scatter-add       -> row 1 =", library_scatter_add_rows(grad, ids, 4)[1])
 
 # %% [markdown]
 # ## The Embedding module
@@ -137,7 +137,7 @@ print("scatter-add       -> row 1 =", reference_scatter_add_rows(grad, ids, 4)[1
 # (your `scatter_add_rows` if its check passed) in the backward.
 
 # %%
-scatter = yours_or_reference("scatter_add_rows", scatter_add_rows, reference_scatter_add_rows)
+scatter = yours_or_reference("scatter_add_rows", scatter_add_rows, library_scatter_add_rows)
 
 
 class Embedding(Module):
@@ -185,7 +185,11 @@ check_embedding(Embedding)
 # model, the average of the token vectors:
 
 # %%
-Table = yours_or_reference("Embedding", Embedding, nn.Embedding)
+# tinytorch runs on yours from here on (where saved; tinytorch's where a check did not pass):
+# nn.Embedding's backward adds up rows with your scatter_add_rows, and the models tinytorch
+# builds (tinytorch.models.GPT) take their token table from your Embedding class.
+tinytorch.mine.use("scatter_add_rows", "Embedding")
+Table = tinytorch.mine.load("Embedding")
 tt.manual_seed(0)
 words = {"dog": 0, "bites": 1, "man": 2}
 table = Table(3, 8)
@@ -238,12 +242,9 @@ check_sinusoidal_positions(sinusoidal_positions)
 # look alike.
 
 # %%
-positions = yours_or_reference("sinusoidal_positions", sinusoidal_positions, sinusoidal_table)
-def as_array(table):
-    return table.data if isinstance(table, Tensor) else np.asarray(table)
-
-
-pe = as_array(positions(64, 64))
+# tinytorch's SinusoidalPositionalEncoding fills its table with your function once it is in use:
+tinytorch.mine.use("scatter_add_rows", "Embedding", "sinusoidal_positions")
+pe = nn.SinusoidalPositionalEncoding(64, 64).pe.data
 similarity = pe @ pe.T
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
 left.imshow(pe, cmap="RdBu", aspect="auto")
@@ -266,9 +267,9 @@ for k in (0, 1, 4, 16, 23):
 # `mean(token) + mean(position)`; any layer in between, here a `tanh`, keeps it.)
 
 # %%
-pe_rows = Tensor(as_array(positions(3, 8)))  # positions 0, 1, 2, width 8 like the table
+add_positions = nn.SinusoidalPositionalEncoding(3, 8)  # positions 0, 1, 2, width 8 like the table
 for sentence in ("dog bites man", "man bites dog"):
-    x = table(Tensor(np.array([words[w] for w in sentence.split()]))) + pe_rows  # (3, 8)
+    x = add_positions(table(Tensor(np.array([words[w] for w in sentence.split()]))))  # (3, 8)
     print(f"{sentence!r:16s} mean of tanh(token + position): {np.round(x.tanh().data.mean(axis=0)[:4], 3)} ...")
 
 # %% [markdown]
@@ -425,7 +426,7 @@ plt.show()
 many_ids = np.random.default_rng(0).integers(0, V, 16_384)
 many_grads = np.random.default_rng(1).standard_normal((16_384, 64)).astype(np.float32)
 for label, fn in (("np.add.at", lambda: np.add.at(np.zeros((V, 64), np.float32), many_ids, many_grads)),
-                  ("sort + np.add.reduceat (tinytorch)", lambda: reference_scatter_add_rows(many_grads, many_ids, V)),
+                  ("sort + np.add.reduceat (tinytorch)", lambda: library_scatter_add_rows(many_grads, many_ids, V)),
                   ("your scatter_add_rows", lambda: scatter(many_grads, many_ids, V))):
     print(f"{label:36s} {best_time(fn, repeats=3) * 1e3:7.2f} ms for 16,384 ids of width 64")
 

@@ -35,10 +35,10 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch import Tensor, nn
-from tinytorch.checks import check_layer_norm, check_sample_next_token, check_transformer_block, yours_or_reference
-from tinytorch.checks.transformer import reference_sample_next_token
+import tinytorch.mine
+from tinytorch.checks import check_layer_norm, check_sample_next_token, check_transformer_block
 from tinytorch.models import GPT, GPTConfig
-from tinytorch.nn import GELU, Linear, Module, MultiHeadAttention, Parameter, Sequential
+from tinytorch.nn import GELU, Linear, Module, Parameter, Sequential
 from tinytorch.nn import functional as F
 from tinytorch.platform import describe, native_handoff
 from tinytorch.random import rng_of
@@ -46,6 +46,10 @@ from tinytorch.random import rng_of
 # Linear and Sequential stay tinytorch's: TransformerBlock is built on them, and a class built on
 # your saved ones could not itself be saved for later notebooks.
 from tinytorch.mine import Embedding, AdamW, CharTokenizer
+# tinytorch runs on your components from here on (tinytorch's where you have none), and your
+# MultiHeadAttention of module 12 is the attention your block below builds.
+tinytorch.mine.use()
+MultiHeadAttention = tinytorch.mine.load("MultiHeadAttention")
 
 print(describe())
 
@@ -134,14 +138,16 @@ check_layer_norm(LayerNorm)
 #
 # **Exercise.** Write `TransformerBlock(d_model, n_heads, mlp_ratio=4)` with exactly these
 # attributes: `ln1` and `ln2` (`Norm(d_model)`, your `LayerNorm` once its check passes),
-# `attn = MultiHeadAttention(d_model, n_heads)` (tinytorch's, with PyTorch's interface:
-# `attn(q, k, v, is_causal=True, need_weights=False)` returns `(output, None)`), and
+# `attn = MultiHeadAttention(d_model, n_heads)` (yours from module 12 where it is saved, else
+# tinytorch's; both are called as `attn(q, k, v, is_causal=True, need_weights=False)` and
+# return `(output, None)`), and
 # `mlp = Sequential(Linear(d_model, hidden), GELU(approximate="tanh"), Linear(hidden, d_model))`
 # with `hidden = int(mlp_ratio * d_model)`. `forward(x)` takes `(B, T, d_model)` and returns
 # the same shape; the attention is causal.
 
 # %%
-Norm = yours_or_reference("LayerNorm", LayerNorm, nn.LayerNorm)
+tinytorch.mine.use()  # again: your LayerNorm, saved when its check passed, is in use now
+Norm = tinytorch.mine.load("LayerNorm")
 
 
 class TransformerBlock(Module):
@@ -184,7 +190,8 @@ check_transformer_block(TransformerBlock)
 # stream's variance does not grow with depth.
 
 # %%
-Block = yours_or_reference("TransformerBlock", TransformerBlock, nn.TransformerBlock)
+tinytorch.mine.use()  # and your TransformerBlock (tinytorch's models.GPT builds it too)
+Block = tinytorch.mine.load("TransformerBlock")
 
 
 class MiniGPT(Module):
@@ -341,7 +348,8 @@ losses = train(writer, ((data[w], data[w + 1]) for w in windows), lr=5e-3, log_e
 # positions in a KV cache.
 
 # %%
-sample = yours_or_reference("sample_next_token", sample_next_token, reference_sample_next_token)
+tinytorch.mine.use()  # your sampler: tinytorch's GPT.generate draws with it as well
+sample = tinytorch.mine.load("sample_next_token")
 
 
 def generate(model, prompt, new_tokens, temperature=1.0, top_k=None, seed=0):

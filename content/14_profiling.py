@@ -35,13 +35,13 @@ from tinytorch.checks import (
     check_amdahl_speedup, check_conv2d_flops, check_count_parameters, check_linear_flops, check_measure_latency,
     yours_or_reference,
 )
-from tinytorch.checks.profiling import reference_amdahl_speedup
+import tinytorch.mine
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 # The GPT profiled below is tinytorch.models.GPT, which builds its own layers.
 from tinytorch.mine import Linear, Sequential
 from tinytorch.models import GPT, GPTConfig
 from tinytorch.platform import describe, native_handoff
-from tinytorch.profiling import LatencyStats, flops as reference_flops, intercept_forwards, profile, register_flop_rule
+from tinytorch.profiling import LatencyStats, intercept_forwards, profile
 
 print(describe())
 
@@ -85,7 +85,9 @@ check_count_parameters(count_parameters)
 # do its parameters sit?
 
 # %%
-count = yours_or_reference("count_parameters", count_parameters, tt.profiling.count_parameters)
+# Yours where saved (tinytorch's where the check did not pass); tt.profiling.profile counts with it too.
+tinytorch.mine.use("count_parameters")
+count = tinytorch.mine.load("count_parameters")
 
 tt.manual_seed(0)
 config = GPTConfig(vocab_size=65, block_size=256, n_layer=2, n_head=4, n_embd=64)
@@ -171,8 +173,7 @@ check_conv2d_flops(conv2d_flops)
 # tinytorch's, where your check has not passed yet).
 
 # %%
-register_flop_rule("Linear", yours_or_reference("linear_flops", linear_flops, reference_flops.linear_flops))
-register_flop_rule("Conv2d", yours_or_reference("conv2d_flops", conv2d_flops, reference_flops.conv2d_flops))
+tinytorch.mine.use("count_parameters", "linear_flops", "conv2d_flops")
 
 tt.manual_seed(0)
 cnn = Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
@@ -398,7 +399,7 @@ check_amdahl_speedup(amdahl_speedup)
 # burst of activity elsewhere on the machine hits both alike.
 
 # %%
-amdahl = yours_or_reference("amdahl_speedup", amdahl_speedup, reference_amdahl_speedup)
+amdahl = tinytorch.mine.load("amdahl_speedup")  # yours where saved
 
 removable = {
     "attention": [(f"blocks.{i}.attn", block.attn) for i, block in enumerate(gpt.blocks)],

@@ -34,9 +34,10 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import Tensor, nn
 from tinytorch.checks import (
-    check_calculate_qparams, check_dequantize, check_quantize, check_quantized_linear, yours_or_reference,
+    check_calculate_qparams, check_dequantize, check_quantize, check_quantized_linear,
 )
-from tinytorch.checks import quantization as reference
+import tinytorch.mine
+from tinytorch.quantization.qparams import quantize as library_quantize
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe, native_handoff
 from tinytorch.quantization import model_size_bytes, quantize_model
@@ -148,9 +149,10 @@ check_dequantize(dequantize)
 # scaled from 0.01 to 1:
 
 # %%
-qparams = yours_or_reference("calculate_qparams", calculate_qparams, reference.reference_calculate_qparams)
-to_int8 = yours_or_reference("quantize", quantize, reference.reference_quantize)
-to_float = yours_or_reference("dequantize", dequantize, reference.reference_dequantize)
+# Yours, where saved (tinytorch's where a check did not pass); tinytorch's quantization
+# (quantize_tensor, its observers, quantized layers and quantize_model) computes with them too.
+tinytorch.mine.use("calculate_qparams", "quantize", "dequantize")
+qparams, to_int8, to_float = (tinytorch.mine.load(name) for name in ("calculate_qparams", "quantize", "dequantize"))
 
 rng = np.random.default_rng(0)
 w = (rng.standard_normal((32, 64)) * np.geomspace(0.01, 1, 32)[:, None]).astype(np.float32)
@@ -317,7 +319,9 @@ check_quantized_linear(QuantizedLinear)
 # input ranges. The ReLUs stay as they are (float32 in, float32 out).
 
 # %%
-Quantized = yours_or_reference("QuantizedLinear", QuantizedLinear, reference.reference_quantized_linear)
+# Your QuantizedLinear (tinytorch's quantize_model builds it too once it is in use):
+tinytorch.mine.use("calculate_qparams", "quantize", "dequantize", "QuantizedLinear")
+Quantized = tinytorch.mine.load("QuantizedLinear")
 
 
 def quantize_mlp(model, ranges):
@@ -396,7 +400,7 @@ for observer, kwargs in (("minmax", {}), ("percentile", {"percentile": 99.9})):
     for label, batches in (("clean", calibration), ("one corrupted pixel", corrupted)):
         quantized = quantize_model(model, batches, observer=observer, **kwargs)
         print(f"{observer:10s} calibration, {label:20s}: accuracy {accuracy(quantized):.2%}, "
-              f"first layer input scale {float(quantized[0].input_scale.data):.4f}")
+              f"first layer input scale {float(getattr(quantized[0].input_scale, 'data', quantized[0].input_scale)):.4f}")
 
 # %% [markdown]
 # ### Speed and memory traffic
@@ -411,8 +415,8 @@ full = native_handoff("the float32 vs int8 timing comparison",
                       "modules/15_quantization.ipynb")
 size = 1024 if full else 512
 big = np.random.default_rng(1).standard_normal((size, size)).astype(np.float32)
-big_scale, _ = reference.reference_calculate_qparams(big.min(axis=1), big.max(axis=1))
-big_int8 = reference.reference_quantize(big, big_scale[:, None], 0, symmetric=True)
+big_scale, _ = tt.quantization.calculate_qparams(big.min(axis=1), big.max(axis=1))
+big_int8 = library_quantize(big, big_scale[:, None], 0, symmetric=True)
 copy32, copy8 = measure(np.copy, big, repeats=10).min, measure(np.copy, big_int8, repeats=10).min
 print(f"copy a {size}x{size} weight: float32 {big.nbytes / 1e6:.1f} MB in {copy32 * 1e3:.3f} ms, "
       f"int8 {big_int8.nbytes / 1e6:.1f} MB in {copy8 * 1e3:.3f} ms ({copy32 / copy8:.1f}x faster)")

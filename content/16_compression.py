@@ -35,9 +35,8 @@ import tinytorch as tt
 from tinytorch import Tensor, nn
 from tinytorch.checks import (
     check_distillation_loss, check_low_rank_factorize, check_magnitude_prune, check_structured_prune,
-    yours_or_reference,
 )
-from tinytorch.checks import compression as reference
+import tinytorch.mine
 from tinytorch.datasets import load_digits
 from tinytorch.platform import describe
 from tinytorch.profiling import count_parameters, measure_latency
@@ -146,7 +145,10 @@ check_magnitude_prune(magnitude_prune)
 # `train` does it with `weight.data *= mask`.)
 
 # %%
-prune = yours_or_reference("magnitude_prune", magnitude_prune, reference.reference_magnitude_prune)
+# Yours from here on where saved (tinytorch's where a check did not pass); tinytorch's
+# compression.magnitude_prune masks with it too.
+tinytorch.mine.use("magnitude_prune")
+prune = tinytorch.mine.load("magnitude_prune")
 
 sparsities = [0.5, 0.8, 0.9, 0.95, 0.98]
 pruned_accuracy, tuned_accuracy, pruned_models = [], [], {}
@@ -226,7 +228,8 @@ check_structured_prune(structured_prune)
 # epochs.
 
 # %%
-rows_to_prune = yours_or_reference("structured_prune", structured_prune, reference.reference_structured_prune)
+tinytorch.mine.use("magnitude_prune", "structured_prune")  # compression.structured_prune: yours too
+rows_to_prune = tinytorch.mine.load("structured_prune")
 
 
 def shrink(model, amount):
@@ -303,7 +306,8 @@ check_low_rank_factorize(low_rank_factorize)
 # layers by rank-`r` factorizations (the last one is only `64 x 10`) and measure.
 
 # %%
-factorize = yours_or_reference("low_rank_factorize", low_rank_factorize, reference.reference_low_rank_factorize)
+tinytorch.mine.use("magnitude_prune", "structured_prune", "low_rank_factorize")
+factorize = tt.compression.low_rank_factorize  # yours, once in use
 
 plt.figure(figsize=(6, 3.5))
 for i, layer in enumerate(linears(teacher)[:2]):
@@ -374,7 +378,8 @@ check_distillation_loss(distillation_loss)
 # labels, once on the teacher's outputs for the same 100 images (`alpha = 0.9`, `T = 4`).
 
 # %%
-distill = yours_or_reference("distillation_loss", distillation_loss, reference.reference_distillation_loss)
+tinytorch.mine.use("magnitude_prune", "structured_prune", "low_rank_factorize", "distillation_loss")
+distill = tt.compression.distillation_loss  # yours, once in use
 with tt.no_grad():
     teacher_logits = teacher(tt.tensor(x_train)).data  # computed once: the teacher is fixed
 few = np.random.default_rng(0).permutation(len(x_train))[:100]

@@ -33,8 +33,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
-from tinytorch.checks import check_cached_attention, check_kv_cache, check_kv_cache_bytes, yours_or_reference
-from tinytorch.checks.memoization import reference_attend_one_token, reference_kv_cache_bytes
+import tinytorch.mine
+from tinytorch.checks import check_cached_attention, check_kv_cache, check_kv_cache_bytes
+from tinytorch.nn.transformer import attend_one_token as reference_attend_one_token  # tinytorch's own step
 from tinytorch.models import GPT, GPTConfig
 from tinytorch.models import KVCache as ReferenceKVCache
 from tinytorch.platform import describe
@@ -198,8 +199,10 @@ check_cached_attention(attend_one_token)
 # position independently, so they only ever need the new one.
 
 # %%
-Cache = yours_or_reference("KVCache", KVCache, ReferenceKVCache)
-attend = yours_or_reference("attend_one_token", attend_one_token, reference_attend_one_token)
+# Yours, where saved (tinytorch's where a check did not pass). tinytorch's GPT.generate now
+# keeps its keys and values in your KVCache and steps each new token with your attend_one_token.
+tinytorch.mine.use("KVCache", "attend_one_token")
+Cache, attend = tinytorch.mine.load("KVCache"), tinytorch.mine.load("attend_one_token")
 
 
 def greedy_generate(model, ids, new_tokens, attend=attend, cache_class=Cache):
@@ -337,7 +340,8 @@ check_kv_cache_bytes(kv_cache_bytes)
 # and without them.
 
 # %%
-cache_bytes = yours_or_reference("kv_cache_bytes", kv_cache_bytes, reference_kv_cache_bytes)
+tinytorch.mine.use("KVCache", "attend_one_token", "kv_cache_bytes")
+cache_bytes = tinytorch.mine.load("kv_cache_bytes")
 head_dim = config.n_embd // config.n_head
 for batch in (1, 8):
     allocated = sum(c.nbytes for c in gpt.make_kv_caches(batch))

@@ -34,11 +34,15 @@ import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
-# The components this milestone is built from. `tinytorch.mine` gives yours where you have
-# built and saved them (the modules' notebooks save them once their checks pass; see
-# progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
-# tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
-from tinytorch.mine import Linear
+import tinytorch.mine as mine
+
+# Your framework: `mine.use()` makes tinytorch run on the components you built in the modules
+# and saved once their checks passed (progress.ipynb lists them), and prints which are yours;
+# tinytorch's own runs wherever you have none (or yours no longer passes its check). From here
+# on tinytorch's layers, losses and `loss.backward()` call your code where it is yours, and
+# `mine.Linear` etc. are the classes in use. `mine.use(False)` runs on tinytorch's alone.
+mine.use()
+Linear = mine.Linear
 
 # %% [markdown]
 # ## The data
@@ -118,6 +122,7 @@ for epoch, m in enumerate(mistakes, 1):
 print(f"converged after {len(mistakes)} epochs and {sum(mistakes)} updates ({seconds * 1e3:.0f} ms)")
 print(f"w = {perceptron.weight.numpy()[0]}, b = {perceptron.bias.item():.1f}")
 train_acc, test_acc = accuracy(perceptron, X_train, t_train), accuracy(perceptron, X_test, t_test)
+mine.report()  # which components that ran were yours, and their share of the time
 print(f"train accuracy {train_acc:.1%}, test accuracy {test_acc:.1%}")
 
 # %% [markdown]
@@ -244,7 +249,7 @@ print(f"batched is {loop_s / batch_s:.0f}x faster for the same arithmetic")
 # %%
 TARGET = 1.0
 verdict = "target met" if test_acc >= TARGET else "target MISSED"
-print(f"RESULT: test accuracy {test_acc:.1%} (target {TARGET:.0%}): {verdict}")
+print(f"RESULT: test accuracy {test_acc:.1%} (target {TARGET:.0%}): {verdict}; {mine.summary()}")
 
 # %% [markdown]
 # ## Reflection

@@ -35,11 +35,15 @@ import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
-# The components this milestone is built from. `tinytorch.mine` gives yours where you have
-# built and saved them (the modules' notebooks save them once their checks pass; see
-# progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
-# tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
-from tinytorch.mine import Linear, Sequential, Adam
+import tinytorch.mine as mine
+
+# Your framework: `mine.use()` makes tinytorch run on the components you built in the modules
+# and saved once their checks passed (progress.ipynb lists them), and prints which are yours;
+# tinytorch's own runs wherever you have none (or yours no longer passes its check). From here
+# on tinytorch's layers, losses and `loss.backward()` call your code where it is yours, and
+# `mine.Linear` etc. are the classes in use. `mine.use(False)` runs on tinytorch's alone.
+mine.use()
+Linear, Sequential, Adam = mine.Linear, mine.Sequential, mine.Adam
 from tinytorch.nn import Tanh, CrossEntropyLoss
 
 # %% [markdown]
@@ -145,8 +149,8 @@ print("hand-wired network on the corners:", by_hand.astype(int), " truth:", corn
 # The catch in 1969: this needs someone to choose the hidden units. A threshold has no useful
 # gradient (it is flat almost everywhere), so the perceptron rule cannot say how to change a
 # hidden weight. A smooth activation (`tanh`) and the chain rule can, which is what
-# backpropagation (milestone 1986) made standard. With your autograd, the same 2-2-2 shape
-# learns it:
+# backpropagation (milestone 1986) made standard. With autograd (yours, where `mine.use()`
+# found it saved: `mine.report()` below says), the same 2-2-2 shape learns it:
 
 # %%
 tt.manual_seed(SEED)
@@ -155,6 +159,7 @@ start = time.perf_counter()
 mlp_losses = train(mlp)
 train_seconds = time.perf_counter() - start
 mlp_test = accuracy(mlp, X_test, y_test)
+mine.report()  # which components that ran were yours, and their share of the time
 print(f"hidden layer: loss {mlp_losses[-1]:.3f}, train {accuracy(mlp, X_train, y_train):.1%}, "
       f"test {mlp_test:.1%}, corners {accuracy(mlp, corners, corner_labels):.0%} "
       f"({len(mlp_losses)} steps in {train_seconds:.2f} s)")
@@ -254,7 +259,7 @@ print(f"one model at a time (above): {train_seconds * 1e3:.0f} ms for the same {
 # %%
 TARGET = 1.0
 verdict = "target met" if mlp_test >= TARGET else "target MISSED"
-print(f"RESULT: test accuracy {mlp_test:.1%} (target {TARGET:.0%}): {verdict}")
+print(f"RESULT: test accuracy {mlp_test:.1%} (target {TARGET:.0%}): {verdict}; {mine.summary()}")
 
 # %% [markdown]
 # ## Reflection

@@ -37,11 +37,15 @@ import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
-# The components this milestone is built from. `tinytorch.mine` gives yours where you have
-# built and saved them (the modules' notebooks save them once their checks pass; see
-# progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
-# tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
-from tinytorch.mine import Linear, Sequential, SGD, DataLoader, TensorDataset
+import tinytorch.mine as mine
+
+# Your framework: `mine.use()` makes tinytorch run on the components you built in the modules
+# and saved once their checks passed (progress.ipynb lists them), and prints which are yours;
+# tinytorch's own runs wherever you have none (or yours no longer passes its check). From here
+# on tinytorch's layers, losses and `loss.backward()` call your code where it is yours, and
+# `mine.Linear` etc. are the classes in use. `mine.use(False)` runs on tinytorch's alone.
+mine.use()
+Linear, Sequential, SGD, DataLoader, TensorDataset = mine.Linear, mine.Sequential, mine.SGD, mine.DataLoader, mine.TensorDataset
 from tinytorch.nn import Sigmoid, CrossEntropyLoss
 from tinytorch.optim.lr_scheduler import CosineAnnealingLR
 
@@ -82,7 +86,9 @@ plt.show()
 #
 # Each step of the backward pass is a product of the same size as its forward step, so the
 # whole gradient (every weight at once) costs a small multiple of one forward pass. This is
-# what `loss.backward()` does with your autograd.
+# what `loss.backward()` does: with your autograd (your `backward`, `topological_sort` and
+# backward rules) where `mine.use()` found them saved, tinytorch's otherwise; `mine.report()`
+# after training says which ran.
 #
 # The network: 64 inputs, 64 logistic hidden units, 10 outputs; trained with stochastic
 # gradient descent on mini-batches of 32 with momentum 0.9 (the paper's "acceleration" term
@@ -125,6 +131,7 @@ for epoch in range(1, EPOCHS + 1):
               f"test {history['test'][-1]:.1%}")
 train_seconds = time.perf_counter() - start
 test_accuracy = history["test"][-1]
+mine.report()  # which components that ran were yours, and their share of the time
 print(f"trained in {train_seconds:.1f} s ({EPOCHS * len(loader)} steps); test accuracy {test_accuracy:.1%}")
 
 # %%
@@ -294,7 +301,7 @@ plt.show()
 # %%
 TARGET = 0.95
 verdict = "target met" if test_accuracy >= TARGET else "target MISSED"
-print(f"RESULT: test accuracy {test_accuracy:.1%} (target {TARGET:.0%}): {verdict}")
+print(f"RESULT: test accuracy {test_accuracy:.1%} (target {TARGET:.0%}): {verdict}; {mine.summary()}")
 
 # %% [markdown]
 # ## Reflection

@@ -21,8 +21,9 @@
 # Here a LeNet-style network reads the 8x8 digits and is compared with the 1986 MLP on
 # accuracy, size, cost and robustness to shifted images.
 #
-# **Needs:** Modules 01-08 (as milestone 1986) and Module 09 (Convolutions: `Conv2d`,
-# `MaxPool2d`), plus `BatchNorm2d` from the library.
+# **Needs:** Modules 01-08 (as milestone 1986) and Module 09 (Convolutions: im2col,
+# the convolution and max pooling with their backward passes, which tinytorch's `Conv2d` and
+# `MaxPool2d` run on), plus `BatchNorm2d` from the library.
 # **Target:** at least 97 % accuracy on the 360 held-out test digits.
 # **Run it as a script:** `python milestones/04_1998_cnn.py` (prints the same numbers; plots
 # are drawn off-screen).
@@ -36,11 +37,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import tinytorch as tt
 
-# The components this milestone is built from. `tinytorch.mine` gives yours where you have
-# built and saved them (the modules' notebooks save them once their checks pass; see
-# progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
-# tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
-from tinytorch.mine import Linear, Sequential, Adam, SGD
+import tinytorch.mine as mine
+
+# Your framework: `mine.use()` makes tinytorch run on the components you built in the modules
+# and saved once their checks passed (progress.ipynb lists them), and prints which are yours;
+# tinytorch's own runs wherever you have none (or yours no longer passes its check). From here
+# on tinytorch's layers, losses and `loss.backward()` call your code where it is yours, and
+# `mine.Linear` etc. are the classes in use. `mine.use(False)` runs on tinytorch's alone.
+mine.use()
+Linear, Sequential, Adam, SGD = mine.Linear, mine.Sequential, mine.Adam, mine.SGD
+# Conv2d and MaxPool2d are tinytorch's layers; they compute with your im2col, conv2d_im2col,
+# conv2d_backward, col2im, max_pool2d and max_pool2d_backward (module 09) where those are yours.
 from tinytorch.nn import Conv2d, MaxPool2d, BatchNorm2d, ReLU, Flatten, Sigmoid, CrossEntropyLoss
 from tinytorch.optim.lr_scheduler import CosineAnnealingLR
 
@@ -143,6 +150,7 @@ def train(model, optimizer, epochs, seed=SEED, log_every=0, augment=None):
 cnn_curve, cnn_seconds = train(cnn, Adam(cnn.parameters(), lr=1e-2), epochs=10, log_every=2)
 cnn_accuracy = cnn_curve[-1]
 print(f"CNN: test accuracy {cnn_accuracy:.1%}, trained in {cnn_seconds:.1f} s")
+mine.report()  # which components that ran were yours, and their share of the time
 
 # %% [markdown]
 # The 1986 MLP with milestone 1986's recipe (64 logistic hidden units, SGD with momentum,
@@ -305,7 +313,7 @@ print(f"input {tuple(conv2_input.shape)}: {conv2_input.numpy().nbytes:,} bytes; 
 # %%
 TARGET = 0.97
 verdict = "target met" if cnn_accuracy >= TARGET else "target MISSED"
-print(f"RESULT: test accuracy {cnn_accuracy:.1%} (target {TARGET:.0%}): {verdict}")
+print(f"RESULT: test accuracy {cnn_accuracy:.1%} (target {TARGET:.0%}): {verdict}; {mine.summary()}")
 
 # %% [markdown]
 # ## Reflection

@@ -25,7 +25,7 @@
 # character at a time.
 #
 # **Needs:** Modules 01-08, 10 (Tokenization), 11 (Embeddings), 12 (Attention) and 13
-# (Transformers).
+# (Transformers): the GPTs are built from your embedding, attention, LayerNorm and blocks.
 # **Target:** at least 98 % of unseen test sequences reversed exactly; readable generated text,
 # measured crudely: at least half of the generated words occur in the corpus.
 # **Run it as a script:** `python milestones/05_2017_transformer.py` (prints the same numbers;
@@ -42,11 +42,18 @@ import tinytorch as tt
 from tinytorch.datasets import exact_match_accuracy, make_reversal, reversal_task
 from tinytorch.profiling import intercept_forwards
 
-# The components this milestone is built from. `tinytorch.mine` gives yours where you have
-# built and saved them (the modules' notebooks save them once their checks pass; see
-# progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
-# tinytorch's alone, write e.g. `Linear = tt.nn.Linear` instead.
-from tinytorch.mine import AdamW, TransformerBlock
+import tinytorch.mine as mine
+
+# Your framework: `mine.use()` makes tinytorch run on the components you built in the modules
+# and saved once their checks passed (progress.ipynb lists them), and prints which are yours;
+# tinytorch's own runs wherever you have none (or yours no longer passes its check). From here
+# on tinytorch's layers, losses and `loss.backward()` call your code where it is yours, and
+# `mine.Linear` etc. are the classes in use. `mine.use(False)` runs on tinytorch's alone.
+mine.use()
+AdamW, TransformerBlock = mine.AdamW, mine.TransformerBlock
+# tinytorch's GPT builds its token embedding, transformer blocks (their attention, LayerNorms)
+# and final LayerNorm through the seams: yours where they are yours (modules 11-13), and
+# generation draws each token with your sample_next_token.
 from tinytorch.text import BPETokenizer
 from tinytorch.models import GPT, GPTConfig
 from tinytorch.optim.lr_scheduler import CosineAnnealingLR
@@ -138,6 +145,12 @@ attention = {}
 
 
 def capture(name, module, forward, args, kwargs):
+    if not isinstance(module, tt.nn.MultiHeadAttention):  # yours (module 12): recompute its weights
+        h = args[0]  # (1, T, E)
+        heads = [p(h).reshape(1, h.shape[1], module.num_heads, module.head_dim).transpose(1, 2)
+                 for p in (module.q_proj, module.k_proj)]  # (1, H, T, D)
+        attention[name] = tt.nn.functional.attention_weights(*heads, is_causal=True).numpy()[0]
+        return forward(*args, **kwargs)
     output, weights = forward(*args, **{**kwargs, "need_weights": True, "average_attn_weights": False})
     attention[name] = weights.numpy()[0]  # (heads, T, T) for the first sequence
     return output, weights
@@ -265,6 +278,7 @@ for step in range(TEXT_STEPS):
     if step % (TEXT_STEPS // 5) == 0 or step == TEXT_STEPS - 1:
         print(f"step {step:4d}  loss {loss.item():.3f}")
 text_seconds = time.perf_counter() - start
+mine.report()  # which components that ran were yours (both GPTs), and their share of the time
 
 writer.eval()
 val_rng = np.random.default_rng(SEED + 1)
@@ -349,7 +363,7 @@ print(report)
 TARGET, WORDS_TARGET = 0.98, 0.5
 met = reversal_accuracy >= TARGET and words_real >= WORDS_TARGET
 print(f"RESULT: exact-sequence accuracy {reversal_accuracy:.1%}, generated words in the corpus {words_real:.0%} "
-      f"(target {TARGET:.0%}, {WORDS_TARGET:.0%}): {'target met' if met else 'target MISSED'}")
+      f"(target {TARGET:.0%}, {WORDS_TARGET:.0%}): {'target met' if met else 'target MISSED'}; {mine.summary()}")
 
 # %% [markdown]
 # ## Reflection

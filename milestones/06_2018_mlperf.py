@@ -38,12 +38,17 @@ import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
-# The components this milestone is built from. `tinytorch.mine` gives yours where you have
-# built and saved them (the modules' notebooks save them once their checks pass; see
-# progress.ipynb) and tinytorch's otherwise, saying which in one line each. To run on
-# tinytorch's alone, write e.g. `SGD = tt.optim.SGD` instead. The layers stay tinytorch's here:
-# quantize_model and the pruning tools rewrite tinytorch's own layer classes.
-from tinytorch.mine import SGD, Adam
+import tinytorch.mine as mine
+
+# Your framework: `mine.use()` makes tinytorch run on the components you built in the modules
+# and saved once their checks passed (progress.ipynb lists them), and prints which are yours;
+# tinytorch's own runs wherever you have none (or yours no longer passes its check). From here
+# on tinytorch's layers, optimizers, GPT, quantization and pruning call your code where it is
+# yours. The layer classes are tinytorch's here (quantize_model and the pruning tools rewrite
+# tinytorch's own layer classes); what they compute with is yours. `mine.use(False)` runs on
+# tinytorch's alone.
+mine.use()
+SGD, Adam = mine.SGD, mine.Adam
 from tinytorch.nn import (
     Conv2d, MaxPool2d, BatchNorm2d, ReLU, Flatten, Linear, Sigmoid, Sequential, CrossEntropyLoss,
 )
@@ -284,6 +289,7 @@ for new_tokens in (16, 32, 64, 128):
           f"{'identical' if same else 'DIFFERENT':>10}")
 kv_speedup = kv_rows[-1][1] / kv_rows[-1][2]
 kv_identical = all(row[3] for row in kv_rows)
+mine.report()  # which components that ran were yours (training, quantization, pruning, generation), and their time share
 cache_bytes = sum(c.nbytes for c in gpt.make_kv_caches(prompts))
 print(f"cache memory: {cache_bytes:,} bytes ({prompts} sequence(s) x {kv_config.n_layer} layers x keys and "
       f"values x {kv_config.block_size} positions x {kv_config.n_embd} float32)")
@@ -349,7 +355,7 @@ cache_ok = kv_speedup >= 8.0 and kv_identical
 verdict = "target met" if quant_ok and cache_ok else "target MISSED"
 print(f"RESULT: int8 MLP weights {mlp_int8_ratio:.1f}x smaller, accuracy {mlp_int8_change:+.1f} pt; "
       f"KV cache {kv_speedup:.1f}x faster, tokens {'identical' if kv_identical else 'DIFFERENT'} "
-      f"(target 4x smaller, at most 1 pt lost; at least 8x faster, identical tokens): {verdict}")
+      f"(target 4x smaller, at most 1 pt lost; at least 8x faster, identical tokens): {verdict}; {mine.summary()}")
 
 # %% [markdown]
 # ## Reflection

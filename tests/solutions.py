@@ -12,7 +12,12 @@ Inside Pyodide there is no jupytext and no content/: tests/site/test_site_pyodid
 from __future__ import annotations
 
 import ast
+import builtins
+import contextlib
 import functools
+import io
+import linecache
+import os
 from pathlib import Path
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
@@ -45,7 +50,15 @@ def _is_choice(statement: ast.stmt) -> bool:
             and isinstance(value.func, ast.Name) and value.func.id == "yours_or_reference" and len(value.args) >= 2)
 
 
-def definitions(notebook) -> list[str]:
+def _uses_mine(statement: ast.stmt) -> bool:
+    """`tinytorch.mine.use(...)` or `name = tinytorch.mine.load(...)`: how a notebook takes the
+    learner's saved components (the builder of a saved framework runs these too)."""
+    value = getattr(statement, "value", None)
+    return (isinstance(statement, (ast.Expr, ast.Assign)) and isinstance(value, ast.Call)
+            and ast.unparse(value.func) in ("tinytorch.mine.use", "tinytorch.mine.load"))
+
+
+def definitions(notebook, with_mine=False) -> list[str]:
     """The top-level definition statements of a notebook's code cells, in order.
 
     Everything else (prints, checks, plots, training loops) is left out, so executing them
@@ -65,6 +78,8 @@ def definitions(notebook) -> list[str]:
                 kept.append(ast.get_source_segment(cell.source, statement, padded=True))
             elif _is_choice(statement):  # the solution's checks pass, so the notebook uses it
                 kept.append(f"{ast.unparse(statement.targets[0])} = {ast.unparse(statement.value.args[1])}")
+            elif with_mine and _uses_mine(statement):
+                kept.append(ast.get_source_segment(cell.source, statement, padded=True))
     return kept
 
 
@@ -116,3 +131,88 @@ def export_sources(folder: Path, modules=None) -> list[Path]:
         path.write_text(solution_source(module), encoding="utf-8")
         written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------------------------
+# The solution edition as a learner's saved framework (the proof of issue 13)
+# --------------------------------------------------------------------------------------------
+
+def _is_check_cell(cell) -> bool:
+    return "check" in cell.metadata.get("tags", [])
+
+
+def _run_as_cell(source: str, filename: str, namespace: dict) -> None:
+    """Execute `source` as a notebook kernel runs a cell: compiled under its own file name, whose
+    text linecache returns (IPython does the same), so saving a definition finds its source."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+
+
+def save_solution_components(home, modules=None, quiet=True) -> dict:
+    """Run each module's solution the way a learner's notebook would, but only its definitions
+    and its check cells (no training, no plots), with TINYTORCH_HOME=`home`: every check that
+    passes saves its component as `<home>/<name>.py`, exactly as in the course. Returns
+    {exercise name: True/False} for the checks run (False: the check failed or could not run)."""
+    import build
+    from tinytorch.course import progress
+
+    previous = os.environ.get("TINYTORCH_HOME")
+    os.environ["TINYTORCH_HOME"] = str(home)
+    outcomes = {}
+    try:
+        for module in modules or sorted(path.stem for path in CONTENT.glob("[0-9][0-9]_*.py")):
+            notebook = build.make_notebook(CONTENT / f"{module}.py", "solution")
+            namespace = {"__name__": "__main__", "__builtins__": builtins}
+            for number, cell in enumerate(notebook.cells):
+                if cell.cell_type != "code":
+                    continue
+                sources = [cell.source] if _is_check_cell(cell) else definitions(_Cells([cell]), with_mine=True)
+                for part, source in enumerate(sources):
+                    filename = f"<solution {module} cell {number}.{part}>"
+                    output = io.StringIO()
+                    try:
+                        with contextlib.redirect_stdout(output):
+                            _run_as_cell(source, filename, namespace)
+                    except (NameError, ImportError, AttributeError) as error:
+                        if _is_check_cell(cell) or not quiet:
+                            print(f"{module}: {source.strip()[:60]!r} did not run: {type(error).__name__}: {error}")
+                    except AssertionError as error:  # a failing check (CheckFailed)
+                        print(f"{module}: {str(error).splitlines()[0]}")
+                    if not quiet:
+                        print(output.getvalue(), end="")
+            outcomes.update({name: progress.results.get(name, False)
+                             for name, exercise in _exercises_of(module).items()})
+    finally:
+        if previous is None:
+            os.environ.pop("TINYTORCH_HOME", None)
+        else:
+            os.environ["TINYTORCH_HOME"] = previous
+    return outcomes
+
+
+class _Cells:
+    """The one-cell notebook `definitions` reads."""
+
+    def __init__(self, cells):
+        self.cells = cells
+
+
+def _exercises_of(module: str) -> dict:
+    from tinytorch.course import registry
+    import tinytorch.checks  # noqa: F401  (declares the exercises)
+
+    return {name: e for name, e in registry.EXERCISES.items() if e.module == module}
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Save the solution edition's components as a learner's framework.")
+    parser.add_argument("home", help="the TINYTORCH_HOME folder to fill")
+    args = parser.parse_args()
+    Path(args.home).mkdir(parents=True, exist_ok=True)
+    results = save_solution_components(args.home)
+    saved = sorted(p.stem for p in Path(args.home).glob("*.py"))
+    failed = [name for name, ok in results.items() if not ok]
+    print(f"{sum(results.values())} of {len(results)} checks pass; {len(saved)} components saved in {args.home}"
+          + (f"; failing: {', '.join(failed)}" if failed else ""))

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinytorch import Tensor
+from tinytorch import Tensor, seams
 from tinytorch.checks import CheckFailed
 from tinytorch.checks import autograd as checks
 
@@ -59,16 +59,16 @@ def test_checks_are_exported(check, name):
     assert getattr(exported, check.__name__) is check
 
 
-# ------------------------------------------------------------------ reference rules (notebook fallbacks)
+# ------------------------------------------------------------------ tinytorch's rules (the seams' implementations)
 
-def test_reference_rules_agree_with_the_solutions():
+def test_tinytorchs_rules_agree_with_the_solutions():
     rng = np.random.default_rng(0)
     g, a, b = rng.standard_normal((2, 3, 5)), rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
-    for mine, ref in zip(matmul_backward(g, a, b), checks.reference_matmul_backward(g, a, b)):
+    for mine, ref in zip(matmul_backward(g, a, b), seams.tinytorch("matmul_backward")(g, a, b)):
         np.testing.assert_allclose(mine, ref)
     g2, x = rng.standard_normal((3, 4)), rng.standard_normal(4)
-    np.testing.assert_allclose(mul_backward(g2, g2, x)[1], checks.reference_mul_backward(g2, g2, x)[1])
-    np.testing.assert_allclose(sum_backward(g2.sum(0), (3, 4), 0), checks.reference_sum_backward(g2.sum(0), (3, 4), 0))
+    np.testing.assert_allclose(mul_backward(g2, g2, x)[1], seams.tinytorch("mul_backward")(g2, g2, x)[1])
+    np.testing.assert_allclose(sum_backward(g2.sum(0), (3, 4), 0), seams.tinytorch("sum_backward")(g2.sum(0), (3, 4), 0))
 
 
 # ------------------------------------------------------------------ typical mistakes
@@ -244,13 +244,12 @@ def test_backward_with_recursive_sort_fails_on_the_deep_chain():
         sys.setrecursionlimit(limit)
 
 
-def test_reference_rules_work_inside_a_backward_pass():
-    """The notebook wraps the reference rules into ops; tinytorch runs backward closures with
-    recording off, and the rules must still work there."""
+def test_tinytorchs_rules_work_inside_a_backward_pass():
+    """tinytorch runs backward closures with recording off, and the seams' rules must still work there."""
     a = Tensor(np.ones((2, 3)), requires_grad=True)
     b = Tensor(np.full((3, 4), 2.0), requires_grad=True)
     out = Tensor._result(a.data @ b.data, (a, b),
-                         lambda g: checks.reference_matmul_backward(g, a.data, b.data), "MatmulBackward")
+                         lambda g: seams.tinytorch("matmul_backward")(g, a.data, b.data), "MatmulBackward")
     out.sum().backward()
     np.testing.assert_allclose(a.grad.data, np.full((2, 3), 8.0))
     np.testing.assert_allclose(b.grad.data, np.full((3, 4), 2.0))

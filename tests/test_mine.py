@@ -432,8 +432,9 @@ def test_local_flow_module_03_to_milestone_and_back(tmp_path):
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert re.search(r"^Linear: yours \(", run.stdout, re.M), run.stdout[:500]
-    assert re.search(r"^RESULT: .*target met$", run.stdout, re.M), run.stdout[-500:]
+    assert re.search(r"^Your framework: 1 of \d+ components are yours \(Linear\)", run.stdout, re.M), run.stdout[:500]
+    assert re.search(r"^Built from your code: 1 of \d+ components this run used \(Linear\)", run.stdout, re.M)
+    assert re.search(r"^RESULT: .*target met; 1 of \d+ components yours$", run.stdout, re.M), run.stdout[-500:]
 
     probe = "import tinytorch.mine as m; from tinytorch.mine import Linear; print(Linear.__module__); m.clear('Linear')"
     run = subprocess.run([sys.executable, "-c", probe + "; from tinytorch.mine import Linear; print(Linear.__module__)"],
@@ -577,3 +578,17 @@ def test_checks_compare_with_tinytorchs_own_even_while_a_component_is_replaced(h
     with pytest.raises(CheckFailed):
         quiet(checks.check_relu_backward, lambda grad, x: 0 * grad)
     assert tt.seams.replaced["relu_backward"](np.ones(2), np.ones(2)).tolist() == [0.0, 0.0]  # restored after
+
+
+def test_after_use_tinytorch_mine_gives_the_class_in_use_and_report_counts_it(home, capsys):
+    passing_linear()
+    assert mine.use("Linear", quiet=True) == ["Linear"]
+    Linear = mine.Linear
+    assert Linear.__module__ == "my_tinytorch.Linear" and capsys.readouterr().out == ""  # use() said it
+    Linear(3, 2)(tt.randn(4, 3))
+    assert mine.report(quiet=True) == {"yours": ["Linear"], "tinytorch": [], "seconds": {}}
+    mine.use("matmul", quiet=True)
+    assert mine.Linear is tt.nn.Linear  # only matmul chosen: tinytorch's Linear is the one in use
+    mine.use(False, quiet=True)
+    assert mine.Linear.__module__ == "my_tinytorch.Linear"  # switched off: the saved one, as before use()
+    assert "Linear: yours (" in capsys.readouterr().out

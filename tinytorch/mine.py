@@ -45,6 +45,7 @@ MODULES = registry.modules()  # [(notebook stem, title, [exercise names])]
 COMPONENTS = registry.components()  # name -> Exercise, for the exercises that are framework pieces
 
 _in_use = {}  # component name -> your implementation that tinytorch calls now (see use())
+_switch = {"on": False}  # whether use() is on: then `from tinytorch.mine import X` gives the X in use
 time_spent = {}  # component name -> [calls, seconds] spent in your implementation since use()
 
 
@@ -149,7 +150,13 @@ def resolve(name: str):
 
 
 def load(name: str, quiet: bool = False):
-    """Your `name` if saved and working, else tinytorch's; prints one line saying which."""
+    """Your `name` if saved and working, else tinytorch's; prints one line saying which.
+    After `use()`, the component in use instead (use() said which), counted as used by report()."""
+    exercise = COMPONENTS.get(name)
+    if _switch["on"] and exercise is not None:
+        if exercise.seam is not None:
+            return seams.implementation(exercise.seam)
+        return _in_use.get(name) or exercise.tinytorch()
     obj, message = resolve(name)
     if not quiet:
         print(message)
@@ -171,19 +178,27 @@ def __getattr__(name: str):
 # The switch: tinytorch runs on your components
 # --------------------------------------------------------------------------------------------
 
+_nested = []  # per active timed call: the seconds spent in components it called
+
+
 def _timed(name: str, fn):
-    """`fn`, counting its calls and the time spent in it (time_spent[name]); classes unchanged."""
+    """`fn`, counting its calls and its own time (time_spent[name]: without the time of the
+    components it calls, e.g. the backward rules inside `backward`); classes unchanged."""
     if isinstance(fn, type) or not callable(fn):
         return fn
     tally = time_spent.setdefault(name, [0, 0.0])
 
     def timed(*args, **kwargs):
+        _nested.append(0.0)
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
+            elapsed = time.perf_counter() - start
             tally[0] += 1
-            tally[1] += time.perf_counter() - start
+            tally[1] += elapsed - _nested.pop()
+            if _nested:
+                _nested[-1] += elapsed
 
     timed.__wrapped__ = fn
     return timed
@@ -201,6 +216,7 @@ def use(*names, quiet: bool = False) -> list[str]:
     _in_use.clear()
     time_spent.clear()
     seams.looked_up.clear()
+    _switch["on"] = names != (False,)
     if names == (False,):
         _said(quiet, "tinytorch's own implementations again for every component.")
         return []

@@ -357,7 +357,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         if out_data.dtype.kind != "f" or source.kind != "f":
             return Tensor(out_data)
         def backward(g):
-            return differentiable.cast(g, source) if type(g) is not np.ndarray else (g.astype(source),)
+            return differentiable.cast(g, source) if not isinstance(g, (np.ndarray, np.generic)) else (g.astype(source),)
 
         return Tensor._result(out_data, (self,), backward, "ToCopyBackward")
 

@@ -1,7 +1,9 @@
 """The learner's own code in the built site, in headless Chromium: an exercise completed in
 module 03 is saved in the browser's storage, survives a reload and a kernel restart, powers a
-milestone, shows on the progress page, falls back to tinytorch's when broken or cleared; and
-a notebook copy from an older course release says that a newer one exists."""
+milestone, shows on the progress page, falls back to tinytorch's when broken or cleared; a
+backward rule of module 05 is what tinytorch's own layers train with after a reload and
+`tinytorch.mine.use()`; and a notebook copy from an older course release says that a newer
+one exists."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 TIMEOUT_MS = 180_000
 LAYERS = "modules/03_layers.ipynb"
+AUTOGRAD = "modules/05_autograd.ipynb"
 MILESTONE = "milestones/01_1957_perceptron.ipynb"
 
 # Start running the notebook's cells above index `n`, in order, as Shift+Enter would (not
@@ -45,6 +48,12 @@ CELL_INDEX = """(text) => {
   const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
   for (let i = 0; i < cells.length; i++) if (cells.get(i).sharedModel.getSource().includes(text)) return i;
   return -1;
+}"""
+# Run the cell at index `n` (not awaited, as RUN_CELLS_ABOVE).
+RUN_CELL = """(n) => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  widget.content.activeCellIndex = n;
+  void window.jupyterapp.commands.execute('notebook:run-cell');
 }"""
 SET_CELL_SOURCE = """([index, source]) =>
   window.jupyterapp.shell.currentWidget.content.model.cells.get(index).sharedModel.setSource(source)"""
@@ -81,17 +90,29 @@ def solution_cell(source_path, text: str) -> str:
     return next(cell.source for cell in notebook.cells if text in cell.source)
 
 
-def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site_url, browser):
+def type_solution(page, source: str, text: str) -> int:
+    """Put the solution edition's cell containing `text` (of content/`source`) into the open
+    notebook's cell containing it, as a learner who solved the exercise; returns its index."""
+    index = cell_index(page, text)
+    page.evaluate(SET_CELL_SOURCE, [index, solution_cell(build.REPO / "content" / source, text)])
+    return index
+
+
+def watched_page(browser):
+    """A new page, and the list its uncaught JavaScript errors go to."""
     page = browser.context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)[:300]))
+    return page, errors
+
+
+def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site_url, browser):
+    page, errors = watched_page(browser)
 
     # Module 03, student edition: write Linear (here: the solution, typed into its cell), run
     # the notebook down to the cell after its check, which saves it.
     open_notebook(page, site_url, LAYERS)
-    linear = cell_index(page, "class Linear(Module)")
-    page.evaluate(SET_CELL_SOURCE, [linear, solution_cell(build.REPO / "content" / "03_layers.py",
-                                                          "class Linear(Module)")])
+    type_solution(page, "03_layers.py", "class Linear(Module)")
     check = cell_index(page, "check_linear(Linear)")
     page.evaluate(RUN_CELLS_ABOVE, check + 1)
     wait_for_output(page, "PASS linear")
@@ -113,8 +134,8 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
     driver.run_all_cells(page)
     wait_for_output(page, "RESULT:")
     outputs = page.evaluate(driver.OUTPUT_TEXT)
-    assert "Linear: yours (my_tinytorch/Linear.py, saved " in outputs, outputs[:2000]
-    assert "target met" in outputs and "Error" not in outputs, outputs[-2000:]
+    assert "Your framework: 1 of " in outputs and "components are yours (Linear)" in outputs, outputs[:2000]
+    assert "target met; 1 of 2 components yours" in outputs and "Error" not in outputs, outputs[-2000:]
     assert page.evaluate(EXECUTE, "print(Linear.__module__, perceptron.weight.shape)").strip() == \
         "my_tinytorch.Linear (1, 2)"
 
@@ -122,7 +143,7 @@ def test_linear_from_module_03_powers_a_milestone_across_reload_and_restart(site
     saved = page.evaluate(CONTENTS_GET, ["my_tinytorch/Linear.py", True])["content"]
     broken = saved.replace("def forward(self, x):", "def forward(self, x)")
     page.evaluate(CONTENTS_SAVE, ["my_tinytorch/Linear.py", {"type": "file", "format": "text", "content": broken}])
-    out = page.evaluate(EXECUTE, "from tinytorch.mine import Linear\nprint(Linear.__module__)")
+    out = page.evaluate(EXECUTE, "mine.use()\nprint(mine.Linear.__module__)")
     assert "Linear: tinytorch's; your my_tinytorch/Linear.py failed to load: SyntaxError" in out, out
     assert out.strip().endswith("tinytorch.nn.linear"), out
     assert page.evaluate(CONTENTS_GET, ["my_tinytorch/Linear.py", True])["content"] == broken
@@ -176,3 +197,61 @@ def test_a_copy_from_an_older_release_says_a_newer_one_exists(site_url, browser,
     kept = page.evaluate(CONTENTS_GET, ["modules/01_tensor_mine.ipynb", True])
     assert "0123456789ab" in json.dumps(kept["content"])
     assert browser.foreign_requests() == []
+
+
+# Training through tinytorch's own layers, printing the components this run used.
+TRAIN = """
+import numpy as np
+import tinytorch as tt
+import tinytorch.mine as mine
+mine.use()
+tt.manual_seed(0)
+model = tt.nn.Sequential(tt.nn.Linear(4, 16), tt.nn.ReLU(), tt.nn.Linear(16, 3))
+optimizer = tt.optim.SGD(model.parameters(), lr=0.5)
+x, y = tt.randn(48, 4), tt.tensor(np.arange(48) % 3)
+for step in range(20):
+    loss = tt.nn.functional.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+mine.report()
+print('relu_backward calls', mine.time_spent['relu_backward'][0], 'yours' if 'relu_backward' in mine.in_use() else 'not yours')
+"""
+
+
+def test_a_backward_rule_from_module_05_trains_tinytorchs_layers_after_a_reload(site_url, browser):
+    page, errors = watched_page(browser)
+
+    # Module 05, student edition: the three elementwise rules (the solution typed into their
+    # cell), then their check cell, in one page load: the passing rules are saved.
+    open_notebook(page, site_url, AUTOGRAD)
+    rules = type_solution(page, "05_autograd.py", "def relu_backward(grad, x)")
+    for index in (cell_index(page, "from tinytorch.checks import ("), rules, cell_index(page, "check_relu_backward(")):
+        page.evaluate(RUN_CELL, index)
+    wait_for_output(page, "PASS tanh_backward")
+    outputs = page.evaluate(driver.OUTPUT_TEXT)
+    assert "PASS relu_backward" in outputs and "Saved your relu_backward as my_tinytorch/relu_backward.py" in outputs
+    assert "relu_backward.py" in listing(page, "my_tinytorch")
+
+    # After a reload (a new kernel): tinytorch's Sequential/Linear/ReLU train with the learner's rule.
+    page.reload()
+    open_notebook(page, site_url, AUTOGRAD)
+    out = page.evaluate(EXECUTE, TRAIN)
+    assert "Your framework: 3 of " in out and "(relu_backward, sigmoid_backward, tanh_backward)" in out, out
+    assert "Built from your code: 1 of " in out and "this run used (relu_backward)." in out, out
+    assert "yours relu_backward" in out and "relu_backward calls 20 yours" in out, out
+
+    # The saved rule edited so that it no longer passes: tinytorch's, with one line saying so.
+    path = "my_tinytorch/relu_backward.py"
+    saved = page.evaluate(CONTENTS_GET, [path, True])["content"]
+    edited = saved.replace("np.where(x > 0, grad, 0.0)", "np.where(x >= 0, grad, 0.0)")
+    assert edited != saved
+    page.evaluate(CONTENTS_SAVE, [path, {"type": "file", "format": "text", "content": edited}])
+    out = page.evaluate(EXECUTE, TRAIN)
+    lines = [line for line in out.splitlines() if "relu_backward" in line and "fails its check" in line]
+    assert len(lines) == 1 and lines[0].strip().startswith(
+        "relu_backward: tinytorch's; your edited my_tinytorch/relu_backward.py fails its check"), out
+    assert "Your framework: 2 of " in out and "relu_backward calls 20 not yours" in out, out
+    assert page.evaluate(CONTENTS_GET, [path, True])["content"] == edited  # the learner's file is left as it is
+    assert browser.foreign_requests() == [], "requests left 127.0.0.1"
+    assert not errors, errors

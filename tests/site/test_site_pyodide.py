@@ -25,8 +25,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.pyodide]
 TESTS = REPO / "tests"
 # From the site's lock, as its kernel gets them (pygments: a dependency of pytest).
 PACKAGES = "micropip,packaging,pygments,numpy,tinytorch"
-# Test files that need a native Jupyter kernel, subprocesses or the site tooling.
-NATIVE_ONLY = re.compile(r"\b(nbclient|notebook_runner|jupytext|nbformat|subprocess|playwright|import build)\b")
+# Test files that need a native Jupyter kernel, subprocesses, the site tooling, or the
+# repository's content/ sources (Pyodide sees only the test folder).
+NATIVE_ONLY = re.compile(r'\b(nbclient|notebook_runner|jupytext|nbformat|subprocess|playwright|import build)\b'
+                         r'|/ "content"')
 
 
 def node() -> str:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..nn.conv import _pair
 from ..nn.im2col import conv_output_size, im2col
+from ..seams import replaced, seam
 
 
 def _check_matmul(a, b, op):
@@ -54,6 +55,7 @@ def matmul_tensordot(a, b):
     return np.tensordot(a, b, axes=1)
 
 
+@seam("matmul_tiled")
 def matmul_blocked(a, b, block=64):
     """Tiled product: (block x block) tiles so each tile's operands stay in cache.
 
@@ -78,7 +80,7 @@ MATMUL_FORMULATIONS = {
     "vectorized (@)": matmul_vectorized,
     "einsum": matmul_einsum,
     "tensordot": matmul_tensordot,
-    "blocked": matmul_blocked,
+    "blocked": lambda a, b: replaced.get("matmul_tiled", matmul_blocked)(a, b),  # module 18's, once in use
 }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import grad_mode
 from ..nn.module import Parameter
+from ..seams import replaced, seam
 from ..tensor import Tensor
 
 
@@ -30,6 +31,7 @@ def _positive(op, name, value, low=0.0, inclusive=False):
         raise ValueError(f"{op}: {name} must be {'>=' if inclusive else '>'} {low}, got {value!r}")
 
 
+@seam("update_scale")
 def next_loss_scale(scale, good_steps, found_inf, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000):
     """(new scale, new count of clean steps) after one step of dynamic loss scaling.
 
@@ -112,9 +114,9 @@ class LossScaler:
             return
         if self._found_inf is None:
             raise RuntimeError("LossScaler.update: call step(optimizer) (or unscale_) first")
-        self._scale, self._good_steps = next_loss_scale(self._scale, self._good_steps, self._found_inf,
-                                                        self.growth_factor, self.backoff_factor,
-                                                        self.growth_interval)
+        rule = replaced.get("update_scale", next_loss_scale)  # module 18's, once in use
+        self._scale, self._good_steps = rule(self._scale, self._good_steps, self._found_inf,
+                                             self.growth_factor, self.backoff_factor, self.growth_interval)
         self._found_inf = None
 
     def state_dict(self):

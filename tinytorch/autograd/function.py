@@ -95,7 +95,7 @@ def _node_backward(cls, ctx, outputs, k, positions, n_args):
     the others, so a Function with several outputs runs its backward once per output)."""
 
     def backward(g):
-        tensor_mode = type(g) is not np.ndarray  # create_graph: the user's Tensor ops are recorded
+        tensor_mode = not isinstance(g, (np.ndarray, np.generic))  # create_graph: the user's Tensor ops are recorded
         grad = g if tensor_mode else Tensor(g)
         grads = []
         for j, out in enumerate(outputs):

@@ -2,6 +2,7 @@
 
 from .. import grad_mode
 from ..profiling import parameter_bytes
+from ..seams import seam
 from ..tensor import Tensor
 from .harness import benchmark
 
@@ -55,6 +56,7 @@ def compare(variants, example_input, warmup=2, repeats=20, seed=0):
     return rows
 
 
+@seam("pareto_front")
 def pareto_front(rows, minimize=(), maximize=()):
     """The rows no other row dominates (at least as good on every objective, better on one).
 

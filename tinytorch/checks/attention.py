@@ -111,7 +111,7 @@ def _compare_input_grads(name, case, rng, out, expected, labels, mine, refs):
                      _TENSOR_OPS, atol=1e-4)
 
 
-@exercise("scaled_dot_product_attention", tinytorch="tinytorch.nn.functional:scaled_dot_product_attention")
+@exercise("scaled_dot_product_attention", seam="scaled_dot_product_attention")
 def check_scaled_dot_product_attention(scaled_dot_product_attention):
     """scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False):
     softmax(query @ key^T / sqrt(D) + mask) @ value, as torch.nn.functional's; gradients too."""
@@ -185,11 +185,16 @@ def _mha_hint(case, kwargs):
             "after attention merge back: transpose(1, 2) -> reshape (B, T, E); then out_proj")
 
 
-@exercise("MultiHeadAttention", tinytorch="tinytorch.checks.attention:ReferenceMultiHeadAttention")
+@exercise("MultiHeadAttention", seam="MultiHeadAttention",
+          interface="MultiHeadAttention(embed_dim, num_heads) with q_proj, k_proj, v_proj, out_proj; "
+                    "forward(query, key, value, key_padding_mask=None, need_weights=True, is_causal=False) "
+                    "-> (output, None)")
 def check_multi_head_attention(MultiHeadAttention):
     """MultiHeadAttention(embed_dim, num_heads) with q_proj, k_proj, v_proj, out_proj (Linear E -> E);
-    forward(query, key, value, key_padding_mask=None, is_causal=False) -> (B, L, E), as
-    tinytorch.nn.MultiHeadAttention's output with the same weights; gradients of inputs and weights."""
+    forward(query, key, value, key_padding_mask=None, need_weights=True, is_causal=False) ->
+    (output (B, L, E), None), called as tinytorch.nn.MultiHeadAttention is (so tinytorch's
+    TransformerBlock can use it); the output as tinytorch's with the same weights; gradients of
+    inputs and weights."""
     name = "multi_head_attention"
     rng = np.random.default_rng(22)
     manual_seed(22)  # the same weights every run, so a report reproduces
@@ -245,11 +250,15 @@ def check_multi_head_attention(MultiHeadAttention):
         if "key_padding_mask" in ref_kwargs:
             ref_kwargs["key_padding_mask"] = Tensor(ref_kwargs["key_padding_mask"])
         learner_kwargs = {k: Tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
-        out = run_hinted(name, case, lambda: mha(*args, **learner_kwargs), hint=hint, strict_float=True)
-        if isinstance(out, tuple):
-            fail(name, case, "forward returned a tuple; return only the output Tensor (B, L, E)")
+        got = run_hinted(name, case, lambda: mha(*args, need_weights=False, **learner_kwargs), hint=hint,
+                         strict_float=True)
+        if not isinstance(got, tuple) or len(got) != 2:
+            fail(name, case, f"forward returned {type(got).__name__}, expected a pair (output, None)",
+                 "return self.out_proj(merged), None: the call of tinytorch's (and PyTorch's) "
+                 "MultiHeadAttention, which also returns the weights")
+        out = got[0]
         if not isinstance(out, Tensor):
-            fail(name, case, f"forward returned {type(out).__name__}, expected a Tensor")
+            fail(name, case, f"forward returned ({type(out).__name__}, ...), expected a Tensor first")
         expected, _ = reference(*ref_args, need_weights=False, **ref_kwargs)
         assert_close(name, case, out, expected, hint, atol=1e-5)
         labels = ["query (= key = value)"] if kv_shape is None else ["query", "key", "value"]
@@ -265,40 +274,15 @@ def check_multi_head_attention(MultiHeadAttention):
                                   "cross-attention", "T=1", "batch of 1", "padding", "padding + causal"])
 
 
-
-class ReferenceMultiHeadAttention(nn.Module):
-    """tinytorch's stand-in with the exercise's interface (q_proj, k_proj, v_proj, out_proj;
-    forward(query, key, value, key_padding_mask=None, is_causal=False) -> output), used by the
-    notebook when the learner's class has not passed its check yet."""
-
-    def __init__(self, embed_dim, num_heads):
-        super().__init__()
-        if embed_dim % num_heads:
-            raise ValueError(f"MultiHeadAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
-        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
-        self.q_proj, self.k_proj = nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim)
-        self.v_proj, self.out_proj = nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim)
-
-    def forward(self, query, key, value, key_padding_mask=None, is_causal=False):
-        batch, length, source = query.shape[0], query.shape[1], key.shape[1]
-        q, k, v = (proj(x).reshape(batch, x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
-                   for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))
-        mask = None
-        if key_padding_mask is not None:
-            pad = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else np.asarray(key_padding_mask)
-            mask = ~pad[:, None, None, :]  # (B, 1, 1, S), True = may attend
-            if is_causal:
-                mask = mask & np.tri(length, source, dtype=bool)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal and mask is None)
-        return self.out_proj(out.transpose(1, 2).reshape(batch, length, self.embed_dim))
-
-
 # ---------------------------------------------------------------------- the weights of each head
 
 
 def reference_head_weights(mha, x):
     """(B, H, T, T) causal attention weights of each head of `mha` (q_proj, k_proj, num_heads,
-    head_dim) on x (B, T, E), as NumPy."""
+    head_dim) on x (B, T, E), as NumPy; tinytorch's MultiHeadAttention (the notebook's stand-in
+    where the learner's did not pass) gives its own."""
+    if isinstance(mha, nn.MultiHeadAttention):
+        return mha(x, x, x, is_causal=True, average_attn_weights=False)[1].data
     batch, length, _ = x.shape
     q, k = (proj(x).data.reshape(batch, length, mha.num_heads, mha.head_dim).transpose(0, 2, 1, 3)
             for proj in (mha.q_proj, mha.k_proj))  # (B, H, T, D)

@@ -83,8 +83,7 @@ def _describe(t):
     return f"{kind} of shape {t.shape}"
 
 
-# ---------------------------------------------------------------------------- reference rules
-# What tinytorch's own backward gives for each op: usable as fallbacks in the notebook.
+# ---------------------------------------------------------------------------- tinytorch's gradients
 
 def _library_grads(forward, grad, arrays):
     """Gradients of sum(grad * forward(*inputs)) by tinytorch's backward, one per input."""
@@ -93,22 +92,6 @@ def _library_grads(forward, grad, arrays):
         out = forward(*inputs)
         out.backward(np.asarray(grad, dtype=out.dtype))
     return tuple(np.zeros_like(a) if t.grad is None else t.grad.data for a, t in zip(arrays, inputs))
-
-
-# tinytorch's own rules (the seams' implementations), for the notebook's fallbacks
-reference_unbroadcast = seams.tinytorch("unbroadcast")
-reference_add_backward = seams.tinytorch("add_backward")
-reference_mul_backward = seams.tinytorch("mul_backward")
-reference_matmul_backward = seams.tinytorch("matmul_backward")
-reference_sum_backward = seams.tinytorch("sum_backward")
-reference_relu_backward = seams.tinytorch("relu_backward")
-reference_sigmoid_backward = seams.tinytorch("sigmoid_backward")
-reference_tanh_backward = seams.tinytorch("tanh_backward")
-reference_topological_sort = seams.tinytorch("topological_sort")
-
-
-def reference_backward(root, grad=None):
-    root.backward(grad, retain_graph=True)
 
 
 # ---------------------------------------------------------------------------- backward rules
@@ -176,7 +159,7 @@ def check_unbroadcast(unbroadcast):
     for case, grad_shape, shape in cases:
         grad = rng.standard_normal(grad_shape)
         got = run_learner(name, case, unbroadcast, grad.copy(), shape)
-        assert_close(name, case, got, reference_unbroadcast(grad, shape), hint, atol=1e-9)
+        assert_close(name, case, got, seams.tinytorch("unbroadcast")(grad, shape), hint, atol=1e-9)
     passed(name, len(cases), ["same shape", "leading axes", "size-1 axes", "both", "to a scalar", "empty"])
 
 
@@ -368,7 +351,7 @@ def check_topological_sort(topological_sort):
     for graph in graphs:
         case = graph.case
         root, _ = graph.build()
-        expected = reference_topological_sort(root)
+        expected = seams.tinytorch("topological_sort")(root)
         got = run_learner(name, case, topological_sort, root)
         if not isinstance(got, (list, tuple)):
             fail(name, case, f"expected a list of tensors, got {type(got).__name__}")
@@ -412,7 +395,7 @@ def check_backward(backward):
         case, grad = graph.case, graph.grad
         mine, mine_leaves = graph.build()
         ref, ref_leaves = graph.build()
-        nodes = reference_topological_sort(mine)
+        nodes = seams.tinytorch("topological_sort")(mine)
         run_learner(name, case, backward, mine, None if grad is None else grad.copy())
         if any(t._backward is _freed_backward for t in nodes):
             fail(name, case, "the graph was freed: your function called tinytorch's Tensor.backward()",

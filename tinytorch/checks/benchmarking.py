@@ -13,7 +13,7 @@ import copy
 import numpy as np
 
 from ..benchmarking import bootstrap_interval, measurement_of, pareto_front as reference_pareto_front, t_interval
-from ..benchmarking import run_pipeline as reference_run_pipeline, stage_report as reference_stage_report
+from ..benchmarking import stage_report as reference_stage_report
 from ..course import registry
 from ..nn import Linear, ReLU, Sequential
 from ..tensor import Tensor
@@ -246,7 +246,7 @@ def _pareto_hint(rows, options, got_names, expected_names):
     return "keep each row that no other row dominates (at least as good everywhere, strictly better somewhere)"
 
 
-@exercise_19("pareto_front")
+@exercise_19("pareto_front", seam="pareto_front")
 def check_pareto_front(pareto_front):
     """pareto_front(rows, minimize=(), maximize=()) -> the rows no other row dominates, in input order."""
     name = "pareto_front"
@@ -377,7 +377,7 @@ def _fake_stage(name, size_factor, accuracy_change, latency_factor, calls):
     return stage
 
 
-@exercise_20("run_pipeline")
+@exercise_20("run_pipeline", tinytorch="tinytorch.benchmarking:run_pipeline")
 def check_run_pipeline(run_pipeline):
     """run_pipeline(model, stages, measure) -> one row per model: the input ('baseline') and the
     output of each stage, each stage applied to the previous stage's output."""
@@ -462,7 +462,7 @@ def _gain_hint(key, rows, i, got):
     return "this row's accuracy minus the previous row's (the first row's for total_accuracy_change); 0 for the first row"
 
 
-@exercise_20("stage_report")
+@exercise_20("stage_report", tinytorch="tinytorch.benchmarking:stage_report")
 def check_stage_report(stage_report):
     """stage_report(rows) -> new rows with accuracy_change, size_reduction, speedup (vs the previous
     row) and total_accuracy_change, total_size_reduction, total_speedup (vs the first row)."""

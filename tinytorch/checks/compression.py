@@ -7,10 +7,7 @@ and PyTorch's convention). The learner's functions are compared with `tinytorch.
 import numpy as np
 
 from .. import grad_mode, nn
-from ..compression import distillation_loss as library_distillation_loss
-from ..compression import low_rank_factorize as library_low_rank_factorize
-from ..compression import magnitude_prune as library_magnitude_prune
-from ..compression import structured_prune as library_structured_prune
+from .. import seams
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
@@ -77,7 +74,7 @@ def _magnitude_cases():
     ]
 
 
-@exercise("magnitude_prune")
+@exercise("magnitude_prune", seam="magnitude_prune")
 def check_magnitude_prune(magnitude_prune):
     """magnitude_prune(weight, amount) -> bool mask: False for the round(amount * size)
     entries of smallest |weight|, True elsewhere. The weight itself is not modified."""
@@ -107,7 +104,7 @@ def check_magnitude_prune(magnitude_prune):
             fail(name, case, f"a pruned weight (|w| = {magnitude[~got].max():.4g}) is larger than a kept one "
                              f"(|w| = {magnitude[got].min():.4g})", hint)
         if "ties" not in case and "already 0" not in case:  # no ties: the mask is unique
-            expected = library_magnitude_prune(Tensor(weight.copy()), amount)
+            expected = seams.tinytorch("magnitude_prune")(weight, amount)
             assert_close(name, case, got.astype(np.int8), expected.astype(np.int8), atol=0)
     passed(name, len(cases), [case.split(":")[0] for case, *_ in cases])
 
@@ -116,12 +113,10 @@ def check_magnitude_prune(magnitude_prune):
 
 
 def _library_structured(weight, amount, norm):
-    module = nn.Module()
-    module.weight = nn.Parameter(weight.copy())
-    return library_structured_prune(module, amount, dim=0, norm=norm).data.copy()
+    return seams.tinytorch("structured_prune")(weight, amount, norm)
 
 
-@exercise("structured_prune")
+@exercise("structured_prune", seam="structured_prune")
 def check_structured_prune(structured_prune):
     """structured_prune(weight, amount, norm=2) -> bool mask of weight's shape that removes the
     round(amount * rows) rows (output neurons / channels, dim 0) of smallest L`norm` norm."""
@@ -175,7 +170,7 @@ def _linear_layers(model):
     return first, second
 
 
-@exercise("low_rank_factorize")
+@exercise("low_rank_factorize", seam="low_rank_factorize")
 def check_low_rank_factorize(low_rank_factorize):
     """low_rank_factorize(linear, rank) -> (Sequential(Linear(in, rank, bias=False),
     Linear(rank, out)), relative Frobenius error of the rank-r weight)."""
@@ -212,7 +207,7 @@ def check_low_rank_factorize(low_rank_factorize):
         if (second.bias is None) != (linear.bias is None):
             fail(name, case, "the second Linear's bias does not match the original layer's",
                  "copy linear.bias into the second layer (and use bias=False when the original has none)")
-        reference, expected_error = library_low_rank_factorize(linear, rank)
+        reference, expected_error = seams.tinytorch("low_rank_factorize")(linear, rank)
         inputs = Tensor(x.data[:, :in_features])
         with grad_mode.no_grad():
             got_out = run_learner(name, case, model, inputs)
@@ -235,7 +230,7 @@ def check_low_rank_factorize(low_rank_factorize):
 # ---------------------------------------------------------------------- distillation
 
 
-@exercise("distillation_loss")
+@exercise("distillation_loss", seam="distillation_loss")
 def check_distillation_loss(distillation_loss):
     """distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
     alpha * T^2 * KL(softmax(t / T) || softmax(s / T)) + (1 - alpha) * cross_entropy(s, targets),
@@ -263,7 +258,7 @@ def check_distillation_loss(distillation_loss):
             kind = f"a Tensor of shape {got.shape}" if isinstance(got, Tensor) else type(got).__name__
             fail(name, case, f"expected a scalar Tensor, got {kind}", "average over the batch: a single number")
         reference_student = Tensor(s.copy(), requires_grad=True)
-        expected = library_distillation_loss(reference_student, Tensor(t.copy()), Tensor(y), temperature, alpha)
+        expected = seams.tinytorch("distillation_loss")(reference_student, Tensor(t.copy()), Tensor(y), temperature, alpha)
         value, want = float(got.data), float(expected.data)
         hint = _distillation_hint(value, s, t, y, temperature, alpha)
         if not np.isfinite(value) and np.isfinite(want):
@@ -320,18 +315,3 @@ def _kl(p_logits, q_logits):
 
 def _cross_entropy(s, y):
     return float(-_log_softmax(s)[np.arange(len(y)), y].mean())
-
-
-# ---------------------------------------------------------------------- references for the notebook
-
-
-def reference_magnitude_prune(weight, amount):
-    return library_magnitude_prune(Tensor(np.array(weight, copy=True)), amount)
-
-
-def reference_structured_prune(weight, amount, norm=2):
-    return _library_structured(np.asarray(weight), amount, norm)
-
-
-reference_low_rank_factorize = library_low_rank_factorize
-reference_distillation_loss = library_distillation_loss

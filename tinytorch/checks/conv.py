@@ -8,19 +8,19 @@
     max_pool2d(x, kernel_size, stride=None)                      -> (N, C, Ho, Wo)
     max_pool2d_backward(grad, x, kernel_size, stride=None)       -> grad_x
 
-Each is compared with `tinytorch.nn.functional` (forward values, and gradients from its
-autograd) or, for im2col and col2im, `tinytorch.acceleration` on varied shapes: stride, padding, several channels, non-square images and
-kernels, a batch of one, float64. The `reference_*` functions are the fallbacks the notebook
-uses where a check has not passed.
+Each is compared with tinytorch's own implementation of the same seam (tinytorch.nn.conv and
+tinytorch.nn.pooling: what nn.Conv2d and nn.MaxPool2d run through once `tinytorch.mine.use()`
+puts the learner's in) on varied shapes: stride, padding, several channels, non-square images
+and kernels, a batch of one, float64. `conv2d_loops` is an exercise only: a loop per output
+pixel is far too slow to train with, so tinytorch never calls it.
 """
 
 import time
 
 import numpy as np
 
-from ..nn.im2col import col2im as _library_col2im, im2col as _library_im2col
-from ..grad_mode import enable_grad
-from ..nn import functional as F
+from .. import nn  # noqa: F401  (declares the convolution and pooling seams)
+from .. import seams
 from ..tensor import Tensor
 from ..course import registry
 from .core import add_hints, assert_close, fail, passed, run_learner
@@ -68,43 +68,16 @@ add_hints({
 exercise = registry.module("09_convolutions", "Convolutions")
 
 
-# ---------------------------------------------------------------------------- references
+# ---------------------------------------------------------------------------- tinytorch's own
+# The seams' implementations (tinytorch.nn.conv, tinytorch.nn.pooling) are what each check
+# compares with; conv2d_loops is compared with tinytorch's conv2d_im2col too.
 
-def _bias_tensor(bias, requires_grad=False):
-    return None if bias is None else Tensor(np.asarray(bias), requires_grad=requires_grad)
-
-
-def reference_conv2d(x, weight, bias=None, stride=1, padding=0):
-    return F.conv2d(Tensor(x), Tensor(weight), _bias_tensor(bias), stride=stride, padding=padding).data
-
-
-def reference_im2col(x, kh, kw, stride=1, padding=0):
-    return _library_im2col(x, (kh, kw), stride, padding)[0]
-
-
-def reference_col2im(cols, x_shape, kh, kw, stride=1, padding=0):
-    """Add every entry of `cols` (N*Ho*Wo, C*kh*kw) back onto the pixel im2col copied it from
-    (tinytorch's acceleration.col2im)."""
-    return _library_col2im(cols, x_shape, (kh, kw), stride, padding)
-
-
-def reference_conv2d_backward(grad, x, weight, stride=1, padding=0):
-    xt, wt = Tensor(x, requires_grad=True), Tensor(weight, requires_grad=True)
-    bt = Tensor(np.zeros(weight.shape[0], dtype=weight.dtype), requires_grad=True)
-    with enable_grad():  # also when called from inside another backward pass (which records nothing)
-        F.conv2d(xt, wt, bt, stride=stride, padding=padding).backward(np.asarray(grad, dtype=x.dtype))
-    return xt.grad.data, wt.grad.data, bt.grad.data
-
-
-def reference_max_pool2d(x, kernel_size, stride=None):
-    return F.max_pool2d(Tensor(x), kernel_size, stride).data
-
-
-def reference_max_pool2d_backward(grad, x, kernel_size, stride=None):
-    xt = Tensor(x, requires_grad=True)
-    with enable_grad():
-        F.max_pool2d(xt, kernel_size, stride).backward(np.asarray(grad, dtype=x.dtype))
-    return xt.grad.data
+reference_conv2d = seams.tinytorch("conv2d_im2col")
+reference_im2col = seams.tinytorch("im2col")
+reference_col2im = seams.tinytorch("col2im")
+reference_conv2d_backward = seams.tinytorch("conv2d_backward")
+reference_max_pool2d = seams.tinytorch("max_pool2d")
+reference_max_pool2d_backward = seams.tinytorch("max_pool2d_backward")
 
 
 # ---------------------------------------------------------------------------- cases
@@ -184,7 +157,7 @@ def check_conv2d_loops(conv2d_loops):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
-@exercise("im2col")
+@exercise("im2col", seam="im2col")
 def check_im2col(im2col):
     """im2col(x, kh, kw, stride, padding) -> (N*Ho*Wo, C*kh*kw): one row per output pixel
     (rows in (n, i, j) order), one column per (c, a, b) input position of the window."""
@@ -212,7 +185,7 @@ def check_im2col(im2col):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
-@exercise("conv2d_im2col")
+@exercise("conv2d_im2col", seam="conv2d_im2col")
 def check_conv2d_im2col(conv2d_im2col):
     """conv2d_im2col(x, weight, bias, stride, padding): im2col, then one matrix product."""
     name = "conv2d_im2col"
@@ -232,7 +205,7 @@ def check_conv2d_im2col(conv2d_im2col):
     print(f"  (larger case: yours {times[0] * 1e3:.2f} ms, tinytorch {times[1] * 1e3:.2f} ms)")
 
 
-@exercise("col2im")
+@exercise("col2im", seam="col2im")
 def check_col2im(col2im):
     """col2im(cols, x_shape, kh, kw, stride, padding): the adjoint of im2col; every entry of
     `cols` is added to the input pixel it was copied from (overlaps add up, padding dropped)."""
@@ -254,7 +227,7 @@ def check_col2im(col2im):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
-@exercise("conv2d_backward")
+@exercise("conv2d_backward", seam="conv2d_backward")
 def check_conv2d_backward(conv2d_backward):
     """conv2d_backward(grad, x, weight, stride, padding) -> (grad_x, grad_weight, grad_bias)."""
     name = "conv2d_backward"
@@ -301,7 +274,7 @@ def _pool_cases():
     ]
 
 
-@exercise("max_pool2d")
+@exercise("max_pool2d", seam="max_pool2d")
 def check_max_pool2d(max_pool2d):
     """max_pool2d(x, kernel_size, stride=None): maximum of every window (stride defaults to
     kernel_size; no padding)."""
@@ -322,7 +295,7 @@ def check_max_pool2d(max_pool2d):
     passed(name, len(cases), [_short(c) for c, *_ in cases])
 
 
-@exercise("max_pool2d_backward")
+@exercise("max_pool2d_backward", seam="max_pool2d_backward")
 def check_max_pool2d_backward(max_pool2d_backward):
     """max_pool2d_backward(grad, x, kernel_size, stride=None): each window's gradient goes to
     its maximum (the first one on ties, as PyTorch); overlapping windows add up."""

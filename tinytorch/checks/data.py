@@ -7,10 +7,10 @@ import time
 import numpy as np
 
 from .. import random as _random
+from .. import seams
 from ..data import DataLoader as _LibraryLoader
 from ..data import TensorDataset as _LibraryDataset
 from ..data import default_collate
-from ..data import shift_images as reference_shift_images
 from ..tensor import Tensor
 from ..course import registry
 from .core import add_hints, assert_close, expect_error, fail, passed, run_learner
@@ -70,7 +70,7 @@ def _rng():
 # ---------------------------------------------------------------------- TensorDataset
 
 
-@exercise("TensorDataset", tinytorch="tinytorch.data:TensorDataset")
+@exercise("TensorDataset", seam="TensorDataset")
 def check_tensor_dataset(TensorDataset):
     """TensorDataset(*tensors): ds[i] is the tuple (t[i] for each tensor), len(ds) the shared
     first dimension; `.tensors` holds them as Tensors; ValueError if the sizes differ."""
@@ -108,7 +108,7 @@ def check_tensor_dataset(TensorDataset):
 # ---------------------------------------------------------------------- collate
 
 
-@exercise("collate")
+@exercise("collate", seam="collate")
 def check_collate(collate):
     """collate(samples): a list of samples (Tensor, ndarray, int, float, or a tuple/list of
     those) stacked into a batch along a new first dimension, as `default_collate` does."""
@@ -179,7 +179,7 @@ def _epochs(loader, count, seed):
         _random.default_generator.rng = saved
 
 
-@exercise("DataLoader", tinytorch="tinytorch.data:DataLoader")
+@exercise("DataLoader", seam="DataLoader")
 def check_dataloader(DataLoader):
     """DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
     collate_fn=None): batches equal to `tinytorch.data.DataLoader`'s, epoch after epoch."""
@@ -267,7 +267,7 @@ def check_dataloader(DataLoader):
 # ---------------------------------------------------------------------- augmentation
 
 
-@exercise("shift_images")
+@exercise("shift_images", seam="shift_images")
 def check_shift_images(shift_images):
     """shift_images(images (N, H, W), dy (N,), dx (N,)) -> (N, H, W): each image moved by its
     own integer offset (down/right positive), vacated pixels 0, input unchanged."""
@@ -291,7 +291,7 @@ def check_shift_images(shift_images):
     for case, images, dy, dx in cases:
         original = images.copy()
         got = run_learner(name, case, shift_images, images, dy, dx)
-        expected = reference_shift_images(original, dy, dx)
+        expected = seams.tinytorch("shift_images")(original, dy, dx)
         if not np.array_equal(images, original):
             fail(name, case, "your function modified the input images in place", "work on a padded copy")
         if isinstance(got, Tensor):
@@ -301,7 +301,7 @@ def check_shift_images(shift_images):
         if got.dtype != expected.dtype:
             fail(name, case, f"expected dtype {expected.dtype}, got {got.dtype}", "np.zeros_like / np.pad keep the dtype")
         sign = ""
-        if got.shape == expected.shape and np.array_equal(got, reference_shift_images(original, -dy, -dx)) \
+        if got.shape == expected.shape and np.array_equal(got, seams.tinytorch("shift_images")(original, -dy, -dx)) \
                 and not np.array_equal(got, expected):
             sign = "your images moved the opposite way: positive dy moves the picture down (out[i] = in[i - dy])"
         rolled = np.stack([np.roll(im, (int(a), int(b)), axis=(0, 1)) for im, a, b in zip(original, dy, dx)])

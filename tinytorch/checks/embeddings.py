@@ -5,7 +5,7 @@ gradients) and the sinusoidal position table."""
 import numpy as np
 
 from .. import nn
-from ..nn.embedding import _scatter_rows, sinusoidal_table
+from .. import seams
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..course import registry
@@ -45,12 +45,7 @@ def _ids(*rows):
 # ---------------------------------------------------------------------- scatter_add_rows
 
 
-def reference_scatter_add_rows(grad, ids, num_rows):
-    """tinytorch's scatter-add: the (num_rows, D) gradient of a lookup of `ids` (*) given `grad` (*, D)."""
-    return _scatter_rows(grad.reshape(-1, grad.shape[-1]), ids.reshape(-1), num_rows)
-
-
-@exercise("scatter_add_rows")
+@exercise("scatter_add_rows", seam="scatter_add_rows")
 def check_scatter_add_rows(scatter_add_rows):
     """scatter_add_rows(grad (*, D), ids (*), num_rows) -> (num_rows, D): row ids[i] of the result
     is the sum of every grad row whose id is ids[i]; rows no id points at are zero."""
@@ -74,7 +69,7 @@ def check_scatter_add_rows(scatter_add_rows):
             got = got.data
         if not isinstance(got, np.ndarray):
             fail(name, case, f"expected a NumPy array, got {type(got).__name__}", "return the (num_rows, D) array")
-        expected = reference_scatter_add_rows(grad, ids, rows)
+        expected = seams.tinytorch("scatter_add_rows")(grad, ids, rows)
         if got.dtype != grad.dtype:
             fail(name, case, f"expected dtype {grad.dtype} (the gradient's), got {got.dtype}",
                  "create the zeros with dtype=grad.dtype")
@@ -85,7 +80,7 @@ def check_scatter_add_rows(scatter_add_rows):
 # ---------------------------------------------------------------------- Embedding
 
 
-@exercise("Embedding", tinytorch="tinytorch.nn:Embedding")
+@exercise("Embedding", seam="Embedding")
 def check_embedding(Embedding):
     """Embedding(num_embeddings, embedding_dim, padding_idx=None): weight (num, dim) float32,
     N(0, 1); forward(ids) -> weight rows (*ids.shape, dim); gradients of repeated ids add up;
@@ -171,7 +166,7 @@ def check_embedding(Embedding):
 # ---------------------------------------------------------------------- sinusoidal positions
 
 
-@exercise("sinusoidal_positions")
+@exercise("sinusoidal_positions", seam="sinusoidal_positions")
 def check_sinusoidal_positions(sinusoidal_positions):
     """sinusoidal_positions(max_len, d_model) -> (max_len, d_model) float32: feature 2i of
     position p is sin(p / 10000**(2i / d_model)), feature 2i + 1 is cos of the same angle."""
@@ -187,5 +182,5 @@ def check_sinusoidal_positions(sinusoidal_positions):
             fail(name, case, f"expected a NumPy array or Tensor, got {type(got).__name__}")
         if array.dtype != np.float32:
             fail(name, case, f"expected dtype float32, got {array.dtype}", "convert at the end: .astype(np.float32)")
-        assert_close(name, case, array, sinusoidal_table(max_len, d_model), hint, atol=1e-5, rtol=1e-4)
+        assert_close(name, case, array, seams.tinytorch("sinusoidal_positions")(max_len, d_model), hint, atol=1e-5, rtol=1e-4)
     passed(name, len(cases), [f"({m}, {d})" for m, d in cases])

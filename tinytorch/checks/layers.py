@@ -77,7 +77,7 @@ def _grad_of(name, case, tensor, what):
 # ---------------------------------------------------------------------- Linear
 
 
-@exercise("Linear", tinytorch="tinytorch.nn:Linear")
+@exercise("Linear", seam="Linear")
 def check_linear(Linear):
     """Linear(in_features, out_features, bias=True): y = x @ weight.T + bias, weight (out, in),
     initialised like PyTorch (U(-1/sqrt(in), 1/sqrt(in)) for weight and bias)."""
@@ -161,7 +161,7 @@ def check_linear(Linear):
 # ---------------------------------------------------------------------- Sequential
 
 
-@exercise("Sequential", tinytorch="tinytorch.nn:Sequential")
+@exercise("Sequential", seam="Sequential")
 def check_sequential(Sequential):
     """Sequential(*modules): calls them in order; registers them as children '0', '1', ... so
     parameters(), train()/eval() and state_dict() see them; supports len() and indexing."""
@@ -217,7 +217,7 @@ def check_sequential(Sequential):
 # ---------------------------------------------------------------------- Dropout
 
 
-@exercise("Dropout", tinytorch="tinytorch.nn:Dropout")
+@exercise("Dropout", seam="Dropout")
 def check_dropout(Dropout):
     """Dropout(p=0.5): in training, zero each element with probability p and scale the others
     by 1/(1-p) (inverted dropout); identity in eval mode and for p=0."""

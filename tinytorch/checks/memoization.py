@@ -12,6 +12,7 @@ from .. import grad_mode, nn
 from ..models import GPT, GPTConfig, KVCache as ReferenceKVCache, kv_cache_bytes as reference_kv_cache_bytes
 from ..random import manual_seed
 from ..tensor import Tensor
+from .. import seams
 from ..course import registry
 from .core import add_hints, assert_close, fail, passed, run_learner
 
@@ -67,7 +68,7 @@ def _compare_append(name, case, cache, reference, k, v):
     return got
 
 
-@exercise("KVCache")
+@exercise("KVCache", seam="KVCache")
 def check_kv_cache(KVCache):
     """KVCache(batch_size, num_heads, max_len, head_dim, dtype): preallocated keys and values
     (B, H, max_len, D), append(k, v) -> views of everything stored, overflow error, reset()."""
@@ -161,10 +162,7 @@ def check_kv_cache(KVCache):
 # ---------------------------------------------------------------------- one cached attention step
 
 
-def reference_attend_one_token(attn, x, cache):
-    """tinytorch's cached self-attention for new positions x (B, T, E)."""
-    out, _ = attn(x, x, x, need_weights=False, is_causal=True, kv_cache=cache)
-    return out
+reference_attend_one_token = seams.tinytorch("attend_one_token")
 
 
 def _attention(embed_dim, heads, bias=True, seed=0):
@@ -265,7 +263,7 @@ def greedy_generate(model, ids, new_tokens, attend, cache_class=ReferenceKVCache
     return Tensor(ids)
 
 
-@exercise("attend_one_token")
+@exercise("attend_one_token", seam="attend_one_token")
 def check_cached_attention(attend_one_token):
     """attend_one_token(attn, x, cache): self-attention output (B, 1, E) of one new position
     x (B, 1, E) over the cached positions and itself; appends its key and value to `cache`."""
@@ -300,7 +298,7 @@ def check_cached_attention(attend_one_token):
 # ---------------------------------------------------------------------- memory
 
 
-@exercise("kv_cache_bytes")
+@exercise("kv_cache_bytes", tinytorch="tinytorch.models:kv_cache_bytes")
 def check_kv_cache_bytes(kv_cache_bytes):
     """kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.float32) -> int."""
     name = "kv_cache_bytes"

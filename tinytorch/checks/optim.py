@@ -131,7 +131,7 @@ def _check_zero_grad(name, cls, kwargs):
                  "set p.grad = None for every parameter of every group (PyTorch's default)")
 
 
-@exercise("SGD", tinytorch="tinytorch.optim:SGD")
+@exercise("SGD", seam="SGD")
 def check_sgd(cls):
     """cls(params, lr, momentum=0, weight_decay=0) with step() and zero_grad(), as torch.optim.SGD."""
     name = "SGD"
@@ -159,7 +159,7 @@ _ADAM_HINT = ("m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; m_hat = m / (1 - b1**
               "parameter in self.state[p]")
 
 
-@exercise("Adam", tinytorch="tinytorch.optim:Adam")
+@exercise("Adam", seam="Adam")
 def check_adam(cls):
     """cls(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0), as torch.optim.Adam."""
     name = "Adam"
@@ -180,7 +180,7 @@ def check_adam(cls):
     passed(name, len(cases), ["lr", "betas", "tiny gradients", "large eps", "L2 decay", "lr change", "float32"])
 
 
-@exercise("AdamW", tinytorch="tinytorch.optim:AdamW")
+@exercise("AdamW", seam="AdamW")
 def check_adamw(cls):
     """cls(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2), as torch.optim.AdamW."""
     name = "AdamW"

@@ -105,7 +105,7 @@ def _count_hint(model, kwargs, got):
     return "add p.data.size (or p.numel()) over model.parameters(), which yields each parameter once"
 
 
-@exercise("count_parameters")
+@exercise("count_parameters", seam="count_parameters")
 def check_count_parameters(count_parameters):
     """count_parameters(model, trainable_only=False): scalar parameters, each shared one once."""
     name = "count_parameters"
@@ -167,7 +167,7 @@ def _linear_diagnose(module, x, output, got):
                           "(N = output.data.size // out_features)")
 
 
-@exercise("linear_flops")
+@exercise("linear_flops", seam="linear_flops")
 def check_linear_flops(linear_flops):
     """linear_flops(module, args, kwargs, output): FLOPs of one nn.Linear call."""
     _check_rule("linear_flops", linear_flops, reference_linear_flops, _linear_cases(), _linear_diagnose)
@@ -212,7 +212,7 @@ def _conv_diagnose(module, x, output, got):
             "multiply-adds, + 1 for the bias")
 
 
-@exercise("conv2d_flops")
+@exercise("conv2d_flops", seam="conv2d_flops")
 def check_conv2d_flops(conv2d_flops):
     """conv2d_flops(module, args, kwargs, output): FLOPs of one nn.Conv2d call."""
     _check_rule("conv2d_flops", conv2d_flops, reference_conv2d_flops, _conv_cases(), _conv_diagnose)
@@ -319,7 +319,7 @@ def check_measure_latency(measure_latency):
 # ---------------------------------------------------------------------- Amdahl
 
 
-@exercise("amdahl_speedup")
+@exercise("amdahl_speedup", tinytorch="tinytorch.profiling:amdahl_speedup")
 def check_amdahl_speedup(amdahl_speedup):
     """amdahl_speedup(fraction, speedup): 1 / ((1 - f) + f / s), elementwise on arrays."""
     name = "amdahl_speedup"

@@ -9,8 +9,8 @@ the range always contains 0.0; rounding is np.round (halves to even).
 import numpy as np
 
 from .. import grad_mode, nn
-from ..quantization import QuantizedLinear as ReferenceQuantizedLinear
-from ..quantization.qparams import calculate_qparams as _library_calculate_qparams, dequantize_with, integer_range
+from .. import seams
+from ..quantization.qparams import calculate_qparams as _library_calculate_qparams, integer_range
 from ..quantization.qparams import quantize_with
 from ..random import manual_seed
 from ..tensor import Tensor
@@ -54,7 +54,7 @@ def _pair(name, case, got):
 # ---------------------------------------------------------------------- calculate_qparams
 
 
-@exercise("calculate_qparams")
+@exercise("calculate_qparams", seam="calculate_qparams")
 def check_calculate_qparams(calculate_qparams):
     """calculate_qparams(min_val, max_val, symmetric=True, num_bits=8) -> (scale, zero_point)."""
     name = "calculate_qparams"
@@ -118,7 +118,7 @@ def _quantize_cases():
     ]
 
 
-@exercise("quantize")
+@exercise("quantize", seam="quantize")
 def check_quantize(quantize):
     """quantize(x, scale, zero_point, num_bits=8, symmetric=False) -> int8 array."""
     name = "quantize"
@@ -140,7 +140,7 @@ def check_quantize(quantize):
     passed(name, len(cases), [case for case, *_ in cases])
 
 
-@exercise("dequantize")
+@exercise("dequantize", seam="dequantize")
 def check_dequantize(dequantize):
     """dequantize(q, scale, zero_point) -> float32 array scale * (q - zero_point)."""
     name = "dequantize"
@@ -202,7 +202,7 @@ def _find_int8_weight(layer, shape):
     return array if array.dtype == np.int8 and array.shape == shape else None
 
 
-@exercise("QuantizedLinear")
+@exercise("QuantizedLinear", seam="QuantizedLinear")
 def check_quantized_linear(QuantizedLinear):
     """QuantizedLinear(linear, input_scale, input_zero_point): int8 weights (per output channel,
     symmetric) in the buffer `weight`, int8 inputs, int32 accumulation, float32 output."""
@@ -212,7 +212,7 @@ def check_quantized_linear(QuantizedLinear):
         scale, zero_point = _calibrate(calibration)
         scale, zero_point = float(scale), int(zero_point)
         layer = run_learner(name, case + " (constructor)", QuantizedLinear, linear, scale, zero_point)
-        reference = ReferenceQuantizedLinear.from_float(linear, scale, zero_point)
+        reference = seams.tinytorch("QuantizedLinear")(linear, scale, zero_point)
         out_features, in_features = linear.weight.shape
         stored = _find_int8_weight(layer, (out_features, in_features))
         if stored is None:
@@ -248,24 +248,3 @@ def check_quantized_linear(QuantizedLinear):
                         "before subtracting the zero point and multiplying")
         assert_close(name, case, got, expected, hint, atol=1e-5, rtol=1e-5)
     passed(name, len(cases), [case for case, *_ in cases])
-
-
-# ---------------------------------------------------------------------- references for the notebook
-# Same signatures as the exercises, so later cells run whether or not a check has passed.
-
-
-def reference_calculate_qparams(min_val, max_val, symmetric=True, num_bits=8):
-    return _library_calculate_qparams(min_val, max_val, symmetric, num_bits)
-
-
-def reference_quantize(x, scale, zero_point, num_bits=8, symmetric=False):
-    return quantize_with(np.asarray(x), np.asarray(scale), np.asarray(zero_point), num_bits, symmetric)
-
-
-def reference_dequantize(q, scale, zero_point):
-    return dequantize_with(np.asarray(q), np.asarray(scale, np.float32), np.asarray(zero_point))
-
-
-def reference_quantized_linear(linear, input_scale, input_zero_point):
-    """tinytorch's QuantizedLinear (per-channel int8 weights) built like the exercise's class."""
-    return ReferenceQuantizedLinear.from_float(linear, input_scale, input_zero_point)

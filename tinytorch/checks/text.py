@@ -13,8 +13,9 @@ import warnings
 
 import numpy as np
 
-from ..text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer as _LibraryChar, count_pairs as reference_pair_counts
-from ..text.bpe import _merge
+from ..text import GPT2_SPLIT_PATTERN, BPETokenizer, CharTokenizer as _LibraryChar
+from ..text import bpe
+from ..text.bpe import with_merges as _tokenizer_with
 from ..course import registry
 from .core import add_hints, expect_error, fail, passed, run_learner
 
@@ -130,7 +131,7 @@ def check_char_tokenizer(CharTokenizer):
 # ---------------------------------------------------------------------- BPE core
 
 
-@exercise("get_pair_counts")
+@exercise("get_pair_counts", seam="get_pair_counts")
 def check_pair_counts(get_pair_counts):
     """get_pair_counts(ids, counts=None): how often each adjacent pair occurs (overlaps count);
     with `counts` given, add to that dict and return it."""
@@ -147,7 +148,7 @@ def check_pair_counts(get_pair_counts):
     ]
     for case, ids in cases:
         got = run_learner(name, case, get_pair_counts, list(ids))
-        expected = reference_pair_counts(ids)
+        expected = bpe.count_pairs(ids)
         if not isinstance(got, dict):
             fail(name, case, f"expected a dict, got {type(got).__name__}", hint)
         got = {tuple(int(i) for i in k): int(v) for k, v in got.items()}
@@ -163,7 +164,7 @@ def check_pair_counts(get_pair_counts):
     passed(name, len(cases) + 1, [c for c, _ in cases] + [case])
 
 
-@exercise("merge")
+@exercise("merge", seam="merge")
 def check_merge(merge):
     """merge(ids, pair, new_id): every non-overlapping occurrence of `pair`, left to right,
     replaced by `new_id`; a new list (the input is left unchanged)."""
@@ -188,7 +189,7 @@ def check_merge(merge):
         got = run_learner(name, case, merge, ids, pair, new_id)
         if ids != original:
             fail(name, case, "the input list was modified", "build a new list")
-        expected = _merge(original, pair, new_id)
+        expected = bpe.merge(original, pair, new_id)
         got = _as_int_list(name, case, got)
         h = hint
         if len(got) > len(expected):
@@ -220,7 +221,7 @@ TRAIN_TEXTS = [
 ]
 
 
-@exercise("train_bpe")
+@exercise("train_bpe", tinytorch="tinytorch.text.bpe:train_bpe")
 def check_train_bpe(train_bpe):
     """train_bpe(text, vocab_size): the merges {(a, b): new_id} learned in order, as
     BPETokenizer.train learns them (chunks from GPT2_SPLIT_PATTERN, ties to the smallest pair)."""
@@ -256,13 +257,6 @@ def check_train_bpe(train_bpe):
     passed(name, len(TRAIN_TEXTS), [c.split(",")[0] for c, *_ in TRAIN_TEXTS])
 
 
-def _tokenizer_with(merges, pattern=GPT2_SPLIT_PATTERN):
-    tok = BPETokenizer(pattern=pattern)
-    tok.merges = dict(merges)
-    tok._rebuild()
-    return tok
-
-
 def _encode_cases():
     corpus = "low lower lowest newer wider " * 10
     merges = _library_merges(corpus, 280)
@@ -281,7 +275,7 @@ def _encode_cases():
     ]
 
 
-@exercise("bpe_encode")
+@exercise("bpe_encode", tinytorch="tinytorch.text.bpe:bpe_encode")
 def check_bpe_encode(encode):
     """encode(text, merges): chunks by GPT2_SPLIT_PATTERN; in each chunk's UTF-8 bytes, merge
     the pair with the lowest id (learned first) until no pair of the chunk has a merge."""
@@ -299,7 +293,7 @@ def check_bpe_encode(encode):
     passed(name, len(cases), [c for c, *_ in cases])
 
 
-@exercise("bpe_decode")
+@exercise("bpe_decode", tinytorch="tinytorch.text.bpe:bpe_decode")
 def check_bpe_decode(decode):
     """decode(ids, merges): the bytes of every token joined, decoded as UTF-8 with
     errors='replace' (a sequence may end in the middle of a character)."""
@@ -322,19 +316,3 @@ def check_bpe_decode(decode):
     _compare_text(name, case, got, _tokenizer_with({}).decode(cut),
                   "decode with errors='replace': an incomplete character becomes '\\ufffd' instead of raising")
     passed(name, len(cases) + 1, [c for c, *_ in cases] + ["cut multi-byte character"])
-
-
-# ---------------------------------------------------------------------- fallbacks for the notebook
-
-
-def reference_train_bpe(text, vocab_size):
-    """tinytorch's merges for `text` (BPETokenizer.train, GPT-2 pre-splitting)."""
-    return _library_merges(text, vocab_size)
-
-
-def reference_bpe_encode(text, merges):
-    return _tokenizer_with(merges).encode(text)
-
-
-def reference_bpe_decode(ids, merges):
-    return _tokenizer_with(merges).decode(ids)

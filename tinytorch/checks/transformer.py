@@ -57,7 +57,7 @@ def _backward_both(name, case, out, expected, rng):
 # ---------------------------------------------------------------------- LayerNorm
 
 
-@exercise("LayerNorm", tinytorch="tinytorch.nn:LayerNorm")
+@exercise("LayerNorm", seam="LayerNorm")
 def check_layer_norm(LayerNorm):
     """LayerNorm(normalized_shape: int, eps=1e-5): normalize over the last dimension with the
     biased variance, then * weight (ones) + bias (zeros); as tinytorch.nn.LayerNorm."""
@@ -179,7 +179,7 @@ def _ref_grad(reference, label, d_model):
     return getattr(target, attr).grad
 
 
-@exercise("TransformerBlock", tinytorch="tinytorch.nn:TransformerBlock")
+@exercise("TransformerBlock", seam="TransformerBlock")
 def check_transformer_block(TransformerBlock):
     """TransformerBlock(d_model, n_heads, mlp_ratio=4): x + attn(ln1(x)) (causal), then
     x + mlp(ln2(x)), mlp = Linear(d, r d), GELU (tanh), Linear(r d, d); as tinytorch.nn.TransformerBlock."""
@@ -261,7 +261,7 @@ def _draw(name, case, sample, logits, hint, **kwargs):
     return got
 
 
-@exercise("sample_next_token")
+@exercise("sample_next_token", seam="sample_next_token")
 def check_sample_next_token(sample_next_token):
     """sample_next_token(logits (B, V) array, temperature=1.0, top_k=None, generator=None) -> (B,)
     int ids: temperature 0 is argmax; otherwise draw from softmax(logits / temperature), limited to
@@ -337,12 +337,3 @@ def check_sample_next_token(sample_next_token):
              "draw one random number per row")
     passed(name, 13, ["greedy", "T=1", "T=0.5", "T=2", "top_k=1", "top_k=3", "top_k with T", "top_k > V",
                       "large logits", "per-row", "seeded generator", "other seed", "default generator"])
-
-
-def reference_sample_next_token(logits, temperature=1.0, top_k=None, generator=None):
-    """tinytorch's sampler (the one GPT.generate uses) with the exercise's signature."""
-    from ..models.gpt import _sample
-    from ..random import rng_of
-
-    logits = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
-    return _sample(logits, temperature, top_k, rng_of(generator))

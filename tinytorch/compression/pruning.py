@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import grad_mode
 from ..nn.module import Module
+from ..seams import replaced, seam
 from ..tensor import Tensor
 
 
@@ -74,6 +75,28 @@ def _scores(module, name, param):
     return scores
 
 
+@seam("magnitude_prune")
+def magnitude_mask(weight, amount):
+    """Bool mask of `weight` (an array): False for the round(amount * size) entries of smallest
+    |weight| (module 16's magnitude_prune), True elsewhere."""
+    return ~_smallest(np.abs(weight), round(amount * weight.size))
+
+
+@seam("structured_prune")
+def structured_mask(weight, amount, norm=2):
+    """Bool mask of `weight`'s shape that removes the round(amount * rows) rows (dim 0) of
+    smallest L`norm` norm (module 16's structured_prune)."""
+    data = np.abs(np.asarray(weight, dtype=np.float64)).reshape(len(weight), -1)
+    norms = data.max(axis=1) if norm == np.inf else (data ** norm).sum(axis=1) ** (1 / norm)
+    removed = _smallest(norms, round(amount * len(weight)))
+    return np.broadcast_to(~removed.reshape((-1,) + (1,) * (np.ndim(weight) - 1)), np.shape(weight)).copy()
+
+
+def _learners_mask(name, weight, *args):
+    """The mask of the learner's pruning function `name` (tinytorch.mine.use()), as bool."""
+    return np.asarray(replaced[name](weight, *args), dtype=bool)
+
+
 def magnitude_prune(target, amount, scope="layer", name="weight"):
     """Unstructured pruning: zero the `amount` fraction of weights with the smallest |w|.
 
@@ -86,8 +109,10 @@ def magnitude_prune(target, amount, scope="layer", name="weight"):
     _check_amount(amount, op)
     if scope not in ("layer", "global"):
         raise ValueError(f"{op}: scope must be 'layer' or 'global', got {scope!r}")
+    learner = "magnitude_prune" in replaced  # rank by |w| with the learner's function: pruned entries are 0
     if isinstance(target, Tensor):
-        keep = ~_smallest(np.abs(target.data), round(amount * target.data.size))
+        keep = (_learners_mask("magnitude_prune", target.data, amount) if learner
+                else ~_smallest(np.abs(target.data), round(amount * target.data.size)))
         _apply(target, keep)
         return keep
     if not isinstance(target, Module):
@@ -97,12 +122,17 @@ def magnitude_prune(target, amount, scope="layer", name="weight"):
         raise ValueError(f"{op}: {type(target).__name__} has no parameter {name!r} with 2 or more dimensions to prune")
     if scope == "layer":
         return {
-            qualified: _set_mask(module, name, ~_smallest(_scores(module, name, param), round(amount * param.data.size)))
+            qualified: _set_mask(module, name, _learners_mask("magnitude_prune", param.data, amount) if learner
+                                 else ~_smallest(_scores(module, name, param), round(amount * param.data.size)))
             for qualified, module, param in entries
         }
     scores = [_scores(module, name, param) for _, module, param in entries]
     total = sum(s.size for s in scores)
-    pruned = _smallest(np.concatenate([s.reshape(-1) for s in scores]), round(amount * total))
+    if learner:  # global: the learner's function ranks every weight of the model at once
+        flat = np.concatenate([param.data.reshape(-1) for _, _, param in entries])
+        pruned = ~_learners_mask("magnitude_prune", flat, amount)
+    else:
+        pruned = _smallest(np.concatenate([s.reshape(-1) for s in scores]), round(amount * total))
     masks, start = {}, 0
     for (qualified, module, param), s in zip(entries, scores):
         keep = ~pruned[start:start + s.size].reshape(s.shape)
@@ -129,6 +159,10 @@ def structured_prune(module, amount, dim=0, norm=1, name="weight"):
         raise ValueError(f"{op}: norm must be 1, 2 or inf, got {norm!r}")
     dim = dim % param.ndim
     others = tuple(d for d in range(param.ndim) if d != dim)
+    if "structured_prune" in replaced and dim == 0 and norm in (1, 2):  # module 16's: rows, L1 or L2
+        keep = _learners_mask("structured_prune", param.data, amount, norm)
+        removed = ~keep.reshape(param.shape[0], -1).any(axis=1)
+        return _mask_rows(module, name, keep, removed, dim)
     data = np.abs(param.data.astype(np.float64))
     slice_norms = data.max(axis=others) if norm == np.inf else (data ** norm).sum(axis=others) ** (1 / norm)
     old = module._buffers.get(f"{name}_mask")
@@ -138,6 +172,11 @@ def structured_prune(module, amount, dim=0, norm=1, name="weight"):
     shape = [1] * param.ndim
     shape[dim] = -1
     keep = np.broadcast_to(~removed.reshape(shape), param.shape).copy()
+    return _mask_rows(module, name, keep, removed, dim)
+
+
+def _mask_rows(module, name, keep, removed, dim):
+    """Store `keep` as the mask of `name`, and mask the bias of the removed outputs (dim 0)."""
     mask = _set_mask(module, name, keep)
     bias = module._parameters.get("bias")
     if dim == 0 and name == "weight" and bias is not None:

@@ -134,6 +134,8 @@ def public_import(value, alias: str) -> str | None:
     module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if not module or not qualname or "." in qualname or "<" in qualname or module == "__main__":
         return None
+    if module == f"my_tinytorch.{qualname}":  # another of the learner's saved components (see load_source)
+        return f"from tinytorch.mine import {qualname}" + ("" if qualname == alias else f" as {alias}")
     parts = module.split(".")
     for end in range(1, len(parts) + 1):
         candidate = ".".join(parts[:end])
@@ -206,8 +208,6 @@ def build_source(obj, name: str | None = None) -> str:
                             f"imports, functions, classes and plain constants can be saved with it")
 
     include(obj, name)
-    if name != obj.__name__:
-        aliases.append(f"{name} = {obj.__name__}")
     plain = sorted({s for s in imports if s.startswith("import ")})
     grouped = {}  # from-imports of one module on one line
     for statement in sorted({s for s in imports if s.startswith("from ")}):
@@ -222,6 +222,8 @@ def build_source(obj, name: str | None = None) -> str:
     if aliases:
         blocks.append("\n".join(dict.fromkeys(aliases)))
     blocks.append(main.rstrip("\n"))
+    if name != obj.__name__:  # saved under the exercise's name: after the definition it names
+        blocks.append(f"{name} = {obj.__name__}")
     return "\n\n\n".join(block for block in blocks if block) + "\n"
 
 

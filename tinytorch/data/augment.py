@@ -3,6 +3,8 @@ transformation is one vectorized operation over the whole batch, never a loop ov
 
 import numpy as np
 
+from ..seams import replaced, seam
+
 
 def _shifts(values, name, count):
     shifts = np.asarray(values)
@@ -13,6 +15,13 @@ def _shifts(values, name, count):
 
 
 def shift_images(images, dy, dx):
+    """Image n of `images` (N, H, W) moved down by dy[n] rows and right by dx[n] columns (see
+    _shift_images), by the implementation in use (a learner's, module 08, or tinytorch's)."""
+    return replaced.get("shift_images", _shift_images)(images, dy, dx)
+
+
+@seam("shift_images")
+def _shift_images(images, dy, dx):
     """Image n of `images` (N, H, W) moved down by dy[n] rows and right by dx[n] columns
     (negative: up / left), zeros where nothing moved in: out[n, i, j] = images[n, i - dy[n],
     j - dx[n]]. A new array of the input's dtype; the input is left unchanged.

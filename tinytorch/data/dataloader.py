@@ -6,11 +6,13 @@ import warnings
 
 import numpy as np
 
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, numpy_rng
 
 
+@seam("collate")
 def default_collate(batch):
     """Stack a list of samples into a batch, field by field.
 
@@ -98,6 +100,7 @@ def _check_options(dataset, batch_size, shuffle, sampler, batch_sampler, num_wor
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size}")
 
 
+@seam("DataLoader")
 class DataLoader:
     """Iterate over `dataset` in batches of `batch_size` samples, with PyTorch's options.
 
@@ -149,11 +152,16 @@ class DataLoader:
             return len(self.batch_sampler)
         return len(self.sampler)
 
-    def _uses_fast_path(self):
-        # Only when the batch would be exactly what per-sample indexing + default_collate
-        # gives: a subclass overriding __getitem__ (say, to add transforms) takes the slow path.
+    def _collate(self):
+        """collate_fn, else the collate seam's implementation in use (a learner's, module 08)."""
+        return self.collate_fn or replaced.get("collate", default_collate)
+
+    def _uses_fast_path(self, collate):
+        # Only when the batch would be exactly what per-sample indexing + tinytorch's
+        # default_collate gives: a subclass overriding __getitem__ (say, to add transforms), or
+        # another collate, takes the slow path.
         return (
-            self.collate_fn is None
+            getattr(collate, "__wrapped__", collate) is default_collate
             and isinstance(self.dataset, TensorDataset)
             and type(self.dataset).__getitem__ is TensorDataset.__getitem__
         )
@@ -171,8 +179,8 @@ class DataLoader:
             yield from self._iter_batches()
 
     def _iter_batches(self):
-        collate = self.collate_fn or default_collate
-        if not self._uses_fast_path():
+        collate = self._collate()
+        if not self._uses_fast_path(collate):
             for indices in self.batch_sampler:
                 yield collate([self.dataset[int(i)] for i in indices])
             return
@@ -183,7 +191,7 @@ class DataLoader:
             yield [Tensor(t.data[index]) for t in self.dataset.tensors]
 
     def _iter_stream(self):
-        collate = self.collate_fn or default_collate
+        collate = self._collate()
         if self.batch_size is None:
             convert = self.collate_fn or default_convert
             for sample in self.dataset:

@@ -6,6 +6,7 @@ import math
 import warnings
 from abc import ABC, abstractmethod
 
+from ..seams import seam
 from ..tensor import Tensor
 from .sampler import numpy_rng
 
@@ -25,6 +26,7 @@ class Dataset(ABC):
         return ConcatDataset([self, other])
 
 
+@seam("TensorDataset")
 class TensorDataset(Dataset):
     """Samples are slices along the first dimension of each tensor: `ds[i] == (x[i], y[i])`."""
 

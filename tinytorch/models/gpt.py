@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import grad_mode
+from .. import grad_mode, seams
 from ..random import rng_of
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from .. import nn
 from ..nn import functional as F
-from .kv_cache import KVCache
+from ..nn.transformer import forward_cached
 
 
 @dataclass
@@ -35,13 +36,15 @@ class GPT(nn.Module):
         if config.n_embd % config.n_head != 0:
             raise ValueError(f"GPT: n_embd {config.n_embd} is not divisible by n_head {config.n_head}")
         self.config = config
-        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        # The parts the course's exercises implement come through their seams (the learner's
+        # after tinytorch.mine.use()).
+        block = seams.implementation("TransformerBlock")
+        options = {"dropout": config.dropout} if block is nn.TransformerBlock else {}  # the exercise's has none
+        self.wte = seams.implementation("Embedding")(config.vocab_size, config.n_embd)
         self.wpe = nn.LearnedPositionalEmbedding(config.block_size, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(
-            nn.TransformerBlock(config.n_embd, config.n_head, dropout=config.dropout) for _ in range(config.n_layer)
-        )
-        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.blocks = nn.ModuleList(block(config.n_embd, config.n_head, **options) for _ in range(config.n_layer))
+        self.ln_f = seams.implementation("LayerNorm")(config.n_embd)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         if config.tie_weights:
             self.lm_head.weight = self.wte.weight
@@ -55,14 +58,15 @@ class GPT(nn.Module):
                 nn.init.normal_(module.weight, std=0.02)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
-            elif isinstance(module, (nn.Embedding, nn.LearnedPositionalEmbedding)):
+            elif isinstance(module, (nn.Embedding, nn.LearnedPositionalEmbedding)) or module is self.wte:
                 nn.init.normal_(module.weight, std=0.02)
             elif isinstance(module, nn.MultiHeadAttention):
                 nn.init.normal_(module.in_proj_weight, std=0.02)
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
         for block in self.blocks:
             nn.init.normal_(block.attn.out_proj.weight, std=residual_std)
-            nn.init.normal_(block.mlp.proj.weight, std=residual_std)
+            proj = block.mlp.proj if hasattr(block.mlp, "proj") else block.mlp[-1]  # the exercise's: no names
+            nn.init.normal_(proj.weight, std=residual_std)
 
     def num_parameters(self):
         """Number of trainable values (a tied weight counted once)."""
@@ -84,7 +88,7 @@ class GPT(nn.Module):
         offset = kv_caches[0].length if kv_caches else 0
         x = self.drop(self.wpe(self.wte(ids), offset=offset))  # (B, T, C)
         for i, block in enumerate(self.blocks):
-            x = block(x, kv_cache=kv_caches[i] if kv_caches else None)
+            x = forward_cached(block, x, kv_caches[i]) if kv_caches else block(x)
         return self.ln_f(x)
 
     def forward(self, idx, targets=None):
@@ -106,10 +110,17 @@ class GPT(nn.Module):
         return logits, loss
 
     def make_kv_caches(self, batch_size):
-        """One empty KVCache per block, each holding up to block_size positions."""
+        """One empty KVCache per block (through its seam), each holding up to block_size positions."""
         c = self.config
         dtype = self.wte.weight.dtype
-        return [KVCache(batch_size, c.n_head, c.block_size, c.n_embd // c.n_head, dtype) for _ in range(c.n_layer)]
+        cache = seams.implementation("KVCache")
+        return [cache(batch_size, c.n_head, c.block_size, c.n_embd // c.n_head, dtype) for _ in range(c.n_layer)]
+
+    def can_cache(self):
+        """Whether generation can use KV caches: every block has the parts of a pre-norm block
+        (ln1, attn, ln2, mlp), its attention tinytorch's MultiHeadAttention or module 12's."""
+        return all(all(hasattr(b, part) for part in ("ln1", "attn", "ln2", "mlp"))
+                   and (isinstance(b.attn, nn.MultiHeadAttention) or hasattr(b.attn, "q_proj")) for b in self.blocks)
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None, use_cache=True):
         """Append `max_new_tokens` sampled tokens to idx (B, T); returns ids (B, T + max_new_tokens).
@@ -119,7 +130,8 @@ class GPT(nn.Module):
         draws from `generator` (seedable). The context is cropped to the last block_size tokens.
         With `use_cache`, keys and values of earlier positions come from a KV cache; once the
         context is cropped, positions shift, so the cache is rebuilt from the cropped context.
-        Cached and uncached generation give the same tokens.
+        Cached and uncached generation give the same tokens (for blocks tinytorch can cache:
+        see can_cache). Each token is drawn by the sample_next_token seam.
         """
         ids = self._ids(idx, "GPT.generate")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
@@ -130,9 +142,10 @@ class GPT(nn.Module):
             raise ValueError(f"GPT.generate: temperature must be >= 0, got {temperature}")
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
             raise ValueError(f"GPT.generate: top_k must be a positive int or None, got {top_k!r}")
-        rng = rng_of(generator)
         block = self.config.block_size
+        use_cache = use_cache and self.can_cache()
         caches = self.make_kv_caches(ids.shape[0]) if use_cache else None
+        sample = replaced.get("sample_next_token", sample_next_token)
         with grad_mode.no_grad():
             for _ in range(max_new_tokens):
                 if not use_cache:
@@ -144,9 +157,18 @@ class GPT(nn.Module):
                 else:
                     hidden = self._hidden(ids[:, -1:], caches)
                 logits = self.lm_head(hidden[:, -1]).data  # (B, V)
-                next_ids = _sample(logits, temperature, top_k, rng)  # (B,)
+                next_ids = np.asarray(sample(logits, temperature, top_k, generator), dtype=np.int64)  # (B,)
                 ids = np.concatenate([ids, next_ids[:, None]], axis=1)
         return Tensor(ids)
+
+
+@seam("sample_next_token")
+def sample_next_token(logits, temperature=1.0, top_k=None, generator=None):
+    """One token id per row of logits (B, V): the argmax when temperature is 0, else a draw
+    from softmax(logits / temperature) over the top_k largest (all when None), with the
+    randomness of `generator` (tinytorch's default one when None)."""
+    logits = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
+    return _sample(logits, temperature, top_k, rng_of(generator))
 
 
 def _sample(logits, temperature, top_k, rng):

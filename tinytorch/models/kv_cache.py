@@ -7,6 +7,8 @@ the rest from here, turning O(T^2) work per sequence into O(T).
 
 import numpy as np
 
+from ..seams import seam
+
 
 def kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.float32):
     """Bytes of the keys and values of every layer for `seq_len` positions, without allocating:
@@ -14,6 +16,7 @@ def kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.floa
     return 2 * n_layer * batch_size * n_head * seq_len * head_dim * np.dtype(dtype).itemsize
 
 
+@seam("KVCache")
 class KVCache:
     """Preallocated keys and values of one attention layer: (B, H, max_len, D) each.
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import grad_mode
-from ..optim import AdamW
+from .. import grad_mode, seams
 from ..random import manual_seed
 from ..tensor import Tensor
 from ..datasets import sequences
@@ -57,7 +56,7 @@ def train_sequence_model(task, train, test, n_embd=32, n_layer=2, n_head=4, step
     config = GPTConfig(vocab_size=task.vocab_size, block_size=task.seq_len, n_layer=n_layer,
                        n_head=n_head, n_embd=n_embd)
     model = GPT(config)
-    optimizer = AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    optimizer = seams.implementation("AdamW")(model.parameters(), lr=lr, weight_decay=0.0)
     inputs, targets = train
     order = np.random.default_rng(seed).integers(0, len(inputs), size=(steps, batch_size))  # (steps, B)
     losses = []

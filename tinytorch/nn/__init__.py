@@ -12,6 +12,7 @@ from .embedding import Embedding, SinusoidalPositionalEncoding, LearnedPositiona
 from .attention import MultiHeadAttention
 from .multihead import MultiheadAttention
 from .conv import Conv2d
+from . import im2col  # noqa: F401  (declares module 09's convolution seams)
 from .conv1d import Conv1d
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

@@ -24,7 +24,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     out = np.where(positive, x, x * negative_slope).astype(x.dtype)
 
     def backward(g):
-        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
             return differentiable.masked(g, np.where(positive, 1.0, negative_slope))
         return (np.where(positive, g, g * negative_slope).astype(g.dtype),)
 

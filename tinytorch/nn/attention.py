@@ -12,6 +12,7 @@ from .. import grad_mode
 from ..kernels import mm
 from ..random import rng_of
 from ..ops._common import _unbroadcast
+from ..seams import learners, replaced, seam
 from ..tensor import Tensor
 from . import init
 from .linear import Linear, linear, linear_array
@@ -158,7 +159,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     1/sqrt(D). A bool `attn_mask` marks with True the scores that take part in attention; a
     float one is added to the scores. `is_causal=True` lets query i see keys 0..i only.
     Dropout (probability `dropout_p`) is applied to the attention weights.
+    The seam's implementation in use (module 12's exercise, once `tinytorch.mine.use()` puts
+    the learner's in) runs the calls its interface covers: no dropout, the default scale.
     """
+    mine = replaced.get("scaled_dot_product_attention")
+    if mine is None or dropout_p or scale is not None or generator is not None:
+        return _scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale, generator)
+    return mine(query, key, value, attn_mask=attn_mask, is_causal=is_causal)
+
+
+@seam("scaled_dot_product_attention")
+def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                  generator=None):
+    """tinytorch's scaled_dot_product_attention: one fused node (forward and backward kernels)."""
     op = "scaled_dot_product_attention"
     shape = _scores_shape(query, key, value, op)
     _check_dropout(dropout_p, op)
@@ -180,8 +193,14 @@ def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None):
 
 # ---------------------------------------------------------------------- multi-head attention
 
+@seam("MultiHeadAttention")
 class MultiHeadAttention(Module):
     """Multi-head attention with PyTorch's `nn.MultiheadAttention` parameters and call.
+
+    The call module 12's exercise implements too (with q_proj, k_proj, v_proj, out_proj
+    instead of the packed projection): `MultiHeadAttention(embed_dim, num_heads)`, then
+    `attn(query, key, value, key_padding_mask=None, need_weights=True, is_causal=False)`
+    -> (output, weights or None). TransformerBlock builds its attention through that seam.
 
     Parameters: `in_proj_weight` (3E, E) stacking the query, key and value projections,
     `in_proj_bias` (3E,), and `out_proj` (Linear E -> E), so weights copy to and from PyTorch.
@@ -254,9 +273,9 @@ class MultiHeadAttention(Module):
             scores_shape = (batch, self.num_heads, length, source)
             mask = self._mask(attn_mask, key_padding_mask, is_causal, scores_shape)
             if self_attention:
-                output, weights = self._packed(query, mask, dropout_p)
+                output, weights = self._packed(query, mask, dropout_p, need_weights)
             else:
-                output, weights = self._separate(query, key, value, mask, dropout_p)
+                output, weights = self._separate(query, key, value, mask, dropout_p, need_weights)
         output = self.out_proj(output)  # (B, L, E)
         if not self.batch_first:
             output = output.transpose(0, 1)
@@ -290,10 +309,14 @@ class MultiHeadAttention(Module):
             additive = np.where(_causal(length, source), additive, -np.inf).astype(additive.dtype)
         return additive
 
-    def _packed(self, x, mask, dropout_p):
+    def _packed(self, x, mask, dropout_p, need_weights=True):
         """Self-attention: one (B, T, E) @ (E, 3E) projection, then one fused attention node."""
         qkv = linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3E)
         batch, length, _ = qkv.shape
+        if replaced and not dropout_p and learners("scaled_dot_product_attention"):
+            e = self.embed_dim
+            q, k, v = (self._split_heads(qkv[:, :, i * e:(i + 1) * e]) for i in range(3))  # (B, H, T, D)
+            return self._through_seam(q, k, v, mask, need_weights)
         heads, size, scale = self.num_heads, self.head_dim, 1.0 / math.sqrt(self.head_dim)
         # views (B, H, T, D) into the packed projections: no copies
         split = qkv.data.reshape(batch, length, 3, heads, size).transpose(2, 0, 3, 1, 4)
@@ -312,7 +335,7 @@ class MultiHeadAttention(Module):
         shown = weights if keep is None else weights * keep  # PyTorch reports the weights after dropout
         return Tensor._result(merged, (qkv,), backward, "MultiHeadAttentionBackward"), shown
 
-    def _separate(self, query, key, value, mask, dropout_p):
+    def _separate(self, query, key, value, mask, dropout_p, need_weights=True):
         """Attention with distinct query, key and value inputs (e.g. cross-attention)."""
         e = self.embed_dim
         w, b = self.in_proj_weight, self.in_proj_bias
@@ -321,8 +344,18 @@ class MultiHeadAttention(Module):
             for i, x in enumerate((query, key, value))
         ]
         q, k, v = (self._split_heads(t) for t in projected)  # (B, H, T, D)
+        if replaced and not dropout_p and learners("scaled_dot_product_attention"):
+            return self._through_seam(q, k, v, mask, need_weights)
         out, weights = _attention(q, k, v, mask, dropout_p, 1.0 / math.sqrt(self.head_dim))
         return out.transpose(1, 2).reshape(query.shape[0], query.shape[1], e), weights
+
+    def _through_seam(self, q, k, v, mask, need_weights):
+        """Attention of the heads q, k, v (B, H, T, D) by the scaled_dot_product_attention in use
+        (the learner's after tinytorch.mine.use()); (merged output (B, L, E), weights or None)."""
+        batch, _, length, _ = q.shape
+        out = replaced["scaled_dot_product_attention"](q, k, v, attn_mask=None if mask is None else Tensor(mask))
+        weights = _attention_weights(q.data, k.data, mask, 1.0 / math.sqrt(self.head_dim)) if need_weights else None
+        return out.transpose(1, 2).reshape(batch, length, self.embed_dim), weights
 
     def _split_heads(self, x):
         batch, length, _ = x.shape
@@ -337,17 +370,25 @@ class MultiHeadAttention(Module):
         qkv = linear_array(x.data, self.in_proj_weight.data, _data(self.in_proj_bias))  # (B, T, 3E)
         batch, length, _ = qkv.shape
         split = qkv.reshape(batch, length, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
-        start = cache.length
-        keys, values = cache.append(split[1], split[2])  # (B, H, start + T, D)
-        mask = _causal(length, start + length, offset=start) if is_causal and length > 1 else None
-        out, weights, _ = _attention_forward(split[0], keys, values, mask, 1.0 / math.sqrt(self.head_dim), 0.0)
-        return Tensor._constant(out.transpose(0, 2, 1, 3).reshape(batch, length, self.embed_dim)), weights
+        out, weights = cached_attention(split[0], split[1], split[2], cache, is_causal)
+        return Tensor._constant(out), weights
 
     def extra_repr(self):
         return (
             f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
             f"bias={self.in_proj_bias is not None}, batch_first={self.batch_first}"
         )
+
+
+def cached_attention(q, k, v, cache, is_causal=True):
+    """Attention of the new positions' heads q, k, v (B, H, T, D) over the positions stored in
+    `cache` and themselves, after appending k and v to it: (merged output (B, T, H*D), weights)."""
+    batch, heads, length, size = q.shape
+    start = cache.length
+    keys, values = cache.append(k, v)  # (B, H, start + T, D)
+    mask = _causal(length, start + length, offset=start) if is_causal and length > 1 else None
+    out, weights, _ = _attention_forward(q, keys, values, mask, 1.0 / math.sqrt(size), 0.0)
+    return out.transpose(0, 2, 1, 3).reshape(batch, length, heads * size), weights
 
 
 def _data(tensor):

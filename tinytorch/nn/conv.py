@@ -13,6 +13,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import mm
+from .. import seams
+from ..seams import replaced
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -94,12 +96,74 @@ def _col2im(grad_cols, padded_shape, stride, dilation, pads):
     return np.ascontiguousarray(_unpad(grad, pads).transpose(1, 0, 2, 3))  # (N, C, H, W)
 
 
+# ---------------------------------------------------------------------- the course's exercises
+# Module 09's functions on NumPy arrays (declared in nn/im2col.py, with its interfaces: square
+# kernels' stride and padding as ints). tinytorch calls them through these seams only when
+# one is replaced (tinytorch.mine.use()), for convolutions they cover: groups=1, no dilation,
+# the same stride and padding on both axes; otherwise its fused convolution above runs.
+
+CONV_SEAMS = ("im2col", "col2im", "conv2d_im2col", "conv2d_backward")
+
+
+def _in_use(name):
+    """The implementation in use for the seam `name` (declared in nn/im2col.py)."""
+    return replaced.get(name) or seams.tinytorch(name)
+
+
+def _conv_through_seams(x, weight, bias, stride, padding):
+    """The convolution through the exercises' seams: (out (N, O, Ho, Wo), backward g -> grads)."""
+    w, b = weight.data, None if bias is None else bias.data
+    out = np.asarray(_in_use("conv2d_im2col")(x, w, b, stride, padding), dtype=x.dtype)
+
+    def backward(g):
+        grad_x, grad_w, grad_b = _in_use("conv2d_backward")(g, x, w, stride, padding)
+        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
+
+    return out, backward
+
+
 def _batched(input, op):
     """(N, C, H, W) array for a 4-D input or a 3-D (C, H, W) one, and whether it was batched."""
     check_input(input, op)
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
     return (input.data, True) if input.ndim == 4 else (input.data[None], False)
+
+
+def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
+    """tinytorch's convolution of x (N, C, H, W): (out (N, O, Ho, Wo), backward g -> grads)."""
+    O, Cg, kh, kw = weight.shape
+    N, C = x.shape[:2]
+    G, Og, K = groups, O // groups, Cg * kh * kw
+    xp = _pad(x, pads)
+    windows = _windows(xp, (kh, kw), stride, dilation, op)  # (N, C, Ho, Wo, kh, kw)
+    Ho, Wo = windows.shape[2:4]
+    # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
+    # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(G, K, N * Ho * Wo)  # (G, K, N*Ho*Wo)
+    w = weight.data.reshape(G, Og, K)  # (G, Og, K)
+    out_cols = mm(w, cols).reshape(O, N, Ho, Wo)  # (O, N, Ho, Wo)
+    # Back to (N, O, Ho, Wo) in a new C-contiguous array (the bias add does the copy), so the
+    # layers after this one (ReLU, pooling, the next conv) get contiguous memory.
+    out = np.empty((N, O, Ho, Wo), dtype=out_cols.dtype)
+    if bias is not None:
+        np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out)
+    else:
+        np.copyto(out, out_cols.transpose(1, 0, 2, 3))
+
+    def backward(g):
+        g_cols = g.transpose(1, 0, 2, 3).reshape(G, Og, N * Ho * Wo)  # (G, Og, N*Ho*Wo)
+        grad_x = grad_w = grad_b = None
+        if input.requires_grad:
+            grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
+            grad_x = _col2im(grad_cols.reshape(C, kh, kw, N, Ho, Wo), xp.shape, stride, dilation, pads)
+        if weight.requires_grad:
+            grad_w = mm(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
+        if bias is not None and bias.requires_grad:
+            grad_b = g.sum(axis=(0, 2, 3))
+        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
+
+    return out, backward
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _op="conv2d"):
@@ -130,39 +194,20 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     dilation = _pair(dilation, "dilation", op, 1)
     pads = _padding(padding, (kh, kw), dilation, stride, op)
 
-    G, Og, K = groups, O // groups, Cg * kh * kw
-    xp = _pad(x, pads)
-    windows = _windows(xp, (kh, kw), stride, dilation, op)  # (N, C, Ho, Wo, kh, kw)
-    Ho, Wo = windows.shape[2:4]
-    # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
-    # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
-    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(G, K, N * Ho * Wo)  # (G, K, N*Ho*Wo)
-    w = weight.data.reshape(G, Og, K)  # (G, Og, K)
-    out_cols = mm(w, cols).reshape(O, N, Ho, Wo)  # (O, N, Ho, Wo)
-    # Back to (N, O, Ho, Wo) in a new C-contiguous array (the bias add does the copy), so the
-    # layers after this one (ReLU, pooling, the next conv) get contiguous memory.
-    out = np.empty((N, O, Ho, Wo), dtype=out_cols.dtype)
-    if bias is not None:
-        np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out)
-    else:
-        np.copyto(out, out_cols.transpose(1, 0, 2, 3))
-
-    def backward(g):
-        g = g if batched else g[None]  # (N, O, Ho, Wo)
-        g_cols = g.transpose(1, 0, 2, 3).reshape(G, Og, N * Ho * Wo)  # (G, Og, N*Ho*Wo)
-        grad_x = grad_w = grad_b = None
-        if input.requires_grad:
-            grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, N*Ho*Wo)
-            grad_x = _col2im(grad_cols.reshape(C, kh, kw, N, Ho, Wo), xp.shape, stride, dilation, pads)
-            grad_x = grad_x if batched else grad_x[0]
-        if weight.requires_grad:
-            grad_w = mm(g_cols, cols.transpose(0, 2, 1)).reshape(O, Cg, kh, kw)  # (G, Og, K)
-        if bias is not None and bias.requires_grad:
-            grad_b = g.sum(axis=(0, 2, 3))
-        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
-
     parents = (input, weight) if bias is None else (input, weight, bias)
-    return Tensor._result(out if batched else out[0], parents, backward, "ConvolutionBackward")
+    square = stride[0] == stride[1] and pads[0] == pads[1] and pads[0][0] == pads[0][1]
+    # any() over a list: every seam the convolution covers is noted as used, yours or not
+    if replaced and groups == 1 and dilation == (1, 1) and square and any([seams.learners(n) for n in CONV_SEAMS]):
+        out, backward = _conv_through_seams(x, weight, bias, stride[0], pads[0][0])
+    else:
+        out, backward = _conv(input, x, weight, bias, stride, dilation, pads, groups, op)
+
+    def backward_batched(g):
+        grads = backward(g if batched else g[None])  # (N, O, Ho, Wo)
+        grad_x = grads[0] if grads[0] is None or batched else grads[0][0]
+        return (grad_x, *grads[1:])
+
+    return Tensor._result(out if batched else out[0], parents, backward_batched, "ConvolutionBackward")
 
 
 class Conv2d(Module):

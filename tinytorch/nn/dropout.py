@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..random import rng_of
+from ..seams import seam
 from ..tensor import Tensor
 from .module import Module, check_input
 
@@ -26,6 +27,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     return Tensor._result(x * mask, (input,), lambda g: (g * mask,), "DropoutBackward")
 
 
+@seam("Dropout")
 class Dropout(Module):
     """Dropout in training mode, identity in eval mode (`model.eval()`)."""
 

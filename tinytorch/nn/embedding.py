@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -39,6 +40,13 @@ def _scatter_rows(grad_rows, ids, num_rows):
     return out
 
 
+@seam("scatter_add_rows")
+def scatter_add_rows(grad, ids, num_rows):
+    """The (num_rows, D) gradient of a lookup of `ids` (*) given the output's gradient grad
+    (*, D): row r is the sum of the grad rows whose id is r (module 11's exercise)."""
+    return _scatter_rows(grad.reshape(-1, grad.shape[-1]), ids.reshape(-1), num_rows)
+
+
 def embedding(input, weight, padding_idx=None):
     """Rows of `weight` (num_embeddings, D) picked by integer `input` (*) -> (*, D).
 
@@ -56,8 +64,7 @@ def _lookup(input, weight, padding_idx, op):
     out = weight.data[ids]  # (*, D)
 
     def backward(g):
-        flat_ids = ids.reshape(-1)
-        grad = _scatter_rows(g.reshape(-1, dim), flat_ids, num)
+        grad = replaced.get("scatter_add_rows", scatter_add_rows)(g, ids, num)  # (num, D)
         if padding_idx is not None:
             grad[padding_idx] = 0
         return (grad,)
@@ -65,6 +72,7 @@ def _lookup(input, weight, padding_idx, op):
     return Tensor._result(out, (weight,), backward, "EmbeddingBackward")
 
 
+@seam("Embedding")
 class Embedding(Module):
     """A table of `num_embeddings` learned vectors of size `embedding_dim`, indexed by id.
 
@@ -115,6 +123,7 @@ def _positions(module, x, offset):
     return length
 
 
+@seam("sinusoidal_positions")
 def sinusoidal_table(max_len, d_model, dtype=np.float32):
     """(max_len, d_model): sin on even, cos on odd features, wavelengths 2pi..10000*2pi."""
     position = np.arange(max_len, dtype=np.float64)[:, None]  # (L, 1)
@@ -135,7 +144,8 @@ class SinusoidalPositionalEncoding(Module):
     def __init__(self, max_len, d_model):
         super().__init__()
         self.max_len, self.d_model = max_len, d_model
-        self.register_buffer("pe", Tensor(sinusoidal_table(max_len, d_model)))
+        table = replaced.get("sinusoidal_positions", sinusoidal_table)(max_len, d_model)
+        self.register_buffer("pe", Tensor(np.asarray(getattr(table, "data", table), dtype=np.float32)))
 
     def forward(self, x, offset=0):
         """x + pe[offset:offset + T]; `offset` is the position of x's first element."""

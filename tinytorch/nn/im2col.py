@@ -7,6 +7,8 @@ Below both course layers that use them: the formulations compared in module 18
 
 import numpy as np
 
+from ..kernels import mm
+from ..seams import replaced, seam
 from .conv import _col2im, _pair
 
 
@@ -61,3 +63,44 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     per_position = cols.reshape(n, hout, wout, c, kh, kw).transpose(3, 4, 5, 0, 1, 2)  # (C, kh, kw, N, Hout, Wout)
     # the scatter Conv2d's backward does: one strided add per kernel position
     return _col2im(per_position, (n, c, h + 2 * ph, w + 2 * pw), (sh, sw), (1, 1), ((ph, ph), (pw, pw)))
+
+
+# ---------------------------------------------------------------------- the course's exercises
+# Module 09's interfaces (square kernels' stride and padding as ints), the seams nn.Conv2d runs
+# through once tinytorch.mine.use() puts a learner's in (see nn.conv._conv_through_seams).
+
+@seam("im2col")
+def im2col_rows(x, kh, kw, stride=1, padding=0):
+    """x (N, C, H, W) -> (N*Ho*Wo, C*kh*kw): one row per output pixel, in (n, i, j) order, one
+    column per window entry, in (c, a, b) order."""
+    return im2col(x, (kh, kw), stride, padding)[0]
+
+
+@seam("col2im")
+def col2im_rows(cols, x_shape, kh, kw, stride=1, padding=0):
+    """The adjoint of im2col_rows: every entry of cols (N*Ho*Wo, C*kh*kw) added onto the pixel
+    of an x_shape (N, C, H, W) input it came from (overlaps add up, padding is dropped)."""
+    return col2im(cols, x_shape, (kh, kw), stride, padding)
+
+
+@seam("conv2d_im2col")
+def conv2d_im2col(x, weight, bias=None, stride=1, padding=0):
+    """The convolution of x (N, C, H, W) with weight (O, C, kh, kw): im2col, one matrix product."""
+    O, _, kh, kw = weight.shape
+    N, _, H, W = x.shape
+    rows = replaced.get("im2col", im2col_rows)(x, kh, kw, stride, padding)  # (N*Ho*Wo, C*kh*kw)
+    out = mm(rows, weight.reshape(O, -1).T)  # (N*Ho*Wo, O)
+    Ho, Wo = conv_output_size(H, W, (kh, kw), stride, padding, "conv2d_im2col")
+    out = out.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)  # (N, O, Ho, Wo)
+    return np.ascontiguousarray(out) if bias is None else out + bias.reshape(O, 1, 1)
+
+
+@seam("conv2d_backward")
+def conv2d_backward(grad, x, weight, stride=1, padding=0):
+    """grad (N, O, Ho, Wo) of conv2d_im2col's output -> (grad_x, grad_weight, grad_bias)."""
+    O, _, kh, kw = weight.shape
+    rows = replaced.get("im2col", im2col_rows)(x, kh, kw, stride, padding)  # (P, K)
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, O)  # (P, O)
+    grad_weight = mm(g.T, rows).reshape(weight.shape)
+    grad_x = replaced.get("col2im", col2im_rows)(mm(g, weight.reshape(O, -1)), x.shape, kh, kw, stride, padding)
+    return grad_x, grad_weight, grad.sum(axis=(0, 2, 3))

@@ -9,6 +9,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..seams import seam
 from ..tensor import Tensor
 from .. import grad_mode
 from .hooks import add_hook, parse_to, run_with_hooks
@@ -385,6 +386,7 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
+@seam("Sequential")
 class Sequential(Module):
     """Chain of modules applied in order: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))`.
 

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ..seams import seam
 from ..tensor import Tensor
 from .module import Module, Parameter, check_input
 
@@ -255,6 +256,7 @@ class BatchNorm2d(_BatchNorm):
     expected_layout = "4-D (N, C, H, W)"
 
 
+@seam("LayerNorm")
 class LayerNorm(Module):
     """Layer normalization over the last dims given by normalized_shape, with per-element affine."""
 

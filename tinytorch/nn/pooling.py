@@ -6,6 +6,7 @@ one strided add per kernel position (see conv._col2im), never a loop over pixels
 
 import numpy as np
 
+from ..seams import learners, replaced, seam
 from ..tensor import Tensor
 from .conv import _batched, _kernel_slices, _pad, _pair, _unpad, _windows
 from .module import Module
@@ -42,9 +43,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise NotImplementedError(f"{op}: return_indices=True is not supported")
     _check_floating(x, op)
     kernel, stride, padding, dilation = _pool_geometry(kernel_size, stride, padding, dilation, ceil_mode, op)
+    square = kernel[0] == kernel[1] and stride[0] == stride[1]
+    if replaced and square and padding == (0, 0) and dilation == (1, 1) and any([learners(n) for n in POOL_SEAMS]):
+        out, backward = _max_pool_through_seams(x, kernel[0], stride[0], op)
+    else:
+        out, backward = _max_pool(x, kernel, stride, padding, dilation, op)
+
+    def backward_batched(g):
+        grad = backward(g if batched else g[None])  # (N, C, H, W)
+        return (grad if batched else grad[0],)
+
+    return Tensor._result(out if batched else out[0], (input,), backward_batched, "MaxPool2DBackward")
+
+
+def _max_pool(x, kernel, stride, padding, dilation, op):
+    """tinytorch's max pooling of x (N, C, H, W): (out (N, C, Ho, Wo), backward g -> grad_x)."""
     tiles = stride == kernel and padding == (0, 0) and dilation == (1, 1)
     if tiles and x.shape[2] >= kernel[0] and x.shape[3] >= kernel[1]:
-        return _max_pool_tiles(input, x, kernel, batched)
+        return _max_pool_tiles(x, kernel)
     pads = ((padding[0],) * 2, (padding[1],) * 2)
     xp = _pad(x, pads, value=-np.inf)
     N, C, Ho, Wo = _windows(xp, kernel, stride, dilation, op).shape[:4]
@@ -60,14 +76,46 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         np.copyto(arg, k, where=positions[k] == out)
 
     def backward(g):
-        g = g if batched else g[None]
         grad = np.zeros(xp.shape, dtype=x.dtype)
         for k, (_, _, (rows, cols)) in enumerate(slices):
             grad[:, :, rows, cols] += np.where(arg == k, g, 0)
-        grad = _unpad(grad, pads)
-        return (grad if batched else grad[0],)
+        return _unpad(grad, pads)
 
-    return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")
+    return out, backward
+
+
+# ---------------------------------------------------------------------- the course's exercises
+# Module 09's max pooling on NumPy arrays, with its interface (square windows, no padding).
+# tinytorch calls them through these seams only when one is replaced (tinytorch.mine.use());
+# otherwise, and for pooling they do not cover, _max_pool above runs.
+
+POOL_SEAMS = ("max_pool2d", "max_pool2d_backward")
+
+
+@seam("max_pool2d")
+def max_pool2d_forward(x, kernel_size, stride=None):
+    """x (N, C, H, W) -> (N, C, Ho, Wo): the maximum of each kernel_size x kernel_size window."""
+    stride = stride or kernel_size
+    return _max_pool(x, (kernel_size,) * 2, (stride,) * 2, (0, 0), (1, 1), "max_pool2d")[0]
+
+
+@seam("max_pool2d_backward")
+def max_pool2d_backward(grad, x, kernel_size, stride=None):
+    """grad (N, C, Ho, Wo) -> grad_x (N, C, H, W): each window's gradient to its first maximum."""
+    stride = stride or kernel_size
+    return _max_pool(x, (kernel_size,) * 2, (stride,) * 2, (0, 0), (1, 1), "max_pool2d_backward")[1](grad)
+
+
+def _max_pool_through_seams(x, kernel_size, stride, op):
+    """Max pooling through the exercises' seams: (out, backward g -> grad_x)."""
+    if x.shape[2] < kernel_size or x.shape[3] < kernel_size:
+        _windows(x, (kernel_size,) * 2, (stride,) * 2, (1, 1), op)  # raises the usual error
+    out = np.asarray(replaced.get("max_pool2d", max_pool2d_forward)(x, kernel_size, stride), dtype=x.dtype)
+
+    def backward(g):
+        return replaced.get("max_pool2d_backward", max_pool2d_backward)(g, x, kernel_size, stride)
+
+    return out, backward
 
 
 def _running_max(arrays):
@@ -80,7 +128,7 @@ def _running_max(arrays):
     return out
 
 
-def _max_pool_tiles(input, x, kernel, batched):
+def _max_pool_tiles(x, kernel):
     """max_pool2d when the windows tile the input (stride = kernel, no padding, no dilation),
     as in nearly every CNN: no window view, no index array, no scatter-add.
 
@@ -91,7 +139,7 @@ def _max_pool_tiles(input, x, kernel, batched):
     (kh, kw), (H, W) = kernel, x.shape[2:]
     Ho, Wo = H // kh, W // kw
     if (kh, kw) == (2, 2):
-        return _max_pool_2x2(input, x, batched)
+        return _max_pool_2x2(x)
 
     def at(array, i, j):  # (N, C, Ho, Wo): offset (i, j) of every window, a strided view
         return array[:, :, i:Ho * kh:kh, j:Wo * kw:kw]
@@ -100,8 +148,7 @@ def _max_pool_tiles(input, x, kernel, batched):
     row_max = _running_max([x[:, :, i:Ho * kh:kh, :Wo * kw] for i in range(kh)])  # (N, C, Ho, Wo*kw)
     out = _running_max([row_max[:, :, :, j::kw] for j in range(kw)])  # (N, C, Ho, Wo)
 
-    def backward(g):
-        g = g if batched else g[None]  # (N, C, Ho, Wo)
+    def backward(g):  # g (N, C, Ho, Wo)
         covered = H == Ho * kh and W == Wo * kw
         grad = np.empty(x.shape, dtype=x.dtype) if covered else np.zeros(x.shape, dtype=x.dtype)
         # Each window's gradient goes to its first maximum in row-major order (PyTorch's tie
@@ -121,13 +168,13 @@ def _max_pool_tiles(input, x, kernel, batched):
                 np.greater(pick, taken, out=pick)  # a maximum here, and not served before
                 taken |= pick
             np.multiply(g, pick.view(np.uint8), out=at(grad, i, j))  # see kernels.masked
-        return (grad if batched else grad[0],)
+        return grad
 
-    return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")
+    return out, backward
 
 
-def _max_pool_2x2(input, x, batched):
-    """2x2 tiles of x (N, C, H, W). Window [[a, b], [c, d]]: per column the lower row wins only
+def _max_pool_2x2(x):
+    """2x2 tiles of x (N, C, H, W): (out, backward g -> grad_x). Window [[a, b], [c, d]]: per column the lower row wins only
     when strictly greater, then the right column wins when strictly greater, or on a tie when
     its winner sits in an earlier row (b == c beats c): the first maximum in row-major order,
     PyTorch's rule. A window whose maximum is NaN routes its gradient to its first cell."""
@@ -148,8 +195,7 @@ def _max_pool_2x2(input, x, batched):
         lower[..., 0::2][nan] = False
     rows, cols = lower.view(np.uint8), take_right.view(np.uint8)
 
-    def backward(g):
-        g = g if batched else g[None]  # (N, C, Ho, Wo)
+    def backward(g):  # g (N, C, Ho, Wo)
         per_column = np.empty((N, C, Ho, Wo, 2), dtype=g.dtype)  # g on each window's winning column
         np.multiply(g, cols, out=per_column[..., 1])
         np.subtract(g, per_column[..., 1], out=per_column[..., 0])  # g or 0, exactly
@@ -158,9 +204,9 @@ def _max_pool_2x2(input, x, batched):
         grad = np.empty(x.shape, dtype=x.dtype) if covered else np.zeros(x.shape, dtype=x.dtype)
         np.multiply(per_column, rows, out=grad[:, :, 1:2 * Ho:2, :2 * Wo])
         np.subtract(per_column, grad[:, :, 1:2 * Ho:2, :2 * Wo], out=grad[:, :, 0:2 * Ho:2, :2 * Wo])
-        return (grad if batched else grad[0],)
+        return grad
 
-    return Tensor._result(out if batched else out[0], (input,), backward, "MaxPool2DBackward")
+    return out, backward
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,

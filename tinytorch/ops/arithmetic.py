@@ -43,11 +43,11 @@ _POW = versions.SavingOp("PowBackward", saves=(0, 1), saves_output=True)
 
 
 def _negated(g):
-    return differentiable.neg(g) if type(g) is not np.ndarray else (-g,)
+    return differentiable.neg(g) if not isinstance(g, (np.ndarray, np.generic)) else (-g,)
 
 
 def _unchanged(g):
-    return differentiable.same(g) if type(g) is not np.ndarray else (g,)
+    return differentiable.same(g) if not isinstance(g, (np.ndarray, np.generic)) else (g,)
 
 
 class ArithmeticOps:
@@ -91,7 +91,7 @@ class ArithmeticOps:
         out, _, _ = self._elementwise(other, np.add, "add")
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.add(g, self, other)
             mine = replaced.get("add_backward")
             if mine is not None:
@@ -107,7 +107,7 @@ class ArithmeticOps:
         out, _, _ = self._elementwise(other, np.subtract, "sub")
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.add(g, self, other, sign=-1)
             return (
                 _unbroadcast(g, self.shape) if self._requires_grad else None,
@@ -121,7 +121,7 @@ class ArithmeticOps:
         out, a, b = self._elementwise(other, np.multiply, "mul")
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.mul(g, self, other)
             mine = replaced.get("mul_backward")
             if mine is not None:
@@ -135,7 +135,7 @@ class ArithmeticOps:
         out, a, b = self._elementwise(other, np.divide, "div")
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.div(g, self, other)
             grad_a = grad_b = None
             if self._requires_grad:
@@ -153,7 +153,7 @@ class ArithmeticOps:
         out, a, p = self._elementwise(exponent, _power, "pow")
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.power(g, self, exponent)
             grad_a = grad_p = None
             if self._requires_grad:

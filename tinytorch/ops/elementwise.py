@@ -9,7 +9,11 @@ from .. import tensor  # circular on purpose: tensor.py builds Tensor from this 
 from .. import versions
 from ..seams import replaced, seam
 from . import differentiable
-from ._common import _floating, _gelu_parts, _normalize_dim, _normalize_dims, _result_type, _unbroadcast
+from ._common import (
+    _floating, _gelu_parts, _normalize_dim, _normalize_dims, _result_type, _unbroadcast, forward_value,
+)
+
+_GELU_C = math.sqrt(2.0 / math.pi)
 
 
 @seam("relu_backward")
@@ -42,6 +46,93 @@ _LOG, _ABS, _SIN, _COS, _RELU, _GELU = (
 )
 
 
+# The activations' forward values, with the exercises' interface (module 02: a Tensor in, a
+# Tensor out, no graph). Tensor.relu() etc. compute the value with the implementation in use
+# and record the graph node with the backward rule (the *_backward seams, module 05).
+
+@seam("relu")
+def relu(x):
+    """max(x, 0) elementwise."""
+    return tensor.Tensor(kernels.relu(x.data))
+
+
+def _sigmoid(x):
+    # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
+    x = _floating(x)
+    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+@seam("sigmoid")
+def sigmoid(x):
+    """1 / (1 + exp(-x)) elementwise, without overflow."""
+    return tensor.Tensor(_sigmoid(x.data))
+
+
+@seam("tanh")
+def tanh(x):
+    """Hyperbolic tangent elementwise."""
+    return tensor.Tensor(np.tanh(_floating(x.data)))
+
+
+def _gelu_tanh_inner(x):
+    """tanh(c * (x + 0.044715 x^3)) of the tanh-approximated GELU (x at least 1-d), in place
+    steps: GELU sits on the largest activations of a transformer, and fresh temporaries for
+    every step cost about a third more time (x**3 would be ~100x slower than x * x * x)."""
+    inner = x * x
+    inner *= 0.044715
+    inner += 1.0
+    inner *= x
+    inner *= _GELU_C
+    np.tanh(inner, out=inner)
+    return inner
+
+
+def _gelu_tanh_from_inner(x, inner):
+    out = inner + 1.0
+    out *= x
+    out *= 0.5  # 0.5 x (1 + inner)
+    return out
+
+
+@seam("gelu")
+def gelu(x):
+    """GELU with the tanh approximation (as in GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    data = np.atleast_1d(x.data)
+    return tensor.Tensor(_gelu_tanh_from_inner(data, _gelu_tanh_inner(data)).reshape(x.shape))
+
+
+def _softmax(x, axis):
+    """softmax of the array x along a non-empty axis; in place after the first subtraction:
+    attention scores are the largest arrays of a transformer step, and fresh temporaries cost
+    more than the arithmetic."""
+    out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    np.exp(out, out=out)
+    out /= np.add.reduce(out, axis=axis, keepdims=True)
+    return out
+
+
+@seam("softmax")
+def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along dim, without overflow."""
+    return tensor.Tensor(_softmax(x.data, _normalize_dim(dim, x.ndim, "softmax")))
+
+
+@seam("log_softmax")
+def log_softmax(x, dim=-1):
+    """x - logsumexp(x) along dim, stable for any logits (records its graph node, like the
+    exercise of module 04, which is built from Tensor operations)."""
+    axis = _normalize_dim(dim, x.ndim, "log_softmax")
+    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.log_softmax(g, x, axis)
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    return x._result(out, (x,), backward, _LOG_SOFTMAX)
+
+
 class ElementwiseOps:
     """Elementwise functions; each backward multiplies by the local derivative."""
 
@@ -53,7 +144,7 @@ class ElementwiseOps:
         `twice(g, x)` is its rule in `differentiable`, for create_graph."""
 
         def backward(g):
-            if twice is not None and type(g) is not np.ndarray:
+            if twice is not None and not isinstance(g, (np.ndarray, np.generic)):
                 return twice(g, self)
             return (g * local_grad(),)
 
@@ -103,7 +194,7 @@ class ElementwiseOps:
             inside &= x <= max
         out = np.clip(x, min, max).astype(dtype, copy=False)
         def backward(g):
-            return differentiable.masked(g, inside) if type(g) is not np.ndarray else (g * inside,)
+            return differentiable.masked(g, inside) if not isinstance(g, (np.ndarray, np.generic)) else (g * inside,)
 
         return self._result(out, (self,), backward, "ClampBackward")
 
@@ -125,7 +216,7 @@ class ElementwiseOps:
 
         def backward(g):
             own = keeps(a, b)
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.choose(g, self, bound, own)
             return (
                 _unbroadcast(g * own, a.shape) if self._requires_grad else None,
@@ -158,22 +249,24 @@ class ElementwiseOps:
         return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
 
     def tanh(self):
-        out = np.tanh(_floating(self.data))
+        mine = replaced.get("tanh")
+        x = _floating(self.data)
+        out = np.tanh(x) if mine is None else forward_value(mine, x)
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.tanh(g, self)
             return (replaced.get("tanh_backward", tanh_backward)(g, out),)
 
         return self._result(out, (self,), backward, _TANH)
 
     def sigmoid(self):
-        # exp(-log(1 + e^-x)) never overflows, unlike 1 / (1 + e^-x) for very negative x
+        mine = replaced.get("sigmoid")
         x = _floating(self.data)
-        out = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+        out = _sigmoid(x) if mine is None else forward_value(mine, x)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.sigmoid(g, self)
             return (replaced.get("sigmoid_backward", sigmoid_backward)(g, out),)
 
@@ -181,13 +274,15 @@ class ElementwiseOps:
 
     def relu(self):
         x = self.data
+        mine = replaced.get("relu")
+        out = kernels.relu(x) if mine is None else forward_value(mine, x)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.masked(g, x > 0)
             return (replaced.get("relu_backward", relu_backward)(g, x),)
 
-        return self._result(kernels.relu(x), (self,), backward, _RELU)
+        return self._result(out, (self,), backward, _RELU)
 
     def gelu(self, approximate="none"):
         """GELU: x * Phi(x); `approximate="tanh"` uses the tanh formula (as in GPT-2)."""
@@ -196,29 +291,25 @@ class ElementwiseOps:
         if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
             return self.reshape(1).gelu(approximate).reshape(())
         if approximate == "tanh":
-            # in-place steps: GELU sits on the largest activations of a transformer, and fresh
-            # temporaries for every step cost about a third more time
-            c = math.sqrt(2.0 / math.pi)
-            inner = x * x  # becomes tanh(c * (x + 0.044715 x^3)); x**3 would be ~100x slower
-            inner *= 0.044715
-            inner += 1.0
-            inner *= x
-            inner *= c
-            np.tanh(inner, out=inner)
-            out = inner + 1.0
-            out *= x
-            out *= 0.5  # 0.5 x (1 + inner)
+            mine = replaced.get("gelu")
+            if mine is None:
+                inner = _gelu_tanh_inner(x)
+                out = _gelu_tanh_from_inner(x, inner)
+            else:
+                inner = None  # computed for the backward pass only if it runs
+                out = forward_value(mine, x)
 
             def local():  # 0.5 (1 + inner) + 0.5 x (1 - inner^2) c (1 + 3 * 0.044715 x^2)
+                t = _gelu_tanh_inner(x) if inner is None else inner
                 d = x * x
                 d *= 3 * 0.044715
                 d += 1.0
                 d *= x
-                d *= 0.5 * c
-                slope = inner * inner
+                d *= 0.5 * _GELU_C
+                slope = t * t
                 np.subtract(1.0, slope, out=slope)
                 d *= slope
-                half = inner + 1.0
+                half = t + 1.0
                 half *= 0.5
                 d += half
                 return d
@@ -243,14 +334,11 @@ class ElementwiseOps:
         x = self.data
         if x.shape[axis] == 0:  # nothing to normalize; max() would fail on the empty axis
             return self._result(x.copy(), (self,), lambda g: (g,), "SoftmaxBackward")
-        # in place after the first subtraction: attention scores are the largest arrays of a
-        # transformer step, and fresh temporaries cost more than the arithmetic
-        out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
-        np.exp(out, out=out)
-        out /= np.add.reduce(out, axis=axis, keepdims=True)
+        mine = replaced.get("softmax")
+        out = _softmax(x, axis) if mine is None else forward_value(mine, x, dim=axis)
 
         def backward(g):  # out * (g - sum(g * out))
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.softmax(g, self, axis)
             grad = g * out
             total = np.add.reduce(grad, axis=axis, keepdims=True)
@@ -269,15 +357,7 @@ class ElementwiseOps:
         x = self.data
         if x.shape[axis] == 0:
             return self._result(x.copy(), (self,), lambda g: (g,), "LogSoftmaxBackward")
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-        def backward(g):
-            if type(g) is not np.ndarray:
-                return differentiable.log_softmax(g, self, axis)
-            return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
-
-        return self._result(out, (self,), backward, _LOG_SOFTMAX)
+        return replaced.get("log_softmax", log_softmax)(self, axis)
 
     def _need_float(self, op):
         if self.data.dtype.kind != "f":

@@ -2,11 +2,33 @@
 
 import numpy as np
 
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..kernels import mm
 from .. import versions
 from ..seams import replaced, seam
 from . import differentiable
-from ._common import _promoted, _unbroadcast
+from ._common import _promoted, _unbroadcast, forward_value
+
+
+def _product(a, b):
+    """a (..., n, k) @ b (..., k, m) -> (..., n, m) through kernels.mm (inner sizes already match)."""
+    if a.ndim > 2 and b.ndim == 2:
+        # (..., n, k) @ (k, m), e.g. activations @ weights: one big GEMM over all rows
+        # instead of NumPy's loop of one small GEMM per batch item
+        return mm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+    return mm(a, b)
+
+
+@seam("matmul")
+def matmul(a, b):
+    """Batched matrix product of Tensors with at least 2 dims: (..., n, k) @ (..., k, m) ->
+    (..., n, m), batch dims broadcast (the forward value; Tensor.matmul records the graph)."""
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: {a.shape[-1]} != {b.shape[-2]}")
+    try:
+        return tensor.Tensor(_product(a.data, b.data))
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
 
 
 _MATMUL = versions.SavingOp("MatmulBackward", saves=(0, 1))  # backward reads both operands
@@ -35,18 +57,14 @@ class MatmulOps:
                 f"matmul: shapes {self.shape} and {other.shape} are not aligned: "
                 f"{a.shape[-1]} != {b.shape[-2]}"
             )
-        # (..., n, k) @ (k, m), e.g. activations @ weights: one big GEMM over all rows
-        # instead of NumPy's loop of one small GEMM per batch item
-        rows_times_matrix = a.ndim > 2 and b.ndim == 2
-        if rows_times_matrix:
-            full = mm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
-        else:
-            try:
-                full = mm(a, b)  # (..., n, m)
-            except ValueError:
-                raise ValueError(
-                    f"matmul: batch dimensions of shapes {self.shape} and {other.shape} cannot be broadcast"
-                ) from None
+        rows_times_matrix = a.ndim > 2 and b.ndim == 2  # one GEMM over all rows (see _product)
+        mine = replaced.get("matmul")
+        try:
+            full = _product(a, b) if mine is None else forward_value(mine, a, b)  # (..., n, m)
+        except ValueError:
+            raise ValueError(
+                f"matmul: batch dimensions of shapes {self.shape} and {other.shape} cannot be broadcast"
+            ) from None
         out = full
         if self.ndim == 1:
             out = out[..., 0, :]
@@ -54,7 +72,7 @@ class MatmulOps:
             out = out[..., 0]
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.matmul(g, self, other)
             g = g.reshape(full.shape)  # (..., n, m)
             mine = replaced.get("matmul_backward")

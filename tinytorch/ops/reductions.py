@@ -23,6 +23,36 @@ def sum_backward(grad, shape, dim=None, keepdim=False):
     return np.broadcast_to(grad, shape)
 
 
+@seam("var")
+def var(x, dim=None, keepdim=False, correction=1):
+    """Variance of Tensor `x` over `dim` (int, tuple or None for all), divided by count - correction."""
+    dims, centered, dof, squares = x._variance("var", dim, keepdim, correction)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
+        out = squares / dof
+
+    def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.spread(g, x, dims, keepdim, dof)
+        if not keepdim:
+            g = np.expand_dims(g, dims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * centered * (2 / dof if dof else np.inf),)
+
+    return x._result(out, (x,), backward, "VarBackward")
+
+
+def _correction(op, dim, unbiased, correction):
+    """(dim, correction) of var/std's overloads: `x.var(False)` is var(unbiased), and
+    `unbiased=True/False` is PyTorch's older spelling of correction 1/0."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op}: pass either unbiased or correction, not both")
+    if correction is None:
+        correction = 1 if unbiased is None else int(unbiased)
+    return dim, correction
+
+
 class ReductionOps:
     """Reductions over `dim` (an int, a tuple or None = all) with `keepdim`."""
 
@@ -34,7 +64,7 @@ class ReductionOps:
         out = self.data.sum(axis=dims, keepdims=keepdim)
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.reduce_sum(g, shape, dims, keepdim)
             return (replaced.get("sum_backward", sum_backward)(g, shape, dims, keepdim),)
 
@@ -58,7 +88,7 @@ class ReductionOps:
             out = self.data.mean(axis=dims, keepdims=keepdim)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.reduce_sum(g, shape, dims, keepdim, 1 / count)
             if not keepdim:
                 g = np.expand_dims(g, dims)
@@ -69,30 +99,20 @@ class ReductionOps:
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Variance over `dim` divided by (count - correction): `correction=1` (Bessel's, the
         default) or 0; `unbiased=True/False` is PyTorch's older positional spelling of 1/0,
-        as in `x.var(0, False)`."""
-        dims, centered, dof, squares = self._variance("var", dim, unbiased, keepdim, correction)
-        with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: nan, as in PyTorch
-            out = squares / dof
-
-        def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
-                return differentiable.spread(g, self, dims, keepdim, dof)
-            if not keepdim:
-                g = np.expand_dims(g, dims)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return (g * centered * (2 / dof if dof else np.inf),)
-
-        return self._result(out, (self,), backward, "VarBackward")
+        as in `x.var(0, False)`. Computed by the implementation in use (a learner's, module 01)."""
+        dim, correction = _correction("var", dim, unbiased, correction)
+        return replaced.get("var", var)(self, dim, keepdim, correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Standard deviation (the square root of `var`, same arguments). Where all values are
         equal the gradient is 0, as in PyTorch (not 0/0)."""
-        dims, centered, dof, squares = self._variance("std", dim, unbiased, keepdim, correction)
+        dim, correction = _correction("std", dim, unbiased, correction)
+        dims, centered, dof, squares = self._variance("std", dim, keepdim, correction)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.sqrt(squares / dof)
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.spread(g, self, dims, keepdim, dof, std=True)
             spread = out if keepdim else np.expand_dims(out, dims)
             if not keepdim:
@@ -103,14 +123,8 @@ class ReductionOps:
 
         return self._result(out, (self,), backward, "StdBackward")
 
-    def _variance(self, op, dim, unbiased, keepdim, correction):
+    def _variance(self, op, dim, keepdim, correction):
         """(dims, x - mean, degrees of freedom, sum of squares) for var/std."""
-        if isinstance(dim, bool):  # x.var(False): the overload var(unbiased)
-            dim, unbiased = None, dim
-        if unbiased is not None and correction is not None:
-            raise ValueError(f"{op}: pass either unbiased or correction, not both")
-        if correction is None:
-            correction = 1 if unbiased is None else int(unbiased)
         dims = _reduced_dims(dim, self.ndim, op)
         count = self._reduced_count(dims, op)
         x = self.data
@@ -128,7 +142,7 @@ class ReductionOps:
             out = np.log(np.exp(x - peak).sum(axis=dims, keepdims=True)) + peak  # keepdim shape
 
         def backward(g):
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.logsumexp(g, self, dims, keepdim)
             if not keepdim:
                 g = np.expand_dims(g, dims)
@@ -147,7 +161,7 @@ class ReductionOps:
             count = int(mask.sum())
 
             def backward_all(g):
-                return differentiable.masked(g, mask / count) if type(g) is not np.ndarray else (mask * (g / count),)
+                return differentiable.masked(g, mask / count) if not isinstance(g, (np.ndarray, np.generic)) else (mask * (g / count),)
 
             return self._result(out, (self,), backward_all, f"{op.capitalize()}Backward")
         if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
@@ -160,7 +174,7 @@ class ReductionOps:
         shape = self.shape
 
         def backward(g):  # with dim, the gradient goes to the returned index only
-            if type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
                 picked = np.zeros(shape, dtype=bool)
                 np.put_along_axis(picked, indices, True, axis)
                 return differentiable.masked(differentiable.kept(g, shape, (axis,), keepdim), picked)

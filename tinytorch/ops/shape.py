@@ -21,7 +21,7 @@ class ShapeOps:
         except ValueError:
             raise ValueError(f"reshape: cannot reshape tensor of shape {source} ({self.data.size} elements) into {shape}") from None
         def backward(g):
-            return differentiable.reshape(g, source) if type(g) is not np.ndarray else (g.reshape(source),)
+            return differentiable.reshape(g, source) if not isinstance(g, (np.ndarray, np.generic)) else (g.reshape(source),)
 
         return self._result(out, (self,), backward, "ReshapeBackward")
 
@@ -60,7 +60,7 @@ class ShapeOps:
         except ValueError:
             raise ValueError(f"expand: cannot expand shape {source} to {shape}") from None
         def backward(g):
-            return differentiable.expand(g, source) if type(g) is not np.ndarray else (_unbroadcast(g, source),)
+            return differentiable.expand(g, source) if not isinstance(g, (np.ndarray, np.generic)) else (_unbroadcast(g, source),)
 
         return self._result(out, (self,), backward, "ExpandBackward")
 
@@ -89,7 +89,7 @@ class ShapeOps:
         dims = tuple(d % n for d in dims)
         inverse = tuple(np.argsort(dims))
         def backward(g):
-            return differentiable.permute(g, inverse) if type(g) is not np.ndarray else (g.transpose(inverse),)
+            return differentiable.permute(g, inverse) if not isinstance(g, (np.ndarray, np.generic)) else (g.transpose(inverse),)
 
         return self._result(self.data.transpose(dims), (self,), backward, "PermuteBackward")
 
@@ -122,7 +122,7 @@ class ShapeOps:
             out = self.data[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
 
         def backward(g):
-            if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.index(g, shape, index, advanced)
             if advanced:
                 return (_scatter_add(shape, index, g),)
@@ -170,7 +170,7 @@ class ShapeOps:
         out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
         keep = ~mask
         def backward(g):
-            return differentiable.masked(g, keep) if type(g) is not np.ndarray else (g * keep,)
+            return differentiable.masked(g, keep) if not isinstance(g, (np.ndarray, np.generic)) else (g * keep,)
 
         return self._result(out, (self,), backward, "MaskedFillBackward")
 
@@ -308,7 +308,7 @@ def cat(tensors, dim=0):
     out = np.concatenate(_common_dtype(tensors), axis=axis)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
     def backward(g):
-        if type(g) is not np.ndarray:  # create_graph: a Tensor gradient, Tensor ops
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
             return differentiable.pieces(g, axis, bounds.tolist())
         return tuple(np.split(g, bounds, axis=axis))
 
@@ -326,7 +326,7 @@ def stack(tensors, dim=0):
     out = np.stack(_common_dtype(tensors), axis=axis)
 
     def backward(g):
-        if type(g) is not np.ndarray:
+        if not isinstance(g, (np.ndarray, np.generic)):
             return differentiable.unstack(g, axis)
         return tuple(np.moveaxis(g, axis, 0))
 
@@ -359,7 +359,7 @@ def where(condition, input=None, other=None):
         ) from None
 
     def backward(g):
-        if type(g) is not np.ndarray:
+        if not isinstance(g, (np.ndarray, np.generic)):
             return differentiable.choose(g, a, b, np.broadcast_to(cond, g.shape))
         return (
             _unbroadcast(g * cond, a.shape) if a._requires_grad else None,

@@ -5,9 +5,11 @@ import math
 import numpy as np
 
 from .. import versions
+from ..seams import seam
 from .optimizer import Optimizer, check_hyperparameter
 
 
+@seam("Adam")
 class Adam(Optimizer):
     """Same update as `torch.optim.Adam`. For each parameter p with gradient g, at step t:
 
@@ -87,6 +89,7 @@ class Adam(Optimizer):
                 p.data -= update
                 versions.bump(p.data)  # a graph that saved p before this step cannot backward
 
+@seam("AdamW")
 class AdamW(Adam):
     """Adam with decoupled weight decay (`torch.optim.AdamW`): p = p * (1 - lr * weight_decay)
     before the Adam update, instead of adding weight_decay * p to the gradient."""

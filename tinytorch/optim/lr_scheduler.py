@@ -8,10 +8,18 @@ scheduler rewrites `group["lr"]` for every parameter group of its optimizer, usi
 import math
 import numbers
 
+from ..seams import replaced, seam
 from .optimizer import Optimizer, check_hyperparameter
 
 
 def warmup_cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
+    """The learning rate at `step` of a warmup + cosine schedule (see _warmup_cosine_lr), by the
+    implementation in use (a learner's `cosine_lr`, module 07, or tinytorch's)."""
+    return replaced.get("cosine_lr", _warmup_cosine_lr)(step, total_steps, lr_max, lr_min, warmup_steps)
+
+
+@seam("cosine_lr")
+def _warmup_cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
     """The learning rate at `step` (counted from 0) of a warmup + cosine schedule, in closed form.
 
     Linear warmup to lr_max over the first `warmup_steps` steps (lr_max * (step + 1) /

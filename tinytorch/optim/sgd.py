@@ -1,9 +1,11 @@
 """SGD: stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
 
 from .. import versions
+from ..seams import seam
 from .optimizer import Optimizer, check_hyperparameter
 
 
+@seam("SGD")
 class SGD(Optimizer):
     """Same update as `torch.optim.SGD`. For each parameter p with gradient g:
 

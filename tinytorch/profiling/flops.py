@@ -7,6 +7,7 @@ Conventions for the layers whose cost is not a matmul are written next to each r
 
 import numpy as np
 
+from ..seams import replaced, seam
 from ..tensor import Tensor
 
 
@@ -36,6 +37,7 @@ def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
+@seam("linear_flops")
 def linear_flops(module, args, kwargs, output):
     """2*N*in*out for the product, + N*out for the bias (N = all leading dims)."""
     out = _first_tensor(output)
@@ -44,6 +46,7 @@ def linear_flops(module, args, kwargs, output):
     return flops + (n * module.out_features if getattr(module, "bias", None) is not None else 0)
 
 
+@seam("conv2d_flops")
 def conv2d_flops(module, args, kwargs, output):
     """2*N*Cout*Hout*Wout*(Cin/groups)*kh*kw, + N*Cout*Hout*Wout for the bias."""
     out = _first_tensor(output)
@@ -153,9 +156,14 @@ def flop_rule(module):
     return None
 
 
+# The rules module 14's exercises write: the learner's count instead once tinytorch.mine.use() puts them in.
+_EXERCISE_RULES = {linear_flops: "linear_flops", conv2d_flops: "conv2d_flops"}
+
+
 def count_call_flops(module, args, kwargs, output):
     """FLOPs of one call; None for a module with no rule (containers count 0 of their own)."""
     rule = flop_rule(module)
+    rule = replaced.get(_EXERCISE_RULES.get(rule), rule)
     if rule is not None:
         return int(rule(module, args, kwargs, output))
     return 0 if module._modules else None

@@ -4,12 +4,14 @@ import time
 from dataclasses import dataclass
 
 from .. import grad_mode
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from .flops import count_call_flops
 from .hooks import intercept_forwards
 from .timing import check_counts, summarize
 
 
+@seam("count_parameters")
 def count_parameters(model, trainable_only=False):
     """Number of scalar parameters (each shared parameter once)."""
     return sum(p.data.size for p in model.parameters() if p.requires_grad or not trainable_only)
@@ -142,7 +144,7 @@ def profile(model, example_input, warmup=1):
     calls = [record for _, record in sorted(calls, key=lambda item: item[0])]
     report = ProfileReport(
         layers=calls,
-        total_params=count_parameters(model),
+        total_params=int(replaced.get("count_parameters", count_parameters)(model)),
         total_flops=sum(c.flops or 0 for c in calls),
         parameter_bytes=parameter_bytes(model),
         activation_bytes=0,

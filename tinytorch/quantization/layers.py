@@ -13,6 +13,7 @@ from ..nn.conv import _pair
 from ..nn.im2col import im2col
 from ..nn.module import Module, check_input
 from ..tensor import Tensor
+from ..seams import seam
 from .qparams import check_num_bits, quantize_tensor, quantize_with
 
 
@@ -79,6 +80,10 @@ class QuantizedLinear(_QuantizedLayer):
     def extra_repr(self):
         scales = "per-channel" if self.weight_scale.ndim else "per-tensor"
         return f"in_features={self.in_features}, out_features={self.out_features}, int{self.num_bits} {scales}"
+
+
+# Module 15's QuantizedLinear(linear, input_scale, input_zero_point): per-channel int8 weights.
+seam("QuantizedLinear")(QuantizedLinear.from_float)
 
 
 def _numeric_padding(padding, kernel_size):

@@ -9,6 +9,7 @@ small weights is not crushed by another row's large ones.
 
 import numpy as np
 
+from ..seams import replaced, seam
 from ..tensor import Tensor
 
 
@@ -32,6 +33,7 @@ def integer_range(symmetric, num_bits):
     return (-qmax if symmetric else -qmax - 1), qmax
 
 
+@seam("calculate_qparams")
 def calculate_qparams(min_val, max_val, symmetric=True, num_bits=8):
     """(scale float32, zero_point int32) arrays, shaped like min_val, for the range [min, max]."""
     check_num_bits(num_bits, "calculate_qparams")
@@ -62,9 +64,17 @@ def _along(values, axis, ndim):
 
 
 def quantize_with(x, scale, zero_point, num_bits=8, symmetric=False, axis=None):
-    """int8 array round(x / scale) + zero_point, clipped to the integer range."""
-    qmin, qmax = integer_range(symmetric, num_bits)
+    """int8 array round(x / scale) + zero_point, clipped to the integer range, by the quantize
+    in use (the learner's after tinytorch.mine.use()); per-channel parameters along `axis`."""
     scale, zero_point = _along(scale, axis, x.ndim), _along(zero_point, axis, x.ndim)
+    return replaced.get("quantize", quantize)(x, scale, zero_point, num_bits, symmetric)
+
+
+@seam("quantize")
+def quantize(x, scale, zero_point, num_bits=8, symmetric=False):
+    """int8 array round(x / scale) + zero_point, clipped to the integer range (scale and
+    zero_point broadcast against x)."""
+    qmin, qmax = integer_range(symmetric, num_bits)
     q = np.round(x / scale) + zero_point
     return np.clip(q, qmin, qmax).astype(np.int8)
 
@@ -90,7 +100,9 @@ def quantize_tensor(x, symmetric=True, num_bits=8, axis=None):
     if array.size == 0:
         raise ValueError(f"{op}: cannot quantize an empty input of shape {array.shape}")
     reduce = None if axis is None else tuple(d for d in range(array.ndim) if d != axis)
-    scale, zero_point = calculate_qparams(array.min(axis=reduce), array.max(axis=reduce), symmetric, num_bits)
+    qparams = replaced.get("calculate_qparams", calculate_qparams)  # the learner's after tinytorch.mine.use()
+    scale, zero_point = qparams(array.min(axis=reduce), array.max(axis=reduce), symmetric, num_bits)
+    scale, zero_point = np.asarray(scale, np.float32), np.asarray(zero_point, np.int32)
     q = quantize_with(array, scale, zero_point, num_bits, symmetric, axis)
     if axis is None:
         return q, float(scale), int(zero_point)
@@ -115,9 +127,15 @@ def dequantize(q, scale, zero_point=0, axis=None):
 
 
 def dequantize_with(q, scale, zero_point, axis=None):
-    """float32 array scale * (q - zero_point), unchecked (the inverse of quantize_with).
+    """float32 array scale * (q - zero_point), unchecked (the inverse of quantize_with), by the
+    dequantize in use (the learner's after tinytorch.mine.use())."""
+    scale, zero_point = _along(scale, axis, q.ndim), _along(zero_point, axis, q.ndim)
+    return replaced.get("dequantize", dequantize_array)(q, scale, zero_point)
 
-    q is widened to int32 first: an int8 difference like 127 - (-128) would wrap around.
-    """
-    centered = q.astype(np.int32) - _along(zero_point, axis, q.ndim)
-    return (centered * _along(scale, axis, q.ndim)).astype(np.float32)
+
+@seam("dequantize")
+def dequantize_array(q, scale, zero_point):
+    """float32 array scale * (q - zero_point); q is widened to int32 first: an int8 difference
+    like 127 - (-128) would wrap around."""
+    centered = q.astype(np.int32) - zero_point
+    return (centered * scale).astype(np.float32)

@@ -12,6 +12,7 @@ import re
 import warnings
 from collections import Counter, defaultdict
 
+from ..seams import replaced, seam
 from ._ids import as_token_ids
 
 # GPT-2's pre-split pattern written for the standard library's `re`, which lacks \p{L} and
@@ -26,6 +27,7 @@ _LONG_CHUNK = 256  # bytes; longer chunks are encoded merge by merge (see _encod
 _NEVER = float("inf")  # rank of a pair that was never merged
 
 
+@seam("get_pair_counts")
 def count_pairs(ids, counts=None):
     """How often each adjacent pair of ids occurs, overlapping pairs included: [7, 7, 7] has
     (7, 7) twice. With `counts` given, adds into that dict (to sum over chunks) and returns it."""
@@ -69,6 +71,12 @@ def _merge(ids, pair, new_id, removed=None, added=None):
         start = i + 2
     out.extend(ids[start:])
     return out
+
+
+@seam("merge")
+def merge(ids, pair, new_id):
+    """`ids` with every non-overlapping occurrence of `pair`, left to right, replaced by `new_id`."""
+    return _merge(ids, pair, new_id)
 
 
 class BPETokenizer:
@@ -164,7 +172,7 @@ class BPETokenizer:
         pair_counts = defaultdict(int)  # (id, id) -> occurrences in the text
         where = defaultdict(set)  # (id, id) -> indices of the words containing it
         for index, (word, freq) in enumerate(zip(words, freqs)):
-            for pair, count in count_pairs(word).items():
+            for pair, count in replaced.get("get_pair_counts", count_pairs)(word).items():
                 pair_counts[pair] += count * freq
                 where[pair].add(index)
         heap = [(-count, pair) for pair, count in pair_counts.items()]
@@ -245,18 +253,19 @@ class BPETokenizer:
         """Ids of one chunk's bytes: the merges applied in training order, as training did."""
         ids = list(data)
         merges = self.merges
+        merge_pair = replaced.get("merge", merge)  # the learner's after tinytorch.mine.use()
         if len(ids) > _LONG_CHUNK:
             # Long chunk (e.g. pattern=None): one C-speed pass per merge beats a Python
             # scan over all pairs per merge; applying every merge in order gives the same ids.
             for pair, new_id in merges.items():
-                ids = _merge(ids, pair, new_id)
+                ids = merge_pair(ids, pair, new_id)
             return ids
         while len(ids) >= 2:
             # The pair with the earliest merge (smallest new id) must be merged first.
             pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, _NEVER))
             if pair not in merges:
                 break
-            ids = _merge(ids, pair, merges[pair])
+            ids = merge_pair(ids, pair, merges[pair])
         return ids
 
     def _encode_ordinary(self, text, ids):
@@ -364,3 +373,34 @@ class BPETokenizer:
             f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
             f"special_tokens={len(self.special_tokens)})"
         )
+
+
+# ---------------------------------------------------------------------- module 10's interfaces
+# BPE as functions of (text, merges), the exercises' form of what BPETokenizer does with
+# GPT-2 pre-splitting (its training counts pairs incrementally, so it never calls train_bpe).
+
+def train_bpe(text, vocab_size):
+    """{(a, b): new id} of the `vocab_size - 256` merges BPETokenizer learns from `text`, in order."""
+    tokenizer = BPETokenizer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a text too small for vocab_size: fewer merges
+        tokenizer.train(text, vocab_size)
+    return tokenizer.merges
+
+
+def with_merges(merges, pattern=GPT2_SPLIT_PATTERN):
+    """A BPETokenizer that applies `merges` ({(a, b): new id})."""
+    tokenizer = BPETokenizer(pattern=pattern)
+    tokenizer.merges = dict(merges)
+    tokenizer._rebuild()
+    return tokenizer
+
+
+def bpe_encode(text, merges):
+    """Token ids of `text` under `merges`."""
+    return with_merges(merges).encode(text)
+
+
+def bpe_decode(ids, merges):
+    """The text of token `ids` under `merges` (an incomplete character becomes U+FFFD)."""
+    return with_merges(merges).decode(ids)

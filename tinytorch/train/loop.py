@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from ..grad_mode import no_grad
+from ..seams import replaced, seam
 from ..tensor import Tensor
 from .metrics import class_dim, correct_count
 
@@ -85,6 +86,15 @@ class _Totals:
 
 
 def evaluate(model, loader, loss_fn=None):
+    """Average loss (if `loss_fn` is given) and accuracy over `loader` (see _evaluate); with a
+    loss function, by the implementation in use (a learner's, module 07, or tinytorch's)."""
+    if loss_fn is None:
+        return _evaluate(model, loader)
+    return replaced.get("evaluate", _evaluate)(model, loader, loss_fn)
+
+
+@seam("evaluate")
+def _evaluate(model, loader, loss_fn=None):
     """Average loss (if `loss_fn` is given) and accuracy (for classification) over `loader`.
 
     Runs in eval mode without recording gradients, then restores the model's mode.
@@ -108,7 +118,24 @@ def evaluate(model, loader, loss_fn=None):
 
 
 def train_one_epoch(model, loss_fn, optimizer, loader, clip_grad_norm=None):
-    """One pass over `loader` in training mode; returns {"loss": ..., "accuracy": ...}."""
+    """One pass over `loader` in training mode; returns {"loss": ..., "accuracy": ...}.
+
+    A learner's `train_one_epoch` (module 07) in use returns the average loss only: then the
+    result is {"loss": ...}."""
+    mine = replaced.get("train_one_epoch")
+    if mine is not None and getattr(mine, "__wrapped__", mine) is not epoch_loss:
+        return {"loss": float(mine(model, loss_fn, optimizer, loader, clip_grad_norm))}
+    return _train_one_epoch(model, loss_fn, optimizer, loader, clip_grad_norm)
+
+
+@seam("train_one_epoch")
+def epoch_loss(model, loss_fn, optimizer, loader, max_grad_norm=None):
+    """The average training loss per sample of one epoch (train_one_epoch with the exercise's
+    interface, module 07)."""
+    return _train_one_epoch(model, loss_fn, optimizer, loader, max_grad_norm)["loss"]
+
+
+def _train_one_epoch(model, loss_fn, optimizer, loader, clip_grad_norm=None):
     from ..nn.utils import clip_grad_norm_  # tinytorch.nn imports more than this loop needs
 
     model.train()
