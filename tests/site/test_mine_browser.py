@@ -223,10 +223,11 @@ def test_a_backward_rule_from_module_05_trains_tinytorchs_layers_after_a_reload(
     page, errors = watched_page(browser)
 
     # Module 05, student edition: the three elementwise rules (the solution typed into their
-    # cell), then their check cell, in one page load: the passing rules are saved.
+    # cell), then their check cells, in one page load: the passing rules are saved.
     open_notebook(page, site_url, AUTOGRAD)
     rules = type_solution(page, "05_autograd.py", "def relu_backward(grad, x)")
-    for index in (cell_index(page, "from tinytorch.checks import ("), rules, cell_index(page, "check_relu_backward(")):
+    checks = [cell_index(page, f"check_{rule}_backward(") for rule in ("relu", "sigmoid", "tanh")]
+    for index in (cell_index(page, "from tinytorch.checks import ("), rules, *checks):
         page.evaluate(RUN_CELL, index)
     wait_for_output(page, "PASS tanh_backward")
     outputs = page.evaluate(driver.OUTPUT_TEXT)
