@@ -211,9 +211,12 @@ def test_constructor_errors():
 # ---------------------------------------------------------------------- against PyTorch
 
 
+@pytest.mark.parametrize("one_image_per_block", [False, True])
 @pytest.mark.parametrize("xs, ws, kwargs", CASES + [((2, 2, 6, 7), (4, 2, 2, 3), dict(padding="same"))])
-def test_matches_pytorch_forward_and_backward(xs, ws, kwargs):
+def test_matches_pytorch_forward_and_backward(xs, ws, kwargs, one_image_per_block, monkeypatch):
     torch = pytest.importorskip("torch")
+    if one_image_per_block:  # the batch-blocked path large images take (kernels.images_per_block)
+        monkeypatch.setattr(kernels, "CONV_BLOCK_BYTES", 1)
     x, w, b = rand(*xs), rand(*ws, seed=1), rand(ws[0], seed=2)
     g = None
     ours = [tt.tensor(a, requires_grad=True) for a in (x, w, b)]
