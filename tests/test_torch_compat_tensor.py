@@ -275,7 +275,7 @@ CREATION = [
     lambda m: m.as_tensor([1.0, 2.0]), lambda m: m.tensor([1, 2], dtype=m.uint8),
     lambda m: m.LongTensor([1, 2]), lambda m: m.FloatTensor([[1, 2]]), lambda m: m.FloatTensor(2, 3).shape,
     lambda m: m.DoubleTensor(3).shape, lambda m: m.BoolTensor([True]), lambda m: m.ByteTensor([1, 255]),
-    lambda m: m.IntTensor([]), lambda m: m.Tensor([1, 2]), lambda m: m.Tensor([[True, False]]), lambda m: m.Tensor(3),
+    lambda m: m.IntTensor([]), lambda m: m.Tensor([1, 2]), lambda m: m.Tensor([[True, False]]), lambda m: m.Tensor([2.5]),
 ]
 
 
