@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from .. import grad_mode, tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from ..seams import replaced
 from . import differentiable
 from ._common import (
     _broadcast_shapes_or_none, _is_advanced, _normalize_dim, _normalize_dims, _promoted, _result_type, _scatter_add,
@@ -147,7 +148,10 @@ class ShapeOps:
             # an empty dimension still gives one (empty) piece, as in PyTorch
             bounds = list(range(0, length, split_size or 1)) + [length] if length else [0, 0]
         prefix = (slice(None),) * axis
-        return tuple(self[prefix + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+        indices = [prefix + (slice(lo, hi),) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        if len(indices) == 1 or not (grad_mode._enabled and self._requires_grad):
+            return tuple(self[index] for index in indices)
+        return _split_pieces(self, indices)
 
     def chunk(self, chunks, dim=0):
         axis = _normalize_dim(dim, self.ndim, "chunk")
@@ -262,6 +266,49 @@ class ShapeOps:
 
         return creation.tensor(data, dtype=self.dtype if dtype is None else dtype, device=device,
                                requires_grad=requires_grad)
+
+
+def _split_pieces(x, indices):
+    """x[index] for each of `indices` (disjoint basic slices along one axis), recorded so that
+    backward writes every piece's gradient into one array of x's shape, instead of one
+    zero-padded array per piece summed by the engine (three full-size arrays and two adds
+    for attention's q, k, v).
+
+    The pieces hang off `joined`, an alias of x that only they use, so the gradient pending
+    for `joined` in the engine is exactly the array the first piece to run returned: the
+    others write into it and return None, and `joined` (processed after all its pieces)
+    passes it on to x. Under create_graph (Tensor gradients) or a learner's backward engine
+    (tinytorch.mine.use()), whose bookkeeping of that array we cannot count on, each piece
+    returns its own zero-padded gradient as x[index] does.
+    """
+    pending = {"grad": None, "written": set()}  # x's gradient being assembled in this pass, and by which pieces
+
+    def joined_backward(g):
+        pending["grad"] = None  # the next backward pass (retain_graph) starts a new array
+        pending["written"] = set()
+        return differentiable.Grads((g,)) if not isinstance(g, (np.ndarray, np.generic)) else (g,)
+
+    joined = x._result(x.data, (x,), joined_backward, "SplitBackward")
+
+    def piece(number, index):
+        def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: Tensor ops
+                return differentiable.index(g, x.shape, index, False)
+            # a piece runs once per pass: finding itself written means a new pass began
+            # without `joined` running (a backward called by hand, or an aborted pass)
+            if replaced.get("backward") is not None or pending["grad"] is None or number in pending["written"]:
+                grad = np.zeros(x.shape, dtype=x.data.dtype)  # x's dtype: the engine keeps this very array
+                grad[index] = g
+                if replaced.get("backward") is None:
+                    pending["grad"], pending["written"] = grad, {number}
+                return (grad,)
+            pending["grad"][index] = g  # the pieces' slices are disjoint
+            pending["written"].add(number)
+            return (None,)
+
+        return x._result(x.data[index], (joined,), backward, "SplitBackward")
+
+    return tuple(piece(number, index) for number, index in enumerate(indices))
 
 
 def _numpy_index(index):
