@@ -540,3 +540,25 @@ def test_numerical_grad_on_transposed_view():
     (grad,) = numerical_grad(lambda t: t * t, [x])
     np.testing.assert_allclose(grad, 2 * base.T, atol=1e-6)
     np.testing.assert_array_equal(x.data, base.T)  # restored
+
+
+@pytest.mark.parametrize("use", ["all", "middle only", "first and last", "x also before and after"])
+def test_split_pieces_gradients_match_pytorch(use):
+    """split/chunk assemble x's gradient in one array (ops/shape.py _split_pieces): pieces
+    unused, x used by other ops recorded before and after the split, and a second backward."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 9, 3)).astype(np.float32)
+
+    def program(m, x):
+        before = (x * 3).sum()
+        a, b, c = x.split([2, 3, 4], dim=1)
+        terms = {"all": [a.sum() * 2, (b * b).sum(), c.exp().sum()], "middle only": [(b ** 3).sum()],
+                 "first and last": [a.sum(), (c * 5).sum()]}.get(use, [(a * a).sum(), c.sum(), before, (x ** 2).sum()])
+        return sum(terms[1:], terms[0]) + x.chunk(3, 2)[1].sum()
+
+    ours, theirs = tt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    loss, expected = program(tt, ours), program(torch, theirs)
+    for _ in range(2):  # retain_graph: the second pass through the same graph adds the gradient again
+        loss.backward(retain_graph=True)
+        expected.backward(retain_graph=True)
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
