@@ -13,11 +13,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import mm
-from .. import seams
+from .. import seams, versions
 from ..seams import replaced
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
+
+_CONV = versions.SavingOp("ConvolutionBackward", saves=(0, 1))  # reads input and weight, as PyTorch
 
 
 def _pair(value, name, op, minimum):
@@ -207,7 +209,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         grad_x = grads[0] if grads[0] is None or batched else grads[0][0]
         return (grad_x, *grads[1:])
 
-    return Tensor._result(out if batched else out[0], parents, backward_batched, "ConvolutionBackward")
+    return Tensor._result(out if batched else out[0], parents, backward_batched, _CONV)
 
 
 class Conv2d(Module):

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from .. import versions
 from ..seams import seam
 from ..tensor import Tensor
 from .module import Module, Parameter, check_input
@@ -59,6 +60,10 @@ def _normalize_backward(g, xhat, invstd, weight, axes):
     grad -= _mean(gxhat, axes)
     grad *= invstd
     return grad
+
+
+# PyTorch's layer_norm backward reads every input (x, weight, bias): by how many were given
+_LAYER_NORM = {n: versions.SavingOp("NativeLayerNormBackward", saves=tuple(range(n))) for n in (1, 2, 3)}
 
 
 def _for_parents(grads, tensors):
@@ -138,7 +143,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _for_parents((grad_x, grad_w, grad_b), (input, weight, bias))
 
     parents = tuple(t for t in (input, weight, bias) if t is not None)
-    return Tensor._result(out, parents, backward, "NativeBatchNormBackward")
+    # what PyTorch's backward reads: the statistics it used, never the bias
+    saved = (input, weight) if training else (input, running_mean, running_var, weight)
+    return Tensor._result(out, parents, backward, versions.saving("NativeBatchNormBackward", parents, saved))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="layer_norm"):
@@ -172,7 +179,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="l
 
     parents = (input, weight, bias) if weight is not None and bias is not None else \
         tuple(t for t in (input, weight, bias) if t is not None)
-    return Tensor._result(out, parents, backward, "NativeLayerNormBackward")
+    return Tensor._result(out, parents, backward, _LAYER_NORM[len(parents)])
 
 
 class _BatchNorm(Module):

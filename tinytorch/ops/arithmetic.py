@@ -36,10 +36,14 @@ def mul_backward(grad, a, b, need_a=True, need_b=True):
             _unbroadcast(grad * a, b.shape) if need_b else None)
 
 
-# what each op's backward reads (see versions.SavingOp)
-_MUL = versions.SavingOp("MulBackward", saves=(0, 1))
-_DIV = versions.SavingOp("DivBackward", saves=(1,), saves_output=True)
+# what each op's backward reads (see versions.SavingOp); an operand read only for the other's
+# gradient counts only when the other requires grad, as in PyTorch
+_MUL = versions.SavingOp("MulBackward", saves=(0, 1), needed_by={0: (1,), 1: (0,)})
+_DIV = versions.SavingOp("DivBackward", saves=(0, 1), needed_by={0: (1,)})
 _POW = versions.SavingOp("PowBackward", saves=(0, 1), saves_output=True)
+_POW_SCALAR = versions.SavingOp("PowBackward", saves=(0,))  # x ** 2: only the base
+_MODULO = {op: versions.SavingOp(f"{op.capitalize()}Backward", saves=(0, 1), needed_by={0: (1,), 1: (1,)})
+           for op in ("remainder", "fmod")}  # both read only for the divisor's gradient
 
 
 def _negated(g):
@@ -141,7 +145,7 @@ class ArithmeticOps:
             if self._requires_grad:
                 grad_a = _unbroadcast(g / b, a.shape)
             if other._requires_grad:
-                grad_b = _unbroadcast(-g * out / b, b.shape)
+                grad_b = _unbroadcast(-g * (a / b) / b, b.shape)  # a / b again: out may have changed
             return grad_a, grad_b
 
         return self._result(out, (self, other), backward, _DIV)
@@ -149,6 +153,7 @@ class ArithmeticOps:
     def __pow__(self, exponent):
         if self.data.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
             raise ValueError(f"pow: integers to negative integer powers are not allowed ({self.dtype} ** {exponent})")
+        op = _POW if isinstance(exponent, tensor.Tensor) else _POW_SCALAR
         exponent = self._other(exponent)
         out, a, p = self._elementwise(exponent, _power, "pow")
 
@@ -169,7 +174,7 @@ class ArithmeticOps:
                 grad_p = _unbroadcast(g * local, p.shape)
             return grad_a, grad_p
 
-        return self._result(out, (self, exponent), backward, _POW)
+        return self._result(out, (self, exponent), backward, op)
 
     def __radd__(self, other):
         return self._other(other) + self
@@ -384,7 +389,7 @@ class ArithmeticOps:
                     grad_b = _unbroadcast(-g * rounding(a / b), b.shape)
             return (_unbroadcast(g, a.shape) if self._requires_grad else None), grad_b
 
-        return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
+        return self._result(out, (self, other), backward, _MODULO[op])
 
     __floordiv__, __mod__ = floor_divide, remainder
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import versions
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from . import differentiable
 from ._common import (
@@ -111,6 +112,9 @@ class ShapeOps:
         return self
 
     def __getitem__(self, index):
+        # backward reads an integer index tensor (PyTorch's too): a change to it must be noticed
+        op = _INDEX if type(index) is not tensor.Tensor or index.data.dtype == np.bool_ else \
+            versions.saving("IndexBackward", (self,), (index,))
         index = _numpy_index(index)
         shape = self.shape
         try:
@@ -130,7 +134,7 @@ class ShapeOps:
             grad[index] = g
             return (grad,)
 
-        return self._result(np.asarray(out), (self,), backward, "IndexBackward")
+        return self._result(np.asarray(out), (self,), backward, op)
 
     def split(self, split_size, dim=0):
         """Pieces along `dim`: of `split_size` each (the last may be smaller), or of the sizes
@@ -262,6 +266,9 @@ class ShapeOps:
 
         return creation.tensor(data, dtype=self.dtype if dtype is None else dtype, device=device,
                                requires_grad=requires_grad)
+
+
+_INDEX = "IndexBackward"
 
 
 def _numpy_index(index):
