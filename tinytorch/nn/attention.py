@@ -138,9 +138,10 @@ def _combined_mask(attn_mask, is_causal, scores_shape, op):
 
 # ---------------------------------------------------------------------- public functions
 
-# backward reads query, key and value (as PyTorch's fused CPU kernel does; its math fallback for
-# 3-D inputs keeps scaled copies of query and key instead)
-_ATTENTION = versions.SavingOp("ScaledDotProductAttentionBackward", saves=(0, 1, 2))
+# backward reads query, key and value; PyTorch's fused CPU kernel (4-D float32, what a transformer
+# runs) keeps those and the output, so a change to any of them is refused as there (its math
+# fallback for 3-D inputs keeps scaled copies of query and key instead)
+_ATTENTION = versions.SavingOp("ScaledDotProductAttentionBackward", saves=(0, 1, 2), saves_output=True)
 
 
 def _attention(query, key, value, mask, dropout_p, scale, generator=None):

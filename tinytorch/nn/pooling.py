@@ -295,7 +295,9 @@ def adaptive_avg_pool2d(input, output_size, _op="adaptive_avg_pool2d"):
         share = (g.reshape(N, C, oh, 1, ow, 1) / (kh * kw)).astype(x.dtype, copy=False)
         return (np.broadcast_to(share, (N, C, oh, kh, ow, kw)).reshape(input.shape),)
 
-    return Tensor._result(out if batched else out[0], (input,), backward, _ADAPTIVE_AVG_POOL)
+    # to one value per channel PyTorch takes a mean, which reads nothing back
+    op = _ADAPTIVE_AVG_POOL if sizes != (1, 1) else "AdaptiveAvgPool2DBackward"
+    return Tensor._result(out if batched else out[0], (input,), backward, op)
 
 
 class MaxPool2d(Module):
