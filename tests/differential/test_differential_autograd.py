@@ -162,6 +162,13 @@ FUNCTIONS = {
     "sin_cos_max": lambda m, x: (x.sin() * x.cos()).sum() * x.max() + (x * x).max(-1).values.sum(),
     "leaky_relu_mse": lambda m, x: m.nn.functional.mse_loss(m.nn.functional.leaky_relu(x, 0.1) * x, x.exp()),
     "broadcast": lambda m, x: (x * m.tensor([0.5, 2.0, -1.0], dtype=x.dtype)).tanh().sum(),
+    "gelu": lambda m, x: (m.nn.functional.gelu(x) * x).sum(),
+    "gelu_tanh": lambda m, x: (m.nn.functional.gelu(x * 2, approximate="tanh") * x).sum(),
+    "cross_entropy": lambda m, x: m.nn.functional.cross_entropy(
+        x * x, m.tensor([2, 0]) if x.ndim == 2 else m.tensor(1), label_smoothing=0.1),
+    "cross_entropy_none": lambda m, x: (m.nn.functional.cross_entropy(
+        x.exp(), m.tensor([1, -100]) if x.ndim == 2 else m.tensor(0), reduction="none") ** 2).sum(),
+    "layer_norm": lambda m, x: (m.nn.functional.layer_norm(x * x, x.shape[-1:]) ** 3 * x).sum(),
 }
 
 
@@ -223,6 +230,24 @@ def test_gradient_penalty_matches_pytorch():
 
 def _value(m, t):
     return t.detach().numpy() if m is torch else t.data
+
+
+def test_gradient_penalty_through_layer_norm_and_gelu_reaches_the_parameters_as_in_pytorch():
+    rng = np.random.default_rng(1)
+    data, w, b = rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(4)
+    results = []
+    for m in (torch, tt):
+        norm = m.nn.LayerNorm(4).double()
+        with m.no_grad():
+            norm.weight.copy_(m.tensor(w))
+            norm.bias.copy_(m.tensor(b))
+        x = m.tensor(data, requires_grad=True)
+        out = m.nn.functional.gelu(norm(x * 2), approximate="tanh")
+        (grad_x,) = m.autograd.grad(m.nn.functional.cross_entropy(out, m.tensor([0, 3, 1])), x, create_graph=True)
+        (grad_x ** 2).sum().backward()
+        results.append([np.asarray(_value(m, t)) for t in (grad_x, norm.weight.grad, x.grad)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
 
 
 def test_create_graph_through_an_op_without_a_differentiable_backward_is_a_clear_error():

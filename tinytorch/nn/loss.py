@@ -203,6 +203,12 @@ def _cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mea
         scale = 0
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            a = np.zeros((m, n_classes), dtype)  # the constant per-class weights a of each row
+            a[arange, labels] = a_label
+            if label_smoothing > 0:
+                a += np.where(kept, 1, 0).astype(dtype)[:, None] * smooth[None, :]
+            return differentiable.cross_entropy(g, input, scale, out_shape, a_total.astype(dtype), a)
         upstream = np.broadcast_to(g * scale, out_shape).reshape(m)  # (M,)
         # softmax * sum(a) - a, each row times its upstream gradient
         row_factor = (upstream * a_total / np.exp(log_sumexp)).astype(dtype)

@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from .. import versions
+from ..ops import differentiable
 from ..seams import seam
 from ..tensor import Tensor
 from .module import Module, Parameter, check_input
@@ -172,6 +173,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="l
     out = _scale_shift(xhat, w, None if bias is None else bias.data)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.layer_norm(g, input, weight, bias, axes, eps)
         grad_x = _normalize_backward(g, xhat, invstd, w, axes) if input.requires_grad else None
         grad_w = (g * xhat).sum(axis=lead) if weight is not None and weight.requires_grad else None
         grad_b = g.sum(axis=lead) if bias is not None and bias.requires_grad else None

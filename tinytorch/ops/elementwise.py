@@ -329,7 +329,7 @@ class ElementwiseOps:
                 return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return self._unary(out, local, _GELU)
+        return self._unary(out, local, _GELU, lambda g, t: differentiable.gelu(g, t, approximate))
 
     def softmax(self, dim=-1):
         if self.ndim == 0:  # a 0-d tensor is one row of one element
