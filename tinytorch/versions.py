@@ -81,10 +81,24 @@ def saved_tensors(node):
     """The tensors the operation that made `node` saved for backward (its op is a SavingOp)."""
     op = node._op
     parents, needed_by = node._parents, op.needed_by
-    inputs = tuple(
-        parents[i] for i in op.saves if i not in needed_by or any(parents[j]._requires_grad for j in needed_by[i])
-    ) + op.extra
-    return inputs + (node,) if op.saves_output else inputs
+    if needed_by:  # plain loops: this runs for every recorded op once anything changed in place
+        inputs = []
+        for i in op.saves:
+            users = needed_by.get(i)
+            if users is None:
+                inputs.append(parents[i])
+            else:
+                for j in users:
+                    if parents[j]._requires_grad:
+                        inputs.append(parents[i])
+                        break
+    else:
+        inputs = [parents[i] for i in op.saves]
+    if op.extra:
+        inputs.extend(op.extra)
+    if op.saves_output:
+        inputs.append(node)
+    return inputs
 
 
 def snapshot(node):
