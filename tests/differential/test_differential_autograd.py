@@ -339,3 +339,26 @@ def test_function_saved_tensor_changed_in_place_raises_and_non_differentiable_ou
     w.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("update", ["add_", "mul_", "zero_", "setitem", "clamp_"])
+def test_in_place_update_of_a_leaf_that_requires_grad_is_refused_as_in_pytorch(update):
+    apply = {"add_": lambda t: t.add_(1), "mul_": lambda t: t.mul_(2), "zero_": lambda t: t.zero_(),
+             "setitem": lambda t: t.__setitem__(0, 5.0), "clamp_": lambda t: t.clamp_(0, 1)}[update]
+    for m in (torch, tt):
+        w = m.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+            apply(w)
+        with m.no_grad():
+            apply(w)  # allowed without recording, in both
+
+
+def test_in_place_update_of_a_non_leaf_is_refused_with_a_clear_error():
+    """PyTorch records `y.add_(1)` on a non-leaf; tinytorch does not record in-place ops, so it
+    refuses (never a silently wrong gradient) and names the out-of-place form."""
+    x = tt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="add_: .*does not record in-place operations.*out-of-place"):
+        y.add_(1)
+    (y + 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])

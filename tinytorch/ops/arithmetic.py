@@ -213,9 +213,16 @@ class ArithmeticOps:
         if not grad_mode._enabled:
             return
         if self._requires_grad:
+            if self._backward is None:  # PyTorch refuses this too, in these words
+                raise RuntimeError(
+                    f"{op}: a tensor that requires grad cannot be modified in place while recording "
+                    "(a leaf Variable that requires grad is being used in an in-place operation); wrap "
+                    "the update in `with tinytorch.no_grad():`"
+                )
             raise RuntimeError(
-                f"{op}: a tensor that requires grad cannot be modified in place while recording; "
-                "wrap the update in `with tinytorch.no_grad():`"
+                f"{op}: a tensor that requires grad cannot be modified in place while recording: "
+                "tinytorch does not record in-place operations (PyTorch does); use the out-of-place "
+                "form (e.g. `y = y + 1`)"
             )
         if isinstance(other, tensor.Tensor) and other._requires_grad:
             raise RuntimeError(
