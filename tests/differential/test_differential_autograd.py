@@ -362,3 +362,27 @@ def test_in_place_update_of_a_non_leaf_is_refused_with_a_clear_error():
         y.add_(1)
     (y + 1).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+@pytest.mark.parametrize("batched", [True, False])
+def test_conv2d_second_derivatives_match_pytorch(padding, batched):
+    rng = np.random.default_rng(padding)
+    data, weight, bias = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    results = []
+    for m in (torch, tt):
+        x = m.tensor(data if batched else data[0], requires_grad=True)
+        w, b = m.tensor(weight, requires_grad=True), m.tensor(bias, requires_grad=True)
+        y = m.nn.functional.conv2d(x, w, b, padding=padding)
+        grad_x, grad_w = m.autograd.grad((y.tanh() * y).sum(), (x, w), create_graph=True)
+        ((grad_x ** 2).sum() + (grad_w ** 3).sum()).backward()
+        results.append([np.asarray(_value(m, t)) for t in (grad_x, grad_w, x.grad, w.grad, b.grad)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9)
+
+
+def test_strided_conv2d_under_create_graph_is_a_clear_error():
+    x = tt.randn(1, 1, 6, 6, requires_grad=True)
+    w = tt.randn(1, 1, 3, 3, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="conv2d is twice differentiable in tinytorch only with stride 1"):
+        tt.autograd.grad(tt.nn.functional.conv2d(x, w, stride=2).sum(), x, create_graph=True)

@@ -213,7 +213,12 @@ class ShapeOps:
     def flip(self, *dims):
         """Reverse the order of elements along `dims` (a copy, as in PyTorch)."""
         axes = _normalize_dims(_size_args(dims), self.ndim, "flip")
-        return self._result(np.flip(self.data, axes).copy(), (self,), lambda g: (np.flip(g, axes),), "FlipBackward")
+        def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient
+                return differentiable.Grads((g.flip(*axes),))
+            return (np.flip(g, axes),)
+
+        return self._result(np.flip(self.data, axes).copy(), (self,), backward, "FlipBackward")
 
     def roll(self, shifts, dims=None):
         """Shift elements cyclically by `shifts` along `dims` (over the flattened tensor by default)."""
