@@ -34,11 +34,12 @@ class SavingOp(str):
 
 def saving(name, parents, saved, saves_output=False):
     """A SavingOp for one call of op `name` with inputs `parents` whose backward reads the
-    tensors `saved` (None entries skipped): those among `parents` by position, the others (no
-    gradient: indices, running statistics; PyTorch checks them too) as `extra`."""
+    tensors `saved` (entries that are not Tensors, e.g. None or a list of indices, skipped):
+    those among `parents` by position, the others (no gradient: indices, running statistics;
+    PyTorch checks them too) as `extra`."""
     positions, extra = [], []
     for t in saved:
-        if t is None:
+        if not hasattr(t, "_requires_grad"):  # not a Tensor: nobody else can change it
             continue
         at = next((i for i, p in enumerate(parents) if p is t), None)
         if at is None:

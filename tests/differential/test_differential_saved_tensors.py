@@ -195,3 +195,14 @@ def test_changing_a_layers_parameter_between_forward_and_backward_raises_naming_
             (x if layer == "Embedding" else module.weight).mul_(2 if layer != "Embedding" else 1)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.backward()
+
+
+def test_ops_taking_indices_as_arrays_or_lists_keep_working_after_in_place_changes():
+    """Indices given as NumPy arrays or lists are not Tensors: nothing to check, nothing to break."""
+    weight = tt.randn(5, 3, requires_grad=True)
+    with tt.no_grad():
+        tt.ones(1).add_(1)  # an in-place change somewhere: versions are now recorded
+    for indices in (np.array([0, 4]), [1, 2]):
+        F(tt).embedding(indices, weight).sum().backward()
+        weight.index_select(0, tt.tensor(indices)).sum().backward()
+    np.testing.assert_array_equal(weight.grad.data.sum(1), [6, 6, 6, 0, 6])
