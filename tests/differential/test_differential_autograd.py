@@ -353,15 +353,66 @@ def test_in_place_update_of_a_leaf_that_requires_grad_is_refused_as_in_pytorch(u
             apply(w)  # allowed without recording, in both
 
 
-def test_in_place_update_of_a_non_leaf_is_refused_with_a_clear_error():
-    """PyTorch records `y.add_(1)` on a non-leaf; tinytorch does not record in-place ops, so it
-    refuses (never a silently wrong gradient) and names the out-of-place form."""
+NON_LEAF_UPDATES = {
+    "add_": lambda m, y: y.add_(1),
+    "sub_ of a tensor": lambda m, y: y.sub_(m.tensor([0.5, 1.0, 2.0], dtype=y.dtype)),
+    "mul_": lambda m, y: y.mul_(3),
+    "div_ by a tensor": lambda m, y: y.div_(m.tensor([2.0, 4.0, 8.0], dtype=y.dtype)),
+    "iadd then imul": lambda m, y: y.__iadd__(1).__imul__(-2),
+    "clamp_": lambda m, y: y.clamp_(-1.0, 2.5),
+    "masked_fill_": lambda m, y: y.masked_fill_(m.tensor([True, False, True]), 0.0),
+    "zero_": lambda m, y: y.zero_(),
+    "fill_": lambda m, y: y.fill_(4.0),
+    "copy_": lambda m, y: y.copy_(m.tensor([1.0, 2.0, 3.0], dtype=y.dtype)),
+    "setitem": lambda m, y: y.__setitem__(slice(0, 2), 7.0),
+    "setitem then add_": lambda m, y: y.__setitem__(1, 7.0) or y.add_(1),
+}
+
+
+@pytest.mark.parametrize("name", list(NON_LEAF_UPDATES))
+@pytest.mark.parametrize("make", ["mul", "matmul", "tanh", "relu"])
+def test_in_place_update_of_a_non_leaf_is_recorded_as_in_pytorch(name, make):
+    """Values and gradients as in PyTorch; after tanh or relu, whose backward reads their output,
+    backward raises in both."""
+    def build(m):
+        x = m.tensor([-1.5, 0.5, 2.0], dtype=m.float64, requires_grad=True)
+        y = {"mul": lambda: x * 2, "matmul": lambda: m.eye(3, dtype=m.float64) @ x, "tanh": lambda: x.tanh(),
+             "relu": lambda: x.relu()}[make]()
+        NON_LEAF_UPDATES[name](m, y)
+        (y * m.tensor([1.0, 2.0, 3.0], dtype=m.float64)).sum().backward()
+        return _value(m, y), _value(m, x.grad)
+
+    (their_status, theirs), (our_status, ours) = _both(build)
+    assert our_status == their_status, (theirs, ours)
+    if our_status == "error":
+        assert "modified by an inplace operation" in str(ours)
+        return
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_in_place_update_after_a_saving_op_raises_in_both():
+    for m in (torch, tt):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x.exp()  # its backward reads its output
+        y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+def test_in_place_update_of_a_non_leaf_already_used_or_a_view_is_refused_clearly():
+    """PyTorch records these too; tinytorch records an in-place update only right after the op
+    that made the tensor (else an op that already used it would send its gradient through the
+    update) and not of a view, and says so rather than compute a wrong gradient."""
     x = tt.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
-    with pytest.raises(RuntimeError, match="add_: .*does not record in-place operations.*out-of-place"):
+    z = y + 1  # y already used
+    with pytest.raises(RuntimeError, match="add_: .*only right after the op that made it.*out-of-place"):
         y.add_(1)
-    (y + 1).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    with pytest.raises(RuntimeError, match="mul_: .*not of a view"):
+        (x * 3).reshape(2, 1)[0].mul_(2)
+    (z + y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
 
 
 @pytest.mark.parametrize("padding", [0, 1, 2])

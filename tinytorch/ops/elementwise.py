@@ -429,8 +429,16 @@ class ElementwiseOps:
         return self._test(np.isfinite)
 
     def clamp_(self, min=None, max=None):
-        """In-place clamp (as used on parameters inside `no_grad`)."""
-        return self._assign(Ellipsis, self.clamp(min, max).data, "clamp_")
+        """In-place clamp (as used on parameters inside `no_grad`; recorded on a tensor that
+        requires grad, as PyTorch does)."""
+        recording = self._check_inplace("clamp_")
+        clamped = self.clamp(min, max)
+        if not recording:
+            return self._assign(Ellipsis, clamped.data, "clamp_")
+        if isinstance(min, tensor.Tensor) or isinstance(max, tensor.Tensor):
+            raise RuntimeError("clamp_: with tensor bounds, use the out-of-place clamp on a tensor that requires grad")
+        clamped._op = "ClampBackward"  # reads nothing back (its mask was taken): the update overwrites its input
+        return self._assign(Ellipsis, clamped.data, "clamp_", clamped)
 
     clip_ = clamp_
 
