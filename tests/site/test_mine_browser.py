@@ -223,15 +223,16 @@ def test_a_backward_rule_from_module_05_trains_tinytorchs_layers_after_a_reload(
     page, errors = watched_page(browser)
 
     # Module 05, student edition: the three elementwise rules (the solution typed into their
-    # cell), then their check cell, in one page load: the passing rules are saved.
+    # cell), then their check cells, in one page load: the passing rules are saved.
     open_notebook(page, site_url, AUTOGRAD)
     rules = type_solution(page, "05_autograd.py", "def relu_backward(grad, x)")
-    for index in (cell_index(page, "from tinytorch.checks import ("), rules, cell_index(page, "check_relu_backward(")):
+    checks = [cell_index(page, f"check_{rule}_backward(") for rule in ("relu", "sigmoid", "tanh")]
+    for index in (cell_index(page, "from tinytorch.checks import ("), rules, *checks):
         page.evaluate(RUN_CELL, index)
-    wait_for_output(page, "PASS tanh_backward")
+    wait_for_output(page, "Saved your tanh_backward as my_tinytorch/tanh_backward.py")  # the last of the three
     outputs = page.evaluate(driver.OUTPUT_TEXT)
     assert "PASS relu_backward" in outputs and "Saved your relu_backward as my_tinytorch/relu_backward.py" in outputs
-    assert "relu_backward.py" in listing(page, "my_tinytorch")
+    assert {"relu_backward.py", "sigmoid_backward.py", "tanh_backward.py"} <= set(listing(page, "my_tinytorch"))
 
     # After a reload (a new kernel): tinytorch's Sequential/Linear/ReLU train with the learner's rule.
     page.reload()

@@ -404,7 +404,9 @@ class ArithmeticOps:
         so does dividing two bool tensors."""
         if self.data.dtype == np.bool_ and other.data.dtype == np.bool_:
             raise TypeError(f"{op}: not defined for two bool tensors (as in PyTorch)")
-        if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and self.data.size and np.any(other.data == 0):
+        shape = _broadcast_shapes_or_none(self.shape, other.shape)
+        empty = shape is not None and 0 in shape  # nothing is divided: PyTorch returns the empty result
+        if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and not empty and np.any(other.data == 0):
             raise ZeroDivisionError(f"{op}: integer division by zero")
 
     def floor_divide(self, other):
