@@ -361,10 +361,16 @@ def test_inplace_with_operand_requiring_grad_is_refused(leaf):
         a[0] = w[0]
 
 
-def test_inplace_on_non_leaf_refused(leaf):
-    h = leaf(3) * 2
-    with pytest.raises(RuntimeError, match="in place"):
-        h[0] = 1.0
+def test_inplace_on_non_leaf_is_recorded_and_refused_once_used(leaf):
+    x = leaf(3)
+    h = x * 2
+    h[0] = 1.0  # recorded, as in PyTorch: no gradient reaches the overwritten entry
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 2.0, 2.0])
+    used = x * 2
+    _ = used + 1
+    with pytest.raises(RuntimeError, match="in-place update .* only right after the op that made it"):
+        used[0] = 1.0
 
 
 def test_backward_frees_intermediates(leaf):

@@ -523,8 +523,9 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
             f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
             "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
             "sum, mean, var, std, logsumexp, max/min, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, "
-            "leaky_relu, clamp, softmax, log_softmax, reshape, permute/transpose, expand, indexing, cat, "
-            "stack, where, masked_fill, .to(), nn.Linear and mse_loss"
+            "leaky_relu, gelu, clamp, softmax, log_softmax, reshape, permute/transpose, expand, indexing, cat, "
+            "stack, where, masked_fill, flip, .to(), nn.Linear, conv2d (stride 1), layer_norm, cross_entropy (class "
+            "indices) and mse_loss"
         )
     for parent, parent_grad in zip(node._parents, parent_grads):
         if parent_grad is None or not parent._requires_grad:

@@ -17,13 +17,38 @@ counts = {}  # id(base buffer) -> number of in-place changes; empty until the fi
 
 class SavingOp(str):
     """The name of an operation (its grad_fn, e.g. "MulBackward") that also says which of its
-    tensors backward reads: inputs by position (`saves`) and the output (`saves_output`).
-    Declared once per op; tensors of ops named by a plain str are not checked."""
+    tensors backward reads: inputs by position (`saves`), the output (`saves_output`) and
+    tensors that are not inputs of the graph (`extra`: indices, running statistics; see `saving`).
+    As in PyTorch, an input may be read only for another input's gradient (x of x * w is read
+    for w's): `needed_by` maps its position to those inputs' positions, and it counts as saved
+    only when one of them requires grad. Declared once per op (or per call, with `saving`);
+    tensors of ops named by a plain str are not checked."""
 
-    def __new__(cls, name, saves=(), saves_output=False):
+    extra = ()
+
+    def __new__(cls, name, saves=(), saves_output=False, needed_by=None):
         op = super().__new__(cls, name)
-        op.saves, op.saves_output = saves, saves_output
+        op.saves, op.saves_output, op.needed_by = saves, saves_output, needed_by or {}
         return op
+
+
+def saving(name, parents, saved, saves_output=False):
+    """A SavingOp for one call of op `name` with inputs `parents` whose backward reads the
+    tensors `saved` (entries that are not Tensors, e.g. None or a list of indices, skipped):
+    those among `parents` by position, the others (no gradient: indices, running statistics;
+    PyTorch checks them too) as `extra`."""
+    positions, extra = [], []
+    for t in saved:
+        if not hasattr(t, "_requires_grad"):  # not a Tensor: nobody else can change it
+            continue
+        at = next((i for i, p in enumerate(parents) if p is t), None)
+        if at is None:
+            extra.append(t)
+        else:
+            positions.append(at)
+    op = SavingOp(name, tuple(positions), saves_output)
+    op.extra = tuple(extra)
+    return op
 
 
 def _base(array):
@@ -56,8 +81,25 @@ def bump(array):
 def saved_tensors(node):
     """The tensors the operation that made `node` saved for backward (its op is a SavingOp)."""
     op = node._op
-    inputs = tuple(node._parents[i] for i in op.saves)
-    return inputs + (node,) if op.saves_output else inputs
+    parents, needed_by = node._parents, op.needed_by
+    if needed_by:  # plain loops: this runs for every recorded op once anything changed in place
+        inputs = []
+        for i in op.saves:
+            users = needed_by.get(i)
+            if users is None:
+                inputs.append(parents[i])
+            else:
+                for j in users:
+                    if parents[j]._requires_grad:
+                        inputs.append(parents[i])
+                        break
+    else:
+        inputs = [parents[i] for i in op.saves]
+    if op.extra:
+        inputs.extend(op.extra)
+    if op.saves_output:
+        inputs.append(node)
+    return inputs
 
 
 def snapshot(node):

@@ -162,6 +162,13 @@ FUNCTIONS = {
     "sin_cos_max": lambda m, x: (x.sin() * x.cos()).sum() * x.max() + (x * x).max(-1).values.sum(),
     "leaky_relu_mse": lambda m, x: m.nn.functional.mse_loss(m.nn.functional.leaky_relu(x, 0.1) * x, x.exp()),
     "broadcast": lambda m, x: (x * m.tensor([0.5, 2.0, -1.0], dtype=x.dtype)).tanh().sum(),
+    "gelu": lambda m, x: (m.nn.functional.gelu(x) * x).sum(),
+    "gelu_tanh": lambda m, x: (m.nn.functional.gelu(x * 2, approximate="tanh") * x).sum(),
+    "cross_entropy": lambda m, x: m.nn.functional.cross_entropy(
+        x * x, m.tensor([2, 0]) if x.ndim == 2 else m.tensor(1), label_smoothing=0.1),
+    "cross_entropy_none": lambda m, x: (m.nn.functional.cross_entropy(
+        x.exp(), m.tensor([1, -100]) if x.ndim == 2 else m.tensor(0), reduction="none") ** 2).sum(),
+    "layer_norm": lambda m, x: (m.nn.functional.layer_norm(x * x, x.shape[-1:]) ** 3 * x).sum(),
 }
 
 
@@ -223,6 +230,24 @@ def test_gradient_penalty_matches_pytorch():
 
 def _value(m, t):
     return t.detach().numpy() if m is torch else t.data
+
+
+def test_gradient_penalty_through_layer_norm_and_gelu_reaches_the_parameters_as_in_pytorch():
+    rng = np.random.default_rng(1)
+    data, w, b = rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(4)
+    results = []
+    for m in (torch, tt):
+        norm = m.nn.LayerNorm(4).double()
+        with m.no_grad():
+            norm.weight.copy_(m.tensor(w))
+            norm.bias.copy_(m.tensor(b))
+        x = m.tensor(data, requires_grad=True)
+        out = m.nn.functional.gelu(norm(x * 2), approximate="tanh")
+        (grad_x,) = m.autograd.grad(m.nn.functional.cross_entropy(out, m.tensor([0, 3, 1])), x, create_graph=True)
+        (grad_x ** 2).sum().backward()
+        results.append([np.asarray(_value(m, t)) for t in (grad_x, norm.weight.grad, x.grad)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
 
 
 def test_create_graph_through_an_op_without_a_differentiable_backward_is_a_clear_error():
@@ -314,3 +339,101 @@ def test_function_saved_tensor_changed_in_place_raises_and_non_differentiable_ou
     w.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("update", ["add_", "mul_", "zero_", "setitem", "clamp_"])
+def test_in_place_update_of_a_leaf_that_requires_grad_is_refused_as_in_pytorch(update):
+    apply = {"add_": lambda t: t.add_(1), "mul_": lambda t: t.mul_(2), "zero_": lambda t: t.zero_(),
+             "setitem": lambda t: t.__setitem__(0, 5.0), "clamp_": lambda t: t.clamp_(0, 1)}[update]
+    for m in (torch, tt):
+        w = m.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+            apply(w)
+        with m.no_grad():
+            apply(w)  # allowed without recording, in both
+
+
+NON_LEAF_UPDATES = {
+    "add_": lambda m, y: y.add_(1),
+    "sub_ of a tensor": lambda m, y: y.sub_(m.tensor([0.5, 1.0, 2.0], dtype=y.dtype)),
+    "mul_": lambda m, y: y.mul_(3),
+    "div_ by a tensor": lambda m, y: y.div_(m.tensor([2.0, 4.0, 8.0], dtype=y.dtype)),
+    "iadd then imul": lambda m, y: y.__iadd__(1).__imul__(-2),
+    "clamp_": lambda m, y: y.clamp_(-1.0, 2.5),
+    "masked_fill_": lambda m, y: y.masked_fill_(m.tensor([True, False, True]), 0.0),
+    "zero_": lambda m, y: y.zero_(),
+    "fill_": lambda m, y: y.fill_(4.0),
+    "copy_": lambda m, y: y.copy_(m.tensor([1.0, 2.0, 3.0], dtype=y.dtype)),
+    "setitem": lambda m, y: y.__setitem__(slice(0, 2), 7.0),
+    "setitem then add_": lambda m, y: y.__setitem__(1, 7.0) or y.add_(1),
+}
+
+
+@pytest.mark.parametrize("name", list(NON_LEAF_UPDATES))
+@pytest.mark.parametrize("make", ["mul", "matmul", "tanh", "relu"])
+def test_in_place_update_of_a_non_leaf_is_recorded_as_in_pytorch(name, make):
+    """Values and gradients as in PyTorch; after tanh or relu, whose backward reads their output,
+    backward raises in both."""
+    def build(m):
+        x = m.tensor([-1.5, 0.5, 2.0], dtype=m.float64, requires_grad=True)
+        y = {"mul": lambda: x * 2, "matmul": lambda: m.eye(3, dtype=m.float64) @ x, "tanh": lambda: x.tanh(),
+             "relu": lambda: x.relu()}[make]()
+        NON_LEAF_UPDATES[name](m, y)
+        (y * m.tensor([1.0, 2.0, 3.0], dtype=m.float64)).sum().backward()
+        return _value(m, y), _value(m, x.grad)
+
+    (their_status, theirs), (our_status, ours) = _both(build)
+    assert our_status == their_status, (theirs, ours)
+    if our_status == "error":
+        assert "modified by an inplace operation" in str(ours)
+        return
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_in_place_update_after_a_saving_op_raises_in_both():
+    for m in (torch, tt):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x.exp()  # its backward reads its output
+        y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+def test_in_place_update_of_a_non_leaf_already_used_or_a_view_is_refused_clearly():
+    """PyTorch records these too; tinytorch records an in-place update only right after the op
+    that made the tensor (else an op that already used it would send its gradient through the
+    update) and not of a view, and says so rather than compute a wrong gradient."""
+    x = tt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y + 1  # y already used
+    with pytest.raises(RuntimeError, match="add_: .*only right after the op that made it.*out-of-place"):
+        y.add_(1)
+    with pytest.raises(RuntimeError, match="mul_: .*not of a view"):
+        (x * 3).reshape(2, 1)[0].mul_(2)
+    (z + y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+@pytest.mark.parametrize("batched", [True, False])
+def test_conv2d_second_derivatives_match_pytorch(padding, batched):
+    rng = np.random.default_rng(padding)
+    data, weight, bias = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    results = []
+    for m in (torch, tt):
+        x = m.tensor(data if batched else data[0], requires_grad=True)
+        w, b = m.tensor(weight, requires_grad=True), m.tensor(bias, requires_grad=True)
+        y = m.nn.functional.conv2d(x, w, b, padding=padding)
+        grad_x, grad_w = m.autograd.grad((y.tanh() * y).sum(), (x, w), create_graph=True)
+        ((grad_x ** 2).sum() + (grad_w ** 3).sum()).backward()
+        results.append([np.asarray(_value(m, t)) for t in (grad_x, grad_w, x.grad, w.grad, b.grad)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9)
+
+
+def test_strided_conv2d_under_create_graph_is_a_clear_error():
+    x = tt.randn(1, 1, 6, 6, requires_grad=True)
+    w = tt.randn(1, 1, 3, 3, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="conv2d is twice differentiable in tinytorch only with stride 1"):
+        tt.autograd.grad(tt.nn.functional.conv2d(x, w, stride=2).sum(), x, create_graph=True)

@@ -6,9 +6,13 @@ gives the same value for the usual `x = F.relu(x, inplace=True)`.
 
 import numpy as np
 
+from .. import versions
 from ..ops import differentiable
 from ..tensor import Tensor
 from .module import Module, check_input
+
+# what PyTorch's backward reads (see versions.SavingOp): the input
+_LEAKY_RELU, _SILU = (versions.SavingOp(name, saves=(0,)) for name in ("LeakyReluBackward", "SiluBackward"))
 
 
 def relu(input, inplace=False):
@@ -28,7 +32,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
             return differentiable.masked(g, np.where(positive, 1.0, negative_slope))
         return (np.where(positive, g, g * negative_slope).astype(g.dtype),)
 
-    return Tensor._result(out, (input,), backward, "LeakyReluBackward")
+    return Tensor._result(out, (input,), backward, _LEAKY_RELU)
 
 
 def sigmoid(input):
@@ -145,7 +149,7 @@ def silu(input, inplace=False):
     def backward(g):
         return (g * (s * (1.0 + x * (1.0 - s))),)
 
-    return Tensor._result(out.astype(x.dtype, copy=False), (input,), backward, "SiluBackward")
+    return Tensor._result(out.astype(x.dtype, copy=False), (input,), backward, _SILU)
 
 
 class SiLU(Module):

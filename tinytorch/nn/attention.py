@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .. import grad_mode
+from .. import grad_mode, versions
 from ..kernels import mm
 from ..random import rng_of
 from ..ops._common import _unbroadcast
@@ -138,6 +138,12 @@ def _combined_mask(attn_mask, is_causal, scores_shape, op):
 
 # ---------------------------------------------------------------------- public functions
 
+# backward reads query, key and value; PyTorch's fused CPU kernel (4-D float32, what a transformer
+# runs) keeps those and the output, so a change to any of them is refused as there (its math
+# fallback for 3-D inputs keeps scaled copies of query and key instead)
+_ATTENTION = versions.SavingOp("ScaledDotProductAttentionBackward", saves=(0, 1, 2), saves_output=True)
+
+
 def _attention(query, key, value, mask, dropout_p, scale, generator=None):
     """Fused attention over Tensors; returns (output Tensor, attention weights array)."""
     q, k, v = query.data, key.data, value.data
@@ -148,7 +154,7 @@ def _attention(query, key, value, mask, dropout_p, scale, generator=None):
         return _unbroadcast(grad_q, q.shape), _unbroadcast(grad_k, k.shape), _unbroadcast(grad_v, v.shape)
 
     shown = weights if keep is None else weights * keep  # PyTorch reports the weights after dropout
-    return Tensor._result(out, (query, key, value), backward, "ScaledDotProductAttentionBackward"), shown
+    return Tensor._result(out, (query, key, value), backward, _ATTENTION), shown
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .. import versions
 from ..seams import replaced, seam
 from ..tensor import Tensor
 from . import init
@@ -69,7 +70,8 @@ def _lookup(input, weight, padding_idx, op):
             grad[padding_idx] = 0
         return (grad,)
 
-    return Tensor._result(out, (weight,), backward, "EmbeddingBackward")
+    # backward reads the indices (PyTorch's too), not the weight
+    return Tensor._result(out, (weight,), backward, versions.saving("EmbeddingBackward", (weight,), (input,)))
 
 
 @seam("Embedding")

@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from .. import versions
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input
@@ -47,7 +48,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         return _for_parents((grad_x, grad_w, grad_b), (input, weight, bias))
 
     parents = tuple(t for t in (input, weight, bias) if t is not None)
-    return Tensor._result(out, parents, backward, "NativeGroupNormBackward")
+    return Tensor._result(out, parents, backward, versions.saving("NativeGroupNormBackward", parents, (input, weight)))
 
 
 class GroupNorm(Module):
@@ -87,6 +88,9 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
+_NORMALIZE = versions.SavingOp("NormalizeBackward", saves=(0,))  # PyTorch's reads the input
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """input / max(||input||_p along dim, eps), as `torch.nn.functional.normalize`."""
     op = "normalize"
@@ -122,4 +126,4 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
             dnorm = np.sign(x) * magnitude ** (p - 1) / np.where(norm > 0, norm, 1) ** (p - 1)
         return ((grad + coeff * dnorm).astype(x.dtype),)
 
-    return Tensor._result(out, (input,), backward, "NormalizeBackward")
+    return Tensor._result(out, (input,), backward, _NORMALIZE)

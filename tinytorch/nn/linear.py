@@ -14,7 +14,8 @@ from . import init
 from .module import Module, Parameter, check_input
 
 
-_LINEAR = versions.SavingOp("LinearBackward", saves=(0, 1))  # backward reads input and weight
+# backward reads the input for the weight's gradient and the weight for the input's
+_LINEAR = versions.SavingOp("LinearBackward", saves=(0, 1), needed_by={0: (1,), 1: (0,)})
 
 
 def linear(input, weight, bias=None):

@@ -9,6 +9,7 @@ import numpy as np
 
 from collections import namedtuple
 
+from .. import versions
 from ..ops import differentiable
 from ..seams import replaced, seam
 from ..tensor import Tensor
@@ -21,6 +22,14 @@ _ClassProblem = namedtuple(
 )
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+# what PyTorch's backward reads (see versions.SavingOp): cross-entropy only the target (its
+# log-softmax keeps its own output), the other losses input and target
+_MSE, _NLL, _BCE_WITH_LOGITS, _BCE = (
+    versions.SavingOp(name, saves=(0, 1)) for name in
+    ("MseLossBackward", "NllLossBackward", "BinaryCrossEntropyWithLogitsBackward", "BinaryCrossEntropyBackward")
+)
+_CROSS_ENTROPY = versions.SavingOp("CrossEntropyLossBackward", saves=(1,), needed_by={1: (0,)})
 
 
 def _check_reduction(reduction, op):
@@ -79,7 +88,7 @@ def _mse_loss(input, target, reduction="mean"):
         grad = (2 * g * scale) * diff
         return grad, -grad
 
-    return Tensor._result(np.asarray(out), (input, target), backward, "MseLossBackward")
+    return Tensor._result(np.asarray(out), (input, target), backward, _MSE)
 
 
 # ---------------------------------------------------------------------- class-index losses
@@ -194,6 +203,12 @@ def _cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mea
         scale = 0
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            a = np.zeros((m, n_classes), dtype)  # the constant per-class weights a of each row
+            a[arange, labels] = a_label
+            if label_smoothing > 0:
+                a += np.where(kept, 1, 0).astype(dtype)[:, None] * smooth[None, :]
+            return differentiable.cross_entropy(g, input, scale, out_shape, a_total.astype(dtype), a)
         upstream = np.broadcast_to(g * scale, out_shape).reshape(m)  # (M,)
         # softmax * sum(a) - a, each row times its upstream gradient
         row_factor = (upstream * a_total / np.exp(log_sumexp)).astype(dtype)
@@ -203,7 +218,7 @@ def _cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mea
             grad -= np.where(kept, upstream, 0).astype(dtype)[:, None] * smooth[None, :]
         return (to_input_layout(grad), None)
 
-    return Tensor._result(np.asarray(out), (input, target), backward, "CrossEntropyLossBackward")
+    return Tensor._result(np.asarray(out), (input, target), backward, _CROSS_ENTROPY)
 
 
 def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
@@ -245,7 +260,7 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
             grad_t = -(1 - label_smoothing) * w * log_probs * upstream
         return grad_x.astype(dtype), grad_t
 
-    return Tensor._result(np.asarray(out), (input, target), backward, "CrossEntropyLossBackward")
+    return Tensor._result(np.asarray(out), (input, target), backward, _CROSS_ENTROPY)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -267,7 +282,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         grad[np.arange(m), labels] = -row_weight * upstream
         return (to_input_layout(grad), None)
 
-    return Tensor._result(np.asarray(out), (input, target), backward, "NllLossBackward")
+    return Tensor._result(np.asarray(out), (input, target), backward, _NLL)
 
 
 # ---------------------------------------------------------------------- binary losses
@@ -337,7 +352,7 @@ def _binary_cross_entropy_with_logits(input, target, weight=None, reduction="mea
             grad_y = (-x + pos) * upstream
         return grad_x.astype(x.dtype), None if grad_y is None else grad_y.astype(y.dtype)
 
-    return Tensor._result(np.asarray(out), (input, target), backward, "BinaryCrossEntropyWithLogitsBackward")
+    return Tensor._result(np.asarray(out), (input, target), backward, _BCE_WITH_LOGITS)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -368,7 +383,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         grad_y = (log_1mx - log_x) * upstream if target.requires_grad else None
         return grad_x.astype(x.dtype), None if grad_y is None else grad_y.astype(y.dtype)
 
-    return Tensor._result(np.asarray(out), (input, target), backward, "BinaryCrossEntropyBackward")
+    return Tensor._result(np.asarray(out), (input, target), backward, _BCE)
 
 
 # ---------------------------------------------------------------------- Module forms

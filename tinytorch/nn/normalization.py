@@ -11,7 +11,9 @@ import numbers
 
 import numpy as np
 
+from .. import versions
 from ..kernels import mm
+from ..ops import differentiable
 from ..seams import seam
 from ..tensor import Tensor
 from .module import Module, Parameter, check_input
@@ -92,6 +94,10 @@ def _layer_norm_backward(g, xhat, invstd, weight, shape, need_x, need_weight, ne
     return grad_x, grad_w, grad_b
 
 
+# PyTorch's layer_norm backward reads every input (x, weight, bias): by how many were given
+_LAYER_NORM = {n: versions.SavingOp("NativeLayerNormBackward", saves=tuple(range(n))) for n in (1, 2, 3)}
+
+
 def _for_parents(grads, tensors):
     """The gradients of the tensors that are not None (the op's recorded parents), in order."""
     return tuple(grad for grad, tensor in zip(grads, tensors) if tensor is not None)
@@ -169,7 +175,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _for_parents((grad_x, grad_w, grad_b), (input, weight, bias))
 
     parents = tuple(t for t in (input, weight, bias) if t is not None)
-    return Tensor._result(out, parents, backward, "NativeBatchNormBackward")
+    # what PyTorch's backward reads: the statistics it used, never the bias
+    saved = (input, weight) if training else (input, running_mean, running_var, weight)
+    return Tensor._result(out, parents, backward, versions.saving("NativeBatchNormBackward", parents, saved))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="layer_norm"):
@@ -195,13 +203,15 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, _op="l
     out = _scale_shift(xhat, w, None if bias is None else bias.data)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.layer_norm(g, input, weight, bias, axes, eps)
         grads = _layer_norm_backward(g, xhat, invstd, w, shape, input.requires_grad,
                                      weight is not None and weight.requires_grad, bias is not None and bias.requires_grad)
         return _for_parents(grads, (input, weight, bias))
 
     parents = (input, weight, bias) if weight is not None and bias is not None else \
         tuple(t for t in (input, weight, bias) if t is not None)
-    return Tensor._result(out, parents, backward, "NativeLayerNormBackward")
+    return Tensor._result(out, parents, backward, _LAYER_NORM[len(parents)])
 
 
 class _BatchNorm(Module):

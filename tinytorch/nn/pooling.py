@@ -6,10 +6,17 @@ one strided add per kernel position (see conv._col2im), never a loop over pixels
 
 import numpy as np
 
+from .. import versions
 from ..seams import learners, replaced, seam
 from ..tensor import Tensor
 from .conv import _batched, _kernel_slices, _pad, _pair, _unpad, _windows
 from .module import Module
+
+# PyTorch's pooling backward reads the input (see versions.SavingOp)
+_MAX_POOL, _AVG_POOL, _ADAPTIVE_AVG_POOL = (
+    versions.SavingOp(name, saves=(0,))
+    for name in ("MaxPool2DBackward", "AvgPool2DBackward", "AdaptiveAvgPool2DBackward")
+)
 
 
 def _pool_geometry(kernel_size, stride, padding, dilation, ceil_mode, op):
@@ -53,7 +60,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         grad = backward(g if batched else g[None])  # (N, C, H, W)
         return (grad if batched else grad[0],)
 
-    return Tensor._result(out if batched else out[0], (input,), backward_batched, "MaxPool2DBackward")
+    return Tensor._result(out if batched else out[0], (input,), backward_batched, _MAX_POOL)
 
 
 def _max_pool(x, kernel, stride, padding, dilation, op):
@@ -250,7 +257,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         grad = _unpad(grad, pads)
         return (grad if batched else grad[0],)
 
-    return Tensor._result(out if batched else out[0], (input,), backward, "AvgPool2DBackward")
+    return Tensor._result(out if batched else out[0], (input,), backward, _AVG_POOL)
 
 
 def _valid_counts(size, out_size, kernel, stride, pad):
@@ -288,7 +295,9 @@ def adaptive_avg_pool2d(input, output_size, _op="adaptive_avg_pool2d"):
         share = (g.reshape(N, C, oh, 1, ow, 1) / (kh * kw)).astype(x.dtype, copy=False)
         return (np.broadcast_to(share, (N, C, oh, kh, ow, kw)).reshape(input.shape),)
 
-    return Tensor._result(out if batched else out[0], (input,), backward, "AdaptiveAvgPool2DBackward")
+    # to one value per channel PyTorch takes a mean, which reads nothing back
+    op = _ADAPTIVE_AVG_POOL if sizes != (1, 1) else "AdaptiveAvgPool2DBackward"
+    return Tensor._result(out if batched else out[0], (input,), backward, op)
 
 
 class MaxPool2d(Module):

@@ -3,9 +3,17 @@ node with a hand-written backward (the gradient is bounded where the error is la
 
 import numpy as np
 
+from .. import versions
 from ..tensor import Tensor
 from .loss import _check_reduction, _check_same_shape, _Loss, _reduce
 from .module import check_input
+
+
+# what PyTorch's backward reads: both operands, except for l1 (its backward reads a difference)
+_POINTWISE = {
+    op: versions.SavingOp(f"{op.title().replace('_', '')}Backward", saves=() if op == "l1_loss" else (0, 1))
+    for op in ("l1_loss", "smooth_l1_loss", "huber_loss")
+}
 
 
 def _pointwise_loss(input, target, reduction, op, loss_and_slope):
@@ -21,7 +29,7 @@ def _pointwise_loss(input, target, reduction, op, loss_and_slope):
         grad = (g * scale) * slope
         return grad.astype(diff.dtype, copy=False), (-grad).astype(diff.dtype, copy=False)
 
-    return Tensor._result(np.asarray(out), (input, target), backward, f"{op.title().replace('_', '')}Backward")
+    return Tensor._result(np.asarray(out), (input, target), backward, _POINTWISE[op])
 
 
 def l1_loss(input, target, reduction="mean"):

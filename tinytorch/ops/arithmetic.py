@@ -36,10 +36,21 @@ def mul_backward(grad, a, b, need_a=True, need_b=True):
             _unbroadcast(grad * a, b.shape) if need_b else None)
 
 
-# what each op's backward reads (see versions.SavingOp)
-_MUL = versions.SavingOp("MulBackward", saves=(0, 1))
-_DIV = versions.SavingOp("DivBackward", saves=(1,), saves_output=True)
+# what each op's backward reads (see versions.SavingOp); an operand read only for the other's
+# gradient counts only when the other requires grad, as in PyTorch
+_MUL = versions.SavingOp("MulBackward", saves=(0, 1), needed_by={0: (1,), 1: (0,)})
+_DIV = versions.SavingOp("DivBackward", saves=(0, 1), needed_by={0: (1,)})
 _POW = versions.SavingOp("PowBackward", saves=(0, 1), saves_output=True)
+_POW_SCALAR = versions.SavingOp("PowBackward", saves=(0,))  # x ** 2: only the base
+_MODULO = {op: versions.SavingOp(f"{op.capitalize()}Backward", saves=(0, 1), needed_by={0: (1,), 1: (1,)})
+           for op in ("remainder", "fmod")}  # both read only for the divisor's gradient
+
+
+# the out-of-place forms of the in-place arithmetic updates (recorded when they must be)
+_OUT_OF_PLACE = {
+    "add_": lambda t, other: t + other, "sub_": lambda t, other: t - other,
+    "mul_": lambda t, other: t * other, "div_": lambda t, other: t / other,
+}
 
 
 def _negated(g):
@@ -141,7 +152,7 @@ class ArithmeticOps:
             if self._requires_grad:
                 grad_a = _unbroadcast(g / b, a.shape)
             if other._requires_grad:
-                grad_b = _unbroadcast(-g * out / b, b.shape)
+                grad_b = _unbroadcast(-g * (a / b) / b, b.shape)  # a / b again: out may have changed
             return grad_a, grad_b
 
         return self._result(out, (self, other), backward, _DIV)
@@ -149,6 +160,7 @@ class ArithmeticOps:
     def __pow__(self, exponent):
         if self.data.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
             raise ValueError(f"pow: integers to negative integer powers are not allowed ({self.dtype} ** {exponent})")
+        op = _POW if isinstance(exponent, tensor.Tensor) else _POW_SCALAR
         exponent = self._other(exponent)
         out, a, p = self._elementwise(exponent, _power, "pow")
 
@@ -169,7 +181,7 @@ class ArithmeticOps:
                 grad_p = _unbroadcast(g * local, p.shape)
             return grad_a, grad_p
 
-        return self._result(out, (self, exponent), backward, _POW)
+        return self._result(out, (self, exponent), backward, op)
 
     def __radd__(self, other):
         return self._other(other) + self
@@ -204,23 +216,58 @@ class ArithmeticOps:
     # ------------------------------------------------------------------ in-place updates
 
     def _check_inplace(self, op, other=None):
-        """In-place updates are not recorded, so refuse them where gradients would be wrong."""
+        """Refuse in-place updates where gradients would be wrong; True when the update must be
+        recorded (this tensor is the output of a recorded op: see `_rebind`)."""
         if not grad_mode._enabled:
-            return
-        if self._requires_grad:
-            raise RuntimeError(
-                f"{op}: a tensor that requires grad cannot be modified in place while recording; "
-                "wrap the update in `with tinytorch.no_grad():`"
-            )
+            return False
         if isinstance(other, tensor.Tensor) and other._requires_grad:
             raise RuntimeError(
-                f"{op}: the operand requires grad, but in-place updates are not recorded; "
-                "use the out-of-place form (e.g. `a = a + b`) to keep the gradient"
+                f"{op}: the operand requires grad, but in-place updates with such an operand are not "
+                "recorded; use the out-of-place form (e.g. `a = a + b`) to keep the gradient"
             )
+        if not self._requires_grad:
+            return False
+        if self._backward is None:  # PyTorch refuses this too, in these words
+            raise RuntimeError(
+                f"{op}: a tensor that requires grad cannot be modified in place while recording "
+                "(a leaf Variable that requires grad is being used in an in-place operation); wrap "
+                "the update in `with tinytorch.no_grad():`"
+            )
+        # Recorded only right after the op that made this tensor (so no recorded op can have read
+        # it: its gradient would otherwise go through the in-place op) and when it is not a view
+        # of an input (that input's gradient would miss the update); an input with this very
+        # array is the node an earlier recorded update moved aside (`_rebind`).
+        if self._seq != next(tensor._sequence) - 1 or any(
+                p.data is not self.data and np.may_share_memory(self.data, p.data) for p in self._parents):
+            raise RuntimeError(
+                f"{op}: tinytorch records an in-place update of a tensor that requires grad only right "
+                "after the op that made it (and not of a view); here use the out-of-place form (e.g. "
+                "`y = y + 1`)"
+            )
+        return True
+
+    def _rebind(self, result):
+        """Record an in-place update as PyTorch does: `result` is the update computed out of
+        place from this tensor (recorded, and already copied into this tensor's memory); this
+        tensor becomes its graph node, and the node that made it moves to a new Tensor, input
+        of the update."""
+        old = tensor.Tensor.__new__(tensor.Tensor)
+        old.__dict__.update(self.__dict__)  # the same data, inputs, backward, op and sequence number
+        old._grad, old._retains_grad = None, False
+        self._parents = tuple(old if p is self else p for p in result._parents)
+        self._backward, self._op, self._seq = result._backward, result._op, result._seq
+        self.__dict__.pop("_saved_versions", None)
+        if "_saved_versions" in result.__dict__:
+            self._saved_versions = result._saved_versions
+        return self
 
     def _inplace(self, other, fn, op):
         """`self.data = fn(self.data, other)` in place, with clear errors."""
-        self._check_inplace(op, other)
+        recorded = None
+        if self._check_inplace(op, other):
+            if op not in _OUT_OF_PLACE:
+                raise RuntimeError(f"{op}: has no gradient; it cannot update a tensor that requires grad while recording")
+            recorded = _OUT_OF_PLACE[op](self, other)
         other = self._other(other)
         if fn is np.subtract and np.bool_ in (self.data.dtype, other.data.dtype):
             raise TypeError(f"{op}: subtraction with a bool tensor is not supported")
@@ -237,7 +284,7 @@ class ArithmeticOps:
                 f"{op}: shape {other.shape} does not broadcast to the tensor's shape {self.shape}"
             ) from None
         versions.bump(self.data)
-        return self
+        return self._rebind(recorded) if recorded is not None else self
 
     def __iadd__(self, other):
         return self._inplace(other, np.add, "add_")
@@ -263,8 +310,17 @@ class ArithmeticOps:
     def div_(self, other):
         return self._inplace(other, np.divide, "div_")
 
-    def _assign(self, index, value, op):
-        self._check_inplace(op, value)
+    def _assign(self, index, value, op, recorded=None):
+        """`self.data[index] = value`, with clear errors. `recorded`: the update computed out of
+        place by a caller that checked it must be recorded; by default, when recording, `value`
+        overwrites, so no gradient reaches those entries."""
+        if recorded is None and self._check_inplace(op, value):
+            def backward(g):
+                g = g.copy()
+                g[index] = 0
+                return (g,)
+
+            recorded = self._result(self.data.copy(), (self,), backward, "CopySlices")
         value = value.data if isinstance(value, tensor.Tensor) else value
         try:
             self.data[index] = value
@@ -275,7 +331,7 @@ class ArithmeticOps:
         except IndexError as error:
             raise IndexError(f"{op}: {error} (tensor shape {self.shape})") from None
         versions.bump(self.data)
-        return self
+        return self._rebind(recorded) if recorded is not None else self
 
     def copy_(self, src):
         """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
@@ -348,7 +404,9 @@ class ArithmeticOps:
         so does dividing two bool tensors."""
         if self.data.dtype == np.bool_ and other.data.dtype == np.bool_:
             raise TypeError(f"{op}: not defined for two bool tensors (as in PyTorch)")
-        if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and np.any(other.data == 0):
+        shape = _broadcast_shapes_or_none(self.shape, other.shape)
+        empty = shape is not None and 0 in shape  # nothing is divided: PyTorch returns the empty result
+        if self.data.dtype.kind in "iub" and other.data.dtype.kind in "iub" and not empty and np.any(other.data == 0):
             raise ZeroDivisionError(f"{op}: integer division by zero")
 
     def floor_divide(self, other):
@@ -384,7 +442,7 @@ class ArithmeticOps:
                     grad_b = _unbroadcast(-g * rounding(a / b), b.shape)
             return (_unbroadcast(g, a.shape) if self._requires_grad else None), grad_b
 
-        return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
+        return self._result(out, (self, other), backward, _MODULO[op])
 
     __floordiv__, __mod__ = floor_divide, remainder
 

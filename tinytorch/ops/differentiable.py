@@ -8,10 +8,12 @@ come back as `Grads`, which tells the engine the op knows how to do this; an op 
 rule gives a clear error under create_graph instead of a silently wrong second derivative.
 """
 
+import math
+
 import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from the ops; used at call time
-from ._common import _scatter_add
+from ._common import _gelu_parts, _scatter_add
 
 
 class Grads(tuple):
@@ -134,6 +136,31 @@ def sigmoid(g, x):
     return Grads((g * s * (1 - s),))
 
 
+def _normal_density(x):
+    """phi(x) = exp(-x^2 / 2) / sqrt(2 pi), with Tensor ops."""
+    return (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+
+
+def _normal_cdf(x):
+    """Phi(x), the standard normal CDF, as a recorded op whose gradient is phi(x)."""
+    def backward(g):
+        if type(g) is np.ndarray:
+            return (g * _normal_density(tensor.Tensor(x.data)).data,)
+        return Grads((g * _normal_density(x),))
+
+    return tensor.Tensor._result(_gelu_parts(x.data)[1], (x,), backward, "NormalCdfBackward")
+
+
+def gelu(g, x, approximate):
+    """Gradient of GELU: Phi(x) + x phi(x), or for the tanh form 0.5 (1 + t) + 0.5 x (1 - t^2)
+    c (1 + 3 a x^2) with t = tanh(c (x + a x^3))."""
+    if approximate == "tanh":
+        c, a = math.sqrt(2.0 / math.pi), 0.044715
+        t = ((x + x * x * x * a) * c).tanh()
+        return Grads((g * ((t + 1) * 0.5 + x * (1 - t * t) * (x * x * (3 * a) + 1) * (0.5 * c)),))
+    return Grads((g * (_normal_cdf(x) + x * _normal_density(x)),))
+
+
 def masked(g, mask):
     """An op whose gradient is g times a constant array `mask` (relu: x > 0; leaky_relu: 1 or
     the slope; max: where the maximum was)."""
@@ -207,6 +234,49 @@ def _scatter_tensor_data(shape, index, values, advanced):
     grad = np.zeros(shape, dtype=values.dtype)
     grad[index] = values
     return grad
+
+
+def _rows(x):
+    """Logits (N, C, d...) or (C,) as rows (M, C), classes last, and the inverse."""
+    batched = x.reshape(1, -1) if x.ndim == 1 else x
+    order = (0, *range(2, batched.ndim), 1)
+    moved = batched.permute(*order) if batched.ndim > 2 else batched
+
+    def back(rows):
+        out = rows.reshape(moved.shape)
+        out = out.permute(*np.argsort(order)) if batched.ndim > 2 else out
+        return out.reshape(x.shape)
+
+    return moved.reshape(-1, moved.shape[-1]), back
+
+
+def cross_entropy(g, input, scale, out_shape, a_total, a):
+    """Gradient of the fused cross-entropy for the logits: per row, upstream * (softmax * sum(a)
+    - a), with `a` (M, C) the constant class weights of each row (target one-hot times its
+    weight, plus label smoothing) and `a_total` (M,) their sums; target: no gradient."""
+    rows, back = _rows(input)
+    upstream = (g * scale + tensor.Tensor(np.zeros(out_shape, dtype=rows.data.dtype))).reshape(-1, 1)  # (M, 1)
+    grad = upstream * (rows.softmax(-1) * tensor.Tensor(a_total[:, None]) - tensor.Tensor(a))
+    return Grads((back(grad), None))
+
+
+def layer_norm(g, x, w, b, axes, eps):
+    """Gradients of layer_norm for x, weight and bias (None where absent), with Tensor ops:
+    dx = invstd (gw - mean(gw) - xhat mean(gw xhat)), gw = g * weight."""
+    lead = tuple(range(x.ndim - len(axes)))
+    centered = x - x.mean(axes, keepdim=True)
+    invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
+    xhat = centered * invstd
+    gw = g if w is None else g * w
+    grad_x = None
+    if x._requires_grad:
+        grad_x = (gw - gw.mean(axes, keepdim=True) - xhat * (gw * xhat).mean(axes, keepdim=True)) * invstd
+    grads = [grad_x]
+    if w is not None:
+        grads.append((g * xhat).sum(lead) if w._requires_grad else None)
+    if b is not None:
+        grads.append(g.sum(lead) if b._requires_grad else None)
+    return Grads(grads)
 
 
 def linear(g, x, w, b):

@@ -35,14 +35,18 @@ def tanh_backward(grad, out):
 
 
 # what each op's backward reads (see versions.SavingOp): the input, or the output
-_EXP, _SQRT, _TANH, _SIGMOID, _SOFTMAX, _LOG_SOFTMAX = (
+_EXP, _SQRT, _RSQRT, _TANH, _SIGMOID, _SOFTMAX, _LOG_SOFTMAX, _RELU = (
     versions.SavingOp(name, saves_output=True)
-    for name in ("ExpBackward", "SqrtBackward", "TanhBackward", "SigmoidBackward", "SoftmaxBackward",
-                 "LogSoftmaxBackward")
+    for name in ("ExpBackward", "SqrtBackward", "RsqrtBackward", "TanhBackward", "SigmoidBackward",
+                 "SoftmaxBackward", "LogSoftmaxBackward", "ReluBackward")
 )
-_LOG, _ABS, _SIN, _COS, _RELU, _GELU = (
+_LOG, _ABS, _SIN, _COS, _GELU, _LOG1P, _SQUARE, _CLAMP = (
     versions.SavingOp(name, saves=(0,))
-    for name in ("LogBackward", "AbsBackward", "SinBackward", "CosBackward", "ReluBackward", "GeluBackward")
+    for name in ("LogBackward", "AbsBackward", "SinBackward", "CosBackward", "GeluBackward", "Log1PBackward",
+                 "PowBackward", "ClampBackward")
+)
+_CLAMP_TENSOR, _MAXIMUM, _MINIMUM = (  # PyTorch reads both operands even when one needs no gradient
+    versions.SavingOp(name, saves=(0, 1)) for name in ("ClampBackward", "MaximumBackward", "MinimumBackward")
 )
 
 
@@ -196,7 +200,7 @@ class ElementwiseOps:
         def backward(g):
             return differentiable.masked(g, inside) if not isinstance(g, (np.ndarray, np.generic)) else (g * inside,)
 
-        return self._result(out, (self,), backward, "ClampBackward")
+        return self._result(out, (self,), backward, _CLAMP)
 
     def _clamp_tensors(self, min, max):
         """clamp with tensor bounds: max(x, min) then min(., max), as PyTorch composes it
@@ -223,7 +227,7 @@ class ElementwiseOps:
                 _unbroadcast(g * ~own, b.shape) if bound._requires_grad else None,
             )
 
-        return self._result(out, (self, bound), backward, "ClampBackward")
+        return self._result(out, (self, bound), backward, _CLAMP_TENSOR)
 
     clip = clamp
 
@@ -246,7 +250,7 @@ class ElementwiseOps:
                 _unbroadcast(g * (1 - share), b.shape) if other._requires_grad else None,
             )
 
-        return self._result(out, (self, other), backward, f"{op.capitalize()}Backward")
+        return self._result(out, (self, other), backward, _MAXIMUM if op == "maximum" else _MINIMUM)
 
     def tanh(self):
         mine = replaced.get("tanh")
@@ -277,10 +281,12 @@ class ElementwiseOps:
         mine = replaced.get("relu")
         out = kernels.relu(x) if mine is None else forward_value(mine, x)
 
+        # backward reads the output, as PyTorch's does (out > 0 exactly where x > 0): an
+        # in-place change of the input after relu is harmless there, so it must be here
         def backward(g):
             if not isinstance(g, (np.ndarray, np.generic)):
-                return differentiable.masked(g, x > 0)
-            return (replaced.get("relu_backward", relu_backward)(g, x),)
+                return differentiable.masked(g, out > 0)
+            return (replaced.get("relu_backward", relu_backward)(g, out),)
 
         return self._result(out, (self,), backward, _RELU)
 
@@ -323,7 +329,7 @@ class ElementwiseOps:
                 return d
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return self._unary(out, local, _GELU)
+        return self._unary(out, local, _GELU, lambda g, t: differentiable.gelu(g, t, approximate))
 
     def softmax(self, dim=-1):
         if self.ndim == 0:  # a 0-d tensor is one row of one element
@@ -371,16 +377,16 @@ class ElementwiseOps:
 
     def log1p(self):
         x = self._as_float()
-        return self._result(np.log1p(x), (self,), lambda g: (g / (1 + x),), "Log1PBackward")
+        return self._result(np.log1p(x), (self,), lambda g: (g / (1 + x),), _LOG1P)
 
     def rsqrt(self):
         with np.errstate(divide="ignore"):
             out = 1 / np.sqrt(self._as_float())
-        return self._unary(out, lambda: -0.5 * out * out * out, "RsqrtBackward")
+        return self._unary(out, lambda: -0.5 * out * out * out, _RSQRT)
 
     def square(self):
         x = self.data if self.data.dtype != np.bool_ else self.data.astype(np.int64)  # bool: int64, as PyTorch
-        return self._unary(x * x, lambda: 2 * x, "PowBackward")
+        return self._unary(x * x, lambda: 2 * x, _SQUARE)
 
     def _stepwise(self, fn, op):
         """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
@@ -423,8 +429,16 @@ class ElementwiseOps:
         return self._test(np.isfinite)
 
     def clamp_(self, min=None, max=None):
-        """In-place clamp (as used on parameters inside `no_grad`)."""
-        return self._assign(Ellipsis, self.clamp(min, max).data, "clamp_")
+        """In-place clamp (as used on parameters inside `no_grad`; recorded on a tensor that
+        requires grad, as PyTorch does)."""
+        recording = self._check_inplace("clamp_")
+        clamped = self.clamp(min, max)
+        if not recording:
+            return self._assign(Ellipsis, clamped.data, "clamp_")
+        if isinstance(min, tensor.Tensor) or isinstance(max, tensor.Tensor):
+            raise RuntimeError("clamp_: with tensor bounds, use the out-of-place clamp on a tensor that requires grad")
+        clamped._op = "ClampBackward"  # reads nothing back (its mask was taken): the update overwrites its input
+        return self._assign(Ellipsis, clamped.data, "clamp_", clamped)
 
     clip_ = clamp_
 

@@ -4,6 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import versions
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ._common import _normalize_dim
 
@@ -30,6 +31,7 @@ class IndexingOps:
     def gather(self, dim, index):
         """`out[i][j] = self[index[i][j]][j]` (for dim=0): values picked along `dim`. `index` has
         the same number of dimensions, and no larger sizes than self outside `dim`."""
+        op = versions.saving("GatherBackward", (self,), (self, index))  # backward reads both, as PyTorch's
         index = _index_array(index, "gather")
         axis = _normalize_dim(dim, max(self.ndim, 1), "gather") if self.ndim else 0
         if index.ndim != self.ndim:
@@ -38,7 +40,7 @@ class IndexingOps:
             raise ValueError(f"gather: index shape {index.shape} is larger than input shape {self.shape} outside dim {dim}")
         _check_bounds(index, self.shape[axis] if self.ndim else 1, "gather", dim)
         if self.ndim == 0:
-            return self._result(self.data.copy(), (self,), lambda g: (g,), "GatherBackward")
+            return self._result(self.data.copy(), (self,), lambda g: (g,), op)
         where = list(np.indices(index.shape, sparse=True))
         where[axis] = index
         where = tuple(where)
@@ -49,17 +51,18 @@ class IndexingOps:
             np.add.at(grad, where, g)
             return (grad,)
 
-        return self._result(self.data[where], (self,), backward, "GatherBackward")
+        return self._result(self.data[where], (self,), backward, op)
 
     def index_select(self, dim, index):
         """The slices at positions `index` (a 1-D integer tensor) along `dim`."""
+        op = versions.saving("IndexSelectBackward", (self,), (index,))  # backward reads the index
         index = _index_array(index, "index_select")
         if index.ndim > 1:
             raise ValueError(f"index_select: index must be 0-D or 1-D, got shape {index.shape}")
         index = index.reshape(-1)
         if self.ndim == 0:
             _check_bounds(index, 1, "index_select", dim)
-            return self._result(self.data.copy(), (self,), lambda g: (g,), "IndexSelectBackward")
+            return self._result(self.data.copy(), (self,), lambda g: (g,), op)
         axis = _normalize_dim(dim, self.ndim, "index_select")
         _check_bounds(index, self.shape[axis], "index_select", dim)
         where = (slice(None),) * axis + (index,)
@@ -70,7 +73,7 @@ class IndexingOps:
             np.add.at(grad, where, g)
             return (grad,)
 
-        return self._result(np.take(self.data, index, axis=axis), (self,), backward, "IndexSelectBackward")
+        return self._result(np.take(self.data, index, axis=axis), (self,), backward, op)
 
     def _sort_order(self, dim, descending, op):
         """(axis, indices) that sort along `dim`; stable, NaN counted as the largest value."""
@@ -130,6 +133,7 @@ class IndexingOps:
     def scatter(self, dim, index, src=None, value=None):
         """A copy with `src` (a tensor, or the number `value`) written at `index` along `dim`."""
         where, values, src = self._scatter_args(dim, index, value if src is None else src, "scatter")
+        op = versions.saving("ScatterBackward", (self, src), (index,))  # backward reads the index
         out = self.data.copy()
         out[where] = values
 
@@ -138,15 +142,16 @@ class IndexingOps:
             grad_self[where] = 0  # overwritten entries do not reach the output
             return grad_self, None if src is None else _placed(g[where], src.shape)
 
-        return self._scatter_result(out, src, backward, "ScatterBackward")
+        return self._scatter_result(out, src, backward, op)
 
     def scatter_add(self, dim, index, src):
         """A copy with `src` added at `index` along `dim` (repeated indices add up)."""
         where, values, src = self._scatter_args(dim, index, src, "scatter_add")
         out = self.data.copy()
         np.add.at(out, where, values)
+        read = (index,) if src is not None and src._requires_grad else ()  # only src's gradient reads the index
         return self._scatter_result(out, src, lambda g: (g, None if src is None else _placed(g[where], src.shape)),
-                                    "ScatterAddBackward")
+                                    versions.saving("ScatterAddBackward", (self, src), read))
 
     def _scatter_result(self, out, src, backward, op):
         if src is None:

@@ -31,7 +31,8 @@ def matmul(a, b):
         raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
 
 
-_MATMUL = versions.SavingOp("MatmulBackward", saves=(0, 1))  # backward reads both operands
+# backward reads each operand for the other's gradient (see versions.SavingOp)
+_MATMUL = versions.SavingOp("MatmulBackward", saves=(0, 1), needed_by={0: (1,), 1: (0,)})
 
 @seam("matmul_backward")
 def matmul_backward(grad, a, b, need_a=True, need_b=True):
@@ -174,7 +175,11 @@ def einsum(equation, *operands):
             grads.append(grad)
         return tuple(grads)
 
-    return Tensor._result(out, operands, backward, "EinsumBackward")
+    # each operand is read for the others' gradients
+    n = len(operands)
+    op = versions.SavingOp("EinsumBackward", saves=tuple(range(n)),
+                           needed_by={i: tuple(j for j in range(n) if j != i) for i in range(n)})
+    return Tensor._result(out, operands, backward, op)
 
 
 def _explicit_subscripts(equation, ndims):

@@ -5,6 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import versions
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced, seam
 from . import differentiable
@@ -23,6 +24,17 @@ def sum_backward(grad, shape, dim=None, keepdim=False):
     return np.broadcast_to(grad, shape)
 
 
+# what each op's backward reads, as PyTorch's (see versions.SavingOp): var the input; the others
+# the input and the output (max/min along a dim keep only their indices, cumsum nothing)
+_VAR = versions.SavingOp("VarBackward", saves=(0,))
+_STD, _LOGSUMEXP, _PROD, _NORM = (
+    versions.SavingOp(name, saves=(0,), saves_output=True)
+    for name in ("StdBackward", "LogsumexpBackward", "ProdBackward", "NormBackward")
+)
+_EXTREMES = {op: versions.SavingOp(f"{op.capitalize()}Backward", saves=(0,), saves_output=True)
+             for op in ("max", "min", "amax", "amin")}
+
+
 @seam("var")
 def var(x, dim=None, keepdim=False, correction=1):
     """Variance of Tensor `x` over `dim` (int, tuple or None for all), divided by count - correction."""
@@ -38,7 +50,7 @@ def var(x, dim=None, keepdim=False, correction=1):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g * centered * (2 / dof if dof else np.inf),)
 
-    return x._result(out, (x,), backward, "VarBackward")
+    return x._result(out, (x,), backward, _VAR)
 
 
 def _correction(op, dim, unbiased, correction):
@@ -121,7 +133,7 @@ class ReductionOps:
                 scale = np.where(spread == 0, 0, g / (spread * dof))
             return (centered * scale,)
 
-        return self._result(out, (self,), backward, "StdBackward")
+        return self._result(out, (self,), backward, _STD)
 
     def _variance(self, op, dim, keepdim, correction):
         """(dims, x - mean, degrees of freedom, sum of squares) for var/std."""
@@ -149,7 +161,7 @@ class ReductionOps:
             return (g * np.exp(x - out),)
 
         result = out if keepdim else out.squeeze(dims)
-        return self._result(result, (self,), backward, "LogsumexpBackward")
+        return self._result(result, (self,), backward, _LOGSUMEXP)
 
     def _extreme(self, dim, keepdim, pick, arg, op):
         if self.data.size == 0 and (dim is None or self.shape[_normalize_dims(dim, self.ndim, op)[0]] == 0):
@@ -163,7 +175,7 @@ class ReductionOps:
             def backward_all(g):
                 return differentiable.masked(g, mask / count) if not isinstance(g, (np.ndarray, np.generic)) else (mask * (g / count),)
 
-            return self._result(out, (self,), backward_all, f"{op.capitalize()}Backward")
+            return self._result(out, (self,), backward_all, _EXTREMES[op])
         if self.ndim == 0:  # along dim 0 of a 0-d tensor: the element itself, index 0
             _normalize_dims(dim, 0, op)
             values, indices = self.reshape(1)._extreme(0, False, pick, arg, op)
@@ -261,7 +273,7 @@ class ReductionOps:
             return ((g if keepdim else np.expand_dims(g, dims)) * share,)
 
         out = peak if keepdim else peak.squeeze(dims)
-        return self._result(out, (self,), backward, f"{op.capitalize()}Backward")
+        return self._result(out, (self,), backward, _EXTREMES[op])
 
     def prod(self, dim=None, keepdim=False, dtype=None):
         """Product of the elements (over one `dim`, or all); the gradient is exact at zeros."""
@@ -288,7 +300,7 @@ class ReductionOps:
                 [ones, np.flip(np.take(x, range(1, x.shape[axis]), axis=axis), axis=axis)], axis=axis), axis=axis), axis=axis)
             return ((g if keepdim else np.expand_dims(g, axis)) * before * after,)
 
-        return self._result(out if keepdim else out.squeeze(axis), (self,), backward, "ProdBackward")
+        return self._result(out if keepdim else out.squeeze(axis), (self,), backward, _PROD)
 
     def cumsum(self, dim, dtype=None):
         """Running sum along `dim`; its gradient is the running sum of the gradient from the end."""
@@ -323,7 +335,7 @@ class ReductionOps:
                     # (x * g) / norm in PyTorch's order: the same rounding where values are subnormal
                     return (np.where(out == 0, 0, x * (g if keepdim else np.expand_dims(g, dims)) / out),)
 
-            return self._result(out if keepdim else out.squeeze(dims), (self,), backward, "NormBackward")
+            return self._result(out if keepdim else out.squeeze(dims), (self,), backward, _NORM)
         if p in (math.inf, -math.inf):
             pick = self.abs().amax if p > 0 else self.abs().amin
             return pick(() if dim is None else dim, keepdim)

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .. import grad_mode, tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from .. import grad_mode, versions
+from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced
 from . import differentiable
 from ._common import (
@@ -112,6 +113,9 @@ class ShapeOps:
         return self
 
     def __getitem__(self, index):
+        # backward reads an integer index tensor (PyTorch's too): a change to it must be noticed
+        op = _INDEX if type(index) is not tensor.Tensor or index.data.dtype == np.bool_ else \
+            versions.saving("IndexBackward", (self,), (index,))
         index = _numpy_index(index)
         shape = self.shape
         try:
@@ -131,7 +135,7 @@ class ShapeOps:
             grad[index] = g
             return (grad,)
 
-        return self._result(np.asarray(out), (self,), backward, "IndexBackward")
+        return self._result(np.asarray(out), (self,), backward, op)
 
     def split(self, split_size, dim=0):
         """Pieces along `dim`: of `split_size` each (the last may be smaller), or of the sizes
@@ -213,7 +217,12 @@ class ShapeOps:
     def flip(self, *dims):
         """Reverse the order of elements along `dims` (a copy, as in PyTorch)."""
         axes = _normalize_dims(_size_args(dims), self.ndim, "flip")
-        return self._result(np.flip(self.data, axes).copy(), (self,), lambda g: (np.flip(g, axes),), "FlipBackward")
+        def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient
+                return differentiable.Grads((g.flip(*axes),))
+            return (np.flip(g, axes),)
+
+        return self._result(np.flip(self.data, axes).copy(), (self,), backward, "FlipBackward")
 
     def roll(self, shifts, dims=None):
         """Shift elements cyclically by `shifts` along `dims` (over the flattened tensor by default)."""
@@ -309,6 +318,9 @@ def _split_pieces(x, indices):
         return x._result(x.data[index], (joined,), backward, "SplitBackward")
 
     return tuple(piece(number, index) for number, index in enumerate(indices))
+
+
+_INDEX = "IndexBackward"
 
 
 def _numpy_index(index):
