@@ -12,6 +12,9 @@ Elementwise: in Pyodide `np.maximum(x, 0)` takes ~4x as long as `np.where(x < 0,
 (natively the opposite: 0.3 ms vs 4.5 ms on 800k floats), and multiplying by a bool mask
 ~4x as long as by the same mask viewed as uint8 (equal natively).
 
+Convolutions: natively im2col and the product run on blocks of images that fit in cache
+(`images_per_block`); in the browser on the whole batch, one product that einsum takes.
+
 bench/matmul_formulations.py prints the measurements for the runtime it runs in.
 """
 
