@@ -269,6 +269,39 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     return Tensor._result(out if batched else out[0], parents, backward_batched, _CONV)
 
 
+def _check_layer_arguments(op, in_channels, out_channels, groups, padding_mode):
+    """What every convolution layer checks in its constructor, as PyTorch does."""
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"
+        )
+    if padding_mode != "zeros":
+        raise NotImplementedError(f"{op}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+
+
+def _make_parameters(layer, bias, dtype):
+    """A convolution layer's weight (out, in/groups, *kernel_size) and bias, initialized."""
+    dtype = dtype or np.float32
+    shape = (layer.out_channels, layer.in_channels // layer.groups) + layer.kernel_size
+    layer.weight = Parameter(np.empty(shape, dtype=dtype))
+    if bias:
+        layer.bias = Parameter(np.empty(layer.out_channels, dtype=dtype))
+    else:
+        layer.register_parameter("bias", None)
+    layer.reset_parameters()
+
+
+def _reset_parameters(layer):
+    """PyTorch's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in/groups * kernel."""
+    init.kaiming_uniform_(layer.weight, a=math.sqrt(5))
+    if layer.bias is not None:
+        bound = 1 / math.sqrt(math.prod(layer.weight.shape[1:]))
+        init.uniform_(layer.bias, -bound, bound)
+
+
 class Conv2d(Module):
     """2-D convolution over inputs (N, in_channels, H, W) with weight (out, in/groups, kh, kw)."""
 
@@ -276,15 +309,7 @@ class Conv2d(Module):
                  groups=1, bias=True, padding_mode="zeros", dtype=None):
         super().__init__()
         op = "Conv2d"
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"
-            )
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{op}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        _check_layer_arguments(op, in_channels, out_channels, groups, padding_mode)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _pair(kernel_size, "kernel_size", op, 1)
         self.stride = _pair(stride, "stride", op, 1)
@@ -292,21 +317,10 @@ class Conv2d(Module):
         _padding(padding, self.kernel_size, self.dilation, self.stride, op)  # validate now, not at first call
         self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", op, 0)
         self.padding_mode = padding_mode
-        dtype = dtype or np.float32
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _make_parameters(self, bias, dtype)
 
     def reset_parameters(self):
-        """PyTorch's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in/groups*kh*kw."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        _reset_parameters(self)
 
     def forward(self, input):
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, _op="Conv2d")

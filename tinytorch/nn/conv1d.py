@@ -1,13 +1,10 @@
 """1-D convolution: a 2-D convolution over a height-1 image, so it shares conv2d's im2col
 forward and fused backward (the reshapes around it are views)."""
 
-import math
-
 import numpy as np
 
-from . import init
-from .conv import conv2d
-from .module import Module, Parameter, check_input
+from .conv import _check_layer_arguments, _make_parameters, _reset_parameters, conv2d
+from .module import Module, check_input
 
 
 def _single(value, name, op, minimum):
@@ -41,15 +38,7 @@ class Conv1d(Module):
                  groups=1, bias=True, padding_mode="zeros", dtype=None):
         super().__init__()
         op = "Conv1d"
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"
-            )
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{op}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        _check_layer_arguments(op, in_channels, out_channels, groups, padding_mode)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = (_single(kernel_size, "kernel_size", op, 1),)
         self.stride = (_single(stride, "stride", op, 1),)
@@ -63,20 +52,10 @@ class Conv1d(Module):
         else:
             self.padding = (_single(padding, "padding", op, 0),)
         self.padding_mode = padding_mode
-        dtype = dtype or np.float32
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _make_parameters(self, bias, dtype)
 
     def reset_parameters(self):
-        """PyTorch's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in/groups*k."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.weight.shape[1] * self.kernel_size[0])
-            init.uniform_(self.bias, -bound, bound)
+        _reset_parameters(self)
 
     def forward(self, input):
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
