@@ -8,8 +8,8 @@ import numpy as np
 from .. import versions
 from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter, check_input
-from .normalization import _check_param, _for_parents, _normalize_backward, _standardize
+from .module import Module, check_input
+from .normalization import _check_param, _for_parents, _normalize_backward, _standardize, affine_parameters
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -61,16 +61,7 @@ class GroupNorm(Module):
             raise ValueError("GroupNorm: num_channels must be divisible by num_groups, "
                              f"got num_channels={num_channels}, num_groups={num_groups}")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        dtype = dtype or np.float32
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, num_channels, affine, bias, dtype)
 
     def reset_parameters(self):
         if self.weight is not None:

@@ -295,6 +295,13 @@ class BatchNorm2d(_BatchNorm):
     expected_layout = "4-D (N, C, H, W)"
 
 
+def affine_parameters(layer, shape, affine, bias, dtype):
+    """A normalization layer's `weight` (ones) and `bias` (zeros) of `shape`, or None without `affine`."""
+    dtype = dtype or np.float32
+    layer.register_parameter("weight", Parameter(np.ones(shape, dtype=dtype)) if affine else None)
+    layer.register_parameter("bias", Parameter(np.zeros(shape, dtype=dtype)) if affine and bias else None)
+
+
 @seam("LayerNorm")
 class LayerNorm(Module):
     """Layer normalization over the last dims given by normalized_shape, with per-element affine."""
@@ -305,16 +312,7 @@ class LayerNorm(Module):
         if not shape or not all(isinstance(n, numbers.Integral) and n >= 1 for n in shape):
             raise ValueError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
-        dtype = dtype or np.float32
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, shape, elementwise_affine, bias, dtype)
 
     def reset_parameters(self):
         if self.weight is not None:
