@@ -107,19 +107,24 @@ def _recheck(obj, name: str) -> str | None:
     return None
 
 
-def resolve(name: str):
-    """(implementation, one-line explanation) for `name`: yours if saved and working, else tinytorch's."""
-    state = storage.read_state()
+def resolve(name: str, state: dict | None = None, saved_files: set | None = None):
+    """(implementation, one-line explanation) for `name`: yours if saved and working, else tinytorch's.
+
+    `state` (progress.json) and `saved_files` (the file names in home()) may be passed in when
+    many components are resolved at once: in the browser every file access is a request."""
+    state = storage.read_state() if state is None else state
     entry = state["saved"].get(name)
     path = home() / f"{name}.py"
     shown = storage.shown(path)
     exercise = registry.EXERCISES.get(name)
-    try:
-        text = path.read_text(encoding="utf-8") if path.is_file() else None
-    except OSError as error:
-        text, unreadable = None, error
-    else:
-        unreadable = None
+    text, unreadable = None, None
+    if saved_files is None or path.name in saved_files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = None
+        except OSError as error:
+            unreadable = error
     reference = _tinytorch_of(name)
     if text is None:
         if reference is None:
@@ -227,11 +232,14 @@ def use(*names, quiet: bool = False) -> list[str]:
                          f"{'is not a component' if len(unknown) == 1 else 'are not components'} of the course; "
                          f"components are: {', '.join(COMPONENTS)}")
     problems = []
+    state = storage.read_state()  # once: in the browser each read is a request
+    folder = home()
+    saved_files = {path.name for path in folder.glob("*.py")} if folder.is_dir() else set()
     for name in wanted:
         exercise = COMPONENTS[name]
         with contextlib.redirect_stdout(io.StringIO()):
             try:
-                obj, message = resolve(name)
+                obj, message = resolve(name, state, saved_files)
             except (AttributeError, ImportError) as error:
                 obj, message = None, str(error)
         own = exercise.tinytorch()
