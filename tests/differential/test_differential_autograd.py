@@ -104,7 +104,7 @@ def test_training_loop_updates_under_no_grad_and_optimizers_keep_working():
     np.testing.assert_allclose(w.data, expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"])
 def test_an_optimizer_step_between_forward_and_backward_is_refused(optimizer):
     versions = []
     for m in (torch, tt):

@@ -77,38 +77,35 @@ class RMSprop(Optimizer):
             check_hyperparameter("RMSprop", name, group[name])
 
     def step(self):
-        for group in self.param_groups:
+        for group, p in self._updates():
             lr, alpha, eps, momentum = (float(group[k]) for k in ("lr", "alpha", "eps", "momentum"))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = _gradient(p, group)
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = np.zeros_like(p.data)
-                    if momentum > 0:
-                        state["momentum_buffer"] = np.zeros_like(p.data)
-                    if group["centered"]:
-                        state["grad_avg"] = np.zeros_like(p.data)
-                state["step"] += 1
-                square_avg = state["square_avg"]
-                square_avg *= alpha
-                square_avg += (1 - alpha) * g * g
-                if group["centered"]:
-                    grad_avg = state["grad_avg"]
-                    grad_avg += (g - grad_avg) * (1 - alpha)  # lerp, as PyTorch
-                    avg = np.sqrt(square_avg - grad_avg * grad_avg)
-                else:
-                    avg = np.sqrt(square_avg)
-                avg += eps
+            g = _gradient(p, group)
+            state = self.state.setdefault(p, {})
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = np.zeros_like(p.data)
                 if momentum > 0:
-                    buf = state["momentum_buffer"]
-                    buf *= momentum
-                    buf += g / avg
-                    p.data -= lr * buf
-                else:
-                    p.data -= lr * (g / avg)
+                    state["momentum_buffer"] = np.zeros_like(p.data)
+                if group["centered"]:
+                    state["grad_avg"] = np.zeros_like(p.data)
+            state["step"] += 1
+            square_avg = state["square_avg"]
+            square_avg *= alpha
+            square_avg += (1 - alpha) * g * g
+            if group["centered"]:
+                grad_avg = state["grad_avg"]
+                grad_avg += (g - grad_avg) * (1 - alpha)  # lerp, as PyTorch
+                avg = np.sqrt(square_avg - grad_avg * grad_avg)
+            else:
+                avg = np.sqrt(square_avg)
+            avg += eps
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf *= momentum
+                buf += g / avg
+                p.data -= lr * buf
+            else:
+                p.data -= lr * (g / avg)
 
 
 class Adagrad(Optimizer):
@@ -131,19 +128,16 @@ class Adagrad(Optimizer):
             check_hyperparameter("Adagrad", name, group[name])
 
     def step(self):
-        for group in self.param_groups:
+        for group, p in self._updates():
             lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = _gradient(p, group)
-                state = self.state[p]
-                state["step"] += 1
-                clr = lr / (1 + (state["step"] - 1) * lr_decay)
-                state["sum"] += g * g
-                std = np.sqrt(state["sum"])
-                std += eps
-                p.data -= clr * (g / std)
+            g = _gradient(p, group)
+            state = self.state[p]
+            state["step"] += 1
+            clr = lr / (1 + (state["step"] - 1) * lr_decay)
+            state["sum"] += g * g
+            std = np.sqrt(state["sum"])
+            std += eps
+            p.data -= clr * (g / std)
 
 
 class Adadelta(Optimizer):
@@ -168,16 +162,13 @@ class Adadelta(Optimizer):
             check_hyperparameter("Adadelta", name, group[name])
 
     def step(self):
-        for group in self.param_groups:
+        for group, p in self._updates():
             lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = _gradient(p, group)
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = np.zeros_like(p.data)
-                    state["acc_delta"] = np.zeros_like(p.data)
-                state["step"] += 1
-                _adadelta_update(p.data, g, state["square_avg"], state["acc_delta"], lr, rho, eps)
+            g = _gradient(p, group)
+            state = self.state.setdefault(p, {})
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = np.zeros_like(p.data)
+                state["acc_delta"] = np.zeros_like(p.data)
+            state["step"] += 1
+            _adadelta_update(p.data, g, state["square_avg"], state["acc_delta"], lr, rho, eps)

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from .. import versions
 from ..tensor import Tensor
 
 
@@ -101,6 +102,16 @@ class Optimizer:
 
     def step(self):
         raise NotImplementedError(f"{type(self).__name__}.step is not implemented")
+
+    def _updates(self):
+        """(group, p) for every parameter that has a gradient, for a `step()` that updates
+        `p.data` in place; each update then counts as an in-place change of p (its version is
+        bumped), so a graph that saved p before the step cannot backward, as in PyTorch."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p
+                    versions.bump(p.data)
 
     # ------------------------------------------------------------------ saving and loading
 
