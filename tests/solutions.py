@@ -17,7 +17,6 @@ import contextlib
 import functools
 import io
 import linecache
-import os
 from pathlib import Path
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
@@ -154,12 +153,10 @@ def save_solution_components(home, modules=None, quiet=True) -> dict:
     passes saves its component as `<home>/<name>.py`, exactly as in the course. Returns
     {exercise name: True/False} for the checks run (False: the check failed or could not run)."""
     import build
-    from tinytorch.course import progress
+    from tinytorch.course import progress, storage
 
-    previous = os.environ.get("TINYTORCH_HOME")
-    os.environ["TINYTORCH_HOME"] = str(home)
     outcomes = {}
-    try:
+    with storage.home_at(home):
         for module in modules or sorted(path.stem for path in CONTENT.glob("[0-9][0-9]_*.py")):
             notebook = build.make_notebook(CONTENT / f"{module}.py", "solution")
             namespace = {"__name__": "__main__", "__builtins__": builtins}
@@ -182,11 +179,6 @@ def save_solution_components(home, modules=None, quiet=True) -> dict:
                         print(output.getvalue(), end="")
             outcomes.update({name: progress.results.get(name, False)
                              for name, exercise in _exercises_of(module).items()})
-    finally:
-        if previous is None:
-            os.environ.pop("TINYTORCH_HOME", None)
-        else:
-            os.environ["TINYTORCH_HOME"] = previous
     return outcomes
 
 

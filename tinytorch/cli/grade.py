@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .. import mine
 from ..checks import CheckFailed
-from ..course import registry
+from ..course import registry, storage
 from .archive import FRAMEWORK, STATE_FILE, ArchiveError, read_work_archive
 
 POINTS_PER_CHECK = 1  # also the points of each autograded check cell in nbgrader's metadata
@@ -61,10 +61,8 @@ def grade_home(learner: str, home: Path) -> list[dict]:
         recorded = json.loads((home / STATE_FILE).read_text(encoding="utf-8")).get("checks", {})
     except (OSError, ValueError, AttributeError):
         recorded = {}
-    previous = os.environ.get("TINYTORCH_HOME")
-    os.environ["TINYTORCH_HOME"] = str(home)
     rows = []
-    try:
+    with storage.home_at(home):
         for module, name in course_checks():
             row = {"learner": learner, "module": module, "check": name, "implementation": "",
                    "max_points": POINTS_PER_CHECK}
@@ -79,11 +77,6 @@ def grade_home(learner: str, home: Path) -> list[dict]:
                 row.update(result="missing", detail="no saved implementation")
             row["points"] = POINTS_PER_CHECK if row["result"] == "pass" else 0
             rows.append(row)
-    finally:
-        if previous is None:
-            os.environ.pop("TINYTORCH_HOME", None)
-        else:
-            os.environ["TINYTORCH_HOME"] = previous
     return rows
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -18,6 +19,20 @@ MANIFEST_NAME = "course_manifest.json"
 STATE_FILE = "progress.json"
 
 current_notebook = None  # set by release.check_release(), the first code cell of every course notebook
+
+
+@contextlib.contextmanager
+def home_at(folder):
+    """Inside the block, home() is `folder` (TINYTORCH_HOME set); the previous setting comes back after."""
+    previous = os.environ.get("TINYTORCH_HOME")
+    os.environ["TINYTORCH_HOME"] = str(folder)
+    try:
+        yield Path(folder)
+    finally:
+        if previous is None:
+            os.environ.pop("TINYTORCH_HOME", None)
+        else:
+            os.environ["TINYTORCH_HOME"] = previous
 
 
 def home() -> Path:
