@@ -154,6 +154,24 @@ def resolve(name: str, state: dict | None = None, saved_files: set | None = None
     return obj, f"{name}: yours ({shown}{saved})"
 
 
+def _resolve_each(names):
+    """(name, implementation, message, error) per name, as resolve() gives them, quietly (a saved
+    file's own prints are dropped); progress.json is read and the folder listed once for all:
+    in the browser each file access is a request. `error` is the AttributeError/ImportError
+    raised instead, if any (implementation and message are None then)."""
+    state = storage.read_state()
+    folder = home()
+    saved_files = {path.name for path in folder.glob("*.py")} if folder.is_dir() else set()
+    for name in names:
+        obj = message = error = None
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                obj, message = resolve(name, state, saved_files)
+            except (AttributeError, ImportError) as raised:
+                error = raised
+        yield name, obj, message, error  # outside the redirect: the caller prints
+
+
 def load(name: str, quiet: bool = False):
     """Your `name` if saved and working, else tinytorch's; prints one line saying which.
     After `use()`, the component in use instead (use() said which), counted as used by report()."""
@@ -232,16 +250,10 @@ def use(*names, quiet: bool = False) -> list[str]:
                          f"{'is not a component' if len(unknown) == 1 else 'are not components'} of the course; "
                          f"components are: {', '.join(COMPONENTS)}")
     problems = []
-    state = storage.read_state()  # once: in the browser each read is a request
-    folder = home()
-    saved_files = {path.name for path in folder.glob("*.py")} if folder.is_dir() else set()
-    for name in wanted:
+    for name, obj, message, error in _resolve_each(wanted):
         exercise = COMPONENTS[name]
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                obj, message = resolve(name, state, saved_files)
-            except (AttributeError, ImportError) as error:
-                obj, message = None, str(error)
+        if error is not None:
+            message = str(error)
         own = exercise.tinytorch()
         if obj is None or obj is own:
             if "not saved yet" not in message:
@@ -290,12 +302,10 @@ def summary() -> str:
 def components(quiet: bool = False) -> list[dict]:
     """Per component: its module, whether tinytorch runs yours now, and why (printed as a table)."""
     rows = []
-    for name, exercise in COMPONENTS.items():
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                _, message = resolve(name)
-            except (AttributeError, ImportError) as error:
-                message = f"{name}: {error}"
+    for name, _, message, error in _resolve_each(COMPONENTS):
+        exercise = COMPONENTS[name]
+        if error is not None:
+            message = f"{name}: {error}"
         in_use = name in _in_use
         why = message.split(": ", 1)[1] if ": " in message else message
         if not in_use and why.startswith("yours"):
@@ -339,14 +349,8 @@ def status() -> None:
     gives, then the names of your other saved functions and classes."""
     others = [name for name in _saved_files() if name not in COMPONENTS]
     print(f"Your saved implementations: {storage.shown(home())}")
-    for name in COMPONENTS:
-        output = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(output):
-                _, message = resolve(name)
-        except (AttributeError, ImportError) as error:
-            message = f"{name}: {error}"
-        print("  " + message)
+    for name, _, message, error in _resolve_each(COMPONENTS):
+        print("  " + (f"{name}: {error}" if error is not None else message))
     if others:
         print(f"Also saved (imported the same way): {', '.join(others)}")
 
