@@ -5,12 +5,26 @@ The tests also run inside Pyodide, where tests/site/test_site_pyodide.py copies 
 to the test files: whatever they share lives here, as fixtures (never `import conftest`).
 """
 
+import sys
+
 import numpy as np
 import pytest
 
 import tinytorch as tt
 from tinytorch.checks import CheckFailed
 from tinytorch.nn import Module
+
+
+@pytest.fixture(autouse=True)
+def _tinytorchs_own_components_after_each_test():
+    """A test that switches tinytorch onto other components (tinytorch.mine.use(), a seam
+    replaced) leaves tinytorch on its own for the next test, whatever order they run in."""
+    yield
+    mine = sys.modules.get("tinytorch.mine")
+    if mine is not None:
+        mine.use(False, quiet=True)
+    else:
+        tt.seams.restore()
 
 
 @pytest.fixture

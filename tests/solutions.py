@@ -156,7 +156,7 @@ def save_solution_components(home, modules=None, quiet=True) -> dict:
     from tinytorch.course import progress, storage
 
     outcomes = {}
-    with storage.home_at(home):
+    with storage.home_at(home), _tinytorchs_own_after():
         for module in modules or sorted(path.stem for path in CONTENT.glob("[0-9][0-9]_*.py")):
             notebook = build.make_notebook(CONTENT / f"{module}.py", "solution")
             namespace = {"__name__": "__main__", "__builtins__": builtins}
@@ -180,6 +180,18 @@ def save_solution_components(home, modules=None, quiet=True) -> dict:
             outcomes.update({name: progress.results.get(name, False)
                              for name, exercise in _exercises_of(module).items()})
     return outcomes
+
+
+@contextlib.contextmanager
+def _tinytorchs_own_after():
+    """The notebooks call tinytorch.mine.use(): afterwards tinytorch runs on its own components
+    again, so what runs next in this process is not silently running on the solutions."""
+    from tinytorch import mine
+
+    try:
+        yield
+    finally:
+        mine.use(False, quiet=True)
 
 
 class _Cells:
