@@ -466,6 +466,16 @@ MISTAKES = {
             ("overflow keeps the count", "return scale * backoff_factor, 0", "return scale * backoff_factor, good_steps"),
             ("growth keeps the count", "return scale * growth_factor, 0", "return scale * growth_factor, good_steps"),
         ],
+        "CompiledMLP": [
+            ("forgets the bias", "h = product(h, w)  # a new (N, out) array\n                h += b", "h = product(h, w)  # a new (N, out) array"),
+            ("weight not transposed", "w = layer.weight.data.T.copy()", "w = layer.weight.data.copy()"),
+            ("keeps a view of the source's weight", "w = layer.weight.data.T.copy()", "w = layer.weight.data.T"),
+            ("ReLU after every layer, the last included", 'self.steps.append(("linear", products[name], w, b))', 'self.steps += [("linear", products[name], w, b), ("relu",)]'),
+            ("combines the scales in place (changes the source layer)", "scale = input_scale * layer.weight_scale.data", "scale = layer.weight_scale.data\n                scale *= input_scale"),
+            ("rescales by the weight scale only", "scale = input_scale * layer.weight_scale.data", "scale = layer.weight_scale.data.copy()"),
+            ("forgets the zero point", ".astype(np.int32) - zero_point", ".astype(np.int32)"),
+            ("widens the int8 weights to float32", "w = layer.weight.data.T.copy()", "w = layer.weight.data.T.astype(np.float32)"),
+        ],
     },
     "19_benchmarking": {
         "summarize": [
