@@ -514,6 +514,13 @@ MISTAKES = {
             ("speedup inverted", 'previous["latency_ms"] / row["latency_ms"]', 'row["latency_ms"] / previous["latency_ms"]'),
             ("totals against the previous row", 'first["size_bytes"] / row["size_bytes"]', 'previous["size_bytes"] / row["size_bytes"]'),
         ],
+        "pick_deployment": [
+            ("budget counted from the best row", 'floor = rows[0]["accuracy"] - max_accuracy_drop', 'floor = max(row["accuracy"] for row in rows) - max_accuracy_drop'),
+            ("the budget's bound excluded", 'row["accuracy"] >= floor', 'row["accuracy"] > floor'),
+            ("the largest objective", "return min(allowed", "return max(allowed"),
+            ("skips the Pareto front", "allowed = [row for row in front if", "allowed = [row for row in rows if"),
+            ("ignores the budget", "allowed = [row for row in front if row[\"accuracy\"] >= floor]", "allowed = front"),
+        ],
     },
 }
 
