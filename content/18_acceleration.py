@@ -41,12 +41,12 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import Tensor, nn
 from tinytorch.acceleration import (
-    CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, bias_gelu as reference_bias_gelu, choose_fastest,
+    CONV2D_FORMULATIONS, MATMUL_FORMULATIONS, bias_gelu as reference_bias_gelu, choose_fastest,
 )
 import tinytorch.mine
 from tinytorch.checks import check_bias_gelu, check_compiled_mlp, check_matmul_tiled, check_update_scale
 from tinytorch.datasets import load_digits
-from tinytorch.platform import describe, is_browser, native_handoff
+from tinytorch.platform import describe, native_handoff
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, SGD
@@ -797,7 +797,7 @@ plt.show()
 print(describe())
 print(f"  matrix product 256 x 256:   {fastest_matmul}")
 print(f"  convolution (64, 8, 8, 8):  {fastest_conv}")
-print(f"  bias + GELU:                fused, one node")
+print("  bias + GELU:                fused, one node")
 print(f"  MLP inference:              compiled, products per layer: {', '.join(compiled.choices)}")
 print(f"  float16:                    storage only (copy {copy32 / copy16:.1f}x faster, matmul {mm16 / mm32:.0f}x slower)")
 
