@@ -217,19 +217,3 @@ def test_a_compiler_that_accepts_any_layer_fails():
                                  batch)
     with pytest.raises(CheckFailed, match="expected TypeError"):
         check_compiled_mlp(Lenient)
-
-
-def test_tinytorchs_compiler_keeps_an_int8_model_int8_and_its_input_untouched():
-    tt.manual_seed(0)
-    model = tt.nn.Sequential(tt.nn.Linear(5, 7), tt.nn.ReLU(), tt.nn.Linear(7, 3))
-    x = tt.randn(4, 5)
-    int8 = tt.quantization.quantize_model(model, [x])
-    compiled = tt.acceleration.CompiledMLP(int8, batch=4)
-    given = x.data.copy()
-    with tt.no_grad():
-        np.testing.assert_array_equal(compiled(x).data, int8(x).data)
-    np.testing.assert_array_equal(x.data, given)
-    assert [b.dtype for name, b in compiled.named_buffers() if name.startswith("weight")] == [np.int8, np.int8]
-    assert tt.quantization.model_size_bytes(compiled) <= tt.quantization.model_size_bytes(int8)
-    with pytest.raises(TypeError, match="CompiledMLP: cannot compile layer 1 \\(Tanh\\)"):
-        tt.acceleration.CompiledMLP(tt.nn.Sequential(tt.nn.Linear(2, 2), tt.nn.Tanh()))

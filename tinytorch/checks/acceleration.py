@@ -370,7 +370,7 @@ def _compiled_hint(model, x, got):
     return "each Linear step computes h times the (in, out) copy of the weight, plus the bias; ReLU steps clip at 0"
 
 
-@exercise("CompiledMLP", seam="CompiledMLP")
+@exercise("CompiledMLP", seam="CompiledMLP", interface="CompiledMLP(model, batch=32)")
 def check_compiled_mlp(CompiledMLP):
     """CompiledMLP(model, batch=32): an inference-only copy of an MLP (Linear, int8 Linear and
     ReLU layers) as NumPy steps; `choices` names the product chosen for each matrix layer."""
