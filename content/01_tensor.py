@@ -28,7 +28,6 @@
 # %%
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 import tinytorch.platform
@@ -277,6 +276,8 @@ print("a.reshape(4, 3) is NOT a.T:\n", a.reshape(4, 3), "\n", a.T)
 #   broadcast terms `(N, 1)` and `(1, 10)`.
 
 # %%
+import matplotlib.pyplot as plt
+
 digits = tt.datasets.load_digits()
 x_train = Tensor(digits.x_train.reshape(len(digits.x_train), -1))  # (1437, 64)
 x_test = Tensor(digits.x_test.reshape(len(digits.x_test), -1))  # (360, 64)
@@ -355,6 +356,8 @@ print(f"then sum its rows (= grid's columns): {by_copied_rows * 1e3:7.1f} ms")
 # blocks of the operands in cache and, natively, calls an optimised BLAS on several cores.
 
 # %%
+import matplotlib.pyplot as plt
+
 rng = np.random.default_rng(0)
 sizes = [32, 64, 96, 128, 160]
 yours_ms, numpy_ms = [], []

@@ -27,7 +27,6 @@
 # %%
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 from tinytorch import Tensor
@@ -203,6 +202,8 @@ check_softmax(softmax)
 # and vanishes for `|x| > 5`; ReLU's is exactly 0 or 1.
 
 # %%
+import matplotlib.pyplot as plt
+
 # tinytorch's activations (tt.relu, x.sigmoid(), nn.ReLU, ...) compute your forward values
 # from here on, wherever your check passed (and yours was saved); tinytorch's elsewhere
 mine.use("relu", "sigmoid", "tanh", "gelu", "softmax")
@@ -232,6 +233,8 @@ plt.show()
 # nothing, and if it explodes the numbers overflow.
 
 # %%
+import matplotlib.pyplot as plt
+
 rng = np.random.default_rng(0)
 width, depth = 256, 20
 weights = [Tensor(rng.standard_normal((width, width)).astype(np.float32) / np.sqrt(width)) for _ in range(depth)]
@@ -307,6 +310,8 @@ print(f"float16 max {np.finfo(np.float16).max:.0f}: exp overflows above x = {np.
 # (SIMD) `exp` and `tanh`, the browser's WebAssembly build computes them one by one.
 
 # %%
+import matplotlib.pyplot as plt
+
 n = 1_000_000
 big_input = Tensor(np.random.default_rng(0).standard_normal(n).astype(np.float32))
 candidates = {

@@ -30,7 +30,6 @@ import math
 import time
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 from tinytorch import Tensor
@@ -135,6 +134,8 @@ check_linear(Linear)
 # (`Var(w) = 2/in`, which makes up for ReLU zeroing half of its inputs).
 
 # %%
+import matplotlib.pyplot as plt
+
 mine.use("Linear")
 LinearLayer = mine.Linear  # the Linear in use: yours once its check passed (and it was saved)
 inits = {
@@ -325,6 +326,8 @@ assert trained_accuracy > 0.9, "the trained network should beat module 01's near
 # for the backward pass.
 
 # %%
+import matplotlib.pyplot as plt
+
 def count(model):
     return sum(p.numel() for p in model.parameters())
 

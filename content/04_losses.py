@@ -25,7 +25,6 @@
 # %%
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 from tinytorch import Tensor
@@ -196,6 +195,8 @@ check_binary_cross_entropy_with_logits(binary_cross_entropy_with_logits)
 # targets (a reasonable-looking alternative). Same start, same learning rate, same steps.
 
 # %%
+import matplotlib.pyplot as plt
+
 mse = F.mse_loss  # yours, where saved
 digits = tt.datasets.load_digits()
 x_train, y_train = Tensor(digits.x_train.reshape(-1, 64)), Tensor(digits.y_train)
@@ -299,6 +300,8 @@ for x in (2.0, 10.0, 17.0, 50.0, 120.0):
 # one of the largest arrays in training. Forward plus backward, batch 64:
 
 # %%
+import matplotlib.pyplot as plt
+
 def forward_backward(loss_fn, logits, target):
     logits.grad = None
     loss_fn(logits, target).backward()

@@ -27,7 +27,6 @@
 import time
 import tracemalloc
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -454,6 +453,8 @@ for k, p in params.items():
     print(f"{k}: largest difference from tinytorch's gradient {np.abs(yours[k] - p.grad.data).max():.2e}")
 
 # %%
+import matplotlib.pyplot as plt
+
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
 ax1.plot(losses)
 ax1.set(xlabel="step", ylabel="cross-entropy", title="Training with your autograd")
@@ -513,6 +514,8 @@ for depth, r, u in zip(depths, recorded, unrecorded):
           f"no_grad {u:5.3f} MB")
 
 # %%
+import matplotlib.pyplot as plt
+
 model = mlp(8, width)
 tracemalloc.start()
 before = tracemalloc.get_traced_memory()[0]

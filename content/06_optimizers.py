@@ -26,7 +26,6 @@
 import time
 import tracemalloc
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -225,6 +224,8 @@ check_adamw(AdamW)
 # much larger one.
 
 # %%
+import matplotlib.pyplot as plt
+
 mine.use("SGD", "Adam", "AdamW")
 MySGD, MyAdam, MyAdamW = mine.SGD, mine.Adam, mine.AdamW  # the optimizers in use: yours where saved
 
@@ -272,6 +273,8 @@ plt.show()
 # of mini-batches of 64, identical initial weights and batch order for every optimizer.
 
 # %%
+import matplotlib.pyplot as plt
+
 digits = tt.datasets.load_digits()
 x_train = tt.tensor(digits.x_train.reshape(len(digits.x_train), -1))
 x_test = tt.tensor(digits.x_test.reshape(len(digits.x_test), -1))
@@ -323,6 +326,8 @@ plt.show()
 # `optimizer.state`, and with `tracemalloc` the peak of temporary arrays during one `step()`.
 
 # %%
+import matplotlib.pyplot as plt
+
 def make_model():
     tt.manual_seed(0)
     return tt.nn.Sequential(tt.nn.Linear(1024, 1024), tt.nn.ReLU(), tt.nn.Linear(1024, 1024), tt.nn.ReLU(),

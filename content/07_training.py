@@ -29,7 +29,6 @@ import os
 import tempfile
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -141,6 +140,8 @@ def cosine_lr(step, total_steps, lr_max, lr_min=0.0, warmup_steps=0):
 check_cosine_lr(cosine_lr)
 
 # %%
+import matplotlib.pyplot as plt
+
 mine.use("cosine_lr")  # tinytorch's warmup_cosine_lr computes with your cosine_lr from here on
 schedule = tt.optim.lr_scheduler.warmup_cosine_lr
 steps = np.arange(60)
@@ -313,6 +314,8 @@ print(f"best validation accuracy {info['val_accuracy']:.1%} at epoch {info['epoc
 print(f"test accuracy {test['accuracy']:.1%} (target 95%): {'target met' if test['accuracy'] >= 0.95 else 'target MISSED'}")
 
 # %%
+import matplotlib.pyplot as plt
+
 fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(12, 3.2))
 epochs = [r["epoch"] + 1 for r in log]
 ax1.plot(epochs, [r["train_loss"] for r in log], label="train")
@@ -370,6 +373,8 @@ print(f"checkpoint file: {os.path.getsize(path) / 1e3:.0f} KB for {sum(p.numel()
 # slow step (another program, the garbage collector).
 
 # %%
+import matplotlib.pyplot as plt
+
 def profile_step(width, steps):
     """Median time of each phase of a training step, over `steps` steps (after one warm-up step)."""
     tt.manual_seed(0)

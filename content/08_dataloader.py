@@ -29,7 +29,6 @@ import numbers
 import time
 import tracemalloc
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -251,6 +250,8 @@ check_shift_images(shift_images)
 # Each epoch draws a new random shift for every image, from a seeded NumPy generator:
 
 # %%
+import matplotlib.pyplot as plt
+
 mine.use()  # tinytorch runs on every component you saved, this module's included
 shift = tt.data.shift_images  # your shift_images, where saved
 
@@ -403,6 +404,8 @@ print(f"runtime: {tt.platform.describe()}")
 # memory of the activations is visible next to the weights.
 
 # %%
+import matplotlib.pyplot as plt
+
 def wide_mlp():
     return Sequential(tt.nn.Flatten(), Linear(64, 256), tt.nn.ReLU(), Linear(256, 10))
 

@@ -27,7 +27,6 @@
 # %%
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -113,6 +112,8 @@ check_conv2d_loops(conv2d_loops)
 # opposite does.
 
 # %%
+import matplotlib.pyplot as plt
+
 digits = tt.datasets.load_digits()
 image = digits.x_train[0][None, None]  # (1, 1, 8, 8)
 filters = np.array([
@@ -209,6 +210,8 @@ check_conv2d_im2col(conv2d_im2col)
 # (8 -> 16 channels, 3x3 kernel, padding 1).
 
 # %%
+import matplotlib.pyplot as plt
+
 # tinytorch's convolution runs on your im2col and conv2d_im2col from here on (where their
 # checks passed and they were saved; tinytorch's own stand in for the others).
 tinytorch.mine.use("im2col", "conv2d_im2col")
@@ -460,6 +463,8 @@ for name, (model, clean) in results.items():
 # What did the first layer learn? Its 16 filters, and what they make of one test digit:
 
 # %%
+import matplotlib.pyplot as plt
+
 model = results["CNN"][0]
 first = model[0]
 with tt.no_grad():
@@ -543,6 +548,8 @@ print(f"runtime: {tt.platform.describe()}")
 # fit in any memory:
 
 # %%
+import matplotlib.pyplot as plt
+
 def conv_vs_dense(C, H, W, O, k, padding=0):
     Ho, Wo = H + 2 * padding - k + 1, W + 2 * padding - k + 1
     return dict(conv_params=O * C * k * k + O, conv_flops=2 * O * Ho * Wo * C * k * k,

@@ -28,7 +28,6 @@
 import re
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -351,6 +350,8 @@ for sample in [sentence, "Tokenizers différent: 日本語 and 🙂 still round-
 # training text and on the held-out text for growing prefixes of its merges.
 
 # %%
+import matplotlib.pyplot as plt
+
 start = time.perf_counter()
 big = tt.text.BPETokenizer()
 big.train(train_text, 2048)
@@ -403,6 +404,8 @@ plt.show()
 # each (best of two runs):
 
 # %%
+import matplotlib.pyplot as plt
+
 lengths = [2_000, 4_000, 8_000, 16_000]
 yours_s, library_s = [], []
 for n in lengths:

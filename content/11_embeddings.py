@@ -27,7 +27,6 @@
 # %%
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -242,6 +241,8 @@ check_sinusoidal_positions(sinusoidal_positions)
 # look alike.
 
 # %%
+import matplotlib.pyplot as plt
+
 # tinytorch's SinusoidalPositionalEncoding fills its table with your function once it is in use:
 tinytorch.mine.use("scatter_add_rows", "Embedding", "sinusoidal_positions")
 pe = nn.SinusoidalPositionalEncoding(64, 64).pe.data
@@ -318,6 +319,8 @@ print(f"for comparison: guessing uniformly costs log(V) = {np.log(V):.2f} nats p
 # ones received few gradient updates and are still close to their random start.
 
 # %%
+import matplotlib.pyplot as plt
+
 common = np.flatnonzero(counts >= 100)  # ids of common characters
 vectors = embed.weight.data[common] - embed.weight.data[common].mean(axis=0)
 _, _, directions = np.linalg.svd(vectors, full_matrices=False)
@@ -383,6 +386,8 @@ print("measured: weight.data.nbytes of Embedding(V, 64):",
 # `N` rows. Measured for a batch of 1024 ids, `D = 64`:
 
 # %%
+import matplotlib.pyplot as plt
+
 vocabs = [256, 2048, 16_384, 65_536]
 batch_ids = Tensor(np.random.default_rng(0).integers(0, 256, 1024))  # common tokens: ids < 256
 measured = {"forward (gather)": [], "backward (dense scatter-add)": [], "Adam step (whole table)": []}

@@ -27,7 +27,6 @@
 import math
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -100,6 +99,8 @@ for d in (4, 64, 512):
 # padding mask of shape `(B, 1, 1, S)` serves every head and every query.
 
 # %%
+import matplotlib.pyplot as plt
+
 T = 6
 causal = np.tril(np.ones((T, T), dtype=bool))
 lengths = np.array([6, 4])
@@ -326,6 +327,8 @@ def head_weights(mha, x):
 check_head_weights(head_weights)
 
 # %%
+import matplotlib.pyplot as plt
+
 weights_of = yours_or_reference("head_weights", head_weights, reference_head_weights)
 sample = x_test[:1]
 with tt.no_grad():
@@ -367,6 +370,8 @@ print("prediction:", task.decode(test_logits.data[0].argmax(axis=-1)[task.prompt
 # `4 * T^2 * E`, so by FLOPs alone the two are equal at `T = 1.5 E = 192`):
 
 # %%
+import matplotlib.pyplot as plt
+
 E, H = 128, 4
 D = E // H
 full = native_handoff("the sequence-length sweep (up to T = 512 instead of 1024)",

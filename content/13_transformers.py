@@ -30,7 +30,6 @@ import math
 import time
 import tracemalloc
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -397,6 +396,8 @@ for width in widths:
 # architecture as yours):
 
 # %%
+import matplotlib.pyplot as plt
+
 def training_memory(width, depth, batch=4, length=64):
     """MiB of weights, of what the graph holds after the forward pass, and the peak during backward."""
     tt.manual_seed(0)

@@ -26,7 +26,6 @@
 # %%
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -238,6 +237,8 @@ check_measure_latency(measure_latency)
 # (`warmup=0`), next to the steady state.
 
 # %%
+import matplotlib.pyplot as plt
+
 measure = yours_or_reference("measure_latency", measure_latency, tt.profiling.measure_latency)
 
 tt.manual_seed(1)
@@ -308,6 +309,8 @@ print(report)
 # "glue".
 
 # %%
+import matplotlib.pyplot as plt
+
 def part_of(layer):
     if layer.type in ("Embedding", "LearnedPositionalEmbedding"):
         return "embeddings"
@@ -399,6 +402,8 @@ check_amdahl_speedup(amdahl_speedup)
 # burst of activity elsewhere on the machine hits both alike.
 
 # %%
+import matplotlib.pyplot as plt
+
 amdahl = tinytorch.mine.load("amdahl_speedup")  # yours where saved
 
 removable = {
@@ -475,6 +480,8 @@ plt.show()
 # instructions, and large sizes show it; in the browser there is no BLAS and one thread.
 
 # %%
+import matplotlib.pyplot as plt
+
 sizes = [32, 64, 128, 256]
 if native_handoff("the matrix-product speed sweep (up to 1024 x 1024)",
                   "modules/14_profiling.ipynb"):
@@ -511,6 +518,8 @@ print("GPT layers:", ", ".join(f"{name} {rate:.2f}" for name, rate in layer_rate
 # do not. We profile the same model on sequences of growing length (batch 2).
 
 # %%
+import matplotlib.pyplot as plt
+
 lengths = [32, 64, 128, 256]
 per_token, memory = {"attention": [], "MLP": []}, []
 for length in lengths:

@@ -28,7 +28,6 @@
 # %%
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -149,6 +148,8 @@ check_dequantize(dequantize)
 # scaled from 0.01 to 1:
 
 # %%
+import matplotlib.pyplot as plt
+
 # Yours, where saved (tinytorch's where a check did not pass); tinytorch's quantization
 # (quantize_tensor, its observers, quantized layers and quantize_model) computes with them too.
 tinytorch.mine.use("calculate_qparams", "quantize", "dequantize")
@@ -364,6 +365,8 @@ assert abs(accuracy(int8_model) - accuracy(model)) < 0.02, "int8 should barely m
 # (tinytorch's `quantize_model` does what you just did, for any number of bits.)
 
 # %%
+import matplotlib.pyplot as plt
+
 bits = [8, 6, 5, 4, 3, 2]
 results = {}
 for per_channel in (True, False):

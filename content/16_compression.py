@@ -28,7 +28,6 @@
 import copy
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -145,6 +144,8 @@ check_magnitude_prune(magnitude_prune)
 # `train` does it with `weight.data *= mask`.)
 
 # %%
+import matplotlib.pyplot as plt
+
 # Yours from here on where saved (tinytorch's where a check did not pass); tinytorch's
 # compression.magnitude_prune masks with it too.
 tinytorch.mine.use("magnitude_prune")
@@ -306,6 +307,8 @@ check_low_rank_factorize(low_rank_factorize)
 # layers by rank-`r` factorizations (the last one is only `64 x 10`) and measure.
 
 # %%
+import matplotlib.pyplot as plt
+
 tinytorch.mine.use("magnitude_prune", "structured_prune", "low_rank_factorize")
 factorize = tt.compression.low_rank_factorize  # yours, once in use
 
@@ -424,6 +427,8 @@ assert accuracy(distilled) > accuracy(labels_only), "the student taught by the t
 # 4 per dense weight, sparse storage only pays beyond 50% sparsity.
 
 # %%
+import matplotlib.pyplot as plt
+
 def csr_bytes(model):
     """Bytes of the model with every weight matrix in CSR form (biases dense)."""
     total = 0

@@ -29,7 +29,6 @@ import math
 import time
 import tracemalloc
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -251,6 +250,8 @@ print("first sequence:", cached.data[0, :24].tolist(), "...")
 # step on its own shows how the two grow with the context length.
 
 # %%
+import matplotlib.pyplot as plt
+
 lengths = [16, 32, 64, 96, 128, 192, 255]
 caches = [ReferenceKVCache(1, config.n_head, config.block_size, config.n_embd // config.n_head) for _ in gpt.blocks]
 context = tt.randint(0, config.vocab_size, (1, 256), generator=tt.Generator(3))
@@ -372,6 +373,8 @@ with tt.no_grad():
 # against the memory of their parameters.
 
 # %%
+import matplotlib.pyplot as plt
+
 positions = np.arange(0, 4097, 128)
 models = {
     "this GPT, batch 1 (float32)": ((config.n_layer, config.n_head, head_dim, np.float32), 1, parameters),

@@ -35,7 +35,6 @@ import sys
 import time
 import tracemalloc
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -155,6 +154,8 @@ check_matmul_tiled(matmul_tiled)
 # overhead (microseconds), so tiny tiles drown in overhead; large tiles are a single call.
 
 # %%
+import matplotlib.pyplot as plt
+
 # Yours where saved (tinytorch's where the check did not pass); MATMUL_FORMULATIONS["blocked"]
 # runs it too once it is in use.
 tinytorch.mine.use("matmul_tiled")
@@ -371,6 +372,8 @@ print(f"128 x 128 matmul:   float32 {mm32:7.3f} ms, float16 {mm16:7.3f} ms: {mm1
 # learns. Train the digits MLP of module 07 in float32 and look at its gradients:
 
 # %%
+import matplotlib.pyplot as plt
+
 digits = load_digits()
 x_train = digits.x_train.reshape(len(digits.x_train), -1)
 x_test = tt.tensor(digits.x_test.reshape(len(digits.x_test), -1))
@@ -473,6 +476,8 @@ check_update_scale(update_scale)
 # - the same, but the float16 weights updated directly, without a float32 master copy
 
 # %%
+import matplotlib.pyplot as plt
+
 # Yours where saved; tinytorch's LossScaler.update steps the scale with it too once in use.
 tinytorch.mine.use("matmul_tiled", "update_scale")
 rule = tinytorch.mine.load("update_scale")
@@ -709,6 +714,8 @@ assert speedups["one image"] > 1, "for one image, skipping the per-layer overhea
 # its environment (the count is fixed when NumPy loads).
 
 # %%
+import matplotlib.pyplot as plt
+
 THREADS_SCRIPT = """
 import time, numpy as np
 rates = []
@@ -755,6 +762,8 @@ if native_handoff("the BLAS thread-scaling measurement", "modules/18_acceleratio
 # time they outgrow one, the bandwidth drops to the next.
 
 # %%
+import matplotlib.pyplot as plt
+
 largest_kib = 64 * 1024
 if not native_handoff("the cache-size sweep (arrays up to 64 MiB)",
                       "modules/18_acceleration.ipynb",

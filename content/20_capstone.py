@@ -32,7 +32,6 @@
 import copy
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tinytorch as tt
@@ -294,6 +293,8 @@ def stage_report(rows):
 check_stage_report(stage_report)
 
 # %%
+import matplotlib.pyplot as plt
+
 final = yours_or_reference("stage_report", stage_report, tt.benchmarking.stage_report)(rows)
 table = [{
     "stage": r["stage"], "accuracy": f"{r['accuracy']:.2%}", "size KiB": r["size_bytes"] / 1024,

@@ -23,8 +23,6 @@
 # fix). Run the cells below to see where you are.
 
 # %%
-import matplotlib.pyplot as plt
-
 import tinytorch.mine as mine
 
 mine.progress()
@@ -33,6 +31,8 @@ mine.progress()
 # The same, per module: checks passing out of each module's total.
 
 # %%
+import matplotlib.pyplot as plt
+
 rows = mine.progress_rows()
 labels = [f"{row['module'][:2]} {row['title']}" for row in rows][::-1]
 fig, ax = plt.subplots(figsize=(7, 5))

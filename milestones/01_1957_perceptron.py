@@ -30,7 +30,6 @@
 import time
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
@@ -130,6 +129,8 @@ print(f"train accuracy {train_acc:.1%}, test accuracy {test_acc:.1%}")
 # (crosses). The shading is the side where the perceptron answers +1.
 
 # %%
+import matplotlib.pyplot as plt
+
 def plot_boundary(ax, neuron, X_train, t_train, X_test, t_test, title):
     lo, hi = np.vstack([X_train, X_test]).min(axis=0) - 1, np.vstack([X_train, X_test]).max(axis=0) + 1
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
@@ -170,6 +171,8 @@ plt.show()
 # seeds, and each run is also scored on its 100 held-out points.
 
 # %%
+import matplotlib.pyplot as plt
+
 def novikoff_bound(X, t):
     """(R, gamma, bound) for the bisector of the class means, in the augmented space (x, 1)."""
     mean_pos, mean_neg = X[t == 1].mean(axis=0), X[t == -1].mean(axis=0)

@@ -31,7 +31,6 @@
 import time
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
@@ -171,6 +170,8 @@ print(f"hidden layer: loss {mlp_losses[-1]:.3f}, train {accuracy(mlp, X_train, y
 # separable one.
 
 # %%
+import matplotlib.pyplot as plt
+
 def regions(ax, model, title):
     gx, gy = np.meshgrid(np.linspace(-0.5, 1.5, 150), np.linspace(-0.5, 1.5, 150))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)

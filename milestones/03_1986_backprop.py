@@ -33,7 +33,6 @@ import copy
 import time
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
@@ -57,6 +56,8 @@ from tinytorch.optim.lr_scheduler import CosineAnnealingLR
 # nothing tells it which pixels are neighbours.
 
 # %%
+import matplotlib.pyplot as plt
+
 SEED = 0
 digits = tt.datasets.load_digits()
 x_train = digits.x_train.reshape(len(digits.x_train), -1)  # (1437, 64)
@@ -135,6 +136,8 @@ mine.report()  # which components that ran were yours, and their share of the ti
 print(f"trained in {train_seconds:.1f} s ({EPOCHS * len(loader)} steps); test accuracy {test_accuracy:.1%}")
 
 # %%
+import matplotlib.pyplot as plt
+
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 epochs = range(1, EPOCHS + 1)
 axes[0].plot(epochs, history["loss"])
@@ -159,6 +162,8 @@ plt.show()
 # representations" of the paper's title.
 
 # %%
+import matplotlib.pyplot as plt
+
 weights = model[0].weight.numpy()  # (64 hidden units, 64 pixels)
 fig, axes = plt.subplots(2, 8, figsize=(10, 2.8))
 for unit, ax in enumerate(axes.ravel()):
@@ -173,6 +178,8 @@ plt.show()
 # Which digits does it still confuse? Rows are the true digit, columns the prediction.
 
 # %%
+import matplotlib.pyplot as plt
+
 with tt.no_grad():
     predicted = model(tt.tensor(x_test)).numpy().argmax(axis=1)
 confusion = np.zeros((10, 10), dtype=np.int64)
@@ -263,6 +270,8 @@ print(f"all {n_params:,} gradients by finite differences: 2 x {n_params:,} forwa
 # (forward, backward, update) on a batch of 32, for increasing widths:
 
 # %%
+import matplotlib.pyplot as plt
+
 widths = [16, 64, 256, 1024]
 step_ms, flops = [], []
 for width in widths:

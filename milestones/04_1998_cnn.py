@@ -32,7 +32,6 @@
 import time
 
 import numpy as np
-import matplotlib.pyplot as plt
 from numpy.lib.stride_tricks import sliding_window_view
 
 import tinytorch as tt
@@ -171,6 +170,8 @@ print(f"MLP: test accuracy {mlp_accuracy:.1%}, trained in {mlp_seconds:.1f} s")
 # ReLU), the feature maps the second stage reads.
 
 # %%
+import matplotlib.pyplot as plt
+
 kernels = cnn[0].weight.numpy()[:, 0]  # (8, 3, 3)
 cnn.eval()
 with tt.no_grad():
@@ -274,6 +275,8 @@ for name, params, flops, ms, seconds, acc in rows:
 # Where the CNN's time goes, layer by layer, for a batch of 360 test images:
 
 # %%
+import matplotlib.pyplot as plt
+
 cnn.eval()
 report = tt.profiling.profile(cnn, tt.tensor(x_test))
 print(report)

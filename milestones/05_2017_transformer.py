@@ -36,7 +36,6 @@ import re
 import time
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 from tinytorch.datasets import exact_match_accuracy, make_reversal, reversal_task
@@ -141,6 +140,8 @@ for row in generated:
 # intercepting each attention module's call and asking it for its per-head weights.
 
 # %%
+import matplotlib.pyplot as plt
+
 attention = {}
 
 
@@ -290,6 +291,8 @@ print(f"trained in {text_seconds:.1f} s ({text_seconds / TEXT_STEPS * 1e3:.0f} m
       f"(a uniform guess over {tokenizer.vocab_size} tokens: {np.log(tokenizer.vocab_size):.2f} per token)")
 
 # %%
+import matplotlib.pyplot as plt
+
 written = samples(writer, 60)
 for prompt, continuation in written[:3]:
     print(f"[{prompt}]{continuation}", end="\n\n")
@@ -313,6 +316,8 @@ plt.show()
 # gradients) at growing `T`, with attention and MLP measured separately:
 
 # %%
+import matplotlib.pyplot as plt
+
 def median_ms(fn, repeats=5):
     fn()
     times = []

@@ -34,7 +34,6 @@ import copy
 import time
 
 import numpy as np
-import matplotlib.pyplot as plt
 
 import tinytorch as tt
 
@@ -179,6 +178,8 @@ mlp_int8_change = (accuracy(quantized["MLP"]) - accuracy(mlp)) * 100
 # visible share. How far can the bits go? The same MLP with fewer bits per weight and input:
 
 # %%
+import matplotlib.pyplot as plt
+
 bits_list = [8, 6, 4, 3, 2]
 bits_accuracy = [accuracy(quantize_model(mlp, calibration, num_bits=b)) for b in bits_list]
 for b, a in zip(bits_list, bits_accuracy):
@@ -255,6 +256,8 @@ print(f"weights of the {PRUNE:.0%}-pruned MLP: dense {dense:,} bytes, sparse (CS
 # the fastest kept: other programs running on the machine only ever add time.
 
 # %%
+import matplotlib.pyplot as plt
+
 if tt.platform.is_browser():
     kv_config, prompts, prompt_len = GPTConfig(vocab_size=71, block_size=256, n_layer=2, n_head=4, n_embd=64), 1, 64
 else:
@@ -318,6 +321,8 @@ plt.show()
 # browser run and a laptop run can be compared side by side.
 
 # %%
+import matplotlib.pyplot as plt
+
 variants = {
     "MLP float32": mlp,
     "MLP int8": quantized["MLP"],
