@@ -17,9 +17,10 @@ from .wheel import rewrite_wheel
 RUNNER = PROGRAMS_DIR / "pyodide_run.mjs"
 SITECUSTOMIZE = PROGRAMS_DIR / "sitecustomize.py"
 # Python compiled to bytecode at build time (programs/compile_bytecode.py): the modules these
-# imports load (the kernel's, and a course notebook's imports cell's). tinytorch keeps its
-# sources next to the bytecode, so learners' tracebacks show its code.
-STARTUP_IMPORTS = ("pyodide_kernel", "numpy", "matplotlib.pyplot", "tinytorch")
+# imports load (the kernel's worker imports piplite.piplite, then pyodide_kernel; a course
+# notebook imports numpy and tinytorch first, matplotlib.pyplot where it plots). tinytorch
+# keeps its sources next to the bytecode, so learners' tracebacks show its code.
+STARTUP_IMPORTS = ("piplite.piplite", "pyodide_kernel", "numpy", "matplotlib.pyplot", "tinytorch")
 KEEP_SOURCES = ("tinytorch",)
 # Pyodide's matplotlib reads its font list from next to font_manager.py (a Pyodide patch), and
 # ships one made by another matplotlib version (its _version 390; 3.8.4 wants 330): every new

@@ -45,11 +45,15 @@ UNUSED_DEPENDENCIES = {"matplotlib": ("pytz",)}
 # the Adobe font metrics (afm/, pdfcorefonts/) that only PostScript and PDF output use, and only
 # when told to (rcParams ps.useafm, pdf.use14corefonts) (sans-serif, the default, in regular,
 # bold and oblique (mathtext's italics), STIX and Computer Modern for mathtext stay); jedi's
-# type stubs for third-party libraries (completion for the standard library keeps its stubs).
+# type stubs for third-party libraries (completion for the standard library keeps its stubs);
+# pygments' lexers for ~500 other languages (0.9 MB zipped): the kernel highlights Python
+# only (tracebacks, `?` help), as measured; shell, diff and plain text stay for other tools
+# (pytest's output uses diff). An unknown language now fails to import instead of lexing.
 WHEEL_DROPS = {
     "matplotlib": re.compile(r"^matplotlib/mpl-data/(sample_data/|fonts/(afm|pdfcorefonts)/"
                              r"|fonts/ttf/DejaVu(Serif|SansMono|Sans-BoldOblique))"),
     "jedi": re.compile(r"^jedi/third_party/(django-stubs/|typeshed/third_party/)"),
+    "pygments": re.compile(r"^pygments/lexers/(?!(__init__|_mapping|python|special|shell|diff)\.py$)"),
 }
 
 
