@@ -49,14 +49,14 @@ CONTENTS_SAVE = """async ([path, model]) => {
 }"""
 
 # Printed text and errors of every code cell, read from the notebook model (not the DOM), and
-# whether the imports cell (the first code cell that imports matplotlib) has finished.
+# whether the imports cell (the first code cell) has finished.
 OUTPUTS = """() => {
   const model = window.jupyterapp.shell.currentWidget.content.model;
   const result = {text: '', errors: [], imported: null};
   for (let i = 0; i < model.cells.length; i++) {
     const cell = model.cells.get(i);
     if (cell.type !== 'code') continue;
-    if (result.imported === null && cell.sharedModel.getSource().includes('import matplotlib'))
+    if (result.imported === null)
       result.imported = cell.executionCount !== null;
     for (const output of cell.outputs.toJSON()) {
       if (output.output_type === 'error') result.errors.push(`cell ${i}: ${output.ename}: ${output.evalue}`);
@@ -89,8 +89,8 @@ def run_milestone(context, site_url: str, path: str, timeout: float = 600.0, hom
 
     Returns {name, seconds, import_seconds, result, metric, verdict, errors, timed_out, output};
     `seconds` counts from "run all" (after the kernel reported idle) to the RESULT line, and
-    `import_seconds` to the end of the imports cell (the first code cell importing matplotlib:
-    Pyodide loads numpy, matplotlib and tinytorch on first import).
+    `import_seconds` to the end of the imports cell (the first code cell: numpy and tinytorch,
+    preloaded by the kernel; matplotlib loads later, in the first cell that plots).
     """
     name = Path(path).stem
     page = context.new_page()
