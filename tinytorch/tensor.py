@@ -517,16 +517,15 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
     """`_propagate` for run_graph: gradients may be Tensors (create_graph)."""
     if _version_counts and type(node._op) is SavingOp:
         versions.check_node(node)
-    parent_grads = node._backward(grad)
-    if create_graph and type(parent_grads) is not differentiable.Grads:
-        raise NotImplementedError(
-            f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
-            "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
-            "sum, mean, var, std, logsumexp, max/min, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, "
-            "leaky_relu, gelu, clamp, softmax, log_softmax, reshape, permute/transpose, expand, indexing, cat, "
-            "stack, where, masked_fill, flip, .to(), nn.Linear, conv2d (stride 1), layer_norm, cross_entropy (class "
-            "indices) and mse_loss"
-        )
+    if not create_graph:
+        parent_grads = node._backward(grad)
+    else:
+        try:
+            parent_grads = node._backward(grad)
+        except (TypeError, AttributeError) as error:  # a NumPy-only backward handed a Tensor
+            raise _not_twice_differentiable(node) from error
+        if type(parent_grads) is not differentiable.Grads:
+            raise _not_twice_differentiable(node)
     for parent, parent_grad in zip(node._parents, parent_grads):
         if parent_grad is None or not parent._requires_grad:
             continue
@@ -537,6 +536,18 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
         _add_pending(grads, queue, parent, parent_grad)
     if not retain_graph:
         node._backward, node._parents = _freed_backward, ()
+
+
+def _not_twice_differentiable(node):
+    return NotImplementedError(
+        f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
+        "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
+        "sum, mean, var, std, logsumexp, max/min, exp, log, log1p, sqrt, rsqrt, square, abs, sin, cos, tanh, "
+        "sigmoid, relu, leaky_relu, gelu, silu, clamp, softmax, log_softmax, reshape, permute/transpose, expand, "
+        "indexing, cat, stack, where, masked_fill, flip, .to(), dropout, nn.Linear, conv1d/conv2d, max_pool2d, "
+        "avg_pool2d, adaptive_avg_pool2d, layer_norm, cross_entropy, nll_loss, binary_cross_entropy (with logits) "
+        "and mse_loss"
+    )
 
 
 def _add_pending(grads, queue, node, grad):

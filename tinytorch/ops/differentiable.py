@@ -126,6 +126,19 @@ def sqrt(g, x):
     return Grads((g * 0.5 / x.sqrt(),))
 
 
+def log1p(g, x):
+    return Grads((g / (x + 1),))
+
+
+def rsqrt(g, x):
+    r = x.rsqrt()
+    return Grads((g * (r * r * r) * -0.5,))
+
+
+def square(g, x):
+    return Grads((g * 2 * x,))
+
+
 def tanh(g, x):
     t = x.tanh()
     return Grads((g * (1 - t * t),))
@@ -134,6 +147,11 @@ def tanh(g, x):
 def sigmoid(g, x):
     s = x.sigmoid()
     return Grads((g * s * (1 - s),))
+
+
+def silu(g, x):
+    s = x.sigmoid()
+    return Grads((g * s * (x * (1 - s) + 1),))
 
 
 def _normal_density(x):

@@ -377,16 +377,16 @@ class ElementwiseOps:
 
     def log1p(self):
         x = self._as_float()
-        return self._result(np.log1p(x), (self,), lambda g: (g / (1 + x),), _LOG1P)
+        return self._unary(np.log1p(x), lambda: 1 / (1 + x), _LOG1P, differentiable.log1p)
 
     def rsqrt(self):
         with np.errstate(divide="ignore"):
             out = 1 / np.sqrt(self._as_float())
-        return self._unary(out, lambda: -0.5 * out * out * out, _RSQRT)
+        return self._unary(out, lambda: -0.5 * out * out * out, _RSQRT, differentiable.rsqrt)
 
     def square(self):
         x = self.data if self.data.dtype != np.bool_ else self.data.astype(np.int64)  # bool: int64, as PyTorch
-        return self._unary(x * x, lambda: 2 * x, _SQUARE)
+        return self._unary(x * x, lambda: 2 * x, _SQUARE, differentiable.square)
 
     def _stepwise(self, fn, op):
         """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer

@@ -1,0 +1,172 @@
+"""Backward rules of nn.functional's windowed ops and losses, written with Tensor operations,
+for `create_graph=True` (see `tinytorch.ops.differentiable`, which holds the elementwise ones).
+
+Convolution and pooling gather each window's cells with one advanced index into the input,
+`x[:, :, rows, cols]` -> (N, C, kh, kw, Ho, Wo), and send gradients back with the recorded
+scatter of `differentiable.index`; cells that fall in the padding are clipped to the border and
+multiplied by a 0/1 mask. Any stride, padding, dilation and groups then need no special case,
+and each rule is itself built from recorded ops, so it can be differentiated again.
+"""
+
+import numpy as np
+
+from ..ops import differentiable
+from ..ops.differentiable import Grads
+from ..tensor import Tensor
+
+
+def _window_cells(shape, out_size, kernel, stride, dilation, pad_before):
+    """The index `(:, :, rows, cols)` of every window cell of an input `shape` (N, C, H, W),
+    rows and cols (kh, kw, Ho, Wo) clipped into the input, and `inside` (same shape, bool):
+    whether the cell is a real input cell rather than padding."""
+    (H, W), (Ho, Wo) = shape[2:], out_size
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = kernel, stride, dilation, pad_before
+    rows = (np.arange(kh) * dh)[:, None, None, None] + (np.arange(Ho) * sh)[None, None, :, None] - ph  # (kh, 1, Ho, 1)
+    cols = (np.arange(kw) * dw)[None, :, None, None] + (np.arange(Wo) * sw)[None, None, None, :] - pw  # (1, kw, 1, Wo)
+    inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)  # (kh, kw, Ho, Wo)
+    rows = np.broadcast_to(np.clip(rows, 0, max(H - 1, 0)), inside.shape)
+    cols = np.broadcast_to(np.clip(cols, 0, max(W - 1, 0)), inside.shape)
+    return (slice(None), slice(None), rows, cols), inside
+
+
+def _scatter(cells, shape, index):
+    """The recorded sum of `cells` (N, C, kh, kw, Ho, Wo) into zeros of `shape` at `index`."""
+    return differentiable.index(cells, shape, index, True)[0]
+
+
+def _as_batch(t, batched):
+    return t if batched else t.unsqueeze(0)
+
+
+def _from_batch(t, batched):
+    return t if batched else t[0]
+
+
+def conv2d(g, input, weight, bias, stride, dilation, pads, groups):
+    """Gradients of conv2d for input (N, C, H, W) or (C, H, W), weight (O, C/groups, kh, kw)
+    and bias: dx scatters weight^T @ g back over the windows, dw = g @ windows^T summed over
+    the batch, db = g summed over (N, Ho, Wo)."""
+    batched = input.ndim == 4
+    x, g4 = _as_batch(input, batched), _as_batch(g, batched)
+    N, C = x.shape[:2]
+    O, Cg, kh, kw = weight.shape
+    Ho, Wo = g4.shape[2:]
+    G, K = groups, Cg * kh * kw
+    index, inside = _window_cells(x.shape, (Ho, Wo), (kh, kw), stride, dilation, (pads[0][0], pads[1][0]))
+    mask = Tensor(inside.astype(x.dtype))  # (kh, kw, Ho, Wo)
+    g_rows = g4.reshape(N, G, O // G, Ho * Wo)  # (N, G, Og, L)
+    grad_x = grad_w = grad_b = None
+    if input.requires_grad:
+        cells = weight.reshape(G, O // G, K).transpose(-1, -2) @ g_rows  # (N, G, K, L)
+        grad_x = _from_batch(_scatter(cells.reshape(N, C, kh, kw, Ho, Wo) * mask, x.shape, index), batched)
+    if weight.requires_grad:
+        windows = (x[index] * mask).reshape(N, G, K, Ho * Wo)  # (N, G, K, L)
+        grad_w = (g_rows @ windows.transpose(-1, -2)).sum(0).reshape(O, Cg, kh, kw)
+    if bias is not None and bias.requires_grad:
+        grad_b = g4.sum((0, 2, 3))
+    return Grads((grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b))
+
+
+def max_pool2d(g, input, kernel, stride, padding, dilation):
+    """Gradient of max_pool2d: g to each window's first maximum (the forward's tie rule; a
+    window whose maximum is NaN sends it to its first cell), a constant choice."""
+    batched = input.ndim == 4
+    x, g4 = _as_batch(input, batched), _as_batch(g, batched)
+    N, C = x.shape[:2]
+    (kh, kw), (Ho, Wo) = kernel, g4.shape[2:]
+    index, inside = _window_cells(x.shape, (Ho, Wo), kernel, stride, dilation, padding)
+    values = np.where(inside, x.data[index], -np.inf).reshape(N, C, kh * kw, Ho, Wo)
+    first = (values == values.max(axis=2, keepdims=True)).argmax(axis=2)  # (N, C, Ho, Wo)
+    winner = np.arange(kh * kw)[:, None, None] == first[:, :, None]  # (N, C, kh*kw, Ho, Wo)
+    chosen = Tensor(winner.reshape(N, C, kh, kw, Ho, Wo).astype(x.dtype))
+    cells = g4.reshape(N, C, 1, 1, Ho, Wo) * chosen
+    return Grads((_from_batch(_scatter(cells, x.shape, index), batched),))
+
+
+def avg_pool2d(g, input, kernel, stride, padding, divisor):
+    """Gradient of avg_pool2d: g / divisor (a number or per window (Ho, Wo)) to every real
+    cell of its window."""
+    batched = input.ndim == 4
+    x, g4 = _as_batch(input, batched), _as_batch(g, batched)
+    N, C = x.shape[:2]
+    (kh, kw), (Ho, Wo) = kernel, g4.shape[2:]
+    index, inside = _window_cells(x.shape, (Ho, Wo), kernel, stride, (1, 1), padding)
+    share = Tensor((inside / np.asarray(divisor)).astype(x.dtype))  # (kh, kw, Ho, Wo)
+    cells = g4.reshape(N, C, 1, 1, Ho, Wo) * share
+    return Grads((_from_batch(_scatter(cells, x.shape, index), batched),))
+
+
+def adaptive_avg_pool2d(g, input, out_size):
+    """Gradient of an adaptive average pool over equal, non-overlapping windows."""
+    (oh, ow), (H, W) = out_size, input.shape[-2:]
+    kh, kw = H // oh, W // ow
+    lead = tuple(input.shape[:-2])
+    share = g.reshape(*lead, oh, 1, ow, 1) * (1 / (kh * kw))
+    return Grads((share.expand(*lead, oh, kh, ow, kw).reshape(input.shape),))
+
+
+# ---------------------------------------------------------------------- losses
+
+
+def _upstream(g, scale, shape):
+    """g times the reduction's factor, broadcast to the per-element loss `shape`."""
+    return g * scale + Tensor(np.zeros(shape, dtype=g.data.dtype))
+
+
+def nll_loss(g, input, scale, out_shape, picked):
+    """Gradient of nll_loss for the log-probabilities: -upstream * w[y] at each row's label;
+    `picked` (M, C) is the constant weight w[y] at (row, label), 0 elsewhere."""
+    rows, back = differentiable._rows(input)
+    upstream = _upstream(g, scale, out_shape).reshape(-1, 1)  # (M, 1)
+    return Grads((back(-upstream * Tensor(picked.astype(rows.data.dtype))), None))
+
+
+def cross_entropy_probabilities(g, input, target, class_weight, smoothing, scale, loss_shape):
+    """Gradients of cross-entropy against class probabilities t: with a = w ((1 - s) t + s / C),
+    dx = upstream (softmax(x) sum(a) - a) and dt = -upstream (1 - s) w log_softmax(x)."""
+    axis = 0 if input.ndim == 1 else 1
+    upstream = _upstream(g, scale, loss_shape).unsqueeze(axis)  # (N, 1, d...)
+    log_probs = input.log_softmax(axis)
+    a = target * (1 - smoothing) + smoothing / input.shape[axis] if smoothing else target
+    if class_weight is not None:
+        a = a * class_weight
+    grad_x = (log_probs.exp() * a.sum(axis, keepdim=True) - a) * upstream if input.requires_grad else None
+    grad_t = None
+    if target.requires_grad:
+        grad_t = log_probs * upstream * -(1 - smoothing)
+        grad_t = grad_t if class_weight is None else grad_t * class_weight
+    return Grads((grad_x, grad_t))
+
+
+def _weighted_upstream(g, scale, weight):
+    upstream = g * scale
+    return upstream if weight is None else upstream * Tensor(weight)
+
+
+def binary_cross_entropy_with_logits(g, input, target, weight, pos_weight, scale):
+    """Gradients of BCE with logits: dx = upstream ((1 - y) - (1 + (p - 1) y) sigmoid(-x)) and
+    dy = upstream ((p - 1) softplus(-x) - x)."""
+    upstream = _weighted_upstream(g, scale, weight)
+    x, y = input, target
+    p = None if pos_weight is None else Tensor(np.asarray(pos_weight, dtype=x.data.dtype))
+    grad_x = grad_y = None
+    if x.requires_grad:
+        log_weight = 1 if p is None else (p - 1) * y + 1
+        grad_x = differentiable.sum_to(((1 - y) - log_weight * (-x).sigmoid()) * upstream, x.shape)
+    if y.requires_grad:
+        grad_y = -x if p is None else (p - 1) * ((-x.abs()).exp() + 1).log() + (-x).relu() * (p - 1) - x
+        grad_y = differentiable.sum_to(grad_y * upstream, y.shape)
+    return Grads((grad_x, grad_y))
+
+
+def binary_cross_entropy(g, input, target, weight, scale):
+    """Gradients of BCE on probabilities, as PyTorch's formulas: dx = upstream (x - y) /
+    max((1 - x) x, 1e-12) and dy = upstream (max(log(1 - x), -100) - max(log x, -100))."""
+    upstream = _weighted_upstream(g, scale, weight)
+    x, y = input, target
+    grad_x = grad_y = None
+    if x.requires_grad:
+        grad_x = differentiable.sum_to((x - y) / ((1 - x) * x).clamp(min=1e-12) * upstream, x.shape)
+    if y.requires_grad:
+        grad_y = differentiable.sum_to(((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100)) * upstream, y.shape)
+    return Grads((grad_x, grad_y))
