@@ -29,6 +29,7 @@ from . import dtypes, grad_mode, printing, versions
 from .versions import SavingOp, counts as _version_counts
 from .device import CPU, check_device
 from .seams import replaced, seam
+from .size import Size, of_shape
 from .ops import differentiable
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
@@ -72,6 +73,17 @@ def _as_array(data, dtype=None):
     return array
 
 
+def _legacy_shape(first, more):
+    """The shape of `torch.Tensor(*sizes)` / `torch.Tensor(size)`, checked as PyTorch does."""
+    sizes = tuple(first) if type(first) is Size else (first, *more)
+    for n in sizes:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"Tensor: sizes must be ints, got {sizes!r} (use tinytorch.tensor(data) for data)")
+        if n < 0:
+            raise RuntimeError(f"Tensor: trying to create a tensor with negative dimension {n}: {list(sizes)}")
+    return sizes
+
+
 def _abbreviated(data):
     text = repr(data)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -94,8 +106,15 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     _seq = 0  # leaves come after every recorded operation in backward's order
     _saved_versions = None  # versions of what the op saved, when it ran after an in-place change
 
-    def __init__(self, data, dtype=None, requires_grad=False):
-        if dtype is None and isinstance(data, (list, tuple, int, float)) and not isinstance(data, np.generic):
+    def __init__(self, data=(), *sizes, dtype=None, requires_grad=False):
+        if sizes or type(data) is int or type(data) is Size:
+            # torch.Tensor(3), Tensor(2, 3), Tensor(x.shape): float32 of that shape (zeros here,
+            # where PyTorch leaves the memory uninitialized)
+            data, dtype = np.zeros(_legacy_shape(data, sizes), np.float32), None
+        elif type(data) is float or type(data) is bool:
+            raise TypeError(f"Tensor: data must be a sequence, got {type(data).__name__} {data!r}; "
+                            f"tinytorch.tensor({data!r}) makes a 0-d tensor")
+        elif dtype is None and isinstance(data, (list, tuple)):
             # torch.Tensor(data), the legacy constructor, makes float32 from Python data;
             # arrays, NumPy scalars and tensors keep their dtype (library code relies on that)
             dtype = np.float32
@@ -236,7 +255,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
 
     @property
     def shape(self):
-        return self.data.shape
+        return of_shape(self.data.shape)
 
     @property
     def ndim(self):
@@ -279,7 +298,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return of_shape(self.data.shape) if dim is None else self.data.shape[dim]
 
     def dim(self):
         return self.data.ndim

@@ -88,8 +88,7 @@ def avg_pool2d(g, input, kernel, stride, padding, divisor):
     cell of its window."""
     batched = input.ndim == 4
     x, g4 = _as_batch(input, batched), _as_batch(g, batched)
-    N, C = x.shape[:2]
-    (kh, kw), (Ho, Wo) = kernel, g4.shape[2:]
+    N, C, (Ho, Wo) = *x.shape[:2], g4.shape[2:]
     index, inside = _window_cells(x.shape, (Ho, Wo), kernel, stride, (1, 1), padding)
     share = Tensor((inside / np.asarray(divisor)).astype(x.dtype))  # (kh, kw, Ho, Wo)
     cells = g4.reshape(N, C, 1, 1, Ho, Wo) * share
