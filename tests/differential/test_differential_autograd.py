@@ -182,9 +182,32 @@ FUNCTIONS = {
         x * x, (x * 0.3).sigmoid(), pos_weight=m.tensor([1.0, 3.0, 0.5], dtype=x.dtype), reduction="sum"),
     "bce_with_logits_none": lambda m, x: (m.nn.functional.binary_cross_entropy_with_logits(
         x.exp(), (x * 0.3).sigmoid(), reduction="none") ** 2).sum(),
+    "l1_smooth_l1_huber": lambda m, x: (m.nn.functional.l1_loss(x * x, x.exp())
+                                        + m.nn.functional.smooth_l1_loss(x * x, x * 0.2, beta=0.5)
+                                        + m.nn.functional.huber_loss(x.exp(), x, delta=0.7, reduction="sum")),
+    "pad": lambda m, x: ((m.nn.functional.pad(x * x, (1, 2), value=0.5).tanh() * m.nn.functional.pad(x, (2, 1))).sum()
+                         + m.nn.functional.pad(x.exp(), (-1, 1)).pow(2).sum()),
+    "embedding": lambda m, x: (m.nn.functional.embedding(m.tensor([[0, 2], [2, 2]]), (x * x).reshape(-1, 1)) ** 3).sum()
+                              + m.nn.functional.embedding(m.tensor([1, 0, 1]), x.exp().reshape(-1, 1), padding_idx=0).pow(2).sum(),
+    "attention": lambda m, x: (m.nn.functional.scaled_dot_product_attention(
+        (x.reshape(-1, 1) * m.tensor([[1.0, -0.5]], dtype=x.dtype)), (x.reshape(-1, 1) * x.reshape(1, -1))[:, :2].tanh(),
+        x.reshape(-1, 1) * x.reshape(-1, 1), is_causal=True) ** 2).sum(),
+    "attention_masks": lambda m, x: (m.nn.functional.scaled_dot_product_attention(
+        x.reshape(1, -1, 1).expand(2, -1, 3), x.reshape(1, -1, 1).exp().expand(2, -1, 3), x.reshape(1, -1, 1) * x.reshape(1, 1, -1),
+        attn_mask=m.tensor(_first_row_blind(x.numel()))) ** 2).sum() + (m.nn.functional.scaled_dot_product_attention(
+        x.reshape(-1, 1), x.reshape(-1, 1), x.reshape(-1, 1).sin(),
+        attn_mask=m.tensor([0.0, -0.5, float("-inf")] * (x.numel() // 3), dtype=x.dtype), scale=0.7) ** 3).sum(),
     "silu_log1p_rsqrt_square": lambda m, x: ((m.nn.functional.silu(x) * x).sum() + (x * x).log1p().sum()
                                              + (x * x + 1).rsqrt().sum() + x.square().tanh().sum()),
 }
+
+
+def _first_row_blind(n):
+    """An (n, n) bool attention mask: query 0 sees no key, the others all but key 1."""
+    mask = np.ones((n, n), dtype=bool)
+    mask[:, 1] = False
+    mask[0] = False
+    return mask
 
 
 def _second_order(m, build, data):
@@ -506,11 +529,36 @@ def test_gradient_penalty_of_a_small_cnn_critic_matches_pytorch():
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("op, node", [("cumsum", "CumsumBackward"), ("pad", "ConstantPadNdBackward"),
+@pytest.mark.parametrize("op, node", [("cumsum", "CumsumBackward"), ("roll", "RollBackward"),
                                       ("gather", "GatherBackward")])
 def test_ops_without_a_differentiable_backward_name_themselves_under_create_graph(op, node):
     x = tt.tensor([[0.5, 1.0], [2.0, 3.0]], requires_grad=True)
-    build = {"cumsum": lambda: x.cumsum(0), "pad": lambda: tt.nn.functional.pad(x, (1, 1)),
+    build = {"cumsum": lambda: x.cumsum(0), "roll": lambda: x.roll(1, 0),
              "gather": lambda: x.gather(1, tt.tensor([[1], [0]]))}[op]
     with pytest.raises(NotImplementedError, match=f"create_graph=True.*{node}.*no differentiable backward"):
         tt.autograd.grad(build().sum(), x, create_graph=True)
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_multihead_attention_twice_differentiated_matches_pytorch(cross):
+    rng = np.random.default_rng(5)
+    data, memory = rng.standard_normal((2, 4, 6)), rng.standard_normal((2, 3, 6))
+    causal = np.triu(np.ones((4, 4), dtype=bool), 1)  # True: may not attend
+    results = []
+    for m in (torch, tt):
+        attention = m.nn.MultiheadAttention(6, 2, batch_first=True).double()
+        with m.no_grad():
+            for p in attention.parameters():
+                p.copy_(m.tensor(np.random.default_rng(p.numel()).standard_normal(tuple(p.shape)) * 0.4))
+        x = m.tensor(data, requires_grad=True)
+        # PyTorch's fused CPU kernel has no double backward: its math backend does
+        with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
+            if cross:
+                out, _ = attention(x, m.tensor(memory), m.tensor(memory) * 2, need_weights=False)
+            else:
+                out, _ = attention(x, x, x, attn_mask=m.tensor(causal), need_weights=False)
+            (grad_x,) = m.autograd.grad((out.tanh() * out).sum(), x, create_graph=True)
+            (grad_x ** 2).sum().backward()
+        results.append([np.asarray(_value(m, t)) for t in (grad_x, *(p.grad for p in attention.parameters()))])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)

@@ -169,3 +169,52 @@ def binary_cross_entropy(g, input, target, weight, scale):
     if y.requires_grad:
         grad_y = differentiable.sum_to(((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100)) * upstream, y.shape)
     return Grads((grad_x, grad_y))
+
+
+def pointwise_loss(g, input, target, scale, slope, curvature):
+    """Gradients of l1 / smooth_l1 / huber: upstream * slope(d), d = input - target, where the
+    slope is locally linear in d (`curvature` = its derivative: 0 for L1 and outside Huber's
+    threshold) and `slope` its value."""
+    d = input - target
+    local = Tensor((slope - curvature * d.data).astype(d.data.dtype)) + d * Tensor(curvature.astype(d.data.dtype))
+    grad = g * scale * local
+    return Grads((grad if input.requires_grad else None, -grad if target.requires_grad else None))
+
+
+def constant_pad(g, input_shape, src, dst):
+    """Gradient of a constant pad: the unpadded part `dst` of g, put back at `src` of the input."""
+    return Grads((differentiable.index(g[dst], input_shape, src, False)[0],))
+
+
+def embedding(g, num, ids, padding_idx):
+    """Gradient of an embedding lookup for the weight (num, D): g's rows summed into the rows of
+    their ids; the padding_idx row gets none."""
+    if padding_idx is not None:
+        g = g * Tensor((ids != padding_idx)[..., None].astype(g.data.dtype))
+    return Grads((differentiable.index(g, (num, g.shape[-1]), ids, True)[0],))
+
+
+def attention(g, query, key, value, mask, keep, scale):
+    """Gradients of scaled dot-product attention for query (..., L, D), key (..., S, D) and
+    value (..., S, Dv), from the weights recomputed with Tensor ops. `mask` is None, bool (True:
+    may attend) or additive; a row with no key left gets zero weights, as in the forward; `keep`
+    is the dropout mask (0 or 1 / (1 - p)) or None."""
+    dtype = query.data.dtype
+    scores = (query @ key.transpose(-1, -2)) * scale  # (..., L, S)
+    if mask is None:
+        weights = scores.softmax(-1)
+    else:
+        blocked = ~mask if mask.dtype == np.bool_ else np.isneginf(mask)
+        if mask.dtype != np.bool_:
+            scores = scores + Tensor(np.where(blocked, 0, mask).astype(dtype))
+        blocked = np.broadcast_to(blocked, scores.shape)
+        empty = blocked.all(-1, keepdims=True)  # (..., L, 1): rows that see no key
+        weights = scores.masked_fill(Tensor(blocked & ~empty), float("-inf")).softmax(-1) * Tensor((~empty).astype(dtype))
+    dropped = weights if keep is None else weights * Tensor(keep)
+    grad_w = g @ value.transpose(-1, -2)  # (..., L, S)
+    if keep is not None:
+        grad_w = grad_w * Tensor(keep)
+    grad_s = weights * (grad_w - (grad_w * weights).sum(-1, keepdim=True)) * scale
+    return Grads((differentiable.sum_to(grad_s @ key, query.shape),
+                  differentiable.sum_to(grad_s.transpose(-1, -2) @ query, key.shape),
+                  differentiable.sum_to(dropped.transpose(-1, -2) @ g, value.shape)))
