@@ -486,6 +486,12 @@ WINDOWED = {
                                                      count_include_pad=False),
     "avg_pool_divisor": lambda F, x, w: F.avg_pool2d(F.conv2d(x, w, padding=1) * x[:, :1], (2, 3), divisor_override=4),
     "adaptive_avg_pool": lambda F, x, w: F.adaptive_avg_pool2d(F.conv2d(x, w, padding=1) * x[:, 1:], (7, 2)),
+    "batch_norm_training": lambda F, x, w: F.batch_norm(F.conv2d(x, w, padding=1) * x[:, :1], None, None, w[0, 0, 0],
+                                                        w[1, 1, 1], training=True),
+    "batch_norm_running": lambda F, x, w: F.batch_norm(F.conv2d(x, w) ** 2, w[2, 1, 0].detach(), w[0, 1, 2].detach().exp(),
+                                                       w[1, 0, 1], None, training=False, eps=0.1),
+    "batch_norm_1d": lambda F, x, w: F.batch_norm(x.flatten(2) * w[0, 0, 0, :2].reshape(1, 2, 1), None, None,
+                                                  training=True) * x.flatten(2),
     "unbatched": lambda F, x, w: F.max_pool2d(F.conv2d(x[0], w, padding=1) * x[1, :1], 2) + F.avg_pool2d(x[1, 1:], 2),
 }
 

@@ -218,3 +218,25 @@ def attention(g, query, key, value, mask, keep, scale):
     return Grads((differentiable.sum_to(grad_s @ key, query.shape),
                   differentiable.sum_to(grad_s.transpose(-1, -2) @ query, key.shape),
                   differentiable.sum_to(dropped.transpose(-1, -2) @ g, value.shape)))
+
+
+def batch_norm(g, input, weight, bias, axes, eps, running):
+    """Gradients of batch_norm for input (N, C, *), weight and bias (C,) (None where absent):
+    with this batch's statistics (`running` None) the layer_norm formula over `axes`; with the
+    running ones, (mean, invstd) arrays shaped (1, C, 1, ...), out is affine in x."""
+    per_channel = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    w = None if weight is None else weight.reshape(per_channel)
+    gw = g if w is None else g * w
+    if running is None:
+        xhat, invstd = differentiable.standardized(input, axes, eps)
+        grad_x = differentiable.normalized_input_grad(gw, xhat, invstd, axes)
+    else:
+        mean, invstd = (Tensor(a) for a in running)
+        xhat = (input - mean) * invstd
+        grad_x = gw * invstd
+    grads = [grad_x if input.requires_grad else None]
+    if weight is not None:
+        grads.append((g * xhat).sum(axes) if weight.requires_grad else None)
+    if bias is not None:
+        grads.append(g.sum(axes) if bias.requires_grad else None)
+    return Grads(grads)

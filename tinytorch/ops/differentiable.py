@@ -278,17 +278,25 @@ def cross_entropy(g, input, scale, out_shape, a_total, a):
     return Grads((back(grad), None))
 
 
+def standardized(x, axes, eps):
+    """(xhat, invstd): x standardized over `axes` with the biased variance, as Tensor ops."""
+    centered = x - x.mean(axes, keepdim=True)
+    invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
+    return centered * invstd, invstd
+
+
+def normalized_input_grad(gw, xhat, invstd, axes):
+    """dx of a normalization over `axes` given gw = g * weight:
+    invstd (gw - mean(gw) - xhat mean(gw xhat))."""
+    return (gw - gw.mean(axes, keepdim=True) - xhat * (gw * xhat).mean(axes, keepdim=True)) * invstd
+
+
 def layer_norm(g, x, w, b, axes, eps):
     """Gradients of layer_norm for x, weight and bias (None where absent), with Tensor ops:
     dx = invstd (gw - mean(gw) - xhat mean(gw xhat)), gw = g * weight."""
     lead = tuple(range(x.ndim - len(axes)))
-    centered = x - x.mean(axes, keepdim=True)
-    invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
-    xhat = centered * invstd
-    gw = g if w is None else g * w
-    grad_x = None
-    if x._requires_grad:
-        grad_x = (gw - gw.mean(axes, keepdim=True) - xhat * (gw * xhat).mean(axes, keepdim=True)) * invstd
+    xhat, invstd = standardized(x, axes, eps)
+    grad_x = normalized_input_grad(g if w is None else g * w, xhat, invstd, axes) if x._requires_grad else None
     grads = [grad_x]
     if w is not None:
         grads.append((g * xhat).sum(lead) if w._requires_grad else None)
