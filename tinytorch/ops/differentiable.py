@@ -91,6 +91,13 @@ def reduce_sum(g, shape, dims, keepdim, scale=1):
     return Grads((g.expand(shape),))
 
 
+def two_norm(g, x, out, dims, keepdim):
+    """Gradient of the 2-norm: x g / norm, 0 where the norm (`out`, kept dims) is 0."""
+    zero = tensor.Tensor(out == 0)
+    norm = tensor.where(zero, 1.0, x.norm(2, dims, keepdim=True))  # no 0/0 in the unused branch
+    return Grads((tensor.where(zero, 0.0, x * kept(g, x.shape, dims, keepdim) / norm),))
+
+
 def spread(g, x, dims, keepdim, dof, std=False):
     """Gradients of var (2 (x - mean) / dof) and std ((x - mean) / (dof std), 0 where std is 0)."""
     g = kept(g, x.shape, dims, keepdim)
@@ -177,6 +184,24 @@ def gelu(g, x, approximate):
         t = ((x + x * x * x * a) * c).tanh()
         return Grads((g * ((t + 1) * 0.5 + x * (1 - t * t) * (x * x * (3 * a) + 1) * (0.5 * c)),))
     return Grads((g * (_normal_cdf(x) + x * _normal_density(x)),))
+
+
+def zero(g):
+    """The gradient of a piecewise-constant op (floor, sign, ...): zeros."""
+    return Grads((tensor.Tensor._constant(np.zeros(g.shape, dtype=g.data.dtype)),))
+
+
+def shared(g, a, b, share):
+    """Gradients of maximum / minimum: g times the constant `share` a got (1, 0 or 0.5 on a
+    tie), the rest to b."""
+    return Grads((_need(a, sum_to(g * tensor.Tensor(share), a.shape)),
+                  _need(b, sum_to(g * tensor.Tensor(1 - share), b.shape))))
+
+
+def scatter(g, shape, where):
+    """Gradient of a gather at the advanced index `where` (gather, index_select): g added into
+    zeros of `shape`, recorded (its own gradient gathers again)."""
+    return index(g, shape, where, True)
 
 
 def masked(g, mask):
