@@ -565,8 +565,8 @@ def _not_twice_differentiable(node):
         "sqrt, rsqrt, square, abs, sign, floor/ceil/round/trunc, sin, cos, tanh, sigmoid, relu, leaky_relu, gelu, silu, "
         "clamp, softmax, log_softmax, reshape, permute/transpose, expand, repeat, roll, flip, indexing, gather, "
         "index_select, cat, stack, where, masked_fill, .to(), einsum, dropout, nn.Linear, embedding, pad (constant), "
-        "conv1d/conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d, layer_norm, batch_norm, scaled_dot_product_attention, "
-        "MultiheadAttention, cross_entropy, nll_loss, binary_cross_entropy (with logits), mse_loss, l1_loss, "
+        "conv1d/conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d, layer_norm, batch_norm, group_norm, normalize, "
+        "scaled_dot_product_attention, MultiheadAttention, cross_entropy, nll_loss, binary_cross_entropy (with logits), mse_loss, l1_loss, "
         "smooth_l1_loss and huber_loss"
     )
 

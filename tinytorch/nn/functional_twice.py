@@ -224,9 +224,7 @@ def batch_norm(g, input, weight, bias, axes, eps, running):
     """Gradients of batch_norm for input (N, C, *), weight and bias (C,) (None where absent):
     with this batch's statistics (`running` None) the layer_norm formula over `axes`; with the
     running ones, (mean, invstd) arrays shaped (1, C, 1, ...), out is affine in x."""
-    per_channel = (1, input.shape[1]) + (1,) * (input.ndim - 2)
-    w = None if weight is None else weight.reshape(per_channel)
-    gw = g if w is None else g * w
+    gw = _times_channel_weight(g, weight)
     if running is None:
         xhat, invstd = differentiable.standardized(input, axes, eps)
         grad_x = differentiable.normalized_input_grad(gw, xhat, invstd, axes)
@@ -234,9 +232,46 @@ def batch_norm(g, input, weight, bias, axes, eps, running):
         mean, invstd = (Tensor(a) for a in running)
         xhat = (input - mean) * invstd
         grad_x = gw * invstd
+    return _with_affine_grads(grad_x, g, xhat, input, weight, bias, axes)
+
+
+def group_norm(g, input, num_groups, weight, bias, eps):
+    """Gradients of group_norm: the layer_norm formula over each group (N, G, C/G * spatial)."""
+    grouped = input.reshape(input.shape[0], num_groups, -1)
+    xhat, invstd = differentiable.standardized(grouped, (2,), eps)
+    gw = _times_channel_weight(g, weight).reshape(grouped.shape)
+    grad_x = differentiable.normalized_input_grad(gw, xhat, invstd, (2,)).reshape(input.shape)
+    axes = (0,) + tuple(range(2, input.ndim))
+    return _with_affine_grads(grad_x, g, xhat.reshape(input.shape), input, weight, bias, axes)
+
+
+def _times_channel_weight(g, weight):
+    """g (N, C, *) times a per-channel weight (C,), or g itself without one."""
+    return g if weight is None else g * weight.reshape((1, -1) + (1,) * (g.ndim - 2))
+
+
+def _with_affine_grads(grad_x, g, xhat, input, weight, bias, axes):
+    """Grads of a per-channel normalization: dx, then dweight = sum(g xhat) and dbias = sum(g)
+    over `axes` for the parameters given."""
     grads = [grad_x if input.requires_grad else None]
     if weight is not None:
         grads.append((g * xhat).sum(axes) if weight.requires_grad else None)
     if bias is not None:
         grads.append(g.sum(axes) if bias.requires_grad else None)
     return Grads(grads)
+
+
+def normalize(g, input, p, axis, eps, norm):
+    """Gradient of F.normalize, x / max(||x||_p, eps), with `norm` the forward's norm array:
+    g / denom - sum(g x) / denom^2 * d||x||/dx where the norm exceeded eps."""
+    x = input
+    denom = Tensor(norm > eps).to(x.dtype) * x.norm(p, axis, keepdim=True) + Tensor(np.where(norm > eps, 0, eps).astype(norm.dtype))
+    coefficient = -(g * x).sum(axis, keepdim=True) / (denom * denom) * Tensor((norm > eps).astype(norm.dtype))
+    safe_norm = Tensor(np.where(norm > 0, 0, 1).astype(norm.dtype)) + x.norm(p, axis, keepdim=True)
+    if p == 2.0:
+        dnorm = x / safe_norm
+    elif np.isinf(p):
+        dnorm = Tensor((np.sign(x.data) * (np.abs(x.data) == norm)).astype(norm.dtype))
+    else:
+        dnorm = Tensor(np.sign(x.data)) * x.abs() ** (p - 1) / safe_norm ** (p - 1)
+    return Grads((g / denom + coefficient * dnorm,))
