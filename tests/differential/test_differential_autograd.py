@@ -204,6 +204,7 @@ FUNCTIONS = {
                                         + (x.repeat(2, 1) ** 3).sum()),
     "amax_amin_maximum_norm": lambda m, x: ((x.amax(-1) ** 2).sum() + x.amin(0).exp().sum() + (m.maximum(x, x * x - 1) ** 2).sum()
                                             + m.minimum(x, x.tanh()).sum() + x.norm() * x.sum() + (x.norm(dim=-1) ** 3).sum()),
+    "topk": lambda m, x: (x.topk(2, -1).values ** 3).sum() + x.topk(1, 0, largest=False).values.exp().sum(),
     "floor_sign": lambda m, x: (x.floor() * x * x).sum() + (x.sign() * x ** 3).sum(),
     "silu_log1p_rsqrt_square": lambda m, x: ((m.nn.functional.silu(x) * x).sum() + (x * x).log1p().sum()
                                              + (x * x + 1).rsqrt().sum() + x.square().tanh().sum()),
@@ -577,5 +578,24 @@ def test_multihead_attention_twice_differentiated_matches_pytorch(cross):
             (grad_x,) = m.autograd.grad((out.tanh() * out).sum(), x, create_graph=True)
             (grad_x ** 2).sum().backward()
         results.append([np.asarray(_value(m, t)) for t in (grad_x, *(p.grad for p in attention.parameters()))])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers_twice_differentiated_match_pytorch(layer):
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal((2, 4, 3))
+    results = []
+    for m in (torch, tt):
+        rnn = getattr(m.nn, layer)(3, 4, num_layers=2, batch_first=True).double()
+        with m.no_grad():
+            for p in rnn.parameters():
+                p.copy_(m.tensor(np.random.default_rng(p.numel()).standard_normal(tuple(p.shape)) * 0.5))
+        x = m.tensor(data, requires_grad=True)
+        out = rnn(x)[0]
+        (grad_x,) = m.autograd.grad((out * out).sum(), x, create_graph=True)
+        (grad_x ** 2).sum().backward()
+        results.append([np.asarray(_value(m, t)) for t in (grad_x, *(p.grad for p in rnn.parameters()))])
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ops import differentiable
 from ..ops.differentiable import Grads
-from ..tensor import Tensor
+from ..tensor import Tensor, cat
 
 
 def _window_cells(shape, out_size, kernel, stride, dilation, pad_before):
@@ -275,3 +275,17 @@ def normalize(g, input, p, axis, eps, norm):
     else:
         dnorm = Tensor(np.sign(x.data)) * x.abs() ** (p - 1) / safe_norm ** (p - 1)
     return Grads((g / denom + coefficient * dnorm,))
+
+
+def lstm_cell(grad, gates, c):
+    """Gradients of an LSTM step's elementwise part ([h', c'] from gates (B, 4H) in the order
+    i, f, g, o and the cell state c (B, H)), from the activations recomputed with Tensor ops."""
+    H = c.shape[-1]
+    i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    tanh_c = (f * c + i * g).tanh()
+    dh, dc = grad[..., :H], grad[..., H:]
+    dc_total = dh * o * (1 - tanh_c * tanh_c) + dc  # through h' = o tanh(c'), plus c' itself
+    d_gates = cat([dc_total * g * i * (1 - i), dc_total * c * f * (1 - f), dc_total * i * (1 - g * g),
+                   dh * tanh_c * o * (1 - o)], -1)
+    return Grads((d_gates if gates.requires_grad else None, dc_total * f if c.requires_grad else None))

@@ -244,6 +244,10 @@ class ReductionOps:
         shape = self.shape
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                where = list(np.indices(indices.shape, sparse=True))
+                where[axis] = indices
+                return differentiable.scatter(g, shape, tuple(where))
             grad = np.zeros(shape, dtype=g.dtype)
             np.put_along_axis(grad, indices, g, axis)
             return (grad,)
