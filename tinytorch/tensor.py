@@ -561,7 +561,7 @@ def _not_twice_differentiable(node):
     return NotImplementedError(
         f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
         "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
-        "sum, mean, var, std, norm (2), logsumexp, cumsum, max/min, amax/amin, maximum/minimum, sort, topk, exp, log, log1p, "
+        "sum, mean, var, std, prod, norm (2), logsumexp, cumsum, max/min, amax/amin, maximum/minimum, sort, topk, exp, log, log1p, "
         "sqrt, rsqrt, square, abs, sign, floor/ceil/round/trunc, sin, cos, tanh, sigmoid, relu, leaky_relu, gelu, silu, "
         "clamp, softmax, log_softmax, reshape, permute/transpose, expand, repeat, roll, flip, indexing, gather, "
         "index_select, cat, stack, where, masked_fill, .to(), einsum, dropout, nn.Linear, embedding, pad (constant), "

@@ -98,6 +98,16 @@ def two_norm(g, x, out, dims, keepdim):
     return Grads((tensor.where(zero, 0.0, x * kept(g, x.shape, dims, keepdim) / norm),))
 
 
+def product(g, x, axis, keepdim):
+    """Gradient of prod over `axis`: g times the product of the other elements, exact at zeros:
+    row j of an (n, n) matrix holds x with x_j replaced by 1, and its product is taken."""
+    n = x.shape[axis]
+    moved = x.transpose(axis, -1)  # (..., n)
+    rows = moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n)  # (..., n, n)
+    others = tensor.where(tensor.Tensor(np.eye(n, dtype=bool)), 1.0, rows).prod(-1).transpose(axis, -1)
+    return Grads((kept(g, x.shape, (axis,), keepdim) * others,))
+
+
 def spread(g, x, dims, keepdim, dof, std=False):
     """Gradients of var (2 (x - mean) / dof) and std ((x - mean) / (dof std), 0 where std is 0)."""
     g = kept(g, x.shape, dims, keepdim)

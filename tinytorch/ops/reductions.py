@@ -297,6 +297,8 @@ class ReductionOps:
             out = out.astype(np.int64)
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.product(g, self, axis, keepdim)
             if x.shape[axis] == 0:
                 return (np.zeros_like(x),)
             # product of all the other elements = exclusive prefix product * exclusive suffix product
