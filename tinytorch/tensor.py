@@ -564,7 +564,7 @@ def _not_twice_differentiable(node):
         "sum, mean, var, std, prod, norm (2), logsumexp, cumsum, max/min, amax/amin, maximum/minimum, sort, topk, exp, log, log1p, "
         "sqrt, rsqrt, square, abs, sign, floor/ceil/round/trunc, sin, cos, tanh, sigmoid, relu, leaky_relu, gelu, silu, "
         "clamp, softmax, log_softmax, reshape, permute/transpose, expand, repeat, roll, flip, indexing, gather, "
-        "index_select, cat, stack, where, masked_fill, .to(), einsum, dropout, nn.Linear, embedding, pad (constant), "
+        "index_select, cat, stack, where, masked_fill, .to(), einsum, dropout, nn.Linear, embedding, pad, "
         "conv1d/conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d, layer_norm, batch_norm, group_norm, normalize, "
         "scaled_dot_product_attention, MultiheadAttention, RNN/LSTM/GRU, cross_entropy, nll_loss, binary_cross_entropy (with logits), mse_loss, l1_loss, "
         "smooth_l1_loss and huber_loss"

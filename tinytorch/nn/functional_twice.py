@@ -186,6 +186,16 @@ def constant_pad(g, input_shape, src, dst):
     return Grads((differentiable.index(g[dst], input_shape, src, False)[0],))
 
 
+def indexed_pad(g, input_shape, indices):
+    """Gradient of a reflect / replicate / circular pad, which took `index` along each `axis`
+    of (axis, index): each take's gradient scattered back, last axis first."""
+    shape = list(g.shape)
+    for axis, index in reversed(indices):
+        shape[axis] = input_shape[axis]
+        g = differentiable.scatter(g, tuple(shape), (slice(None),) * axis + (index,))[0]
+    return Grads((g,))
+
+
 def embedding(g, num, ids, padding_idx):
     """Gradient of an embedding lookup for the weight (num, D): g's rows summed into the rows of
     their ids; the padding_idx row gets none."""

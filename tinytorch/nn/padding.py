@@ -80,6 +80,8 @@ def _indexed(input, pairs, mode, op):
         out = np.take(out, index, axis=axis)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.indexed_pad(g, x.shape, indices)
         for axis, index in reversed(indices):
             shape = list(g.shape)
             shape[axis] = x.shape[axis]
