@@ -270,6 +270,7 @@ def use(*names, quiet: bool = False) -> list[str]:
             _in_use[name] = obj
         if exercise.seam is not None:
             seams.replace(exercise.seam, _timed(name, _in_use.get(name, own)))
+    seams.looked_up.clear()  # what loading the saved files looked up (their imports) is not this run's use
     if not quiet:
         mine = ", ".join(_in_use) or "none yet"
         print(f"Your framework: {len(_in_use)} of {len(wanted)} components are yours ({mine}); "
