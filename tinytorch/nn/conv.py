@@ -14,10 +14,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import kernels, seams, versions
 from ..kernels import mm
-from ..ops import differentiable
 from ..seams import replaced
 from ..tensor import Tensor
-from . import init
+from . import functional_twice, init
 from .module import Module, Parameter, check_input
 
 _CONV = versions.SavingOp("ConvolutionBackward", saves=(0, 1))  # reads input and weight, as PyTorch
@@ -197,32 +196,6 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     return out, backward
 
 
-def _conv_twice(g, input, weight, bias, stride, dilation, pads, groups, op):
-    """Gradients of a stride-1 convolution as convolutions (recorded, for create_graph):
-    dx = conv2d(g, weight flipped, channels swapped, padding k - 1 - p); dw = conv2d of the
-    input and g with batch and channels swapped; db = g summed over (N, Ho, Wo)."""
-    (kh, kw) = weight.shape[2:]
-    (ph, ph2), (pw, pw2) = pads
-    if stride != (1, 1) or dilation != (1, 1) or groups != 1 or ph != ph2 or pw != pw2 or ph >= kh or pw >= kw:
-        raise NotImplementedError(
-            f"backward(create_graph=True): {op} is twice differentiable in tinytorch only with stride 1, "
-            f"dilation 1, groups 1 and padding below the kernel size (got stride {stride}, dilation {dilation}, "
-            f"groups {groups}, padding {pads})"
-        )
-    batched = input.ndim == 4
-    x, g4 = (input, g) if batched else (input.unsqueeze(0), g.unsqueeze(0))
-    grad_x = grad_w = grad_b = None
-    if input.requires_grad:
-        flipped = weight.flip(2, 3).transpose(0, 1)  # (C, O, kh, kw)
-        grad_x = conv2d(g4, flipped, padding=(kh - 1 - ph, kw - 1 - pw))
-        grad_x = grad_x if batched else grad_x[0]
-    if weight.requires_grad:
-        grad_w = conv2d(x.transpose(0, 1), g4.transpose(0, 1), padding=(ph, pw)).transpose(0, 1)  # (O, C, kh, kw)
-    if bias is not None and bias.requires_grad:
-        grad_b = g4.sum((0, 2, 3))
-    return differentiable.Grads((grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b))
-
-
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _op="conv2d"):
     """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C/groups, kh, kw).
 
@@ -261,7 +234,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
     def backward_batched(g):
         if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
-            return _conv_twice(g, input, weight, bias, stride, dilation, pads, groups, op)
+            return functional_twice.conv2d(g, input, weight, bias, stride, dilation, pads, groups)
         grads = backward(g if batched else g[None])  # (N, O, Ho, Wo)
         grad_x = grads[0] if grads[0] is None or batched else grads[0][0]
         return (grad_x, *grads[1:])
