@@ -53,17 +53,15 @@ def mm(a, b):
     return np.matmul(a, b)
 
 
-def images_per_block(bytes_per_image, batch, backward=False):
+def images_per_block(bytes_per_image, batch):
     """How many images a convolution turns into im2col columns and multiplies at a time.
 
     Natively, blocks of ~1 MB stay in the 2 MB L2 cache from the copy to the product that
     reads them (MNIST's second conv, batch 64: forward 29 ms -> 16 ms); the whole-batch matrix
-    goes out to memory and back. The backward, whose per-block work is more NumPy calls, takes
-    blocks 4x as large (same conv: 42.7 ms -> 38.8 ms; more was slower). In the browser the
-    whole batch: one large product, which einsum computes fastest there (see `mm`).
+    goes out to memory and back. In the browser the whole batch: one large product, which
+    einsum computes fastest there (see `mm`).
     """
-    limit = CONV_BLOCK_BYTES * (4 if backward else 1)
-    fitting = batch if BROWSER else limit // max(1, bytes_per_image)
+    fitting = batch if BROWSER else CONV_BLOCK_BYTES // max(1, bytes_per_image)
     return max(1, min(batch, fitting))
 
 

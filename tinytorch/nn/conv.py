@@ -159,11 +159,6 @@ def _batched(input, op):
     return (input.data, True) if input.ndim == 4 else (input.data[None], False)
 
 
-def _blocks(batch, step):
-    """[(lo, hi), ...]: the batch in blocks of `step` images."""
-    return [(lo, min(lo + step, batch)) for lo in range(0, batch, step)]
-
-
 def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     """tinytorch's convolution of x (N, C, H, W): (out (N, O, Ho, Wo), backward g -> grads).
 
@@ -179,21 +174,20 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
     # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
     by_kernel = windows.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo), a view
-    bytes_per_image = C * kh * kw * Ho * Wo * x.itemsize
-    step = kernels.images_per_block(bytes_per_image, N)
-    blocks = _blocks(N, step)
+    step = kernels.images_per_block(C * kh * kw * Ho * Wo * x.itemsize, N)
+    blocks = [(lo, min(lo + step, N)) for lo in range(0, N, step)]
     buffer = np.empty(C * kh * kw * min(step, N) * Ho * Wo, dtype=x.dtype)
 
-    def columns(lo, hi, into):
-        """im2col of images lo:hi into the buffer `into`: (G, K, (hi-lo)*Ho*Wo)."""
-        cols = into[:C * kh * kw * (hi - lo) * Ho * Wo].reshape(C, kh, kw, hi - lo, Ho, Wo)
+    def columns(lo, hi):
+        """im2col of images lo:hi into `buffer`: (G, K, (hi-lo)*Ho*Wo)."""
+        cols = buffer[:C * kh * kw * (hi - lo) * Ho * Wo].reshape(C, kh, kw, hi - lo, Ho, Wo)
         np.copyto(cols, by_kernel[:, :, :, lo:hi])
         return cols.reshape(G, K, (hi - lo) * Ho * Wo)
 
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
     out = np.empty((N, O, Ho, Wo), dtype=x.dtype)
     for lo, hi in blocks:
-        out_cols = mm(w, columns(lo, hi, buffer)).reshape(O, hi - lo, Ho, Wo)  # (O, n, Ho, Wo)
+        out_cols = mm(w, columns(lo, hi)).reshape(O, hi - lo, Ho, Wo)  # (O, n, Ho, Wo)
         # back to (N, O, Ho, Wo), C-contiguous (the bias add does the copy), so the layers
         # after this one (ReLU, pooling, the next conv) get contiguous memory
         if bias is not None:
@@ -204,15 +198,10 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
 
     def backward(g):
         grad_x = grad_w = grad_b = None
-        # one forward block: its columns of the whole batch are still in `buffer`; else blocks of
-        # the backward's own size, the columns rebuilt per block for the weight gradient
-        back_step = step if len(blocks) == 1 else kernels.images_per_block(bytes_per_image, N, backward=True)
-        back_blocks = _blocks(N, back_step)
-        back_buffer = buffer if back_step <= step else np.empty(C * kh * kw * min(back_step, N) * Ho * Wo, dtype=x.dtype)
         if input.requires_grad:
-            grad_x = np.empty(x.shape, dtype=x.dtype) if len(back_blocks) != 1 else None  # one block: its own
+            grad_x = np.empty(x.shape, dtype=x.dtype) if len(blocks) != 1 else None  # one block: its own
             padded_images = stride == (1, 1) and kernels.input_grad_on_padded_images() and np.isfinite(w).all()
-        for lo, hi in back_blocks:
+        for lo, hi in blocks:
             n = hi - lo
             g_cols = g[lo:hi].transpose(1, 0, 2, 3).reshape(G, Og, n * Ho * Wo)  # (G, Og, n*Ho*Wo)
             if input.requires_grad:
@@ -226,7 +215,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
                 else:
                     grad_x[lo:hi] = block
             if weight.requires_grad:
-                cols = buffer.reshape(G, K, n * Ho * Wo) if len(blocks) == 1 else columns(lo, hi, back_buffer)
+                cols = buffer.reshape(G, K, n * Ho * Wo) if len(blocks) == 1 else columns(lo, hi)
                 part = kernels.conv_weight_grad(g_cols, cols)  # (G, Og, K)
                 grad_w = part if grad_w is None else np.add(grad_w, part, out=grad_w)
         if weight.requires_grad:
