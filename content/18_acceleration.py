@@ -14,8 +14,9 @@
 # of a chain of operations, in 32-bit or 16-bit numbers. Which way is fastest is not a fixed
 # fact: it depends on the runtime (this course runs both in the browser, where NumPy has no
 # BLAS, and natively, where it has one). In this module you write a tiled matrix product, a
-# fused bias + GELU with its own backward, and the rule behind dynamic loss scaling for
-# float16 training, and you measure every alternative on the runtime you are using.
+# fused bias + GELU with its own backward, the rule behind dynamic loss scaling for
+# float16 training, and an inference compiler that turns a trained MLP into plain NumPy
+# steps, and you measure every alternative on the runtime you are using.
 #
 # **Learning objectives.** By the end of this module you can:
 #
@@ -23,8 +24,9 @@
 #   runtime
 # - write a tiled matrix product and a fused bias + GELU with its own backward
 # - write the dynamic loss-scaling rule and explain float16's range and precision limits
-# - decide from measurements whether an operation is limited by arithmetic, memory or per-
-#   call overhead
+# - compile an MLP (float or int8) into NumPy steps with the product chosen per layer by
+#   measurement, and decide from measurements whether time goes to arithmetic, memory or
+#   per-call overhead
 
 # %%
 import os
@@ -39,12 +41,12 @@ import numpy as np
 import tinytorch as tt
 from tinytorch import Tensor, nn
 from tinytorch.acceleration import (
-    CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, bias_gelu as reference_bias_gelu, choose_fastest,
+    CONV2D_FORMULATIONS, MATMUL_FORMULATIONS, bias_gelu as reference_bias_gelu, choose_fastest,
 )
 import tinytorch.mine
-from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_scale
+from tinytorch.checks import check_bias_gelu, check_compiled_mlp, check_matmul_tiled, check_update_scale
 from tinytorch.datasets import load_digits
-from tinytorch.platform import describe, is_browser, native_handoff
+from tinytorch.platform import describe, native_handoff
 from tinytorch.profiling.timing import best_time  # fastest of several calls, in seconds
 # Components of earlier modules: yours where saved, else tinytorch's (one line each says which).
 from tinytorch.mine import Linear, Sequential, SGD
@@ -552,6 +554,151 @@ plt.show()
 # costs little or no accuracy (compare the runs); the fraction grows as the updates shrink
 # (a smaller learning rate, later in a long run), which is when training without a master
 # copy slows or stops.
+
+# %% [markdown]
+# ## An inference compiler
+#
+# Fusion is one job of a compiler such as `torch.compile`; the other is removing the
+# framework from the path. To *run* a trained MLP nothing of the Tensor machinery is needed:
+# no graph, no gradient bookkeeping, no module call per layer. An **inference compiler**
+# makes every per-layer decision once, ahead of time, and keeps only plain arrays and the
+# steps over them:
+#
+# ```
+#   model (Sequential)                    CompiledMLP.steps                 forward on h (N, in)
+#   Linear(in, out)            ->   ("linear", product, w, b)          h = product(h, w) + b
+#   ReLU()                     ->   ("relu",)                          h = max(h, 0), in place
+#   QuantizedLinear (int8)     ->   ("int8", product, w, b, scale,     q = quantized h, in int32
+#                                     input_scale, zero_point)         h = product(q, w) * scale + b
+# ```
+#
+# - **Layout.** `weight.T` is a view: its strides make a product walk the weight column by
+#   column. A contiguous `(in, out)` copy, made once, is the layout `(N, in) @ (in, out)`
+#   reads row by row. An int8 weight gets the same layout and stays int8: NumPy widens it to
+#   the int32 of the quantized input inside the product, so no wider copy is ever stored.
+# - **The product, per layer.** `tt.acceleration.LAYER_PRODUCTS` holds three candidates
+#   (`@`, `einsum`, `tensordot`, each `product(h, w)`). For every matrix layer, time them
+#   with `choose_fastest` on a batch of that layer's input (`batch` rows of zeros: float32,
+#   or int32 for an int8 layer) and keep the winner: fastest on this runtime, for this
+#   shape. `self.choices` lists the names, one per matrix layer.
+# - **int8 layers** (module 15): `q = clip(round(h / input_scale) + zero_point, -128, 127)`
+#   minus `zero_point` again, in int32; the integer product; times `input_scale *
+#   weight_scale` (one factor per output, combined once when compiling); plus the bias.
+#   tinytorch's `QuantizedLinear` keeps `input_scale` and `input_zero_point` as 0-d Tensors,
+#   yours as numbers: `float()` and `int()` read both. Recognize the layer by its
+#   `weight_scale`.
+# - **Owning its arrays.** The compiled model keeps its own copies of weights, biases and
+#   scales, registered as buffers (`self.register_buffer(name, Tensor(array))`) in their own
+#   dtype, so `model_size_bytes` counts them; the source model may change or go away
+#   afterwards. Anything else than Linear (tinytorch's or yours: a layer with `in_features`
+#   and a `weight`), int8 Linear and ReLU is a `TypeError` naming the layer: never a silently
+#   different function.
+#
+# **Exercise.** Write `CompiledMLP(model, batch=32)`: `__init__` builds `self.steps` and
+# `self.choices`; `forward(input)` runs the steps on `input.data` (N, in), never changing
+# it, and returns a float32 Tensor (N, out).
+
+# %%
+class CompiledMLP(nn.Module):
+    """Inference-only copy of an MLP of Linear, int8 Linear and ReLU layers, as NumPy steps
+    with the fastest matrix product per layer on this runtime."""
+
+    def __init__(self, model, batch=32):
+        super().__init__()
+        self.steps = []  # ("linear", product, w, b), ("int8", product, w, b, scale, input_scale, zero_point), ("relu",)
+        self.choices = []  # the product chosen for each matrix layer, by name
+        products = tt.acceleration.LAYER_PRODUCTS  # name -> product(h, w)
+        ### BEGIN SOLUTION
+        # HINT: one step per layer, prepared now so that forward only computes: its own laid-out copies of the arrays (registered as buffers, int8 stays int8) and the product that measured fastest for a batch of its input
+        for i, layer in enumerate(model):
+            if isinstance(layer, nn.ReLU):
+                self.steps.append(("relu",))
+                continue
+            int8 = hasattr(layer, "weight_scale")  # module 15's QuantizedLinear, yours or tinytorch's
+            if not int8 and not (hasattr(layer, "in_features") and hasattr(layer, "weight")):
+                raise TypeError(f"CompiledMLP: cannot compile layer {i}, a {type(layer).__name__}")
+            w = layer.weight.data.T.copy()  # (in, out), contiguous, in the weight's own dtype
+            b = layer.bias.data.copy()
+            example = np.zeros((batch, w.shape[0]), dtype=np.int32 if int8 else np.float32)
+            name, _ = choose_fastest(products, example, w, repeats=5)
+            self.choices.append(name)
+            self.register_buffer(f"weight{i}", Tensor(w))
+            self.register_buffer(f"bias{i}", Tensor(b))
+            if int8:
+                input_scale = float(layer.input_scale)
+                scale = input_scale * layer.weight_scale.data  # (out,): one rescale per output
+                self.register_buffer(f"scale{i}", Tensor(scale))
+                self.steps.append(("int8", products[name], w, b, scale, input_scale, int(layer.input_zero_point)))
+            else:
+                self.steps.append(("linear", products[name], w, b))
+        ### END SOLUTION
+
+    def forward(self, input):
+        ### BEGIN SOLUTION
+        # HINT: the steps in order, on new arrays: a float layer is its product plus the bias; an int8 layer quantizes h, multiplies in integers, rescales per output and adds the bias; a ReLU step clips at zero
+        h = input.data  # (N, in); never written to
+        for step in self.steps:
+            if step[0] == "linear":
+                _, product, w, b = step
+                h = product(h, w)  # a new (N, out) array
+                h += b
+            elif step[0] == "int8":
+                _, product, w, b, scale, input_scale, zero_point = step
+                q = np.clip(np.round(h / input_scale) + zero_point, -128, 127).astype(np.int32) - zero_point
+                h = product(q, w).astype(np.float32)  # int32 sums (N, out), then float32
+                h *= scale
+                h += b
+            else:
+                np.maximum(h, 0, out=h)  # h is this call's own array: a ReLU follows a matrix layer
+        return Tensor(h)
+        ### END SOLUTION
+
+
+# %% tags=["check"]
+check_compiled_mlp(CompiledMLP)
+
+# %% [markdown]
+# ### Use it: the trained MLP, compiled
+#
+# The digits MLP trained above in float32, compiled: first the proof that it computes the
+# same function, then the time of one image (an app) and of the whole test set (a server),
+# module against compiled.
+
+# %%
+# Yours where saved (tinytorch's where the check did not pass); the capstone deploys with it.
+tinytorch.mine.use("matmul_tiled", "update_scale", "CompiledMLP")
+Compiler = tinytorch.mine.load("CompiledMLP")
+
+
+def inference(m):
+    def run(x):
+        with tt.no_grad():
+            return m(x)
+    return run
+
+
+compiled = Compiler(model)
+with tt.no_grad():
+    logits, compiled_logits = model(x_test).data, compiled(x_test).data
+agree = np.mean(compiled_logits.argmax(axis=1) == logits.argmax(axis=1))
+print(f"products chosen per layer: {', '.join(compiled.choices)}")
+print(f"same prediction on {agree:.1%} of the test set; largest logit difference "
+      f"{np.abs(compiled_logits - logits).max():.1e}")
+speedups = {}
+for label, x in (("one image", x_test[:1]), (f"{len(x_test)} images", x_test)):
+    module_us, compiled_us = (best_time(inference(m), x, repeats=20) * 1e6 for m in (model, compiled))
+    speedups[label] = module_us / compiled_us
+    print(f"{label:11s}: module {module_us:9.1f} us, compiled {compiled_us:9.1f} us: {speedups[label]:.1f}x")
+assert agree >= 0.99, "a compiled model must compute the same function as its source"
+assert speedups["one image"] > 1, "for one image, skipping the per-layer overhead should make the compiled model faster"
+
+# %% [markdown]
+# The predictions agree (a flip could only be a near-tie); logits differ in the last bits, from a different order of
+# summation in the chosen products. For one image the arithmetic is tiny and the module's
+# time is mostly per-layer overhead (module calls, Tensor objects, the checks each layer
+# makes), which the compiled steps skip; for the whole test set the products dominate both,
+# and the ratio moves towards the gain (or loss) of the chosen formulations alone. Read the
+# ratios above: they are this runtime's.
 #
 # ## Systems analysis
 #
@@ -650,7 +797,8 @@ plt.show()
 print(describe())
 print(f"  matrix product 256 x 256:   {fastest_matmul}")
 print(f"  convolution (64, 8, 8, 8):  {fastest_conv}")
-print(f"  bias + GELU:                fused, one node")
+print("  bias + GELU:                fused, one node")
+print(f"  MLP inference:              compiled, products per layer: {', '.join(compiled.choices)}")
 print(f"  float16:                    storage only (copy {copy32 / copy16:.1f}x faster, matmul {mm16 / mm32:.0f}x slower)")
 
 # %% [markdown]
@@ -668,9 +816,10 @@ print(f"  float16:                    storage only (copy {copy32 / copy16:.1f}x 
 # 4. In the float16 runs, what fraction of gradient values were zero without loss scaling,
 #    and how did the dynamic scale behave? Why does the rule grow the scale slowly but shrink
 #    it at once?
-# 5. Your copy-bandwidth curve gives the speed of memory at each size. For an elementwise
-#    operation like GELU (a few FLOPs per 8 bytes read and written), which limits its speed:
-#    arithmetic or bandwidth? What does that say about fusion?
+# 5. Your compiled MLP was faster than the module by one ratio for one image and by another
+#    for the whole test set. Where does each version spend its time in the two cases? The
+#    products were chosen on a batch of 32 rows: why might another formulation be faster
+#    for one image, and how would a compiler handle that?
 
 # %% [markdown] tags=["solution"]
 # ## Answers (solution edition only)
@@ -693,7 +842,11 @@ print(f"  float16:                    storage only (copy {copy32 / copy16:.1f}x 
 #    steps and halves at an overflow, a saw-tooth. An overflow wastes a step and must stop
 #    at once; growing is only probing for headroom, and probing too eagerly would overflow
 #    again, so growth is slow.
-# 5. About one FLOP per byte or less, while a CPU does far more arithmetic per second than
-#    its memory delivers bytes: bandwidth limits it natively (in WebAssembly the scalar
-#    `tanh` can be the limit, as the fusion table showed). So fusion, which removes passes
-#    over memory, pays for exactly this kind of operation.
+# 5. For one image the arithmetic is a few thousand multiply-adds: the module's time is
+#    per-layer overhead (module calls, Tensor objects, checks), which the compiled steps
+#    skip, so the ratio is usually largest there. For the test set the products dominate both, and
+#    the ratio shrinks towards what the chosen formulations gain over `@`. A formulation's
+#    speed depends on the shape (per-call cost against per-element speed), so a one-row
+#    product can rank differently from a 32-row one; compilers specialize on the shapes
+#    they see (PyTorch's `torch.compile` recompiles for new shapes, or marks them dynamic),
+#    e.g. by choosing per batch size, or measuring on the batch size the deployment uses.

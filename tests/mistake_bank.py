@@ -466,6 +466,16 @@ MISTAKES = {
             ("overflow keeps the count", "return scale * backoff_factor, 0", "return scale * backoff_factor, good_steps"),
             ("growth keeps the count", "return scale * growth_factor, 0", "return scale * growth_factor, good_steps"),
         ],
+        "CompiledMLP": [
+            ("forgets the bias", "h = product(h, w)  # a new (N, out) array\n                h += b", "h = product(h, w)  # a new (N, out) array"),
+            ("weight not transposed", "w = layer.weight.data.T.copy()", "w = layer.weight.data.copy()"),
+            ("keeps a view of the source's weight", "w = layer.weight.data.T.copy()", "w = layer.weight.data.T"),
+            ("ReLU after every layer, the last included", 'self.steps.append(("linear", products[name], w, b))', 'self.steps += [("linear", products[name], w, b), ("relu",)]'),
+            ("combines the scales in place (changes the source layer)", "scale = input_scale * layer.weight_scale.data", "scale = layer.weight_scale.data\n                scale *= input_scale"),
+            ("rescales by the weight scale only", "scale = input_scale * layer.weight_scale.data", "scale = layer.weight_scale.data.copy()"),
+            ("forgets the zero point", ".astype(np.int32) - zero_point", ".astype(np.int32)"),
+            ("widens the int8 weights to float32", "w = layer.weight.data.T.copy()", "w = layer.weight.data.T.astype(np.float32)"),
+        ],
     },
     "19_benchmarking": {
         "summarize": [
@@ -503,6 +513,13 @@ MISTAKES = {
             ("the first row compares with the last", "rows[max(i - 1, 0)]", "rows[i - 1]"),
             ("speedup inverted", 'previous["latency_ms"] / row["latency_ms"]', 'row["latency_ms"] / previous["latency_ms"]'),
             ("totals against the previous row", 'first["size_bytes"] / row["size_bytes"]', 'previous["size_bytes"] / row["size_bytes"]'),
+        ],
+        "pick_deployment": [
+            ("budget counted from the best row", 'floor = rows[0]["accuracy"] - max_accuracy_drop', 'floor = max(row["accuracy"] for row in rows) - max_accuracy_drop'),
+            ("the budget's bound excluded", 'row["accuracy"] >= floor', 'row["accuracy"] > floor'),
+            ("the largest objective", "return min(allowed", "return max(allowed"),
+            ("skips the Pareto front", "allowed = [row for row in front if", "allowed = [row for row in rows if"),
+            ("ignores the budget", "allowed = [row for row in front if row[\"accuracy\"] >= floor]", "allowed = front"),
         ],
     },
 }

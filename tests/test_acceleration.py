@@ -1,4 +1,5 @@
-"""Acceleration: formulations agree, choose_fastest, fused bias+GELU, float16 and loss scaling."""
+"""Acceleration: formulations agree, choose_fastest, fused bias+GELU, float16 and loss scaling, and the
+inference compiler CompiledMLP."""
 
 import numpy as np
 import pytest
@@ -6,11 +7,11 @@ import pytest
 import tinytorch as tt
 from tinytorch import nn, optim
 from tinytorch.acceleration import (
-    CONV2D_FORMULATIONS, FUSION_CANDIDATES, MATMUL_FORMULATIONS, LossScaler, MasterWeights, bias_gelu,
-    choose_fastest, col2im, conv_output_size, gelu_op_chain, im2col, matmul_blocked, next_loss_scale,
+    CONV2D_FORMULATIONS, FUSION_CANDIDATES, LAYER_PRODUCTS, MATMUL_FORMULATIONS, CompiledMLP, LossScaler,
+    MasterWeights, bias_gelu, choose_fastest, col2im, conv_output_size, gelu_op_chain, im2col, matmul_blocked, next_loss_scale,
 )
 from tinytorch.gradcheck import gradcheck
-from tinytorch.quantization import model_size_bytes
+from tinytorch.quantization import model_size_bytes, quantize_model
 
 rng = np.random.default_rng(0)
 
@@ -308,3 +309,51 @@ def test_mixed_precision_training_recovers_from_an_overflowing_scale():
     assert losses[-1] < 0.5 * losses[0]
     with pytest.raises(ValueError, match="MasterWeights: ReLU has no parameters"):
         MasterWeights(nn.ReLU())
+
+
+# ---------------------------------------------------------------------- CompiledMLP
+
+
+def _mlp(*widths, bias=True):
+    tt.manual_seed(0)
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(n_in, n_out, bias=bias), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_compiled_mlp_computes_the_models_function_on_any_leading_shape(bias):
+    model = _mlp(5, 7, 3, bias=bias)
+    compiled = CompiledMLP(model, batch=4)
+    assert len(compiled.choices) == 2 and set(compiled.choices) <= set(LAYER_PRODUCTS)
+    for shape in [(6, 5), (1, 5), (2, 3, 5), (5,), (0, 5)]:
+        x = tt.randn(*shape)
+        given = x.data.copy()
+        with tt.no_grad():
+            np.testing.assert_allclose(compiled(x).data, model(x).data, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(x.data, given)
+    assert model_size_bytes(compiled) == model_size_bytes(model)
+
+
+def test_compiled_mlp_keeps_an_int8_model_int8_and_owns_its_arrays():
+    model = _mlp(5, 7, 3)
+    x = tt.randn(4, 5)
+    int8 = quantize_model(model, [x])
+    compiled = CompiledMLP(int8, batch=4)
+    with tt.no_grad():
+        expected = int8(x).data
+    np.testing.assert_array_equal(compiled(x).data, expected)
+    assert [b.dtype for name, b in compiled.named_buffers() if name.startswith("weight")] == [np.int8, np.int8]
+    assert model_size_bytes(compiled) <= model_size_bytes(int8)
+    for t in list(int8.buffers()):
+        t.data[...] = 0
+    np.testing.assert_array_equal(compiled(x).data, expected)
+
+
+def test_compiled_mlp_refuses_what_it_cannot_compile():
+    with pytest.raises(TypeError, match=r"CompiledMLP: cannot compile layer 1 \(Tanh\)"):
+        CompiledMLP(nn.Sequential(nn.Linear(2, 2), nn.Tanh()))
+    compiled = CompiledMLP(_mlp(5, 3))
+    with pytest.raises(ValueError, match=r"CompiledMLP: expected input \(\*, 5\), got shape \(2, 4\)"):
+        compiled(tt.randn(2, 4))

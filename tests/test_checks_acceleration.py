@@ -7,7 +7,8 @@ import pytest
 
 import tinytorch as tt
 from tinytorch import Tensor
-from tinytorch.checks import check_bias_gelu, check_matmul_tiled, check_update_scale
+from tinytorch.checks import CheckFailed
+from tinytorch.checks import check_bias_gelu, check_compiled_mlp, check_matmul_tiled, check_update_scale
 
 from solutions import load_solution
 
@@ -15,7 +16,7 @@ C, A = math.sqrt(2 / math.pi), 0.044715
 
 
 # The notebook's own solutions, so the course as shipped is what passes the checks.
-matmul_tiled, update_scale = load_solution("18_acceleration", "matmul_tiled", "update_scale")
+matmul_tiled, update_scale, CompiledMLP = load_solution("18_acceleration", "matmul_tiled", "update_scale", "CompiledMLP")
 
 
 def bias_gelu(input, bias, product_rule=True, sum_bias=True, c=C):
@@ -35,6 +36,7 @@ def bias_gelu(input, bias, product_rule=True, sum_bias=True, c=C):
 
 @pytest.mark.parametrize("check, solution", [
     (check_matmul_tiled, matmul_tiled), (check_bias_gelu, bias_gelu), (check_update_scale, update_scale),
+    (check_compiled_mlp, CompiledMLP), (check_compiled_mlp, tt.acceleration.CompiledMLP),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
     passes_and_stub_fails(check, solution)
@@ -160,3 +162,58 @@ def _run_scaler(scaler, scale, good, reference_update_scale):
         scaler.update()
         scale, good = reference_update_scale(scale, good, found, growth_interval=2)
         assert scale == scaler.get_scale()
+
+
+# ---------------------------------------------------------------------- the inference compiler
+
+
+def compiler_with(transpose=True, copy=True, bias=True, relu_everywhere=False, rescale="both", zero_point=True):
+    """The notebook's compiler (its forward) with one typical mistake in compiling: an
+    untransposed or uncopied weight, no bias, ReLU after every layer, a wrong int8 rescale or
+    no zero point."""
+    class Compiler(CompiledMLP):
+        def __init__(self, model, batch=32):
+            tt.nn.Module.__init__(self)
+            self.steps, self.choices = [], []
+            for i, layer in enumerate(model):
+                if isinstance(layer, tt.nn.ReLU):
+                    self.steps.append(("relu",))
+                    continue
+                w = layer.weight.data.T if transpose else layer.weight.data
+                w = w.copy() if copy else w
+                self.choices.append("einsum")
+                self.register_buffer(f"w{i}", Tensor(np.ascontiguousarray(w)))
+                self.register_buffer(f"b{i}", Tensor(layer.bias.data.copy()))
+                if hasattr(layer, "weight_scale"):
+                    scales = {"both": float(layer.input_scale) * layer.weight_scale.data,
+                              "weight": layer.weight_scale.data.copy(), "input": np.float32(float(layer.input_scale))}
+                    self.steps.append(("int8", np.matmul, w, layer.bias.data.copy(), scales[rescale],
+                                       float(layer.input_scale), int(layer.input_zero_point) if zero_point else 0))
+                else:
+                    self.steps.append(("linear", np.matmul, w,
+                                       layer.bias.data.copy() if bias else np.zeros(w.shape[-1], np.float32)))
+                if relu_everywhere:
+                    self.steps.append(("relu",))
+    return Compiler
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (compiler_with(transpose=False), "is a .T"),
+    (compiler_with(copy=False), "zeroing the source"),
+    (compiler_with(bias=False), "adds its bias"),
+    (compiler_with(relu_everywhere=True), "last layer's outputs keep their sign"),
+    (compiler_with(rescale="weight"), "input_scale times weight_scale"),
+    (compiler_with(rescale="input"), "input_scale times weight_scale"),
+    (compiler_with(zero_point=False), "zero point"),
+])
+def test_compiler_mistakes_fail(wrong, message, failure):
+    failure(check_compiled_mlp, wrong, message)
+
+
+def test_a_compiler_that_accepts_any_layer_fails():
+    class Lenient(CompiledMLP):
+        def __init__(self, model, batch=32):
+            CompiledMLP.__init__(self, tt.nn.Sequential(*[layer for layer in model if not isinstance(layer, tt.nn.Tanh)]),
+                                 batch)
+    with pytest.raises(CheckFailed, match="expected TypeError"):
+        check_compiled_mlp(Lenient)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from tinytorch.benchmarking import t_interval
-from tinytorch.checks import (check_pareto_front, check_run_pipeline, check_shrink_hidden, check_speedup_interval,
-                              check_stage_report, check_summarize)
+from tinytorch.checks import (check_pareto_front, check_pick_deployment, check_run_pipeline, check_shrink_hidden,
+                              check_speedup_interval, check_stage_report, check_summarize)
+from tinytorch.checks.benchmarking import reference_pick_deployment
 
 from solutions import load_solution
 
@@ -26,13 +27,15 @@ def summarize(times, confidence=0.95, resamples=2000, seed=0, draw="integers", t
 
 # The notebook's own solutions, so the course as shipped is what passes the checks.
 pareto_front, speedup_interval = load_solution("19_benchmarking", "pareto_front", "speedup_interval")
-run_pipeline, stage_report, shrink_hidden = load_solution("20_capstone", "run_pipeline", "stage_report", "shrink_hidden")
+run_pipeline, stage_report, shrink_hidden, pick_deployment = load_solution(
+    "20_capstone", "run_pipeline", "stage_report", "shrink_hidden", "pick_deployment")
 
 
 @pytest.mark.parametrize("check, solution", [
     (check_summarize, summarize), (check_pareto_front, pareto_front),
     (check_run_pipeline, run_pipeline), (check_stage_report, stage_report), (check_shrink_hidden, shrink_hidden),
-    (check_speedup_interval, speedup_interval),
+    (check_speedup_interval, speedup_interval), (check_pick_deployment, pick_deployment),
+    (check_pick_deployment, reference_pick_deployment),
 ])
 def test_solution_passes_and_stub_fails(check, solution, passes_and_stub_fails):
     passes_and_stub_fails(check, solution)
@@ -196,3 +199,46 @@ def test_speedup_interval_drawn_another_valid_way_passes(capsys):
         return np.median(a) / np.median(b), *np.percentile(ratios, [tail, 100 - tail])
     check_speedup_interval(by_choice)
     assert capsys.readouterr().out.startswith("PASS")
+
+
+# ---------------------------------------------------------------------- capstone: the pick
+
+
+def fastest_within_budget(rows, max_accuracy_drop, objective="latency_ms"):
+    """Skips the Pareto front: the smallest objective among all rows within the budget."""
+    floor = rows[0]["accuracy"] - max_accuracy_drop
+    return min((r for r in rows if r["accuracy"] >= floor), key=lambda r: r[objective])
+
+
+def budget_from_the_best(rows, max_accuracy_drop, objective="latency_ms"):
+    best = max(r["accuracy"] for r in rows)
+    return min((r for r in rows if r["accuracy"] >= best - max_accuracy_drop), key=lambda r: r[objective])
+
+
+def fastest_overall(rows, max_accuracy_drop, objective="latency_ms"):
+    return min(rows, key=lambda r: r[objective])
+
+
+def a_copy_of_the_row(rows, max_accuracy_drop, objective="latency_ms"):
+    return dict(reference_pick_deployment(rows, max_accuracy_drop, objective))
+
+
+def always_latency(rows, max_accuracy_drop, objective="latency_ms"):
+    return reference_pick_deployment(rows, max_accuracy_drop)
+
+
+def sorts_the_rows(rows, max_accuracy_drop, objective="latency_ms"):
+    rows.sort(key=lambda r: r[objective])
+    return reference_pick_deployment(rows, max_accuracy_drop, objective)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (fastest_within_budget, "not on the Pareto front"),
+    (budget_from_the_best, "counts from the first row"),
+    (fastest_overall, "the accuracy budget"),
+    (a_copy_of_the_row, "the chosen row itself"),
+    (always_latency, "SMALLEST size_bytes"),
+    (sorts_the_rows, "rows were modified"),
+])
+def test_pick_mistakes_fail(wrong, message, failure):
+    failure(check_pick_deployment, wrong, message)

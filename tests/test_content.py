@@ -39,3 +39,22 @@ def test_student_edition_fails_exactly_at_the_checks(source, tmp_path):
     assert not unexpected, f"{source.name} (student edition) failed outside its checks:\n{_describe(unexpected)}"
     passing = sorted(set(checks) - failed_checks)
     assert not passing, f"{source.name}: check cells {passing} pass on the unsolved stubs"
+
+
+def test_the_capstone_runs_on_the_learners_components(tmp_path):
+    """With every component saved (the solution edition's, as a learner who finished modules
+    01-19 has them), the capstone's stages run on them: the quantize stage on their
+    QuantizedLinear and calculate_qparams, the compile stage on their CompiledMLP, the pick and
+    the benchmark report on their pareto_front; its last cell says so."""
+    import re
+
+    from solutions import save_solution_components
+
+    saved = save_solution_components(tmp_path / ".tinytorch")
+    assert all(saved.values()), [name for name, ok in saved.items() if not ok]
+    notebook, _ = execute(REPO / "content" / "20_capstone.py", "solution", tmp_path)
+    assert not errors(notebook), _describe(errors(notebook))
+    report = re.search(r"^Built from your code: (\d+) of (\d+) components this run used \((.*)\)\.$",
+                       text_output(notebook), re.M)
+    assert report and report.group(1) == report.group(2), text_output(notebook)[-1500:]
+    assert {"calculate_qparams", "QuantizedLinear", "CompiledMLP", "pareto_front"} <= set(report.group(3).split(", "))

@@ -592,3 +592,18 @@ def test_after_use_tinytorch_mine_gives_the_class_in_use_and_report_counts_it(ho
     mine.use(False, quiet=True)
     assert mine.Linear.__module__ == "my_tinytorch.Linear"  # switched off: the saved one, as before use()
     assert "Linear: yours (" in capsys.readouterr().out
+
+
+def test_what_a_saved_file_imports_from_tinytorch_mine_is_not_counted_as_used(home):
+    # A learner's Linear whose cell imported their relu_backward from tinytorch.mine: loading the
+    # saved Linear under use() looks relu_backward up, but a run that never calls it did not use it.
+    cells = Cells()
+    quiet(checks.check_relu_backward, cells.run(RELU_BACKWARD)["relu_backward"])
+    with_import = LINEAR.replace("from tinytorch.nn import Module, Parameter\n",
+                                 "from tinytorch.nn import Module, Parameter\nfrom tinytorch.mine import relu_backward\n")
+    with_import = with_import.replace("        super().__init__()\n", "        super().__init__()\n        self.rule = relu_backward\n")
+    quiet(check_linear, cells.run(with_import)["Linear"])
+    assert "from tinytorch.mine import relu_backward" in (home / "Linear.py").read_text()
+    assert mine.use("Linear", quiet=True) == ["Linear"]
+    mine.Linear(3, 2)(tt.randn(4, 3))
+    assert mine.report(quiet=True) == {"yours": ["Linear"], "tinytorch": [], "seconds": {}}

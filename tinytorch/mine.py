@@ -154,14 +154,22 @@ def resolve(name: str, state: dict | None = None, saved_files: set | None = None
     return obj, f"{name}: yours ({shown}{saved})"
 
 
+def _listed(folder) -> set:
+    """The .py file names in `folder`; those recorded as saved in progress.json are read even if
+    a listing of the browser's drive misses them."""
+    try:
+        return {path.name for path in folder.glob("*.py")}
+    except OSError:
+        return set()
+
+
 def _resolve_each(names):
     """(name, implementation, message, error) per name, as resolve() gives them, quietly (a saved
     file's own prints are dropped); progress.json is read and the folder listed once for all:
     in the browser each file access is a request. `error` is the AttributeError/ImportError
     raised instead, if any (implementation and message are None then)."""
     state = storage.read_state()
-    folder = home()
-    saved_files = {path.name for path in folder.glob("*.py")} if folder.is_dir() else set()
+    saved_files = _listed(home()) | {f"{name}.py" for name in state["saved"]}
     for name in names:
         obj = message = error = None
         with contextlib.redirect_stdout(io.StringIO()):
@@ -262,6 +270,7 @@ def use(*names, quiet: bool = False) -> list[str]:
             _in_use[name] = obj
         if exercise.seam is not None:
             seams.replace(exercise.seam, _timed(name, _in_use.get(name, own)))
+    seams.looked_up.clear()  # what loading the saved files looked up (their imports) is not this run's use
     if not quiet:
         mine = ", ".join(_in_use) or "none yet"
         print(f"Your framework: {len(_in_use)} of {len(wanted)} components are yours ({mine}); "

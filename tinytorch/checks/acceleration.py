@@ -1,19 +1,25 @@
 """Checks for module 18 (acceleration): a tiled matrix product, a fused bias + GELU with its
-own backward, and the dynamic loss-scaling rule.
+own backward, the dynamic loss-scaling rule, and the inference compiler CompiledMLP.
 
 `matmul_tiled` is run on arrays that record the shapes of every matrix product made from
 them, so a "tiled" product that multiplies whole matrices at once is caught. `bias_gelu` must
 be one graph node whose parents are the input and the bias. `update_scale` is compared with
-tinytorch's `LossScaler` over scripted sequences of clean and overflowing steps.
+tinytorch's `LossScaler` over scripted sequences of clean and overflowing steps. A
+`CompiledMLP` must compute what its source model computes (float and int8 layers), own copies
+of the arrays it reads (changing the source afterwards changes nothing), keep them in their
+own dtype (its size is at most the source's), and leave its input and the source untouched.
 """
+
+import copy
 
 import numpy as np
 
-from .. import grad_mode
-from ..acceleration import LossScaler, bias_gelu as reference_bias_gelu, matmul_blocked, next_loss_scale
+from .. import grad_mode, nn
+from ..acceleration import LAYER_PRODUCTS, LossScaler, bias_gelu as reference_bias_gelu, matmul_blocked, next_loss_scale
+from ..quantization import model_size_bytes, quantize_model
 from ..tensor import Tensor
 from ..course import registry
-from .core import add_hints, assert_close, fail, passed, run_learner
+from .core import add_hints, assert_close, expect_error, fail, passed, run_learner
 
 # Progressive hints, one tier at a time (`tinytorch.checks.hint(name)`, or a repeated failure):
 # the idea, the shapes, the formula in words. Never the code.
@@ -32,6 +38,15 @@ add_hints({
         'dynamic loss scaling: shrink the scale on overflow, grow it after a run of clean steps',
         'the state is the scale and the count of clean steps since the last change',
         'overflow: scale times backoff_factor and the count restarts; clean: count + 1, and at growth_interval scale times growth_factor and the count restarts',
+    ),
+    'CompiledMLP': (
+        'do every per-layer decision once, when compiling: lay each weight out for the product, measure which '
+        'product is fastest for that layer, and keep only plain arrays; forward then just runs the steps',
+        "a Linear weight (out, in) becomes its own contiguous (in, out) copy, so a batch (N, in) times it is (N, out); "
+        "an int8 weight is laid out the same way and stays int8; an int8 layer's rescale is one number per output (out,)",
+        'Linear: product of h and the laid-out weight, plus the bias. int8: q = clip(round(h / input_scale) + zero '
+        'point) minus the zero point, an integer product with the int8 weight, times input_scale times weight_scale, '
+        'plus the bias. ReLU: max(h, 0), only where the model has a ReLU',
     ),
 })
 
@@ -277,3 +292,146 @@ def check_update_scale(update_scale):
                                   f"got (scale {got_scale:g}, good_steps {got_good})", hint)
             scale, good = got_scale, got_good
     passed(name, len(cases), [case for case, *_ in cases])
+
+
+# ---------------------------------------------------------------------- the inference compiler
+
+
+class _NumbersQuantizedLinear(nn.Module):
+    """An int8 Linear with module 15's interface, where input_scale and input_zero_point are
+    plain numbers (tinytorch's QuantizedLinear keeps them as 0-d Tensors)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.in_features, self.out_features = layer.in_features, layer.out_features
+        self.input_scale, self.input_zero_point = float(layer.input_scale), int(layer.input_zero_point)
+        for key in ("weight", "weight_scale", "bias"):
+            self.register_buffer(key, Tensor(getattr(layer, key).data.copy()))
+        self.reference = [copy.deepcopy(layer)]  # a list: not a submodule, its bytes are not this layer's
+
+    def forward(self, x):
+        return self.reference[0](x)
+
+
+def _seeded_mlp(widths, seed, final_relu=False):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        linear = nn.Linear(n_in, n_out)
+        linear.weight.data = (rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(np.float32)
+        linear.bias.data = rng.standard_normal(n_out).astype(np.float32)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*(layers if final_relu else layers[:-1]))
+
+
+def _compiler_cases():
+    rng = np.random.default_rng(181)
+    x = lambda n, f: rng.standard_normal((n, f)).astype(np.float32)
+    calibration = x(64, 20)
+    int8 = quantize_model(_seeded_mlp((20, 16, 8, 3), 3), [Tensor(calibration)])
+    numbers = nn.Sequential(*[_NumbersQuantizedLinear(layer) if hasattr(layer, "weight_scale") else layer
+                              for layer in int8])
+    return [
+        ("float MLP 64 -> 32 -> 16 -> 10", _seeded_mlp((64, 32, 16, 10), 0), x(37, 64)),
+        ("square float layers 12 -> 12 -> 12", _seeded_mlp((12, 12, 12), 1), x(5, 12)),
+        ("one Linear 6 -> 4, no ReLU (outputs keep their sign)", _seeded_mlp((6, 4), 2), x(9, 6)),
+        ("int8 MLP 20 -> 16 -> 8 -> 3 (tinytorch's quantize_model)", int8, calibration[:40]),
+        ("int8 MLP whose layers keep input_scale and input_zero_point as numbers (module 15's interface)",
+         numbers, calibration[:40]),
+    ]
+
+
+def _arrays(model):
+    return [t.data for t in list(model.parameters()) + list(model.buffers())]
+
+
+def _matrix_layers(model):
+    return [layer for layer in model if not isinstance(layer, nn.ReLU)]
+
+
+def _compiled_hint(model, x, got):
+    """What the learner's output looks like, compared with the model's variants."""
+    with grad_mode.no_grad():
+        expected = model(Tensor(x)).data
+    if got.shape == expected.shape and np.allclose(got, np.maximum(expected, 0), atol=1e-4) \
+            and not isinstance(list(model)[-1], nn.ReLU):
+        return "a ReLU step only where the model has a ReLU layer: the last layer's outputs keep their sign"
+    last = _matrix_layers(model)[-1]
+    if not hasattr(last, "weight_scale") and got.shape == expected.shape:
+        unbiased = copy.deepcopy(model)
+        for layer in _matrix_layers(unbiased):
+            layer.bias.data[...] = 0
+        with grad_mode.no_grad():
+            if np.allclose(got, unbiased(Tensor(x)).data, atol=1e-4):
+                return "every layer adds its bias after its product"
+    if hasattr(last, "weight_scale"):
+        return ("an int8 layer: quantize h with input_scale and the zero point, subtract the zero point again, "
+                "multiply in integers, then scale each output by input_scale times weight_scale and add the bias")
+    return "each Linear step computes h times the (in, out) copy of the weight, plus the bias; ReLU steps clip at 0"
+
+
+@exercise("CompiledMLP", seam="CompiledMLP", interface="CompiledMLP(model, batch=32)")
+def check_compiled_mlp(CompiledMLP):
+    """CompiledMLP(model, batch=32): an inference-only copy of an MLP (Linear, int8 Linear and
+    ReLU layers) as NumPy steps; `choices` names the product chosen for each matrix layer."""
+    name = "CompiledMLP"
+    cases = _compiler_cases()
+    for case, model, x in cases:
+        before = [a.copy() for a in _arrays(model)]
+        with grad_mode.no_grad():
+            expected = model(Tensor(x)).data
+        compiled = run_learner(name, case + " (compiling)", CompiledMLP, model)
+        if any(not np.array_equal(a, b) for a, b in zip(before, _arrays(model))):
+            fail(name, case, "compiling changed the source model's weights",
+                 "combine scales and lay out weights into new arrays; never modify the source layers' arrays in place")
+        if not isinstance(compiled, nn.Module):
+            fail(name, case, f"expected a Module, got {type(compiled).__name__}",
+                 "CompiledMLP is an nn.Module: its arrays are buffers, so the model's size counts them")
+        for rows in (x, x[:1]):
+            label = f"{case}, {len(rows)} input{'s' if len(rows) > 1 else ''}"
+            given = rows.copy()
+            got = run_learner(name, label, compiled, Tensor(given))
+            if not np.array_equal(given, rows):
+                fail(name, label, "forward changed its input", "work on new arrays: never write into input.data")
+            if not isinstance(got, Tensor):
+                fail(name, label, f"forward should return a Tensor, got {type(got).__name__}", "return Tensor(h)")
+            if got.dtype != np.float32:
+                fail(name, label, f"expected a float32 output, got {got.dtype}",
+                     "keep float32: int8 weights stay int8 in memory and the integer sums become float32 before "
+                     "the rescale")
+            want = expected[:len(rows)]
+            hint = _compiled_hint(model, rows, got.data) if got.shape == want.shape else None
+            assert_close(name, label, got, want, hint, atol=1e-5, rtol=1e-4)
+            again = run_learner(name, label + ", called again", compiled, Tensor(rows.copy()))
+            if not np.array_equal(again.data, got.data):
+                fail(name, label, "a second call gave another result: forward changed an array its steps keep",
+                     "compute into new arrays (the product's result is new; add the bias to it, not it to the bias)")
+        if any(not np.array_equal(a, b) for a, b in zip(before, _arrays(model))):
+            fail(name, case, "running the compiled model changed the source model's weights",
+                 "combine scales and lay out weights into new arrays; never modify the source layers' arrays in place")
+        choices = getattr(compiled, "choices", None)
+        layers = _matrix_layers(model)
+        if not isinstance(choices, list) or len(choices) != len(layers) or any(c not in LAYER_PRODUCTS for c in choices):
+            fail(name, case, f"self.choices should list one of {list(LAYER_PRODUCTS)} per Linear layer "
+                             f"({len(layers)}), got {choices!r}",
+                 "for each Linear layer, append the name choose_fastest returned")
+        weights = sum(layer.weight.data.nbytes + layer.bias.data.nbytes for layer in layers)
+        size, source = model_size_bytes(compiled), model_size_bytes(model)
+        if not weights <= size <= source:
+            fail(name, case, f"the compiled model holds {size:,} bytes of buffers; expected between {weights:,} "
+                             f"(its weights and biases) and {source:,} (the source model)",
+                 "register every weight, bias and scale the steps read as a buffer, each in its own dtype (int8 "
+                 "weights stay int8)" if size > source else
+                 "register the arrays the steps read as buffers, so that the model's size counts them")
+        for a in _arrays(model):
+            a[...] = 0  # the compiled model must not notice: it owns its arrays
+        with grad_mode.no_grad():
+            after = run_learner(name, case + ", after the source model was zeroed", compiled, Tensor(x.copy()))
+        if not np.allclose(np.asarray(after.data), expected, atol=1e-5, rtol=1e-4):
+            fail(name, case, "zeroing the source model's weights afterwards changed the compiled model's output: "
+                             "it reads the source's arrays (a transpose is a view of them)",
+                 "keep a contiguous copy of each laid-out weight, and copies of the biases and scales")
+    case = "a model with a Tanh layer"
+    expect_error(name, case, lambda: CompiledMLP(nn.Sequential(nn.Linear(3, 2), nn.Tanh())), TypeError,
+                 "raise a TypeError naming any layer that is neither Linear, an int8 Linear nor ReLU")
+    passed(name, len(cases) + 1, [case for case, *_ in cases] + [case])

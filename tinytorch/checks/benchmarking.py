@@ -5,7 +5,9 @@ interval, and the Pareto front of benchmark rows.
 tinytorch's (`benchmarking.bootstrap_interval`, same seed); a learner who draws the resamples
 differently still passes if each end of the interval falls where tinytorch's ends fall over
 many seeds (a bootstrap is random; its spread is known). The capstone's (module 20)
-`run_pipeline` and `stage_report` are compared with tinytorch.benchmarking's.
+`run_pipeline` and `stage_report` are compared with tinytorch.benchmarking's; its
+`pick_deployment` must choose from the Pareto front, within a budget measured from the
+baseline, on tables where each shortcut picks another row.
 """
 
 import copy
@@ -46,6 +48,11 @@ add_hints({
         "remove whole hidden neurons: a neuron is a row of its layer's weight and a column of the next layer's",
         "a hidden Linear (out, in) keeps round((1 - amount) * out) rows and their biases; the next Linear (out2, out) keeps the same columns",
         "rank the rows by their L2 norm, keep the largest (in their original order), and build new, smaller Linear layers from the kept rows and columns",
+    ),
+    'pick_deployment': (
+        'deploy only a variant that no other beats on every metric; among those, the best one for the target that keeps enough accuracy',
+        'rows are dicts with accuracy, size_bytes and latency_ms; the budget is measured from the first row (the baseline); the answer is one of the rows',
+        'candidates: the Pareto front (latency and size smaller, accuracy larger) with accuracy at least the baseline accuracy minus the budget; answer: the candidate with the smallest objective, the earlier one on a tie',
     ),
     'stage_report': (
         'compare each stage with the one before it and with the baseline',
@@ -494,3 +501,77 @@ def check_stage_report(stage_report):
                 if not np.isclose(value, e[key], rtol=1e-9, atol=1e-12):
                     fail(name, label, f"{key}: expected {e[key]:.6g}, got {value:.6g}", _gain_hint(key, rows, i, value))
     passed(name, len(cases), [case for case, _ in cases])
+
+
+# ---------------------------------------------------------------------- capstone: the pick
+
+
+def reference_pick_deployment(rows, max_accuracy_drop, objective="latency_ms"):
+    """The row to deploy: on the Pareto front of `rows` (latency_ms and size_bytes smaller,
+    accuracy larger), at most `max_accuracy_drop` below the first row's accuracy, with the
+    smallest `objective` (the earlier row on a tie)."""
+    front = reference_pareto_front(rows, minimize=["latency_ms", "size_bytes"], maximize=["accuracy"])
+    floor = rows[0]["accuracy"] - max_accuracy_drop
+    return min((row for row in front if row["accuracy"] >= floor), key=lambda row: row[objective])
+
+
+def _stage(stage, accuracy, size, latency):
+    return {"stage": stage, "accuracy": accuracy, "size_bytes": size, "latency_ms": latency}
+
+
+def _pick_cases():
+    # Accuracies are multiples of 1/32, so budgets compare exactly.
+    pipeline = [_stage("baseline", 31 / 32, 200_000, 0.10), _stage("prune", 30 / 32, 60_000, 0.06),
+                _stage("quantize", 30 / 32, 16_000, 0.12), _stage("compile", 30 / 32, 16_000, 0.04),
+                _stage("distill", 28 / 32, 8_000, 0.02)]
+    improved = [_stage("baseline", 29 / 32, 100, 1.0), _stage("fine-tuned", 31 / 32, 100, 1.0),
+                _stage("small", 28 / 32, 50, 0.5)]
+    tradeoff = [_stage("baseline", 31 / 32, 200_000, 0.10), _stage("pruned", 30 / 32, 60_000, 0.03),
+                _stage("int8", 30 / 32, 16_000, 0.12)]
+    tie = [_stage("baseline", 31 / 32, 200_000, 0.10), _stage("prune", 31 / 32, 60_000, 0.05),
+           _stage("quantize", 31 / 32, 16_000, 0.05)]
+    return [
+        ("five stages, a generous budget (1/8)", pipeline, 1 / 8, "latency_ms"),
+        ("five stages, budget exactly one stage's loss (1/32): the budget includes its bound", pipeline, 1 / 32, "latency_ms"),
+        ("five stages, budget 0: only variants as accurate as the baseline", pipeline, 0.0, "latency_ms"),
+        ("a later stage is more accurate than the baseline: the budget counts from the first row", improved, 1 / 16,
+         "latency_ms"),
+        ("smallest size_bytes, not the fastest", tradeoff, 1 / 32, "size_bytes"),
+        ("fastest, where the size_bytes winner is slow", tradeoff, 1 / 32, "latency_ms"),
+        ("two rows tie on latency: the larger one is not on the Pareto front", tie, 0.0, "latency_ms"),
+    ]
+
+
+def _pick_hint(rows, budget, objective, got, expected):
+    floor = rows[0]["accuracy"] - budget
+    if got["accuracy"] < floor:
+        return f"the accuracy budget: keep rows with accuracy >= {floor:g} (the first row's accuracy minus the budget)"
+    best = max(row["accuracy"] for row in rows)
+    if got["accuracy"] >= best - budget > floor:
+        return "the budget counts from the first row (the baseline), not from the most accurate row"
+    front = reference_pareto_front(rows, minimize=["latency_ms", "size_bytes"], maximize=["accuracy"])
+    if not any(row is got for row in front):
+        return f"{got['stage']!r} is not on the Pareto front: another row is at least as good on every metric"
+    if expected["accuracy"] == floor < got["accuracy"]:
+        return "a row exactly at the budget's bound is allowed (>=)"
+    return f"among the allowed rows, the SMALLEST {objective}"
+
+
+@exercise_20("pick_deployment")
+def check_pick_deployment(pick_deployment):
+    """pick_deployment(rows, max_accuracy_drop, objective='latency_ms') -> the row of the
+    Pareto front within the accuracy budget (from the first row) with the smallest objective."""
+    name = "pick_deployment"
+    cases = _pick_cases()
+    for case, rows, budget, objective in cases:
+        snapshot = [dict(row) for row in rows]
+        got = run_learner(name, case, pick_deployment, rows, budget, objective)
+        if rows != snapshot:
+            fail(name, case, "the input rows were modified", "choose a row; leave the rows and their order as they are")
+        if not any(got is row for row in rows):
+            fail(name, case, f"expected one of the rows (a dict), got {got!r:.80}", "return the chosen row itself")
+        expected = reference_pick_deployment(rows, budget, objective)
+        if got is not expected:
+            fail(name, case, f"expected the row {expected['stage']!r}, got {got['stage']!r}",
+                 _pick_hint(rows, budget, objective, got, expected))
+    passed(name, len(cases), [case for case, *_ in cases])

@@ -4,9 +4,8 @@ import copy
 
 import numpy as np
 
-from .. import grad_mode, nn
+from .. import grad_mode, nn, seams
 from ..profiling import intercept_forwards, parameter_bytes
-from ..seams import replaced
 from ..tensor import Tensor
 from .layers import QuantizedConv2d, QuantizedLinear
 from .observers import OBSERVERS
@@ -76,7 +75,7 @@ def quantize_model(model, calibration_data, observer="minmax", per_channel=True,
         if not observers[name].observed:
             raise ValueError(f"quantize_model: layer {name!r} saw no calibration data (is it used in forward?)")
         scale, zero_point = observers[name].calculate_qparams(symmetric=False, num_bits=num_bits)
-        learner = replaced.get("QuantizedLinear")  # module 15's: per-channel int8 Linear layers
+        learner = seams.learners("QuantizedLinear")  # module 15's, when not tinytorch's: per-channel int8 Linear layers
         if learner is not None and type(module) is nn.Linear and per_channel and num_bits == 8:
             replacements[id(module)] = learner(module, float(scale), int(zero_point))
         else:
