@@ -213,7 +213,10 @@ def test_constructor_errors():
 
 @pytest.mark.parametrize("browser", [False, True])  # the runtimes' backward formulations (kernels)
 @pytest.mark.parametrize("one_image_per_block", [False, True])
-@pytest.mark.parametrize("xs, ws, kwargs", CASES + [((2, 2, 6, 7), (4, 2, 2, 3), dict(padding="same"))])
+@pytest.mark.parametrize("xs, ws, kwargs", CASES + [
+    ((2, 2, 6, 7), (4, 2, 2, 3), dict(padding="same")),
+    ((3, 1, 6, 5), (8, 1, 2, 2), dict(padding=1)),  # K (4) < O (8): kernels.conv_weight_grad's other product
+])
 def test_matches_pytorch_forward_and_backward(xs, ws, kwargs, one_image_per_block, browser, monkeypatch):
     torch = pytest.importorskip("torch")
     monkeypatch.setattr(kernels, "BROWSER", browser)
