@@ -236,6 +236,23 @@ def test_matches_pytorch_forward_and_backward(xs, ws, kwargs, one_image_per_bloc
         np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), atol=1e-10)
 
 
+@pytest.mark.parametrize("one_image_per_block", [False, True])
+def test_backward_twice_gives_the_same_gradients(one_image_per_block, monkeypatch):
+    # the weight gradient reuses the forward's im2col buffer for the block still in it
+    if one_image_per_block:
+        monkeypatch.setattr(kernels, "CONV_BLOCK_BYTES", 1)
+    x = tt.tensor(rand(3, 2, 6, 5), requires_grad=True)
+    w = tt.tensor(rand(4, 2, 3, 3, seed=1), requires_grad=True)
+    out = F.conv2d(x, w, padding=1)
+    g = rand(*out.shape, seed=3)
+    out.backward(g, retain_graph=True)
+    first = (x.grad.numpy().copy(), w.grad.numpy().copy())
+    x.grad = w.grad = None
+    out.backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), first[0])
+    np.testing.assert_array_equal(w.grad.numpy(), first[1])
+
+
 @pytest.mark.parametrize("bad", [np.inf, np.nan])
 def test_non_finite_weight_gradients_match_pytorch(bad):
     # the native input gradient adds zeros for pixels that are no output; 0 * inf would not be 0

@@ -177,10 +177,15 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     blocks = [(lo, min(lo + step, N)) for lo in range(0, N, step)]
     buffer = np.empty(C * kh * kw * min(step, N) * Ho * Wo, dtype=x.dtype)
 
+    held = None  # the block (lo, hi) whose columns are in `buffer`
+
     def columns(lo, hi):
         """im2col of images lo:hi into `buffer`: (G, K, (hi-lo)*Ho*Wo)."""
+        nonlocal held
         cols = buffer[:C * kh * kw * (hi - lo) * Ho * Wo].reshape(C, kh, kw, hi - lo, Ho, Wo)
-        np.copyto(cols, by_kernel[:, :, :, lo:hi])
+        if held != (lo, hi):
+            np.copyto(cols, by_kernel[:, :, :, lo:hi])
+            held = (lo, hi)
         return cols.reshape(G, K, (hi - lo) * Ho * Wo)
 
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
@@ -193,7 +198,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
             np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out[lo:hi])
         else:
             np.copyto(out[lo:hi], out_cols.transpose(1, 0, 2, 3))
-    # one block: its columns are still in `buffer` for the weight gradient; more: rebuilt per block
+    # the last block's columns are still in `buffer` for the weight gradient (columns() knows); the others are rebuilt
 
     def backward(g):
         grad_x = grad_w = grad_b = None
@@ -202,7 +207,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
             g_full = None  # (O, n, Hp, Wp), kept from block to block: its zeros stay where they are
             # written block by block; col2im's single block is its own array
             grad_x = np.empty(x.shape, dtype=x.dtype) if padded_images or len(blocks) != 1 else None
-        for lo, hi in blocks:
+        for lo, hi in reversed(blocks):  # the last block first: its columns are in `buffer`
             n = hi - lo
             g_cols = g[lo:hi].transpose(1, 0, 2, 3).reshape(G, Og, n * Ho * Wo)  # (G, Og, n*Ho*Wo)
             if input.requires_grad:
@@ -219,7 +224,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
                     else:
                         grad_x[lo:hi] = block
             if weight.requires_grad:
-                cols = buffer.reshape(G, K, n * Ho * Wo) if len(blocks) == 1 else columns(lo, hi)
+                cols = columns(lo, hi)
                 part = kernels.conv_weight_grad(g_cols, cols)  # (G, Og, K)
                 grad_w = part if grad_w is None else np.add(grad_w, part, out=grad_w)
         if weight.requires_grad:
