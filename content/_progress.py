@@ -72,8 +72,9 @@ print(handoff_message("progress.ipynb"))
 # **Coming back** from your machine (or another browser): there, `tinytorch export` (or the
 # link above) makes the same kind of file. Upload it here (the file browser's *Upload* button,
 # into the top folder), then run
-# `tinytorch.cli.import_work("tinytorch-work.zip")`. A file you changed here after the
-# archive's copy is kept, and listed; `overwrite=True` replaces those too.
+# `import tinytorch.cli; tinytorch.cli.import_work("tinytorch-work.zip")` in any notebook
+# (this one included). A file you changed here after the archive's copy is kept, and listed;
+# `overwrite=True` replaces those too. Notebooks opened after that use your components.
 
 # %% [markdown]
 # ## Your files

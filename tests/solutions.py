@@ -17,9 +17,13 @@ import contextlib
 import functools
 import io
 import linecache
+import sys
 from pathlib import Path
 
-CONTENT = Path(__file__).resolve().parents[1] / "content"
+REPO = Path(__file__).resolve().parents[1]
+if (REPO / "build.py").exists() and str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # run as a script (`python tests/test_mistakes.py`): the site builder is at the root
+CONTENT = REPO / "content"
 # Pre-extracted definitions (written by export_sources), used where content/ is absent.
 EXPORTED = Path(__file__).with_name("solution_sources")
 # Right-hand sides a "simple constant" may have: literals, and tuples/lists/unary minus of them.

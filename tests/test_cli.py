@@ -119,6 +119,36 @@ def test_archive_round_trip_restores_framework_progress_and_notebooks(tmp_path):
     assert set(again["unchanged"]) == {"modules/02_activations.ipynb", "my_tinytorch/relu.py"}
 
 
+def test_a_notebook_with_the_same_cells_is_up_to_date_whatever_its_layout_or_outputs(tmp_path):
+    notebooks, home = _learner(tmp_path / "browser")
+    data = archive.make_work_archive(notebooks, home)
+    local = tmp_path / "nbs" / "modules" / "02_activations.ipynb"
+    local.parent.mkdir(parents=True)
+    same = json.loads((notebooks / "modules" / "02_activations.ipynb").read_text())
+    same["metadata"]["kernelspec"] = {"name": "other"}
+    for cell in same["cells"]:
+        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "ran here"}]
+    local.write_text(json.dumps(same, indent=4))
+    later = local.stat().st_mtime + 3600  # newer: it would be kept (and listed) if it held other work
+    os.utime(local, (later, later))
+    outcome = archive.import_work(data, tmp_path / "nbs", tmp_path / "home", overwrite=False)
+    assert "modules/02_activations.ipynb" in outcome["unchanged"] and "ran here" in local.read_text()
+    same["cells"][0]["source"] = "edited here"
+    local.write_text(json.dumps(same))
+    os.utime(local, (later, later))
+    outcome = archive.import_work(data, tmp_path / "nbs", tmp_path / "home", overwrite=False)
+    assert outcome["kept"] == ["modules/02_activations.ipynb"]
+
+
+def test_a_json_file_is_overwritten_in_place_without_truncating_it(tmp_path):
+    path = tmp_path / "02_activations.ipynb"
+    path.write_text(json.dumps({"cells": [], "metadata": {"long": "x" * 100}}))
+    archive._overwrite_in_place(path, b'{"cells": []}')
+    assert json.loads(path.read_bytes()) == {"cells": []} and path.read_bytes().startswith(b'{"cells": []} ')
+    archive._overwrite_in_place(path, b'{"cells": [1]}' + b" " * 200)
+    assert json.loads(path.read_bytes()) == {"cells": [1]}
+
+
 def test_a_newer_local_file_is_kept_unless_overwriting_is_asked_for(tmp_path):
     notebooks, home = _learner(tmp_path / "browser", saved="def relu(x):\n    return 'browser'\n")
     data = archive.make_work_archive(notebooks, home)

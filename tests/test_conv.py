@@ -211,10 +211,15 @@ def test_constructor_errors():
 # ---------------------------------------------------------------------- against PyTorch
 
 
+@pytest.mark.parametrize("browser", [False, True])  # the runtimes' backward formulations (kernels)
 @pytest.mark.parametrize("one_image_per_block", [False, True])
-@pytest.mark.parametrize("xs, ws, kwargs", CASES + [((2, 2, 6, 7), (4, 2, 2, 3), dict(padding="same"))])
-def test_matches_pytorch_forward_and_backward(xs, ws, kwargs, one_image_per_block, monkeypatch):
+@pytest.mark.parametrize("xs, ws, kwargs", CASES + [
+    ((2, 2, 6, 7), (4, 2, 2, 3), dict(padding="same")),
+    ((3, 1, 6, 5), (8, 1, 2, 2), dict(padding=1)),  # K (4) < O (8): kernels.conv_weight_grad's other product
+])
+def test_matches_pytorch_forward_and_backward(xs, ws, kwargs, one_image_per_block, browser, monkeypatch):
     torch = pytest.importorskip("torch")
+    monkeypatch.setattr(kernels, "BROWSER", browser)
     if one_image_per_block:  # the batch-blocked path large images take (kernels.images_per_block)
         monkeypatch.setattr(kernels, "CONV_BLOCK_BYTES", 1)
     x, w, b = rand(*xs), rand(*ws, seed=1), rand(ws[0], seed=2)
@@ -229,6 +234,36 @@ def test_matches_pytorch_forward_and_backward(xs, ws, kwargs, one_image_per_bloc
     np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), atol=1e-10)
     for a, t in zip(ours, theirs):
         np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("one_image_per_block", [False, True])
+def test_backward_twice_gives_the_same_gradients(one_image_per_block, monkeypatch):
+    # the weight gradient reuses the forward's im2col buffer for the block still in it
+    if one_image_per_block:
+        monkeypatch.setattr(kernels, "CONV_BLOCK_BYTES", 1)
+    x = tt.tensor(rand(3, 2, 6, 5), requires_grad=True)
+    w = tt.tensor(rand(4, 2, 3, 3, seed=1), requires_grad=True)
+    out = F.conv2d(x, w, padding=1)
+    g = rand(*out.shape, seed=3)
+    out.backward(g, retain_graph=True)
+    first = (x.grad.numpy().copy(), w.grad.numpy().copy())
+    x.grad = w.grad = None
+    out.backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), first[0])
+    np.testing.assert_array_equal(w.grad.numpy(), first[1])
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_non_finite_weight_gradients_match_pytorch(bad):
+    # the native input gradient adds zeros for pixels that are no output; 0 * inf would not be 0
+    torch = pytest.importorskip("torch")
+    x, w, g = rand(2, 2, 5, 6), rand(3, 2, 3, 3, seed=1), rand(2, 3, 5, 6, seed=3)
+    w[1, 0, 2, 2] = bad
+    ours = tt.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    F.conv2d(ours, tt.tensor(w), padding=1).backward(g)
+    torch.nn.functional.conv2d(theirs, torch.tensor(w), padding=1).backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-10)
 
 
 def test_module_matches_pytorch_with_copied_weights_float32():

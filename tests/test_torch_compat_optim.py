@@ -270,3 +270,20 @@ def test_autocast_is_an_honest_no_op_on_cpu():
         tt.autocast("tpu")
     with pytest.warns(UserWarning, match="CUDA is not available"):
         tt.autocast("cuda")
+
+
+@pytest.mark.parametrize("optimizer, options", [("SGD", {"momentum": 0.9}), ("SGD", {"weight_decay": 0.1}),
+                                                ("Adam", {"amsgrad": True}), ("AdamW", {}), ("AdamW", {"weight_decay": 0}),
+                                                ("RMSprop", {}), ("Adagrad", {}), ("Adadelta", {})])
+def test_each_step_counts_as_an_in_place_change_of_the_updated_parameters_only(optimizer, options):
+    counts = []
+    for m in (torch, tt):
+        used, unused = m.nn.Parameter(m.tensor([1.0, -2.0])), m.nn.Parameter(m.tensor([3.0]))
+        opt = getattr(m.optim, optimizer)([{"params": [used]}, {"params": [unused], "lr": 0.5}], lr=0.1, **options)
+        for _ in range(3):
+            opt.zero_grad()
+            (used * used).sum().backward()
+            opt.step()
+        counts.append((used._version, unused._version, used.detach().numpy().tolist()))
+    assert counts[1][:2] == counts[0][:2]
+    np.testing.assert_allclose(counts[1][2], counts[0][2], rtol=1e-6)

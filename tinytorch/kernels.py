@@ -14,6 +14,8 @@ Elementwise: in Pyodide `np.maximum(x, 0)` takes ~4x as long as `np.where(x < 0,
 
 Convolutions: natively im2col and the product run on blocks of images that fit in cache
 (`images_per_block`); in the browser on the whole batch, one product that einsum takes.
+Natively the backward also takes two layouts that OpenBLAS runs faster (`conv_weight_grad`,
+`input_grad_on_padded_images`); the browser keeps the products einsum was measured on.
 
 bench/matmul_formulations.py prints the measurements for the runtime it runs in.
 """
@@ -61,6 +63,30 @@ def images_per_block(bytes_per_image, batch):
     """
     fitting = batch if BROWSER else CONV_BLOCK_BYTES // max(1, bytes_per_image)
     return max(1, min(batch, fitting))
+
+
+def conv_weight_grad(g_cols, cols):
+    """A convolution's weight gradient g_cols (G, O, P) @ cols (G, K, P)^T -> (G, O, K).
+
+    Natively, when K > O, as (cols @ g_cols^T)^T: OpenBLAS runs the product with the shorter
+    side last faster (the small CNN of bench/train_step.py, second conv, K 144, O 32: 1.76 ms
+    -> 1.37 ms a step; with K 9, O 32 it is ~10% slower, so not there).
+    """
+    if BROWSER or cols.shape[1] <= g_cols.shape[1]:
+        return mm(g_cols, cols.transpose(0, 2, 1))
+    return mm(cols, g_cols.transpose(0, 2, 1)).transpose(0, 2, 1)
+
+
+def input_grad_on_padded_images():
+    """Whether a stride-1 convolution's input gradient is computed on the whole padded images.
+
+    col2im adds kh*kw shifted (C, N, Ho, Wo) blocks; NumPy pays per innermost run, and a run
+    here is one output row (Wo values). Computing the product for every pixel of the padded
+    images (zeros for those that are no output) turns each add into one run per channel: natively
+    2.4 ms -> 0.3 ms for the small CNN's second conv, for a product ~30% larger, a loss where
+    the product dominates (the browser, no BLAS).
+    """
+    return not BROWSER
 
 
 def relu(x):

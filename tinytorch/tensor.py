@@ -29,6 +29,7 @@ from . import dtypes, grad_mode, printing, versions
 from .versions import SavingOp, counts as _version_counts
 from .device import CPU, check_device
 from .seams import replaced, seam
+from .size import Size, of_shape
 from .ops import differentiable
 from .ops.arithmetic import ArithmeticOps
 from .ops.elementwise import ElementwiseOps
@@ -72,6 +73,17 @@ def _as_array(data, dtype=None):
     return array
 
 
+def _legacy_shape(first, more):
+    """The shape of `torch.Tensor(*sizes)` / `torch.Tensor(size)`, checked as PyTorch does."""
+    sizes = tuple(first) if type(first) is Size else (first, *more)
+    for n in sizes:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"Tensor: sizes must be ints, got {sizes!r} (use tinytorch.tensor(data) for data)")
+        if n < 0:
+            raise RuntimeError(f"Tensor: trying to create a tensor with negative dimension {n}: {list(sizes)}")
+    return sizes
+
+
 def _abbreviated(data):
     text = repr(data)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -94,8 +106,15 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
     _seq = 0  # leaves come after every recorded operation in backward's order
     _saved_versions = None  # versions of what the op saved, when it ran after an in-place change
 
-    def __init__(self, data, dtype=None, requires_grad=False):
-        if dtype is None and isinstance(data, (list, tuple, int, float)) and not isinstance(data, np.generic):
+    def __init__(self, data=(), *sizes, dtype=None, requires_grad=False):
+        if sizes or type(data) is int or type(data) is Size:
+            # torch.Tensor(3), Tensor(2, 3), Tensor(x.shape): float32 of that shape (zeros here,
+            # where PyTorch leaves the memory uninitialized)
+            data, dtype = np.zeros(_legacy_shape(data, sizes), np.float32), None
+        elif type(data) is float or type(data) is bool:
+            raise TypeError(f"Tensor: data must be a sequence, got {type(data).__name__} {data!r}; "
+                            f"tinytorch.tensor({data!r}) makes a 0-d tensor")
+        elif dtype is None and isinstance(data, (list, tuple)):
             # torch.Tensor(data), the legacy constructor, makes float32 from Python data;
             # arrays, NumPy scalars and tensors keep their dtype (library code relies on that)
             dtype = np.float32
@@ -236,7 +255,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
 
     @property
     def shape(self):
-        return self.data.shape
+        return of_shape(self.data.shape)
 
     @property
     def ndim(self):
@@ -279,7 +298,7 @@ class Tensor(ArithmeticOps, MatmulOps, ReductionOps, ShapeOps, ElementwiseOps, I
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return of_shape(self.data.shape) if dim is None else self.data.shape[dim]
 
     def dim(self):
         return self.data.ndim
@@ -517,16 +536,15 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
     """`_propagate` for run_graph: gradients may be Tensors (create_graph)."""
     if _version_counts and type(node._op) is SavingOp:
         versions.check_node(node)
-    parent_grads = node._backward(grad)
-    if create_graph and type(parent_grads) is not differentiable.Grads:
-        raise NotImplementedError(
-            f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
-            "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
-            "sum, mean, var, std, logsumexp, max/min, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, "
-            "leaky_relu, gelu, clamp, softmax, log_softmax, reshape, permute/transpose, expand, indexing, cat, "
-            "stack, where, masked_fill, flip, .to(), nn.Linear, conv2d (stride 1), layer_norm, cross_entropy (class "
-            "indices) and mse_loss"
-        )
+    if not create_graph:
+        parent_grads = node._backward(grad)
+    else:
+        try:
+            parent_grads = node._backward(grad)
+        except (TypeError, AttributeError) as error:  # a NumPy-only backward handed a Tensor
+            raise _not_twice_differentiable(node) from error
+        if type(parent_grads) is not differentiable.Grads:
+            raise _not_twice_differentiable(node)
     for parent, parent_grad in zip(node._parents, parent_grads):
         if parent_grad is None or not parent._requires_grad:
             continue
@@ -537,6 +555,20 @@ def _propagate_any(node, grad, grads, queue, retain_graph, create_graph):
         _add_pending(grads, queue, parent, parent_grad)
     if not retain_graph:
         node._backward, node._parents = _freed_backward, ()
+
+
+def _not_twice_differentiable(node):
+    return NotImplementedError(
+        f"backward(create_graph=True): {node._op} has no differentiable backward in tinytorch, so "
+        "gradients through it cannot be differentiated again; the ops that have one: + - * / ** @, "
+        "sum, mean, var, std, prod, norm (2), logsumexp, cumsum, max/min, amax/amin, maximum/minimum, sort, topk, exp, log, log1p, "
+        "sqrt, rsqrt, square, abs, sign, floor/ceil/round/trunc, sin, cos, tanh, sigmoid, relu, leaky_relu, gelu, silu, "
+        "clamp, softmax, log_softmax, reshape, permute/transpose, expand, repeat, roll, flip, indexing, gather, "
+        "index_select, cat, stack, where, masked_fill, .to(), einsum, dropout, nn.Linear, embedding, pad, "
+        "conv1d/conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d, layer_norm, batch_norm, group_norm, normalize, "
+        "scaled_dot_product_attention, MultiheadAttention, RNN/LSTM/GRU, cross_entropy, nll_loss, binary_cross_entropy (with logits), mse_loss, l1_loss, "
+        "smooth_l1_loss and huber_loss"
+    )
 
 
 def _add_pending(grads, queue, node, grad):

@@ -196,10 +196,15 @@ def _summary(contents) -> str:
 def _write(path: Path, data: bytes, changed: float | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_browser():
-        # JupyterLite's drive leaves the kernel busy when a file is overwritten (see
-        # tinytorch.mine); a new file is written fine
+        # JupyterLite's drive sends a truncated file to the page at once, empty, and the page
+        # cannot parse an empty notebook or .json file: the kernel stays busy (see
+        # tinytorch.mine). A file the learner has is deleted, then written new; a file of the
+        # site itself (a course notebook) comes back when deleted, so it is overwritten in place.
         path.unlink(missing_ok=True)
-        path.write_bytes(data)
+        if path.exists():
+            _overwrite_in_place(path, data)
+        else:
+            path.write_bytes(data)
     else:
         partial = path.with_name(path.name + ".partial")
         partial.write_bytes(data)
@@ -209,11 +214,35 @@ def _write(path: Path, data: bytes, changed: float | None) -> None:
             os.utime(path, (changed, changed))
 
 
+def _overwrite_in_place(path: Path, data: bytes) -> None:
+    """Replace a JSON file's content without truncating it: opened for writing only (no
+    O_TRUNC), written from the start and padded with spaces (valid after JSON) to its length."""
+    padded = data + b" " * max(0, len(path.read_bytes()) - len(data))
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        view = memoryview(padded)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 def _ask(question: str) -> bool:
     try:
         return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
     except EOFError:
         return False
+
+
+def _cells(data: bytes) -> list | None:
+    """A notebook's cells as the learner wrote them (type and source): two copies that differ
+    only in outputs, metadata or JSON layout (the course's own notebook written by the site and
+    by `tinytorch course`) hold the same work."""
+    try:
+        cells = json.loads(data).get("cells", [])
+        return [(cell.get("cell_type"), "".join(cell.get("source", ""))) for cell in cells]
+    except (ValueError, AttributeError, TypeError):
+        return None
 
 
 def _merge_state(local: bytes | None, incoming: bytes, kept_local: set[str]) -> bytes:
@@ -265,7 +294,7 @@ def import_work(archive, notebooks: Path | None = None, home: Path | None = None
             target, data = notebooks / name, for_this_runtime(data)
         if target.exists():
             current = target.read_bytes()
-            if current == data:
+            if current == data or (name.endswith(".ipynb") and _cells(current) == _cells(data) is not None):
                 outcome["unchanged"].append(name)
                 continue
             if target.stat().st_mtime > changed:

@@ -147,6 +147,8 @@ def silu(input, inplace=False):
     out = x * s
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.silu(g, input)
         return (g * (s * (1.0 + x * (1.0 - s))),)
 
     return Tensor._result(out.astype(x.dtype, copy=False), (input,), backward, _SILU)

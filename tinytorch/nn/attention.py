@@ -13,8 +13,9 @@ from ..kernels import mm
 from ..random import rng_of
 from ..ops._common import _unbroadcast
 from ..seams import learners, replaced, seam
-from ..tensor import Tensor
-from . import init
+from ..ops.differentiable import Grads
+from ..tensor import Tensor, cat
+from . import functional_twice, init
 from .linear import Linear, linear, linear_array
 from .module import Module, Parameter, check_input
 
@@ -150,6 +151,8 @@ def _attention(query, key, value, mask, dropout_p, scale, generator=None):
     out, weights, keep = _attention_forward(q, k, v, mask, scale, dropout_p, generator)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.attention(g, query, key, value, mask, keep, scale)
         grad_q, grad_k, grad_v = _attention_backward(g, q, k, v, weights, keep, scale)
         return _unbroadcast(grad_q, q.shape), _unbroadcast(grad_k, k.shape), _unbroadcast(grad_v, v.shape)
 
@@ -331,6 +334,8 @@ class MultiHeadAttention(Module):
         merged = out.transpose(0, 2, 1, 3).reshape(batch, length, self.embed_dim)  # (B, T, E)
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return self._packed_twice(g, qkv, mask, keep, scale)
             g = g.reshape(batch, length, heads, size).transpose(0, 2, 1, 3)  # (B, H, T, D)
             grads = _attention_backward(g, q, k, v, weights, keep, scale)
             grad_qkv = np.empty((batch, length, 3, heads, size), dtype=g.dtype)
@@ -340,6 +345,14 @@ class MultiHeadAttention(Module):
 
         shown = weights if keep is None else weights * keep  # PyTorch reports the weights after dropout
         return Tensor._result(merged, (qkv,), backward, "MultiHeadAttentionBackward"), shown
+
+    def _packed_twice(self, g, qkv, mask, keep, scale):
+        """`_packed`'s gradient for qkv (B, T, 3E) with Tensor ops (recorded, for create_graph)."""
+        e = self.embed_dim
+        q, k, v = (self._split_heads(qkv[:, :, i * e:(i + 1) * e]) for i in range(3))  # (B, H, T, D)
+        grads = functional_twice.attention(self._split_heads(g), q, k, v, mask, keep, scale)
+        merged = [grad.transpose(1, 2).reshape(g.shape) for grad in grads]  # (B, T, E) each
+        return Grads((cat(merged, -1),))
 
     def _separate(self, query, key, value, mask, dropout_p, need_weights=True):
         """Attention with distinct query, key and value inputs (e.g. cross-attention)."""

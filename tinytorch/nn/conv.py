@@ -14,10 +14,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import kernels, seams, versions
 from ..kernels import mm
-from ..ops import differentiable
 from ..seams import replaced
 from ..tensor import Tensor
-from . import init
+from . import functional_twice, init
 from .module import Module, Parameter, check_input
 
 _CONV = versions.SavingOp("ConvolutionBackward", saves=(0, 1))  # reads input and weight, as PyTorch
@@ -99,6 +98,31 @@ def _col2im(grad_cols, padded_shape, stride, dilation, pads):
     return np.ascontiguousarray(_unpad(grad, pads).transpose(1, 0, 2, 3))  # (N, C, H, W)
 
 
+def _input_grad_padded_images(g_full, w, out, kernel, dilation, pads):
+    """Input gradient of a stride-1 convolution into out (n, C, H, W), from w (G, Og, K) and
+    g_full (O, n, Hp, Wp): the output gradient placed on every pixel of the padded images,
+    zero at the pixels that are no output (the last rows and columns).
+
+    Flattened, the padded images are one row of n*Hp*Wp pixels per channel, and kernel position
+    (i, j) reads the pixel i*dh*Wp + j*dw further along than the output pixel: col2im becomes
+    kh*kw adds of one (C, n*Hp*Wp) run each (kernels.input_grad_on_padded_images). The pixels
+    that are no output add exact zeros: w must be finite, as 0 * inf is NaN.
+    """
+    O, n, Hp, Wp = g_full.shape
+    (kh, kw), (dh, dw), (G, Og, _), C = kernel, dilation, w.shape, out.shape[1]
+    length = n * Hp * Wp
+    grad_cols = mm(w.transpose(0, 2, 1), g_full.reshape(G, Og, length)).reshape(C, kh, kw, length)
+    grad = np.empty((C, length + (kh - 1) * dh * Wp + (kw - 1) * dw), dtype=grad_cols.dtype)
+    grad[:, length:] = 0
+    np.copyto(grad[:, :length], grad_cols[:, 0, 0])  # kernel position (0, 0): no shift
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                start = i * dh * Wp + j * dw
+                grad[:, start:start + length] += grad_cols[:, i, j]
+    np.copyto(out, _unpad(grad[:, :length].reshape(C, n, Hp, Wp), pads).transpose(1, 0, 2, 3))
+
+
 # ---------------------------------------------------------------------- the course's exercises
 # Module 09's functions on NumPy arrays (declared in nn/im2col.py, with its interfaces: square
 # kernels' stride and padding as ints). tinytorch calls them through these seams only when
@@ -152,10 +176,15 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     blocks = [(lo, min(lo + step, N)) for lo in range(0, N, step)]
     buffer = np.empty(C * kh * kw * min(step, N) * Ho * Wo, dtype=x.dtype)
 
+    held = None  # the block (lo, hi) whose columns are in `buffer`
+
     def columns(lo, hi):
         """im2col of images lo:hi into `buffer`: (G, K, (hi-lo)*Ho*Wo)."""
+        nonlocal held
         cols = buffer[:C * kh * kw * (hi - lo) * Ho * Wo].reshape(C, kh, kw, hi - lo, Ho, Wo)
-        np.copyto(cols, by_kernel[:, :, :, lo:hi])
+        if held != (lo, hi):
+            np.copyto(cols, by_kernel[:, :, :, lo:hi])
+            held = (lo, hi)
         return cols.reshape(G, K, (hi - lo) * Ho * Wo)
 
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
@@ -168,25 +197,34 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
             np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out[lo:hi])
         else:
             np.copyto(out[lo:hi], out_cols.transpose(1, 0, 2, 3))
-    # one block: its columns are still in `buffer` for the weight gradient; more: rebuilt per block
+    # the last block's columns are still in `buffer` for the weight gradient (columns() knows); the others are rebuilt
 
     def backward(g):
         grad_x = grad_w = grad_b = None
         if input.requires_grad:
-            grad_x = np.empty(x.shape, dtype=x.dtype) if len(blocks) != 1 else None  # one block: its own
-        for lo, hi in blocks:
+            padded_images = stride == (1, 1) and kernels.input_grad_on_padded_images() and np.isfinite(w).all()
+            g_full = None  # (O, n, Hp, Wp), kept from block to block: its zeros stay where they are
+            # written block by block; col2im's single block is its own array
+            grad_x = np.empty(x.shape, dtype=x.dtype) if padded_images or len(blocks) != 1 else None
+        for lo, hi in reversed(blocks):  # the last block first: its columns are in `buffer`
             n = hi - lo
             g_cols = g[lo:hi].transpose(1, 0, 2, 3).reshape(G, Og, n * Ho * Wo)  # (G, Og, n*Ho*Wo)
             if input.requires_grad:
-                grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, n*Ho*Wo)
-                block = _col2im(grad_cols.reshape(C, kh, kw, n, Ho, Wo), (n, C) + xp.shape[2:], stride, dilation, pads)
-                if grad_x is None:
-                    grad_x = block
+                if padded_images:
+                    if g_full is None or g_full.shape[1] != n:
+                        g_full = np.zeros((O, n) + xp.shape[2:], dtype=g.dtype)
+                    g_full[:, :, :Ho, :Wo] = g_cols.reshape(O, n, Ho, Wo)
+                    _input_grad_padded_images(g_full, w, grad_x[lo:hi], (kh, kw), dilation, pads)
                 else:
-                    grad_x[lo:hi] = block
+                    grad_cols = mm(w.transpose(0, 2, 1), g_cols)  # (G, K, n*Ho*Wo)
+                    block = _col2im(grad_cols.reshape(C, kh, kw, n, Ho, Wo), (n, C) + xp.shape[2:], stride, dilation, pads)
+                    if grad_x is None:
+                        grad_x = block
+                    else:
+                        grad_x[lo:hi] = block
             if weight.requires_grad:
-                cols = buffer.reshape(G, K, n * Ho * Wo) if len(blocks) == 1 else columns(lo, hi)
-                part = mm(g_cols, cols.transpose(0, 2, 1))  # (G, Og, K)
+                cols = columns(lo, hi)
+                part = kernels.conv_weight_grad(g_cols, cols)  # (G, Og, K)
                 grad_w = part if grad_w is None else np.add(grad_w, part, out=grad_w)
         if weight.requires_grad:
             grad_w = (np.zeros((G, Og, K), x.dtype) if grad_w is None else grad_w).reshape(O, Cg, kh, kw)  # N = 0: zeros
@@ -195,32 +233,6 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
         return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
 
     return out, backward
-
-
-def _conv_twice(g, input, weight, bias, stride, dilation, pads, groups, op):
-    """Gradients of a stride-1 convolution as convolutions (recorded, for create_graph):
-    dx = conv2d(g, weight flipped, channels swapped, padding k - 1 - p); dw = conv2d of the
-    input and g with batch and channels swapped; db = g summed over (N, Ho, Wo)."""
-    (kh, kw) = weight.shape[2:]
-    (ph, ph2), (pw, pw2) = pads
-    if stride != (1, 1) or dilation != (1, 1) or groups != 1 or ph != ph2 or pw != pw2 or ph >= kh or pw >= kw:
-        raise NotImplementedError(
-            f"backward(create_graph=True): {op} is twice differentiable in tinytorch only with stride 1, "
-            f"dilation 1, groups 1 and padding below the kernel size (got stride {stride}, dilation {dilation}, "
-            f"groups {groups}, padding {pads})"
-        )
-    batched = input.ndim == 4
-    x, g4 = (input, g) if batched else (input.unsqueeze(0), g.unsqueeze(0))
-    grad_x = grad_w = grad_b = None
-    if input.requires_grad:
-        flipped = weight.flip(2, 3).transpose(0, 1)  # (C, O, kh, kw)
-        grad_x = conv2d(g4, flipped, padding=(kh - 1 - ph, kw - 1 - pw))
-        grad_x = grad_x if batched else grad_x[0]
-    if weight.requires_grad:
-        grad_w = conv2d(x.transpose(0, 1), g4.transpose(0, 1), padding=(ph, pw)).transpose(0, 1)  # (O, C, kh, kw)
-    if bias is not None and bias.requires_grad:
-        grad_b = g4.sum((0, 2, 3))
-    return differentiable.Grads((grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b))
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, _op="conv2d"):
@@ -261,7 +273,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
     def backward_batched(g):
         if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
-            return _conv_twice(g, input, weight, bias, stride, dilation, pads, groups, op)
+            return functional_twice.conv2d(g, input, weight, bias, stride, dilation, pads, groups)
         grads = backward(g if batched else g[None])  # (N, O, Ho, Wo)
         grad_x = grads[0] if grads[0] is None or batched else grads[0][0]
         return (grad_x, *grads[1:])

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..ops import differentiable
 from ..random import rng_of
 from ..seams import seam
 from ..tensor import Tensor
@@ -24,7 +25,13 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     # float32 draws are half the work of float64 ones and plenty to compare against p.
     keep = rng_of(generator).random(x.shape, dtype=np.float32) >= p
     mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
-    return Tensor._result(x * mask, (input,), lambda g: (g * mask,), "DropoutBackward")
+
+    def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return differentiable.masked(g, mask)
+        return (g * mask,)
+
+    return Tensor._result(x * mask, (input,), backward, "DropoutBackward")
 
 
 @seam("Dropout")

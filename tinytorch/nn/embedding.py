@@ -7,7 +7,7 @@ import numpy as np
 from .. import versions
 from ..seams import replaced, seam
 from ..tensor import Tensor
-from . import init
+from . import functional_twice, init
 from .module import Module, Parameter, check_input
 
 
@@ -65,6 +65,8 @@ def _lookup(input, weight, padding_idx, op):
     out = weight.data[ids]  # (*, D)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.embedding(g, num, ids, padding_idx)
         grad = replaced.get("scatter_add_rows", scatter_add_rows)(g, ids, num)  # (num, D)
         if padding_idx is not None:
             grad[padding_idx] = 0

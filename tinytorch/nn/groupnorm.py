@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import versions
 from ..tensor import Tensor
-from . import init
+from . import functional_twice, init
 from .module import Module, check_input
 from .normalization import _check_param, _for_parents, _normalize_backward, _standardize, affine_parameters
 
@@ -37,6 +37,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         out = out.copy()  # backward keeps xhat
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.group_norm(g, input, num_groups, weight, bias, eps)
         reduce_axes = (0,) + tuple(range(2, x.ndim))
         grad_x = None
         if input.requires_grad:
@@ -106,6 +108,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
     out = x / denom
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.normalize(g, input, p, axis, eps, norm)
         grad = g / denom
         # where the norm was used (above eps): minus x / norm^2 * sum(g * x) * d(norm)/dx
         coeff = np.where(norm > eps, -np.sum(g * x, axis=axis, keepdims=True) / (denom * denom), 0)

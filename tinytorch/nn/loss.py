@@ -13,6 +13,7 @@ from .. import versions
 from ..ops import differentiable
 from ..seams import replaced, seam
 from ..tensor import Tensor
+from . import functional_twice
 from .module import Module, check_input
 
 # rows (M, C); labels (M,) with ignored ones set to 0; kept (M,) bool; class_weight (C,) or None;
@@ -253,6 +254,10 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
     out, scale = _reduce(loss.astype(dtype), reduction, denominator=rows)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            class_weight = None if weight is None else Tensor(w)
+            return functional_twice.cross_entropy_probabilities(
+                g, input, target, class_weight, label_smoothing, scale, loss.shape)
         upstream = np.expand_dims(np.broadcast_to(g * scale, loss.shape), axis)  # (N, 1, d...)
         grad_x = (np.exp(log_probs) * a.sum(axis=axis, keepdims=True) - a) * upstream
         grad_t = None
@@ -277,6 +282,10 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         scale = 0
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            picked = np.zeros_like(rows)
+            picked[np.arange(m), labels] = row_weight
+            return functional_twice.nll_loss(g, input, scale, out_shape, picked)
         upstream = np.broadcast_to(g * scale, out_shape).reshape(m)
         grad = np.zeros_like(rows)
         grad[np.arange(m), labels] = -row_weight * upstream
@@ -340,6 +349,9 @@ def _binary_cross_entropy_with_logits(input, target, weight=None, reduction="mea
     out, scale = _reduce(loss.astype(x.dtype), reduction)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            pos = None if pos_weight is None else pos_weight.data
+            return functional_twice.binary_cross_entropy_with_logits(g, input, target, w, pos, scale)
         upstream = g * scale
         if w is not None:
             upstream = upstream * w
@@ -375,6 +387,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     out, scale = _reduce(loss.astype(x.dtype), reduction)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.binary_cross_entropy(g, input, target, w, scale)
         upstream = g * scale
         if w is not None:
             upstream = upstream * w

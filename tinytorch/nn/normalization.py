@@ -16,6 +16,7 @@ from ..kernels import mm
 from ..ops import differentiable
 from ..seams import seam
 from ..tensor import Tensor
+from . import functional_twice
 from .module import Module, Parameter, check_input
 
 
@@ -156,6 +157,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     out = _scale_shift(xhat, w, None if bias is None else bias.data.reshape(per_channel))
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            running = None if training else (running_mean.data.astype(x.dtype).reshape(per_channel), invstd)
+            return functional_twice.batch_norm(g, input, weight, bias, axes, eps, running)
         # The weight is constant per channel, so the generic formula's sums of g * weight and
         # g * weight * xhat are weight times these two, which are also the parameter gradients.
         sum_g = g.sum(axis=axes, keepdims=True)  # (1, C, 1, ...)

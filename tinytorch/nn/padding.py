@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from ..tensor import Tensor
+from . import functional_twice
 from .module import check_input
 
 _INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -45,6 +46,8 @@ def _constant(input, pairs, value):
     out[dst] = x[src]
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.constant_pad(g, x.shape, src, dst)
         grad = np.zeros_like(x)
         grad[src] = g[dst]
         return (grad,)
@@ -77,6 +80,8 @@ def _indexed(input, pairs, mode, op):
         out = np.take(out, index, axis=axis)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.indexed_pad(g, x.shape, indices)
         for axis, index in reversed(indices):
             shape = list(g.shape)
             shape[axis] = x.shape[axis]

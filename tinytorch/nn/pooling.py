@@ -9,6 +9,7 @@ import numpy as np
 from .. import versions
 from ..seams import learners, replaced, seam
 from ..tensor import Tensor
+from . import functional_twice
 from .conv import _batched, _kernel_slices, _pad, _pair, _unpad, _windows
 from .module import Module
 
@@ -57,6 +58,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out, backward = _max_pool(x, kernel, stride, padding, dilation, op)
 
     def backward_batched(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.max_pool2d(g, input, kernel, stride, padding, dilation)
         grad = backward(g if batched else g[None])  # (N, C, H, W)
         return (grad if batched else grad[0],)
 
@@ -249,6 +252,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     out = total / divisor  # (N, C, Ho, Wo)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.avg_pool2d(g, input, kernel, stride, padding, divisor)
         g = g if batched else g[None]
         share = g / divisor  # each input cell gets this from every window that contains it
         grad = np.zeros(xp.shape, dtype=x.dtype)
@@ -292,6 +297,8 @@ def adaptive_avg_pool2d(input, output_size, _op="adaptive_avg_pool2d"):
     out = x.reshape(N, C, oh, kh, ow, kw).mean(axis=(3, 5))  # (N, C, oh, ow)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.adaptive_avg_pool2d(g, input, (oh, ow))
         share = (g.reshape(N, C, oh, 1, ow, 1) / (kh * kw)).astype(x.dtype, copy=False)
         return (np.broadcast_to(share, (N, C, oh, kh, ow, kw)).reshape(input.shape),)
 

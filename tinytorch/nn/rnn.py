@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor, cat, stack
-from . import init
+from . import functional_twice, init
 from .dropout import dropout
 from .linear import linear
 from .module import Module, Parameter, check_input
@@ -53,6 +53,8 @@ def _lstm_pointwise(gates, c):
     np.multiply(o, tanh_c, out=out[..., :H])
 
     def backward(grad):
+        if not isinstance(grad, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.lstm_cell(grad, gates, c)
         dh, dc = grad[..., :H], grad[..., H:]
         dc_total = dh * o * (1.0 - tanh_c * tanh_c) + dc  # through h' = o tanh(c'), plus c' itself
         d_gates = np.empty_like(a)

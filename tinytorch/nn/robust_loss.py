@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import versions
 from ..tensor import Tensor
+from . import functional_twice
 from .loss import _check_reduction, _check_same_shape, _Loss, _reduce
 from .module import check_input
 
@@ -17,15 +18,18 @@ _POINTWISE = {
 
 
 def _pointwise_loss(input, target, reduction, op, loss_and_slope):
-    """reduce(loss(input - target)), with d(loss)/d(diff) = slope from `loss_and_slope(diff)`."""
+    """reduce(loss(input - target)), with d(loss)/d(diff) = slope and d(slope)/d(diff) =
+    curvature from `loss_and_slope(diff)`."""
     check_input(input, op)
     _check_same_shape(input, target, op)
     _check_reduction(reduction, op)
     diff = input.data - target.data
-    loss, slope = loss_and_slope(diff)
+    loss, slope, curvature = loss_and_slope(diff)
     out, scale = _reduce(loss.astype(diff.dtype, copy=False), reduction)
 
     def backward(g):
+        if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+            return functional_twice.pointwise_loss(g, input, target, scale, slope, curvature)
         grad = (g * scale) * slope
         return grad.astype(diff.dtype, copy=False), (-grad).astype(diff.dtype, copy=False)
 
@@ -34,18 +38,19 @@ def _pointwise_loss(input, target, reduction, op, loss_and_slope):
 
 def l1_loss(input, target, reduction="mean"):
     """reduce(|input - target|); the gradient is sign(input - target) (0 where equal)."""
-    return _pointwise_loss(input, target, reduction, "l1_loss", lambda d: (np.abs(d), np.sign(d)))
+    return _pointwise_loss(input, target, reduction, "l1_loss", lambda d: (np.abs(d), np.sign(d), np.zeros_like(d)))
 
 
 def _huber(diff, beta, op):
-    """Per-element Huber loss with threshold beta and its slope (0.5 d^2 inside, linear outside)."""
+    """Per-element Huber loss with threshold beta, its slope and the slope's derivative
+    (0.5 d^2 inside, linear outside)."""
     if beta < 0:
         raise ValueError(f"{op}: beta/delta must be non-negative, got {beta}")
     magnitude = np.abs(diff)
     inside = magnitude < beta
     loss = np.where(inside, 0.5 * diff * diff / (beta if beta else 1), magnitude - 0.5 * beta)
     slope = np.where(inside, diff / (beta if beta else 1), np.sign(diff))
-    return loss, slope
+    return loss, slope, inside / (beta if beta else 1)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -59,8 +64,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     op = "huber_loss"
 
     def loss_and_slope(d):
-        loss, slope = _huber(d, delta, op)
-        return loss * delta, slope * delta
+        loss, slope, curvature = _huber(d, delta, op)
+        return loss * delta, slope * delta, curvature * delta
 
     return _pointwise_loss(input, target, reduction, op, loss_and_slope)
 

@@ -91,6 +91,23 @@ def reduce_sum(g, shape, dims, keepdim, scale=1):
     return Grads((g.expand(shape),))
 
 
+def two_norm(g, x, out, dims, keepdim):
+    """Gradient of the 2-norm: x g / norm, 0 where the norm (`out`, kept dims) is 0."""
+    zero = tensor.Tensor(out == 0)
+    norm = tensor.where(zero, 1.0, x.norm(2, dims, keepdim=True))  # no 0/0 in the unused branch
+    return Grads((tensor.where(zero, 0.0, x * kept(g, x.shape, dims, keepdim) / norm),))
+
+
+def product(g, x, axis, keepdim):
+    """Gradient of prod over `axis`: g times the product of the other elements, exact at zeros:
+    row j of an (n, n) matrix holds x with x_j replaced by 1, and its product is taken."""
+    n = x.shape[axis]
+    moved = x.transpose(axis, -1)  # (..., n)
+    rows = moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n)  # (..., n, n)
+    others = tensor.where(tensor.Tensor(np.eye(n, dtype=bool)), 1.0, rows).prod(-1).transpose(axis, -1)
+    return Grads((kept(g, x.shape, (axis,), keepdim) * others,))
+
+
 def spread(g, x, dims, keepdim, dof, std=False):
     """Gradients of var (2 (x - mean) / dof) and std ((x - mean) / (dof std), 0 where std is 0)."""
     g = kept(g, x.shape, dims, keepdim)
@@ -126,6 +143,19 @@ def sqrt(g, x):
     return Grads((g * 0.5 / x.sqrt(),))
 
 
+def log1p(g, x):
+    return Grads((g / (x + 1),))
+
+
+def rsqrt(g, x):
+    r = x.rsqrt()
+    return Grads((g * (r * r * r) * -0.5,))
+
+
+def square(g, x):
+    return Grads((g * 2 * x,))
+
+
 def tanh(g, x):
     t = x.tanh()
     return Grads((g * (1 - t * t),))
@@ -134,6 +164,11 @@ def tanh(g, x):
 def sigmoid(g, x):
     s = x.sigmoid()
     return Grads((g * s * (1 - s),))
+
+
+def silu(g, x):
+    s = x.sigmoid()
+    return Grads((g * s * (x * (1 - s) + 1),))
 
 
 def _normal_density(x):
@@ -159,6 +194,24 @@ def gelu(g, x, approximate):
         t = ((x + x * x * x * a) * c).tanh()
         return Grads((g * ((t + 1) * 0.5 + x * (1 - t * t) * (x * x * (3 * a) + 1) * (0.5 * c)),))
     return Grads((g * (_normal_cdf(x) + x * _normal_density(x)),))
+
+
+def zero(g):
+    """The gradient of a piecewise-constant op (floor, sign, ...): zeros."""
+    return Grads((tensor.Tensor._constant(np.zeros(g.shape, dtype=g.data.dtype)),))
+
+
+def shared(g, a, b, share):
+    """Gradients of maximum / minimum: g times the constant `share` a got (1, 0 or 0.5 on a
+    tie), the rest to b."""
+    return Grads((_need(a, sum_to(g * tensor.Tensor(share), a.shape)),
+                  _need(b, sum_to(g * tensor.Tensor(1 - share), b.shape))))
+
+
+def scatter(g, shape, where):
+    """Gradient of a gather at the advanced index `where` (gather, index_select): g added into
+    zeros of `shape`, recorded (its own gradient gathers again)."""
+    return index(g, shape, where, True)
 
 
 def masked(g, mask):
@@ -260,17 +313,25 @@ def cross_entropy(g, input, scale, out_shape, a_total, a):
     return Grads((back(grad), None))
 
 
+def standardized(x, axes, eps):
+    """(xhat, invstd): x standardized over `axes` with the biased variance, as Tensor ops."""
+    centered = x - x.mean(axes, keepdim=True)
+    invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
+    return centered * invstd, invstd
+
+
+def normalized_input_grad(gw, xhat, invstd, axes):
+    """dx of a normalization over `axes` given gw = g * weight:
+    invstd (gw - mean(gw) - xhat mean(gw xhat))."""
+    return (gw - gw.mean(axes, keepdim=True) - xhat * (gw * xhat).mean(axes, keepdim=True)) * invstd
+
+
 def layer_norm(g, x, w, b, axes, eps):
     """Gradients of layer_norm for x, weight and bias (None where absent), with Tensor ops:
     dx = invstd (gw - mean(gw) - xhat mean(gw xhat)), gw = g * weight."""
     lead = tuple(range(x.ndim - len(axes)))
-    centered = x - x.mean(axes, keepdim=True)
-    invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
-    xhat = centered * invstd
-    gw = g if w is None else g * w
-    grad_x = None
-    if x._requires_grad:
-        grad_x = (gw - gw.mean(axes, keepdim=True) - xhat * (gw * xhat).mean(axes, keepdim=True)) * invstd
+    xhat, invstd = standardized(x, axes, eps)
+    grad_x = normalized_input_grad(g if w is None else g * w, xhat, invstd, axes) if x._requires_grad else None
     grads = [grad_x]
     if w is not None:
         grads.append((g * xhat).sum(lead) if w._requires_grad else None)

@@ -137,6 +137,11 @@ def log_softmax(x, dim=-1):
     return x._result(out, (x,), backward, _LOG_SOFTMAX)
 
 
+def _zero_backward(g):
+    """The backward of a piecewise-constant op: a zero gradient (recorded under create_graph)."""
+    return (np.zeros_like(g),) if isinstance(g, (np.ndarray, np.generic)) else differentiable.zero(g)
+
+
 class ElementwiseOps:
     """Elementwise functions; each backward multiplies by the local derivative."""
 
@@ -245,6 +250,8 @@ class ElementwiseOps:
 
         def backward(g):
             share = np.where(a == b, 0.5, wins(a, b)).astype(g.dtype)  # 1 where a is picked, 0.5 on ties
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.shared(g, self, other, share)
             return (
                 _unbroadcast(g * share, a.shape) if self._requires_grad else None,
                 _unbroadcast(g * (1 - share), b.shape) if other._requires_grad else None,
@@ -377,16 +384,16 @@ class ElementwiseOps:
 
     def log1p(self):
         x = self._as_float()
-        return self._result(np.log1p(x), (self,), lambda g: (g / (1 + x),), _LOG1P)
+        return self._unary(np.log1p(x), lambda: 1 / (1 + x), _LOG1P, differentiable.log1p)
 
     def rsqrt(self):
         with np.errstate(divide="ignore"):
             out = 1 / np.sqrt(self._as_float())
-        return self._unary(out, lambda: -0.5 * out * out * out, _RSQRT)
+        return self._unary(out, lambda: -0.5 * out * out * out, _RSQRT, differentiable.rsqrt)
 
     def square(self):
         x = self.data if self.data.dtype != np.bool_ else self.data.astype(np.int64)  # bool: int64, as PyTorch
-        return self._unary(x * x, lambda: 2 * x, _SQUARE)
+        return self._unary(x * x, lambda: 2 * x, _SQUARE, differentiable.square)
 
     def _stepwise(self, fn, op):
         """A piecewise-constant function: its gradient is zero (as PyTorch defines it). Integer
@@ -395,7 +402,7 @@ class ElementwiseOps:
         if x.dtype == np.bool_:
             raise TypeError(f"{op[:-len('Backward')].lower()}: not defined for bool tensors (as in PyTorch)")
         out = fn(x) if x.dtype.kind == "f" else x.copy()
-        return self._result(out, (self,), lambda g: (np.zeros_like(g),), op)
+        return self._result(out, (self,), _zero_backward, op)
 
     def floor(self):
         return self._stepwise(np.floor, "FloorBackward")
@@ -413,7 +420,7 @@ class ElementwiseOps:
     def sign(self):
         x = self.data
         out = x.copy() if x.dtype == np.bool_ else np.sign(x)  # NumPy has no sign of bool
-        return self._result(out, (self,), lambda g: (np.zeros_like(g),), "SignBackward")
+        return self._result(out, (self,), _zero_backward, "SignBackward")
 
     def _test(self, fn):
         """A bool tensor from an elementwise NumPy test (no gradient)."""

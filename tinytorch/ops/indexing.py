@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import versions
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
+from . import differentiable
 from ._common import _normalize_dim
 
 Sort = namedtuple("Sort", ["values", "indices"])
@@ -47,6 +48,8 @@ class IndexingOps:
         shape = self.shape
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.scatter(g, shape, where)
             grad = np.zeros(shape, dtype=g.dtype)
             np.add.at(grad, where, g)
             return (grad,)
@@ -69,6 +72,8 @@ class IndexingOps:
         shape = self.shape
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.scatter(g, shape, where)
             grad = np.zeros(shape, dtype=g.dtype)
             np.add.at(grad, where, g)
             return (grad,)
@@ -93,6 +98,8 @@ class IndexingOps:
         shape = self.shape
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops  # each value back to its place
+                return differentiable.Grads((g.gather(axis, tensor.Tensor(np.argsort(order, axis=axis))),))
             grad = np.empty(shape, dtype=g.dtype)
             np.put_along_axis(grad, order, g, axis)
             return (grad,)

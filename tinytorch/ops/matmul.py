@@ -157,29 +157,49 @@ def einsum(equation, *operands):
     sizes = {label: n for subs, a in zip(inputs, arrays) for label, n in zip(subs, a.shape)}
 
     def backward(g):
+        recorded = not isinstance(g, (np.ndarray, np.generic))  # create_graph: a Tensor gradient, Tensor ops
         grads = []
         for i, (subs, t) in enumerate(zip(inputs, operands)):
             if not t._requires_grad:
                 grads.append(None)
                 continue
-            if len(set(subs)) != len(subs):
-                raise NotImplementedError(f"einsum: the gradient for repeated indices within one operand ({subs!r}) is not implemented")
             others = [s for j, s in enumerate(inputs) if j != i]
             available = set(output).union(*others)
-            reduced = "".join(label for label in subs if label in available)  # labels only in this operand: broadcast
-            grad = np.einsum(f"{','.join([output] + others)}->{reduced}", g, *[a for j, a in enumerate(arrays) if j != i],
-                             optimize=len(arrays) > 2)
-            if reduced != subs:
-                grad = np.broadcast_to(np.expand_dims(grad, tuple(k for k, label in enumerate(subs) if label not in available)),
-                                       [sizes[label] for label in subs])
+            labels = "".join(dict.fromkeys(subs))  # a repeated label ('ii') once: the diagonal
+            reduced = "".join(label for label in labels if label in available)  # only in this operand: broadcast
+            spec = f"{','.join([output] + others)}->{reduced}"
+            if recorded:
+                grads.append(_einsum_grad_tensor(spec, g, [u for j, u in enumerate(operands) if j != i], subs, labels, reduced, sizes))
+                continue
+            grad = np.einsum(spec, g, *[a for j, a in enumerate(arrays) if j != i], optimize=len(arrays) > 2)
+            if reduced != labels:
+                grad = np.broadcast_to(np.expand_dims(grad, tuple(k for k, label in enumerate(labels) if label not in available)),
+                                       [sizes[label] for label in labels])
+            if labels != subs:  # the gradient lives on the diagonal, zeros elsewhere
+                full = np.zeros([sizes[label] for label in subs], dtype=grad.dtype)
+                np.einsum(f"{subs}->{labels}", full)[...] = grad  # einsum's diagonal is a writeable view
+                grad = full
             grads.append(grad)
-        return tuple(grads)
+        return differentiable.Grads(grads) if recorded else tuple(grads)
 
     # each operand is read for the others' gradients
     n = len(operands)
     op = versions.SavingOp("EinsumBackward", saves=tuple(range(n)),
                            needed_by={i: tuple(j for j in range(n) if j != i) for i in range(n)})
     return Tensor._result(out, operands, backward, op)
+
+
+def _einsum_grad_tensor(spec, g, others, subs, labels, reduced, sizes):
+    """One operand's einsum gradient with Tensor ops (recorded, for create_graph)."""
+    if labels != subs:
+        raise NotImplementedError(
+            f"backward(create_graph=True): einsum with a repeated index in one operand ({subs!r}) has no differentiable backward in tinytorch"
+        )
+    grad = einsum(spec, g, *others)
+    for k, label in enumerate(labels):
+        if label not in reduced:
+            grad = grad.unsqueeze(k)
+    return grad.expand(*[sizes[label] for label in labels])
 
 
 def _explicit_subscripts(equation, ndims):

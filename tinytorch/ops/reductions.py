@@ -244,6 +244,10 @@ class ReductionOps:
         shape = self.shape
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                where = list(np.indices(indices.shape, sparse=True))
+                where[axis] = indices
+                return differentiable.scatter(g, shape, tuple(where))
             grad = np.zeros(shape, dtype=g.dtype)
             np.put_along_axis(grad, indices, g, axis)
             return (grad,)
@@ -270,6 +274,8 @@ class ReductionOps:
         def backward(g):
             mask = x == peak
             share = mask / mask.sum(axis=dims, keepdims=True)  # evenly among ties, as PyTorch
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.masked(differentiable.kept(g, x.shape, dims, keepdim), share)
             return ((g if keepdim else np.expand_dims(g, dims)) * share,)
 
         out = peak if keepdim else peak.squeeze(dims)
@@ -291,6 +297,8 @@ class ReductionOps:
             out = out.astype(np.int64)
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.product(g, self, axis, keepdim)
             if x.shape[axis] == 0:
                 return (np.zeros_like(x),)
             # product of all the other elements = exclusive prefix product * exclusive suffix product
@@ -313,6 +321,8 @@ class ReductionOps:
         out = np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "bi" else x.dtype)
 
         def backward(g):
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.Grads((g.flip(axis).cumsum(axis).flip(axis),))
             return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
 
         return self._result(out, (self,), backward, "CumsumBackward")
@@ -331,6 +341,8 @@ class ReductionOps:
             out = np.sqrt((wide * wide).sum(axis=dims, keepdims=True)).astype(x.dtype)
 
             def backward(g):
+                if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                    return differentiable.two_norm(g, self, out, dims, keepdim)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     # (x * g) / norm in PyTorch's order: the same rounding where values are subnormal
                     return (np.where(out == 0, 0, x * (g if keepdim else np.expand_dims(g, dims)) / out),)

@@ -12,6 +12,13 @@ from ._common import (
 )
 
 
+def _roll_back(g, shifts, axes):
+    """roll's gradient: g rolled back (`shifts` already negated)."""
+    if isinstance(g, (np.ndarray, np.generic)):
+        return (np.roll(g, shifts, axes),)
+    return differentiable.Grads((g.roll(shifts, axes),))
+
+
 class ShapeOps:
     """Views and copies that move elements around; gradients move them back."""
 
@@ -79,6 +86,8 @@ class ShapeOps:
 
         def backward(g):
             axes = tuple(range(0, 2 * len(sizes), 2))
+            if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
+                return differentiable.Grads((g.reshape(tiled).sum(axes).reshape(self.shape),))
             return (g.reshape(tiled).sum(axis=axes).reshape(self.shape),)
 
         return self._result(out, (self,), backward, "RepeatBackward")
@@ -229,7 +238,7 @@ class ShapeOps:
         if dims is None:
             out = np.roll(self.data, shifts)
             back = -np.asarray(shifts)
-            return self._result(out, (self,), lambda g: (np.roll(g, back),), "RollBackward")
+            return self._result(out, (self,), lambda g: _roll_back(g, back, None), "RollBackward")
         shifts_t = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
         dims_t = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
         if len(shifts_t) != len(dims_t):
@@ -237,7 +246,7 @@ class ShapeOps:
         axes = tuple(_normalize_dim(d, self.ndim, "roll") for d in dims_t)
         back = tuple(-s for s in shifts_t)
         out = np.roll(self.data, shifts_t, axes)
-        return self._result(out, (self,), lambda g: (np.roll(g, back, axes),), "RollBackward")
+        return self._result(out, (self,), lambda g: _roll_back(g, back, axes), "RollBackward")
 
     def unbind(self, dim=0):
         """The slices along `dim`, as a tuple of tensors with that dimension removed."""

@@ -42,52 +42,49 @@ class Adam(Optimizer):
 
     def step(self):
         """Update every parameter that has a gradient (parameters with grad None are skipped)."""
-        for group in self.param_groups:
+        for group, p in self._updates():
             lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                if group["maximize"]:
-                    g = -g
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(p.data)
-                    state["exp_avg_sq"] = np.zeros_like(p.data)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = np.zeros_like(p.data)
-                state["step"] += 1
-                step = state["step"]
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.data *= 1 - lr * weight_decay
-                        versions.bump(p.data)  # an in-place step of its own, as PyTorch counts it
-                    else:
-                        g = g + weight_decay * p.data
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                # One scratch array, reused with out=, keeps the step to a single allocation.
-                tmp = np.subtract(g, m)
-                tmp *= 1 - beta1
-                m += tmp  # PyTorch's m.lerp_(g, 1 - beta1): m + (1 - beta1) * (g - m)
-                np.multiply(g, g, out=tmp)
-                tmp *= 1 - beta2
-                v *= beta2
-                v += tmp
+            g = p.grad.data
+            if group["maximize"]:
+                g = -g
+            state = self.state.setdefault(p, {})
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
                 if group["amsgrad"]:
-                    np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-                    v = state["max_exp_avg_sq"]
-                # Bias corrections in Python floats (double precision), as PyTorch does.
-                step_size = lr / (1 - beta1 ** step)
-                bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-                denom = np.sqrt(v, out=tmp)
-                denom /= bias_correction2_sqrt
-                denom += eps
-                update = np.divide(m, denom, out=tmp)
-                update *= step_size
-                p.data -= update
-                versions.bump(p.data)  # a graph that saved p before this step cannot backward
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            step = state["step"]
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    p.data *= 1 - lr * weight_decay
+                    versions.bump(p.data)  # an in-place step of its own, as PyTorch counts it
+                else:
+                    g = g + weight_decay * p.data
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            # One scratch array, reused with out=, keeps the step to a single allocation.
+            tmp = np.subtract(g, m)
+            tmp *= 1 - beta1
+            m += tmp  # PyTorch's m.lerp_(g, 1 - beta1): m + (1 - beta1) * (g - m)
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - beta2
+            v *= beta2
+            v += tmp
+            if group["amsgrad"]:
+                np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+                v = state["max_exp_avg_sq"]
+            # Bias corrections in Python floats (double precision), as PyTorch does.
+            step_size = lr / (1 - beta1 ** step)
+            bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+            denom = np.sqrt(v, out=tmp)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            update = np.divide(m, denom, out=tmp)
+            update *= step_size
+            p.data -= update
+
 
 @seam("AdamW")
 class AdamW(Adam):

@@ -1,6 +1,5 @@
 """SGD: stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
 
-from .. import versions
 from ..seams import seam
 from .optimizer import Optimizer, check_hyperparameter
 
@@ -33,29 +32,25 @@ class SGD(Optimizer):
 
     def step(self):
         """Update every parameter that has a gradient (parameters with grad None are skipped)."""
-        for group in self.param_groups:
+        for group, p in self._updates():
             # Python floats keep float32 arrays float32 (NumPy 2 treats them as weak scalars).
             lr, momentum = float(group["lr"]), float(group["momentum"])
             weight_decay = float(group["weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                if group["maximize"]:
-                    g = -g
-                if weight_decay != 0:
-                    g = g + weight_decay * p.data
-                if momentum != 0:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = g.copy()
-                    else:
-                        buf *= momentum
-                        dampening = group["dampening"]
-                        buf += g if dampening == 0 else (1 - dampening) * g
-                    g = g + momentum * buf if group["nesterov"] else buf
-                # In place on the array: views of p.data (and the optimizer's own
-                # references) see the update, as with PyTorch's p.add_().
-                p.data -= lr * g
-                versions.bump(p.data)  # a graph that saved p before this step cannot backward
+            g = p.grad.data
+            if group["maximize"]:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * p.data
+            if momentum != 0:
+                state = self.state.setdefault(p, {})
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = g.copy()
+                else:
+                    buf *= momentum
+                    dampening = group["dampening"]
+                    buf += g if dampening == 0 else (1 - dampening) * g
+                g = g + momentum * buf if group["nesterov"] else buf
+            # In place on the array: views of p.data (and the optimizer's own
+            # references) see the update, as with PyTorch's p.add_().
+            p.data -= lr * g
