@@ -19,7 +19,8 @@
 # compiler of module 18, your Pareto front of module 19; tinytorch's where you have none), and
 # the last cell says which were yours. Here you write the prune stage, the pipeline that
 # chains the stages, the report that attributes every gain and loss to the stage that caused
-# it, and the rule that picks the variant to deploy.
+# it, and the rule that picks the variant to deploy. At the end the same pipeline takes a small
+# text generator through your KV cache of module 17, where caching is the stage that matters.
 #
 # **Learning objectives.** By the end of this module you can:
 #
@@ -27,9 +28,11 @@
 # - attribute gains and losses to the stage that caused them, step by step and in total
 # - deploy with your own components: structured pruning, your int8 layers, your compiler
 # - pick the variant to deploy on the Pareto front, within an accuracy budget
+# - reuse the pipeline for a text generator, where your KV cache trades memory for speed
 
 # %%
 import copy
+import dataclasses
 import time
 
 import numpy as np
@@ -51,7 +54,8 @@ from tinytorch.quantization import model_size_bytes, quantize_model
 # and QuantizedLinear inside quantize_model, your Pareto front in the benchmark report.
 tinytorch.mine.use()
 # The layers stay nn.Linear: the quantize stage (quantize_model) swaps only tinytorch's own Linear.
-from tinytorch.mine import Adam, CompiledMLP, Sequential, pareto_front
+from tinytorch.mine import Adam, CompiledMLP, Sequential, kv_cache_bytes, pareto_front
+from tinytorch.models import GPT, GPTConfig
 
 print(describe())
 
@@ -295,7 +299,8 @@ check_stage_report(stage_report)
 # %%
 import matplotlib.pyplot as plt
 
-final = yours_or_reference("stage_report", stage_report, tt.benchmarking.stage_report)(rows)
+report_of = yours_or_reference("stage_report", stage_report, tt.benchmarking.stage_report)
+final = report_of(rows)
 table = [{
     "stage": r["stage"], "accuracy": f"{r['accuracy']:.2%}", "size KiB": r["size_bytes"] / 1024,
     "1 image ms": r["latency_ms"], "360 images ms": r["batch_ms"],
@@ -353,9 +358,9 @@ plt.show()
 #   measurement tells, which is why every stage is measured.
 #
 # The **order** matters too: pruning before quantizing lets fine-tuning repair the damage in
-# float32; compiling last sees the final layers. And the cache of module 17 has no place in
-# this pipeline: it saves recomputation across the steps of autoregressive generation, and a
-# classifier makes one prediction per input.
+# float32; compiling last sees the final layers. The cache of module 17 is missing here: it
+# saves recomputation across the steps of autoregressive generation, and a classifier makes
+# one prediction per input. The last section gives it a deployment of its own.
 #
 # ## Benchmark
 #
@@ -425,6 +430,142 @@ for target, budget, objective in (("app, one image at a time", 0.01, "latency_ms
 # pick. On another target (a phone with int8 units, a server with a BLAS) the same rule may
 # choose another row: re-measure there before deploying.
 #
+# ## A second deployment: a text generator
+#
+# A classifier makes one prediction per input; a language model makes one per generated
+# token, each from all the tokens before it. That is where module 17's KV cache belongs, and
+# your pipeline, report and pick take it without a change: only the stages and the
+# measurement are new.
+#
+# The model: a small GPT (module 13; 2 blocks of 4 heads, 32 numbers per position) built from
+# your parts, like everything here (your embedding, attention, LayerNorm and block, where you
+# saved them). It is **untrained**: its weights are random and its tokens meaningless
+# (training it for long enough to write words would take longer than this whole notebook in
+# the browser). Speed and bytes do not depend on what the weights learned, so for those an
+# untrained model measures as well as a trained one; whether quantizing keeps a *trained*
+# model's tokens is a question to measure on that model.
+#
+# A variant is a GPT plus how it generates: greedily (temperature 0, so the same weights always
+# give the same tokens), with or without a KV cache. Two stages:
+#
+# - **cache** (module 17): generate with `use_cache=True`: each layer's keys and values stay
+#   in your `KVCache`, so each step computes only the new position. (Where the attention is
+#   your module 12's, with separate projections, the step itself is tinytorch's: your
+#   `attend_one_token` steps the packed attention of tinytorch's `MultiHeadAttention`.)
+# - **quantize** (module 15): `quantize_model` on the GPT: every `Linear` layer (in the
+#   attention and the MLPs, and the output layer) becomes an int8 `QuantizedLinear`,
+#   calibrated on a batch of token ids. The embeddings stay float32.
+
+# %%
+config = GPTConfig(vocab_size=65, block_size=128, n_layer=2, n_head=4, n_embd=32)
+tt.manual_seed(0)
+gpt = GPT(config).eval()
+prompt_ids = tt.randint(0, config.vocab_size, (1, 8), generator=tt.Generator(2))  # (1, 8): a random prompt
+new_tokens = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class TextGenerator:
+    """A deployment of a GPT: the model, and whether it generates (greedily) with a KV cache."""
+    gpt: GPT
+    use_cache: bool = False
+
+    def generate(self, ids, n):
+        return self.gpt.generate(ids, n, temperature=0, use_cache=self.use_cache)
+
+
+token_calibration = [tt.randint(0, config.vocab_size, (4, config.block_size), generator=tt.Generator(3))]
+
+
+def cache_stage(generator):
+    return dataclasses.replace(generator, use_cache=True)
+
+
+def quantize_stage(generator):
+    return dataclasses.replace(generator, gpt=quantize_model(generator.gpt, token_calibration))
+
+
+# %% [markdown]
+# `measure_generation` measures what a generator's deployment cares about, under the keys your
+# `stage_report` and `pick_deployment` read. `latency_ms` is the time per generated token
+# (module 19's `benchmark` of generating `new_tokens` tokens, divided by their number);
+# `size_bytes` the bytes the variant holds: its weights, plus, when it keeps a cache, the
+# cache for `block_size` positions (your `kv_cache_bytes` of module 17); `accuracy` the share
+# of its tokens equal to the baseline's, the only accuracy an untrained model has.
+
+# %%
+start = time.perf_counter()
+expected_tokens = TextGenerator(gpt).generate(prompt_ids, new_tokens).data[0, prompt_ids.shape[1]:]  # the baseline's
+
+
+def measure_generation(generator):
+    tokens = generator.generate(prompt_ids, new_tokens).data[0, prompt_ids.shape[1]:]
+    timing = benchmark(generator.generate, prompt_ids, new_tokens, warmup=0, repeats=3)
+    head_dim = config.n_embd // config.n_head
+    cache = kv_cache_bytes(config.n_layer, 1, config.n_head, config.block_size, head_dim) if generator.use_cache else 0
+    return {"accuracy": float(np.mean(tokens == expected_tokens)),
+            "size_bytes": model_size_bytes(generator.gpt) + cache,
+            "latency_ms": timing.median * 1e3 / new_tokens, "tokens_per_s": new_tokens / timing.median,
+            "tokens": tokens}
+
+
+generation = report_of(pipeline(TextGenerator(gpt), [("cache", cache_stage), ("quantize int8", quantize_stage)],
+                                measure_generation))
+print(f"pipeline ran in {time.perf_counter() - start:.1f} s; {new_tokens} tokens generated per measurement")
+print(format_table([{
+    "stage": r["stage"], "same tokens": f"{r['accuracy']:.0%}", "size KiB": r["size_bytes"] / 1024,
+    "ms per token": r["latency_ms"], "tokens/s": r["tokens_per_s"], "step: smaller": f"{r['size_reduction']:.2f}x",
+    "step: faster": f"{r['speedup']:.2f}x", "total: faster": f"{r['total_speedup']:.2f}x",
+} for r in generation], ["stage", "same tokens", "size KiB", "ms per token", "tokens/s", "step: smaller",
+                         "step: faster", "total: faster"]))
+
+# the same two variants on a short generation: what the cache buys grows with the length
+plain_gen, cached_gen, int8_gen = generation
+short = {r["stage"]: benchmark(r["model"].generate, prompt_ids, 4, warmup=1, repeats=5).median
+         for r in (plain_gen, cached_gen)}
+print(f"cache speedup: {short['baseline'] / short['cache']:.2f}x for 4 tokens, {cached_gen['speedup']:.2f}x "
+      f"for {new_tokens}")
+
+# the trends the next paragraph describes, on this run
+assert np.array_equal(cached_gen["tokens"], plain_gen["tokens"]), "the cache must not change the generated tokens"
+assert cached_gen["speedup"] > 1, f"the cache should make generating {new_tokens} tokens faster"
+assert cached_gen["speedup"] > short["baseline"] / short["cache"], "the cache should buy more for longer generations"
+assert cached_gen["size_bytes"] > plain_gen["size_bytes"], "the cache holds keys and values: more bytes"
+assert 1 < int8_gen["size_reduction"] < 4, "int8 weights, float32 embeddings and cache: smaller, by less than 4x"
+
+# %% [markdown]
+# Read your table; the pattern to expect:
+#
+# - **Caching** gives exactly the baseline's tokens (asserted above: the cache changes where
+#   the keys and values come from, not what they are) and generates faster, by more for a long
+#   generation than for a short one: without a cache, each step recomputes every position
+#   before it; with one, it computes the new position and reads the rest. It costs memory:
+#   the row is *larger* by the cache's bytes, which grow with the context, the layers and the
+#   batch (module 17).
+# - **Quantizing** shrinks the weights, by less than 4x in all: the embeddings and the cache
+#   stay float32, and the output layer, which shared the token embedding's weight, now keeps
+#   an int8 copy of its own. Whether it is faster, and whether its tokens stay the same, your
+#   row says.
+#
+# The same pick, on these rows: a chat app that must produce the baseline's tokens (no
+# accuracy lost) and wants the fastest generation, and a small device that counts bytes.
+
+# %%
+for target, budget, objective in (("chat app, same tokens", 0.0, "latency_ms"),
+                                  ("small device", 0.05, "size_bytes")):
+    chosen = pick(generation, budget, objective)
+    print(f"{target:22s} (at most {budget:.0%} other tokens, smallest {objective}): deploy '{chosen['stage']}': "
+          f"{chosen['accuracy']:.0%} same tokens, {chosen['size_bytes'] / 1024:.1f} KiB, "
+          f"{chosen['tokens_per_s']:.0f} tokens/s")
+    assert chosen["accuracy"] >= generation[0]["accuracy"] - budget, "the pick must respect the accuracy budget"
+assert pick(generation, 0.0, "latency_ms") is not plain_gen, "the cached variant gives the same tokens, faster"
+
+# %% [markdown]
+# For the app, some cached variant wins: the cache gives the same tokens, faster. For the
+# device, the answer depends on the bytes the cache adds against those quantizing saves, and
+# on this model's size and context; a larger model's weights dwarf its cache, a long context
+# or a large batch turns that around. Your pick says which on these rows.
+#
 # ## Your framework
 #
 # Which components of this run were yours, and where the time inside them went:
@@ -432,6 +573,7 @@ for target, budget, objective in (("app, one image at a time", 0.01, "latency_ms
 # %%
 used = tinytorch.mine.report()
 assert "CompiledMLP" in used["yours"] + used["tinytorch"], "the compile stage should have used a CompiledMLP"
+assert "KVCache" in used["yours"] + used["tinytorch"], "the generator's cache stage should have used a KVCache"
 
 # %% [markdown]
 # ## Reflection
@@ -448,6 +590,9 @@ assert "CompiledMLP" in used["yours"] + used["tinytorch"], "the compile stage sh
 # 5. `pick_deployment` chose one variant per target. Which accuracy budget would make it
 #    choose the baseline, and which the last stage? Why choose only from the Pareto front:
 #    what can go wrong choosing the smallest objective among all rows within the budget?
+# 6. The text generator's cache stage bought speed with bytes. Why does what it buys grow with
+#    the number of tokens generated? For which deployment of a generator would you leave the
+#    cache out?
 
 # %% [markdown] tags=["solution"]
 # ## Answers (solution edition only)
@@ -477,3 +622,12 @@ assert "CompiledMLP" in used["yours"] + used["tinytorch"], "the compile stage sh
 #    (or less accurate) may come first and be picked; the front removes every row that
 #    another beats on every metric, so whatever is picked is not needlessly worse on the
 #    metrics the rule does not look at.
+# 6. Without a cache, step `t` runs the whole model over all `t` positions of the context, so
+#    generating `N` tokens costs work that grows with `N^2`; with it, each step runs the model
+#    over the one new position and reads the `t` cached keys and values, work that grows with
+#    `N` (the attention's reads aside). Both also pay a fixed cost per step (Python calls,
+#    Tensors, sampling), a larger share of a short generation: for a few tokens the ratio is
+#    smaller, and it grows with the length, up to `block_size`. Leave the cache out when
+#    memory is the limit (its bytes grow with layers, heads, context and batch, and for long
+#    contexts or many concurrent sequences exceed the weights: module 17), or when each prompt
+#    gets only a token or two (scoring, classification), where there is nothing to reuse.

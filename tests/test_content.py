@@ -45,7 +45,8 @@ def test_the_capstone_runs_on_the_learners_components(tmp_path):
     """With every component saved (the solution edition's, as a learner who finished modules
     01-19 has them), the capstone's stages run on them: the quantize stage on their
     QuantizedLinear and calculate_qparams, the compile stage on their CompiledMLP, the pick and
-    the benchmark report on their pareto_front; its last cell says so."""
+    the benchmark report on their pareto_front, the text generator's cache stage on their
+    KVCache; its last cell says so."""
     import re
 
     from solutions import save_solution_components
@@ -57,4 +58,5 @@ def test_the_capstone_runs_on_the_learners_components(tmp_path):
     report = re.search(r"^Built from your code: (\d+) of (\d+) components this run used \((.*)\)\.$",
                        text_output(notebook), re.M)
     assert report and report.group(1) == report.group(2), text_output(notebook)[-1500:]
-    assert {"calculate_qparams", "QuantizedLinear", "CompiledMLP", "pareto_front"} <= set(report.group(3).split(", "))
+    used = set(report.group(3).split(", "))
+    assert {"calculate_qparams", "QuantizedLinear", "CompiledMLP", "pareto_front", "KVCache"} <= used
