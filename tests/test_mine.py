@@ -607,3 +607,23 @@ def test_what_a_saved_file_imports_from_tinytorch_mine_is_not_counted_as_used(ho
     assert mine.use("Linear", quiet=True) == ["Linear"]
     mine.Linear(3, 2)(tt.randn(4, 3))
     assert mine.report(quiet=True) == {"yours": ["Linear"], "tinytorch": [], "seconds": {}}
+
+
+KV_CACHE_BYTES = '''
+import numpy as np
+
+
+def kv_cache_bytes(n_layer, batch_size, n_head, seq_len, head_dim, dtype=np.float32):
+    return 2 * n_layer * batch_size * n_head * seq_len * head_dim * np.dtype(dtype).itemsize
+'''
+
+
+def test_a_component_without_a_seam_counts_as_used_once_loaded_after_use(home):
+    quiet(checks.check_kv_cache_bytes, Cells().run(KV_CACHE_BYTES)["kv_cache_bytes"])
+    assert mine.use(quiet=True) == ["kv_cache_bytes"]
+    assert mine.report(quiet=True)["yours"] == []  # nothing has asked for it yet
+    kv_cache_bytes = mine.load("kv_cache_bytes")  # a notebook takes it, as tinytorch has no seam for it
+    assert kv_cache_bytes(2, 1, 4, 256, 16) == 2 * 2 * 4 * 256 * 16 * 4
+    assert mine.report(quiet=True)["yours"] == ["kv_cache_bytes"]
+    mine.use(quiet=True)
+    assert mine.report(quiet=True)["yours"] == []  # a new run counts afresh

@@ -45,6 +45,7 @@ MODULES = registry.modules()  # [(notebook stem, title, [exercise names])]
 COMPONENTS = registry.components()  # name -> Exercise, for the exercises that are framework pieces
 
 _in_use = {}  # component name -> your implementation that tinytorch calls now (see use())
+_loaded = set()  # components without a seam that load() gave since use(): used, for report()
 _switch = {"on": False}  # whether use() is on: then `from tinytorch.mine import X` gives the X in use
 time_spent = {}  # component name -> [calls, seconds] spent in your implementation since use()
 
@@ -187,6 +188,7 @@ def load(name: str, quiet: bool = False):
     if _switch["on"] and exercise is not None:
         if exercise.seam is not None:
             return seams.implementation(exercise.seam)
+        _loaded.add(name)
         return _in_use.get(name) or exercise.tinytorch()
     obj, message = resolve(name)
     if not quiet:
@@ -247,6 +249,7 @@ def use(*names, quiet: bool = False) -> list[str]:
     _in_use.clear()
     time_spent.clear()
     seams.looked_up.clear()
+    _loaded.clear()
     _switch["on"] = names != (False,)
     if names == (False,):
         _said(quiet, "tinytorch's own implementations again for every component.")
@@ -271,6 +274,7 @@ def use(*names, quiet: bool = False) -> list[str]:
         if exercise.seam is not None:
             seams.replace(exercise.seam, _timed(name, _in_use.get(name, own)))
     seams.looked_up.clear()  # what loading the saved files looked up (their imports) is not this run's use
+    _loaded.clear()
     if not quiet:
         mine = ", ".join(_in_use) or "none yet"
         print(f"Your framework: {len(_in_use)} of {len(wanted)} components are yours ({mine}); "
@@ -285,7 +289,7 @@ def report(quiet: bool = False) -> dict:
     the time spent in each of yours: {"yours": [...], "tinytorch": [...], "seconds": {...}}.
     Prints it in two or three lines (a milestone does this after training)."""
     used = [name for name, exercise in COMPONENTS.items()
-            if time_spent.get(name, [0])[0] or exercise.seam in seams.looked_up]
+            if time_spent.get(name, [0])[0] or exercise.seam in seams.looked_up or name in _loaded]
     yours = [name for name in used if name in _in_use]
     theirs = [name for name in used if name not in _in_use]
     seconds = {name: time_spent[name][1] for name in yours if name in time_spent}
