@@ -350,6 +350,20 @@ def test_release_notice_only_when_the_site_has_another_version(home, tmp_path, m
     assert storage.notebook() == "modules/03_layers.ipynb"
 
 
+def test_a_jupyterlite_kernel_without_the_browser_storage_says_to_restart(home, tmp_path, monkeypatch, capsys):
+    # JupyterLite mounts its storage at /drive only if its service worker was registered when
+    # the kernel started; a kernel that started too early sees no saved work and saves none.
+    monkeypatch.setitem(sys.modules, "pyodide_kernel", type(sys)("pyodide_kernel"))
+    monkeypatch.setattr(storage, "DRIVE", tmp_path / "drive")
+    mine.check_release("modules/03_layers.ipynb", "aaaa")
+    out = capsys.readouterr().out
+    assert out.startswith("Note: this kernel started before your browser's storage was ready")
+    assert "Restart the kernel" in out
+    (tmp_path / "drive").mkdir()  # the storage mounted: the first cell says nothing
+    mine.check_release("modules/03_layers.ipynb", "aaaa")
+    assert capsys.readouterr().out == ""
+
+
 def test_build_stamps_every_notebook_and_writes_the_manifest(tmp_path):
     build = pytest.importorskip("build")
     written = build.write_notebooks(tmp_path, "student")

@@ -64,10 +64,26 @@ CONTENTS_GET = """async ([path, content]) => {
 CONTENTS_SAVE = """async ([path, model]) => { await window.jupyterapp.serviceManager.contents.save(path, model); }"""
 
 
+RESTART_KERNEL = """async () => {
+  await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart();
+}"""
+HAS_DRIVE = "import os; print(os.path.isdir('/drive'))"
+
+
 def open_notebook(page, site_url: str, path: str) -> None:
-    """Open `path` and wait until its kernel has started and is idle."""
+    """Open `path` and wait until its kernel has started and is idle, with the browser's
+    storage: JupyterLite mounts it only in a kernel that starts once its service worker is
+    registered, which a second page load may still be redoing; then the notebook's first cell
+    tells the learner to restart the kernel (tinytorch.course.storage.DRIVE_UNAVAILABLE), and
+    so does this."""
     driver.open_notebook(page, site_url, path, TIMEOUT_MS)
     page.wait_for_function(driver.KERNEL_READY, arg=True, timeout=TIMEOUT_MS)
+    for _ in range(3):
+        if page.evaluate(EXECUTE, HAS_DRIVE).strip() == "True":
+            return
+        page.evaluate(RESTART_KERNEL)
+        page.wait_for_function(driver.KERNEL_READY, arg=True, timeout=TIMEOUT_MS)
+    raise AssertionError(f"{path}: the kernel has no /drive after three restarts")
 
 
 def wait_for_output(page, text: str) -> None:

@@ -22,9 +22,12 @@ def _manifest_path() -> Path | None:
 def check_release(notebook: str, digest: str) -> None:
     """The first code cell of every course notebook (inserted by the site's build): remembers
     which notebook this is, and says so when the course site has a different (newer) version
-    of it than this copy, which the browser keeps from an earlier release. Does nothing else,
-    and nothing outside the browser."""
+    of it than this copy, which the browser keeps from an earlier release, or when this kernel
+    cannot reach the browser's storage. Does nothing else, and nothing outside the browser."""
     storage.current_notebook = notebook
+    if storage.drive_unavailable():
+        print(storage.DRIVE_UNAVAILABLE)
+        return
     path = _manifest_path()
     if path is None:
         return

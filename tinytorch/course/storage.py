@@ -45,6 +45,18 @@ def home() -> Path:
     return Path.home() / ".tinytorch"
 
 
+def drive_unavailable() -> bool:
+    """In a JupyterLite kernel started without the browser's storage at /drive: JupyterLite
+    mounts it only once its service worker is registered, which a page load may still be
+    redoing when the notebook's kernel starts (seen on a site's second load)."""
+    return "pyodide_kernel" in sys.modules and not DRIVE.is_dir()
+
+
+DRIVE_UNAVAILABLE = ("Note: this kernel started before your browser's storage was ready, so it cannot see "
+                     "your saved work (my_tinytorch/, progress.json) and would not save any. Restart the "
+                     "kernel (Kernel > Restart Kernel...) and run this cell again.")
+
+
 def shown(path: Path) -> str:
     """A path as the learner finds it: relative to the file browser's root in the browser."""
     try:
