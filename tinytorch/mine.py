@@ -156,8 +156,7 @@ def resolve(name: str, state: dict | None = None, saved_files: set | None = None
 
 
 def _listed(folder) -> set:
-    """The .py file names in `folder`; those recorded as saved in progress.json are read even if
-    a listing of the browser's drive misses them."""
+    """The .py file names in `folder` (none if it cannot be listed)."""
     try:
         return {path.name for path in folder.glob("*.py")}
     except OSError:
@@ -170,6 +169,7 @@ def _resolve_each(names):
     in the browser each file access is a request. `error` is the AttributeError/ImportError
     raised instead, if any (implementation and message are None then)."""
     state = storage.read_state()
+    # what progress.json records as saved is read even if a listing of the browser's drive misses it
     saved_files = _listed(home()) | {f"{name}.py" for name in state["saved"]}
     for name in names:
         obj = message = error = None
