@@ -11,6 +11,12 @@ module passed as `torch` differs) plus the small CNN of bench/train_step.py:
 Each step is forward + loss + backward + optimizer step on a fixed batch, float32, identical
 initial weights (the first losses are checked to agree). Median of --repeat steps after
 --warmup ones, the two libraries taking turns; one thread each by default (process CPU time).
+"faults" is the median of each library's page faults per step (memory the step had to get
+from the operating system afresh; Unix only).
+
+Each program runs in a process of its own, as a user runs one: the memory one leaves behind
+(glibc's heap, tinytorch's pooled arrays) changes what the next one costs (measured: the small
+CNN's step 20 ms alone, 14-15 ms after the MNIST CNN, in the same tinytorch).
 
 Run: python bench/pytorch_programs.py [--threads N] [--repeat N] [--only NAME] [--profile NAME]
 """
@@ -19,6 +25,8 @@ import argparse
 import cProfile
 import io
 import pstats
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +46,29 @@ try:
     import torch
 except ImportError:
     torch = None
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+
+def counting_faults(step, counts):
+    """`step`, appending the page faults each call takes to `counts`."""
+    if resource is None:
+        return step
+
+    def counted():
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        value = step()
+        counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        return value
+
+    return counted
+
+
+def median_faults(counts):
+    return f"{statistics.median(counts):7.0f}" if counts else f"{'-':>7s}"
 
 
 def numpy_state(model):
@@ -124,10 +155,13 @@ def run(name, target, build, args):
     first, expected = ours(), theirs()  # same weights and batch: same first loss (dropout aside)
     if "cnn" not in name:
         assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (name, first, expected)
-    t_ours, t_theirs = median_step_times([ours, theirs], args.repeat, args.warmup, args.clock)
+    faults_ours, faults_theirs = [], []
+    t_ours, t_theirs = median_step_times(
+        [counting_faults(ours, faults_ours), counting_faults(theirs, faults_theirs)], args.repeat, args.warmup, args.clock)
     ratio = t_ours / t_theirs
     verdict = "ok" if ratio <= target else "MISSED"
-    return row + f" {t_ours * 1e3:9.2f}ms {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s} {verdict}"
+    return row + (f" {t_ours * 1e3:9.2f}ms {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s}"
+                  f" {median_faults(faults_ours)} {median_faults(faults_theirs)}  {verdict}")
 
 
 def main():
@@ -137,10 +171,14 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", action="append", help="run only this case (repeatable)")
     parser.add_argument("--profile", help="print tinytorch's top functions for this case instead of timing")
+    parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: time this case here, print its row only
     args = parser.parse_args()
     args.clock = cpu_time if args.threads == 1 else time.perf_counter
     cases = build_cases()
     with limit_threads(args.threads, torch):
+        if args.row:
+            print(run(args.row, *cases[args.row], args), flush=True)
+            return
         print_runtime(args.threads, torch)
         if args.profile:
             _, step = cases[args.profile][1](tinytorch, None)
@@ -153,11 +191,12 @@ def main():
             return
         clock = CLOCK_NAME if args.clock is cpu_time else "wall time"
         print(f"median of {args.repeat} steps after {args.warmup} warm-up steps ({clock}, taking turns)\n")
-        print(f"{'program':16s} {'tinytorch':>11s} {'pytorch':>11s} {'ratio':>7s} {'target':>7s}")
-        for name, (target, build) in cases.items():
-            if args.only and name not in args.only:
-                continue
-            print(run(name, target, build, args), flush=True)
+        print(f"{'program':16s} {'tinytorch':>11s} {'pytorch':>11s} {'ratio':>7s} {'target':>7s}"
+              f" {'faults':>7s} {'(torch)':>7s}")
+        options = ["--threads", str(args.threads), "--repeat", str(args.repeat), "--warmup", str(args.warmup)]
+        for name in cases:
+            if not args.only or name in args.only:
+                subprocess.run([sys.executable, __file__, *options, "--row", name], check=True)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,23 @@ Convolutions: natively im2col and the product run on blocks of images that fit i
 Natively the backward also takes two layouts that OpenBLAS runs faster (`conv_weight_grad`,
 `input_grad_on_padded_images`); the browser keeps the products einsum was measured on.
 
+Result arrays: natively, the large results of products, arithmetic, GELU, normalization,
+convolution, ReLU, max pooling and dropout (and their gradients) come from a pool
+(`tinytorch.buffers`) that hands a freed one out again in the next step, so that a training
+step does not fault its activations in afresh each time (`bench/pytorch_programs.py` prints
+the faults per step). Pyodide's memory never goes back to
+the browser, so there is nothing to gain and the pool is off. It is off too while `tracemalloc`
+traces, so that the notebooks' memory measurements see every result allocated.
+
 bench/matmul_formulations.py prints the measurements for the runtime it runs in.
 """
 
 import math
+import tracemalloc
 
 import numpy as np
 
+from .buffers import BufferPool
 from .platform import is_browser
 
 BROWSER = is_browser()  # the choices below are made for this; tests flip it to run both
@@ -31,6 +41,37 @@ BROWSER = is_browser()  # the choices below are made for this; tests flip it to 
 FORMULATION = "auto"
 EINSUM_MIN_MACS = 1 << 18  # multiply-adds per matrix from which einsum beats `@` without BLAS
 CONV_BLOCK_BYTES = 1 << 20  # natively, a convolution's im2col columns are built this much at a time
+# natively, results from 128 kB (from where glibc starts to map an allocation of its own) are
+# pooled, up to 256 MB in all (a nanoGPT-sized step keeps ~70 MB, the MNIST CNN's ~90 MB)
+POOLED_MIN_BYTES = 1 << 17
+RESULTS = BufferPool(min_bytes=POOLED_MIN_BYTES, max_bytes=1 << 28)
+
+
+def result_buffer(shape, dtype):
+    """A pooled array for an op's result (garbage until its caller writes every element), or
+    None where NumPy should allocate it: pass it as `out=`."""
+    if BROWSER or tracemalloc.is_tracing():
+        return None
+    return RESULTS.take(shape, dtype)
+
+
+def result_buffer_like(x):
+    """`result_buffer(x.shape, x.dtype)`, answering None for a small `x` at once (ops on the
+    small arrays of token-by-token generation pay no more than a comparison)."""
+    if BROWSER or x.nbytes < POOLED_MIN_BYTES or tracemalloc.is_tracing():
+        return None
+    return RESULTS.take(x.shape, x.dtype)
+
+
+def empty(shape, dtype):
+    """An uninitialized array for an op's result, pooled where `result_buffer` says so."""
+    out = result_buffer(shape, dtype)
+    return np.empty(shape, dtype) if out is None else out
+
+
+def release_buffers():
+    """Free the pooled result arrays that nothing refers to (e.g. after training, natively)."""
+    RESULTS.clear()
 
 
 def uses_einsum(a, b):
@@ -50,7 +91,11 @@ def mm(a, b):
     """
     if (BROWSER or FORMULATION != "auto") and uses_einsum(a, b):
         return np.einsum("...ij,...jk->...ik", a, b)
-    return np.matmul(a, b)
+    # a large float result (a.size / k * m values) into a pooled array, others as NumPy allocates
+    if (BROWSER or a.size * b.shape[-1] * a.itemsize < POOLED_MIN_BYTES * a.shape[-1]
+            or a.dtype != b.dtype or a.dtype.kind != "f" or a.shape[:-2] != b.shape[:-2]):
+        return np.matmul(a, b)
+    return np.matmul(a, b, out=result_buffer(a.shape[:-1] + b.shape[-1:], a.dtype))
 
 
 def images_per_block(bytes_per_image, batch):
@@ -93,10 +138,10 @@ def relu(x):
     """max(x, 0) elementwise; NaN stays NaN (both formulations)."""
     if BROWSER:
         return np.where(x < 0, 0, x)
-    return np.maximum(x, 0)
+    return np.maximum(x, 0, out=result_buffer_like(x) if x.dtype.kind == "f" else None)
 
 
 def masked(g, mask):
     """`g` where the bool array `mask` (broadcasting to g) is True, 0 elsewhere: the backward of
     ReLU and max pooling. As a multiply, so NaN or inf in `g` under a False stays NaN."""
-    return g * mask.view(np.uint8)
+    return np.multiply(g, mask.view(np.uint8), out=result_buffer_like(g) if g.dtype.kind == "f" else None)

@@ -174,7 +174,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     by_kernel = windows.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo), a view
     step = kernels.images_per_block(C * kh * kw * Ho * Wo * x.itemsize, N)
     blocks = [(lo, min(lo + step, N)) for lo in range(0, N, step)]
-    buffer = np.empty(C * kh * kw * min(step, N) * Ho * Wo, dtype=x.dtype)
+    buffer = kernels.empty((C * kh * kw * min(step, N) * Ho * Wo,), x.dtype)
 
     held = None  # the block (lo, hi) whose columns are in `buffer`
 
@@ -188,7 +188,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
         return cols.reshape(G, K, (hi - lo) * Ho * Wo)
 
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
-    out = np.empty((N, O, Ho, Wo), dtype=x.dtype)
+    out = kernels.empty((N, O, Ho, Wo), x.dtype)
     for lo, hi in blocks:
         out_cols = mm(w, columns(lo, hi)).reshape(O, hi - lo, Ho, Wo)  # (O, n, Ho, Wo)
         # back to (N, O, Ho, Wo), C-contiguous (the bias add does the copy), so the layers
@@ -205,7 +205,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
             padded_images = stride == (1, 1) and kernels.input_grad_on_padded_images() and np.isfinite(w).all()
             g_full = None  # (O, n, Hp, Wp), kept from block to block: its zeros stay where they are
             # written block by block; col2im's single block is its own array
-            grad_x = np.empty(x.shape, dtype=x.dtype) if padded_images or len(blocks) != 1 else None
+            grad_x = kernels.empty(x.shape, x.dtype) if padded_images or len(blocks) != 1 else None
         for lo, hi in reversed(blocks):  # the last block first: its columns are in `buffer`
             n = hi - lo
             g_cols = g[lo:hi].transpose(1, 0, 2, 3).reshape(G, Og, n * Ho * Wo)  # (G, Og, n*Ho*Wo)

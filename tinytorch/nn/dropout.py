@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import kernels
 from ..ops import differentiable
 from ..random import rng_of
 from ..seams import seam
@@ -24,14 +25,14 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     # mask holds 0 or 1/(1-p) so forward and backward are a single multiply each.
     # float32 draws are half the work of float64 ones and plenty to compare against p.
     keep = rng_of(generator).random(x.shape, dtype=np.float32) >= p
-    mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+    mask = np.multiply(keep, np.asarray(1.0 / (1.0 - p), dtype=x.dtype), out=kernels.empty(x.shape, x.dtype))
 
     def backward(g):
         if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
             return differentiable.masked(g, mask)
         return (g * mask,)
 
-    return Tensor._result(x * mask, (input,), backward, "DropoutBackward")
+    return Tensor._result(np.multiply(x, mask, out=kernels.result_buffer_like(x)), (input,), backward, "DropoutBackward")
 
 
 @seam("Dropout")

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .. import versions
+from .. import kernels, versions
 from ..kernels import mm
 from ..ops import differentiable
 from ..seams import seam
@@ -41,7 +41,7 @@ def _mean(x, axes):
 def _standardize(x, axes, eps):
     """xhat = (x - mean) / sqrt(var + eps) over `axes`; returns xhat, invstd, mean, biased var."""
     mean = _mean(x, axes)
-    xhat = x - mean
+    xhat = np.subtract(x, mean, out=kernels.result_buffer_like(x)) if x.dtype == mean.dtype else x - mean
     var = _mean(np.square(xhat), axes)
     invstd = 1.0 / np.sqrt(var + eps)
     xhat *= invstd  # in place: one pass and one array fewer
@@ -50,7 +50,10 @@ def _standardize(x, axes, eps):
 
 def _scale_shift(xhat, weight, bias):
     """xhat * weight + bias; a new array even without affine (backward keeps xhat)."""
-    out = xhat.copy() if weight is None else xhat * weight
+    if weight is None or weight.dtype != xhat.dtype:
+        out = xhat.copy() if weight is None else xhat * weight
+    else:
+        out = np.multiply(xhat, weight, out=kernels.result_buffer_like(xhat))
     if bias is not None:
         out += bias
     return out

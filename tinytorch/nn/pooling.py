@@ -6,7 +6,7 @@ one strided add per kernel position (see conv._col2im), never a loop over pixels
 
 import numpy as np
 
-from .. import versions
+from .. import kernels, versions
 from ..seams import learners, replaced, seam
 from ..tensor import Tensor
 from . import functional_twice
@@ -160,7 +160,9 @@ def _max_pool_tiles(x, kernel):
 
     def backward(g):  # g (N, C, Ho, Wo)
         covered = H == Ho * kh and W == Wo * kw
-        grad = np.empty(x.shape, dtype=x.dtype) if covered else np.zeros(x.shape, dtype=x.dtype)
+        grad = kernels.empty(x.shape, x.dtype)
+        if not covered:
+            grad.fill(0)
         # Each window's gradient goes to its first maximum in row-major order (PyTorch's tie
         # rule); a window whose maximum is NaN sends it to its first cell. The last offset
         # takes the windows no earlier offset served.
@@ -192,7 +194,7 @@ def _max_pool_2x2(x):
     Ho, Wo = H // 2, W // 2
     top, bottom = x[:, :, 0:2 * Ho:2, :2 * Wo], x[:, :, 1:2 * Ho:2, :2 * Wo]  # (N, C, Ho, 2Wo), contiguous rows
     lower = bottom > top  # (N, C, Ho, 2Wo): the lower row won this column
-    row_max = np.maximum(top, bottom)
+    row_max = np.maximum(top, bottom, out=kernels.result_buffer(top.shape, x.dtype))
     left, right = row_max[..., 0::2], row_max[..., 1::2]  # (N, C, Ho, Wo)
     out = np.maximum(left, right)
     take_right = right > left
@@ -206,12 +208,14 @@ def _max_pool_2x2(x):
     rows, cols = lower.view(np.uint8), take_right.view(np.uint8)
 
     def backward(g):  # g (N, C, Ho, Wo)
-        per_column = np.empty((N, C, Ho, Wo, 2), dtype=g.dtype)  # g on each window's winning column
+        per_column = kernels.empty((N, C, Ho, Wo, 2), g.dtype)  # g on each window's winning column
         np.multiply(g, cols, out=per_column[..., 1])
         np.subtract(g, per_column[..., 1], out=per_column[..., 0])  # g or 0, exactly
         per_column = per_column.reshape(N, C, Ho, 2 * Wo)
         covered = H == 2 * Ho and W == 2 * Wo
-        grad = np.empty(x.shape, dtype=x.dtype) if covered else np.zeros(x.shape, dtype=x.dtype)
+        grad = kernels.empty(x.shape, x.dtype)
+        if not covered:
+            grad.fill(0)
         np.multiply(per_column, rows, out=grad[:, :, 1:2 * Ho:2, :2 * Wo])
         np.subtract(per_column, grad[:, :, 1:2 * Ho:2, :2 * Wo], out=grad[:, :, 0:2 * Ho:2, :2 * Wo])
         return grad

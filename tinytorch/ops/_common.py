@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..seams import replaced, seam
 
 
@@ -190,7 +191,7 @@ def _gelu_parts(x):
         cdf = 0.5 * (1.0 + _erf(x * (1 / math.sqrt(2.0))))
         return x * cdf, cdf, np.exp(-0.5 * x * x)
     flat = x.reshape(-1)
-    gelu, cdf, density = np.empty_like(flat), np.empty_like(flat), np.empty_like(flat)
+    gelu, cdf, density = (kernels.empty(flat.shape, flat.dtype) for _ in range(3))
     z = np.empty(min(flat.size, _CDF_BLOCK), dtype=x.dtype)
     t = np.empty_like(z)
     right = np.empty(z.shape, dtype=bool)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import grad_mode, versions
+from .. import grad_mode, kernels, versions
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..random import rng_of
 from ..seams import replaced, seam
@@ -61,6 +61,9 @@ def _unchanged(g):
     return differentiable.same(g) if not isinstance(g, (np.ndarray, np.generic)) else (g,)
 
 
+_ARITHMETIC = (np.add, np.subtract, np.multiply, np.divide)  # same-dtype results of floats
+
+
 class ArithmeticOps:
     """Operators + - * / ** (and their reflected forms) with broadcasting-aware gradients, in-place
     updates (refused where they would corrupt gradients) and comparisons (no gradient)."""
@@ -88,6 +91,9 @@ class ArithmeticOps:
         if a.dtype != b.dtype or (fn is np.divide and a.dtype.kind != "f"):
             a, b = _promoted(a, b, to_float=fn is np.divide)
         try:
+            if a.nbytes >= kernels.POOLED_MIN_BYTES and fn in _ARITHMETIC and a.shape == b.shape \
+                    and a.dtype == b.dtype and a.dtype.kind == "f":
+                return fn(a, b, out=kernels.result_buffer_like(a)), a, b
             return fn(a, b), a, b
         except ValueError as error:
             if _broadcast_shapes_or_none(a.shape, b.shape) is not None:
