@@ -15,8 +15,8 @@ initial weights (the first losses are checked to agree). Median of --repeat step
 from the operating system afresh; Unix only).
 
 Each program runs in a process of its own, as a user runs one: the memory one leaves behind
-(glibc's heap, tinytorch's pooled arrays) changes what the next one costs (measured: the small
-CNN's step 20 ms alone, 14-15 ms after the MNIST CNN, in the same tinytorch).
+(glibc's heap, tinytorch's pooled arrays) changes what the next one costs (measured before
+tinytorch pooled its arrays: the small CNN's step 20 ms alone, 14-15 ms after the MNIST CNN).
 
 Run: python bench/pytorch_programs.py [--threads N] [--repeat N] [--only NAME] [--profile NAME]
 """

@@ -373,6 +373,17 @@ def test_exact_gelu_across_evaluation_blocks(dtype, rng):
     assert np.all(np.abs(out.data - expected)[finite] <= np.abs(theirs - expected)[finite] + 1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_gelu_without_grad_computes_the_same_values(dtype, rng):
+    """Without a backward to come GELU skips its derivative; the values must not change."""
+    data = (rng.standard_normal(70_001) * 4).astype(dtype)
+    with_grad = F.gelu(tt.tensor(data, requires_grad=True)).data
+    with tt.no_grad():
+        without = F.gelu(tt.tensor(data, requires_grad=True)).data
+    np.testing.assert_array_equal(without, with_grad)
+    np.testing.assert_array_equal(F.gelu(tt.tensor(data)).data, with_grad)
+
+
 @settings(max_examples=30, deadline=None)
 @given(shape=st.lists(st.integers(0, 3), min_size=0, max_size=3),
        name=st.sampled_from(["l1_loss", "smooth_l1_loss", "huber_loss"]),

@@ -22,18 +22,14 @@ from collections import OrderedDict
 import numpy as np
 
 
-def _references(array):
-    return sys.getrefcount(array)
-
-
 def _unused_count():
-    """What `_references` returns for an array only a pool's list refers to, called as `take` calls it.
-
-    Measured rather than assumed: the interpreter decides how many references a call and a
-    loop variable add (newer CPythons borrow some)."""
+    """What `sys.getrefcount` says of an array only a pool's list refers to, called as `take`
+    calls it. Measured rather than assumed: the interpreter decides how many references a
+    call and a local variable add (newer CPythons borrow some)."""
+    references = sys.getrefcount
     arrays = [np.empty(0)]
     array = arrays[0]
-    return _references(array)
+    return references(array)
 
 
 class BufferPool:
@@ -59,9 +55,10 @@ class BufferPool:
         arrays = self._arrays.get(key)
         if arrays is not None:
             self._arrays.move_to_end(key)
+            references, unused = sys.getrefcount, self._unused
             for i in range(len(arrays) - 1, -1, -1):  # the most recently handed out first: warm in cache
                 array = arrays[i]
-                if _references(array) == self._unused:
+                if references(array) == unused:
                     if i != len(arrays) - 1:
                         arrays.append(arrays.pop(i))
                     return array

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from the ops; used at call time
-from ._common import _gelu_parts, _scatter_add
+from ._common import _normal_cdf as _normal_cdf_array, _scatter_add
 
 
 class Grads(tuple):
@@ -183,7 +183,7 @@ def _normal_cdf(x):
             return (g * _normal_density(tensor.Tensor(x.data)).data,)
         return Grads((g * _normal_density(x),))
 
-    return tensor.Tensor._result(_gelu_parts(x.data)[1], (x,), backward, "NormalCdfBackward")
+    return tensor.Tensor._result(_normal_cdf_array(x.data), (x,), backward, "NormalCdfBackward")
 
 
 def gelu(g, x, approximate):

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import kernels
+from .. import grad_mode, kernels
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from .. import versions
 from ..seams import replaced, seam
@@ -327,13 +327,10 @@ class ElementwiseOps:
                 d += half
                 return d
         elif approximate == "none":
-            out, cdf, density = _gelu_parts(x)
+            out, slope = _gelu_parts(x, slope=grad_mode._enabled and self._requires_grad)
 
-            def local():  # Phi(x) + x * phi(x)
-                d = x * density
-                d *= 1 / math.sqrt(2.0 * math.pi)
-                d += cdf
-                return d
+            def local():  # Phi(x) + x * phi(x), made with the forward pass
+                return slope
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return self._unary(out, local, _GELU, lambda g, t: differentiable.gelu(g, t, approximate))
