@@ -14,16 +14,20 @@ initial weights (the first losses are checked to agree). Median of --repeat step
 "faults" is the median of each library's page faults per step (memory the step had to get
 from the operating system afresh; Unix only).
 
-Each program runs in a process of its own, as a user runs one: the memory one leaves behind
-(glibc's heap, tinytorch's pooled arrays) changes what the next one costs (measured before
-tinytorch pooled its arrays: the small CNN's step 20 ms alone, 14-15 ms after the MNIST CNN).
+Each library runs each program in a process of its own, as a user runs one, the processes
+taking turns (--rounds of them, the median of their medians reported): in one process the
+memory one library or program leaves behind changes what the next costs (measured: the
+small CNN's step 20 ms alone, 14-15 ms after the MNIST CNN; taking turns with PyTorch in one
+process, tinytorch's step reuses the heap PyTorch's step keeps mapped, unless tinytorch
+pools its own arrays). --together times both libraries in one process, taking turns.
 
-Run: python bench/pytorch_programs.py [--threads N] [--repeat N] [--only NAME] [--profile NAME]
+Run: python bench/pytorch_programs.py [--threads N] [--repeat N] [--rounds N] [--together] [--only NAME] [--profile NAME]
 """
 
 import argparse
 import cProfile
 import io
+import json
 import pstats
 import statistics
 import subprocess
@@ -164,6 +168,45 @@ def run(name, target, build, args):
                   f" {median_faults(faults_ours)} {median_faults(faults_theirs)}  {verdict}")
 
 
+def steps_here(name, library, args):
+    """Time one library's steps of a program in this process: {"first", "time", "faults"}."""
+    build = build_cases()[name][1]
+    if library is tinytorch:
+        _, step = build(tinytorch, None)
+    else:  # tinytorch's initial weights, made without running a tinytorch step
+        model, _ = build(tinytorch, None)
+        _, step = build(library, numpy_state(model))
+    first = step()
+    faults = []
+    (seconds,) = median_step_times([counting_faults(step, faults)], args.repeat, args.warmup, args.clock)
+    return {"first": first, "time": seconds, "faults": statistics.median(faults) if faults else None}
+
+
+def run_apart(name, target, args):
+    """The program's row, each library timed in processes of its own that take turns."""
+    options = ["--threads", str(args.threads), "--repeat", str(args.repeat), "--warmup", str(args.warmup)]
+    libraries = ["tinytorch"] + (["torch"] if torch is not None else [])
+    results = {library: [] for library in libraries}
+    for _ in range(args.rounds):
+        for library in libraries:
+            out = subprocess.run([sys.executable, __file__, *options, "--steps", name, "--library", library],
+                                 check=True, capture_output=True, text=True).stdout
+            results[library].append(json.loads(out.splitlines()[-1]))
+    t_ours = statistics.median(r["time"] for r in results["tinytorch"])
+    row = f"{name:16s} {t_ours * 1e3:9.2f}ms"
+    if torch is None:
+        return row
+    first, expected = results["tinytorch"][0]["first"], results["torch"][0]["first"]
+    if "cnn" not in name:  # same weights and batch: same first loss (dropout aside)
+        assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (name, first, expected)
+    t_theirs = statistics.median(r["time"] for r in results["torch"])
+    faults = [[r["faults"] for r in results[library] if r["faults"] is not None] for library in libraries]
+    ratio = t_ours / t_theirs
+    verdict = "ok" if ratio <= target else "MISSED"
+    return row + (f" {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s}"
+                  f" {median_faults(faults[0])} {median_faults(faults[1])}  {verdict}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="threads for PyTorch and NumPy's BLAS (0: defaults)")
@@ -171,13 +214,16 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", action="append", help="run only this case (repeatable)")
     parser.add_argument("--profile", help="print tinytorch's top functions for this case instead of timing")
-    parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: time this case here, print its row only
+    parser.add_argument("--rounds", type=int, default=3, help="processes per library and program")
+    parser.add_argument("--together", action="store_true", help="both libraries in one process, taking turns")
+    parser.add_argument("--steps", help=argparse.SUPPRESS)  # internal: time this program's steps here
+    parser.add_argument("--library", help=argparse.SUPPRESS)  # internal: with --steps, tinytorch or torch
     args = parser.parse_args()
     args.clock = cpu_time if args.threads == 1 else time.perf_counter
     cases = build_cases()
     with limit_threads(args.threads, torch):
-        if args.row:
-            print(run(args.row, *cases[args.row], args), flush=True)
+        if args.steps:
+            print(json.dumps(steps_here(args.steps, tinytorch if args.library == "tinytorch" else torch, args)))
             return
         print_runtime(args.threads, torch)
         if args.profile:
@@ -190,13 +236,14 @@ def main():
             print(text.getvalue())
             return
         clock = CLOCK_NAME if args.clock is cpu_time else "wall time"
-        print(f"median of {args.repeat} steps after {args.warmup} warm-up steps ({clock}, taking turns)\n")
+        how = ("in one process, taking turns" if args.together
+               else f"median of {args.rounds} processes per library, taking turns")
+        print(f"median of {args.repeat} steps after {args.warmup} warm-up steps ({clock}; {how})\n")
         print(f"{'program':16s} {'tinytorch':>11s} {'pytorch':>11s} {'ratio':>7s} {'target':>7s}"
               f" {'faults':>7s} {'(torch)':>7s}")
-        options = ["--threads", str(args.threads), "--repeat", str(args.repeat), "--warmup", str(args.warmup)]
-        for name in cases:
+        for name, (target, build) in cases.items():
             if not args.only or name in args.only:
-                subprocess.run([sys.executable, __file__, *options, "--row", name], check=True)
+                print(run(name, target, build, args) if args.together else run_apart(name, target, args), flush=True)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,8 @@ def native_pool(monkeypatch):
     """tinytorch's pool as natively (also when these tests run in Pyodide), empty."""
     monkeypatch.setattr(kernels, "BROWSER", False)
     monkeypatch.setattr(kernels, "RESULTS", BufferPool(min_bytes=kernels.RESULTS.min_bytes,
-                                                       max_bytes=kernels.RESULTS.max_bytes))
+                                                       max_bytes=kernels.RESULTS.max_bytes,
+                                                       on_reuse=kernels.RESULTS.on_reuse))
     return kernels.RESULTS
 
 
@@ -217,7 +218,8 @@ def test_a_product_with_nothing_to_sum_fills_a_reused_buffer_with_zeros(native_p
     np.testing.assert_array_equal(out, np.zeros((256, 256), np.float32))
 
 
-@pytest.mark.parametrize("op", ["relu", "dropout", "max_pool2d", "layer_norm", "gelu", "add"])
+@pytest.mark.parametrize("op", ["relu", "dropout", "max_pool2d", "layer_norm", "gelu", "add", "broadcast add",
+                                "softmax", "masked_fill", "chunk", "clip_grad_norm_"])
 def test_ops_write_every_element_of_a_reused_buffer(native_pool, op):
     """Each pooled op's result and gradient, computed on buffers left full of NaN, equal the
     ones computed on fresh memory."""
@@ -231,15 +233,38 @@ def test_ops_write_every_element_of_a_reused_buffer(native_pool, op):
             "layer_norm": lambda: F.layer_norm(x, (16,), tt.ones(16), tt.zeros(16)),
             "gelu": lambda: F.gelu(x),
             "add": lambda: x + x * 2.0,
+            "broadcast add": lambda: x + x[:1],
+            "softmax": lambda: F.softmax(x, dim=-1),
+            "masked_fill": lambda: x.masked_fill(tt.tensor(np.tri(16, dtype=bool)), -1.0),
+            "chunk": lambda: tt.cat([c * (i + 1) for i, c in enumerate(x.chunk(3, dim=1)[:2])], dim=1),  # one unused
+            "clip_grad_norm_": lambda: x * 1.0,
         }[op]()
-        out.backward(tt.ones_like(out))
+        out.backward(tt.ones_like(out) * tt.arange(float(out.shape[-1])))  # unequal gradients
+        if op == "clip_grad_norm_":
+            tt.nn.utils.clip_grad_norm_([x], 1.0)
         return out.data.copy(), x.grad.data.copy()
 
     native_pool.clear()
     fresh = run()
-    for arrays in native_pool._arrays.values():  # every pooled array, now unused: poison it
-        for array in arrays:
+    for entries in native_pool._entries.values():  # every pooled array, now unused: poison it
+        for _, array in entries:
             array[...] = np.nan
     again = run()
     np.testing.assert_array_equal(again[0], fresh[0])
     np.testing.assert_array_equal(again[1], fresh[1])
+
+
+def test_a_result_in_a_reused_array_starts_at_version_zero(native_pool):
+    """As in PyTorch, a new tensor has seen no in-place change, whatever its memory held."""
+    x = tt.randn(256, 256)
+    first = x * x
+    first.add_(1.0)
+    first.mul_(2.0)
+    assert first._version == 2
+    address = first.data.ctypes.data
+    del first
+    second = x * x
+    assert second.data.ctypes.data == address  # the same memory, handed out again
+    assert second._version == 0
+    second.add_(1.0)
+    assert second._version == 1

@@ -33,6 +33,7 @@ import tracemalloc
 
 import numpy as np
 
+from . import versions
 from .buffers import BufferPool
 from .platform import is_browser
 
@@ -44,7 +45,7 @@ CONV_BLOCK_BYTES = 1 << 20  # natively, a convolution's im2col columns are built
 # natively, results from 128 kB (from where glibc starts to map an allocation of its own) are
 # pooled, up to 256 MB in all (a nanoGPT-sized step keeps ~70 MB, the MNIST CNN's ~90 MB)
 POOLED_MIN_BYTES = 1 << 17
-RESULTS = BufferPool(min_bytes=POOLED_MIN_BYTES, max_bytes=1 << 28)
+RESULTS = BufferPool(min_bytes=POOLED_MIN_BYTES, max_bytes=1 << 28, on_reuse=versions.reset)  # a new result: version 0
 
 
 def result_buffer(shape, dtype):

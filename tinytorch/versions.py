@@ -78,6 +78,13 @@ def bump(array):
         weakref.finalize(base, counts.pop, key, None)  # the id may be reused once base is gone
 
 
+def reset(array):
+    """Count the in-place changes of `array`'s memory from zero again (it holds a new result)."""
+    key = id(_base(array))
+    if key in counts:
+        counts[key] = 0  # kept, not popped: its finalizer is registered already
+
+
 def saved_tensors(node):
     """The tensors the operation that made `node` saved for backward (its op is a SavingOp)."""
     op = node._op

@@ -42,7 +42,7 @@ def _standardize(x, axes, eps):
     """xhat = (x - mean) / sqrt(var + eps) over `axes`; returns xhat, invstd, mean, biased var."""
     mean = _mean(x, axes)
     xhat = np.subtract(x, mean, out=kernels.result_buffer_like(x)) if x.dtype == mean.dtype else x - mean
-    var = _mean(np.square(xhat), axes)
+    var = _mean(np.square(xhat, out=kernels.result_buffer_like(xhat)), axes)
     invstd = 1.0 / np.sqrt(var + eps)
     xhat *= invstd  # in place: one pass and one array fewer
     return xhat, invstd, mean, var
@@ -77,7 +77,7 @@ def _layer_norm_backward(g, xhat, invstd, weight, shape, need_x, need_weight, ne
     D = math.prod(shape)
     rows = g.reshape(-1, D)  # (M, D)
     xhat_rows = xhat.reshape(-1, D)
-    g_xhat = rows * xhat_rows  # (M, D)
+    g_xhat = np.multiply(rows, xhat_rows, out=kernels.result_buffer_like(rows) if rows.dtype == xhat.dtype else None)  # (M, D)
     grad_w = g_xhat.sum(axis=0).reshape(shape) if need_weight else None
     grad_b = rows.sum(axis=0).reshape(shape) if need_bias else None
     grad_x = None
@@ -87,7 +87,7 @@ def _layer_norm_backward(g, xhat, invstd, weight, shape, need_x, need_weight, ne
             mean_xhat, mean_g = g_xhat.sum(axis=1, keepdims=True), rows.sum(axis=1, keepdims=True)  # (M, 1)
         else:
             w = weight.reshape(D, 1)
-            grad = rows * weight.reshape(D)  # dxhat
+            grad = np.multiply(rows, weight.reshape(D), out=kernels.result_buffer_like(rows) if rows.dtype == weight.dtype else None)  # dxhat
             mean_xhat, mean_g = mm(g_xhat, w), mm(rows, w)  # (M, 1) sums
         mean_xhat /= D
         mean_g /= D

@@ -4,8 +4,16 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..seams import replaced, seam
 from ..tensor import Tensor
+
+
+def _float64(array):
+    """A float64 copy of `array` (natively into a pooled array: clipping runs every step)."""
+    copy = kernels.empty(array.shape, np.float64)
+    np.copyto(copy, array)
+    return copy
 
 
 def _with_grads(parameters):
@@ -39,7 +47,7 @@ def _clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fal
     elif norm_type == 2.0:
         # float64 accumulation (a float32 sum of many squares loses precision); a dot product
         # is one pass, where abs and ** were three
-        total = math.sqrt(sum(float(np.dot(f, f)) for f in (g.astype(np.float64).ravel() for g in grads)))
+        total = math.sqrt(sum(float(np.dot(f, f)) for f in (_float64(g).ravel() for g in grads)))
     else:
         total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not np.isfinite(total):

@@ -91,9 +91,11 @@ class ArithmeticOps:
         if a.dtype != b.dtype or (fn is np.divide and a.dtype.kind != "f"):
             a, b = _promoted(a, b, to_float=fn is np.divide)
         try:
-            if a.nbytes >= kernels.POOLED_MIN_BYTES and fn in _ARITHMETIC and a.shape == b.shape \
-                    and a.dtype == b.dtype and a.dtype.kind == "f":
-                return fn(a, b, out=kernels.result_buffer_like(a)), a, b
+            if (a.nbytes >= kernels.POOLED_MIN_BYTES or b.nbytes >= kernels.POOLED_MIN_BYTES) \
+                    and fn in _ARITHMETIC and a.dtype == b.dtype and a.dtype.kind == "f":
+                shape = a.shape if a.shape == b.shape else _broadcast_shapes_or_none(a.shape, b.shape)
+                if shape is not None:  # natively a large result goes into a pooled array
+                    return fn(a, b, out=kernels.result_buffer(shape, a.dtype)), a, b
             return fn(a, b), a, b
         except ValueError as error:
             if _broadcast_shapes_or_none(a.shape, b.shape) is not None:

@@ -109,7 +109,7 @@ def _softmax(x, axis):
     """softmax of the array x along a non-empty axis; in place after the first subtraction:
     attention scores are the largest arrays of a transformer step, and fresh temporaries cost
     more than the arithmetic."""
-    out = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    out = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True), out=kernels.result_buffer_like(x))
     np.exp(out, out=out)
     out /= np.add.reduce(out, axis=axis, keepdims=True)
     return out
@@ -155,7 +155,10 @@ class ElementwiseOps:
         def backward(g):
             if twice is not None and not isinstance(g, (np.ndarray, np.generic)):
                 return twice(g, self)
-            return (g * local_grad(),)
+            local = local_grad()
+            if isinstance(local, np.ndarray) and local.shape == g.shape and local.dtype == g.dtype:
+                return (np.multiply(g, local, out=kernels.result_buffer_like(g)),)
+            return (g * local,)
 
         return self._result(out, (self,), backward, op)
 
@@ -350,7 +353,8 @@ class ElementwiseOps:
         def backward(g):  # out * (g - sum(g * out))
             if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.softmax(g, self, axis)
-            grad = g * out
+            pooled = g.shape == out.shape and g.dtype == out.dtype
+            grad = np.multiply(g, out, out=kernels.result_buffer_like(g) if pooled else None)
             total = np.add.reduce(grad, axis=axis, keepdims=True)
             np.subtract(g, total, out=grad)
             grad *= out

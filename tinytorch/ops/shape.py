@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import grad_mode, versions
+from .. import grad_mode, kernels, versions
 from .. import tensor  # circular on purpose: tensor.py builds Tensor from this class; used at call time
 from ..seams import replaced
 from . import differentiable
@@ -184,10 +184,17 @@ class ShapeOps:
             if value._requires_grad:
                 return where(tensor.Tensor(mask), value, self)
             value = value.data
-        out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
+        out = kernels.result_buffer_like(self.data)
+        if out is None:
+            out = np.where(mask, np.asarray(value, dtype=self.data.dtype), self.data)
+        else:  # a large result, into a pooled array: the copy, then the value where the mask says
+            np.copyto(out, self.data)
+            np.copyto(out, np.asarray(value, dtype=self.data.dtype), where=mask)
         keep = ~mask
         def backward(g):
-            return differentiable.masked(g, keep) if not isinstance(g, (np.ndarray, np.generic)) else (g * keep,)
+            if not isinstance(g, (np.ndarray, np.generic)):
+                return differentiable.masked(g, keep)
+            return (np.multiply(g, keep, out=kernels.result_buffer_like(g) if g.dtype.kind == "f" else None),)
 
         return self._result(out, (self,), backward, "MaskedFillBackward")
 
@@ -315,7 +322,8 @@ def _split_pieces(x, indices):
             # a piece runs once per pass: finding itself written means a new pass began
             # without `joined` running (a backward called by hand, or an aborted pass)
             if replaced.get("backward") is not None or pending["grad"] is None or number in pending["written"]:
-                grad = np.zeros(x.shape, dtype=x.data.dtype)  # x's dtype: the engine keeps this very array
+                grad = kernels.empty(x.shape, x.data.dtype)  # x's dtype: the engine keeps this very array
+                grad.fill(0)
                 grad[index] = g
                 if replaced.get("backward") is None:
                     pending["grad"], pending["written"] = grad, {number}
