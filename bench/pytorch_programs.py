@@ -10,16 +10,11 @@ module passed as `torch` differs) plus the small CNN of bench/train_step.py:
   small-cnn  bench/train_step.py's CNN, batch 64, SGD with momentum                       (target <= 1.3x)
 Each step is forward + loss + backward + optimizer step on a fixed batch, float32, identical
 initial weights (the first losses are checked to agree). Median of --repeat steps after
---warmup ones, the two libraries taking turns; one thread each by default (process CPU time).
+--warmup ones; one thread each by default (process CPU time). Each library runs each program
+in processes of its own, --rounds of them taking turns, and the median of their medians is
+reported (why: bench/apart.py); --together times both in one process, taking turns.
 "faults" is the median of each library's page faults per step (memory the step had to get
 from the operating system afresh; Unix only).
-
-Each library runs each program in a process of its own, as a user runs one, the processes
-taking turns (--rounds of them, the median of their medians reported): in one process the
-memory one library or program leaves behind changes what the next costs (measured: the
-small CNN's step 20 ms alone, 14-15 ms after the MNIST CNN; taking turns with PyTorch in one
-process, tinytorch's step reuses the heap PyTorch's step keeps mapped, unless tinytorch
-pools its own arrays). --together times both libraries in one process, taking turns.
 
 Run: python bench/pytorch_programs.py [--threads N] [--repeat N] [--rounds N] [--together] [--only NAME] [--profile NAME]
 """
@@ -27,10 +22,8 @@ Run: python bench/pytorch_programs.py [--threads N] [--repeat N] [--rounds N] [-
 import argparse
 import cProfile
 import io
-import json
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import tinytorch
+from apart import median_of, report, take_turns
 from blas_threads import limit_threads, print_runtime
 from cpu_clock import CLOCK_NAME, cpu_time
 from train_step import median_step_times, tinytorch_cnn, torch_twin
@@ -71,8 +65,13 @@ def counting_faults(step, counts):
     return counted
 
 
-def median_faults(counts):
-    return f"{statistics.median(counts):7.0f}" if counts else f"{'-':>7s}"
+def median_or_none(counts):
+    return statistics.median(counts) if counts else None
+
+
+def faults_column(count):
+    """A row's page faults per step (None: not counted here)."""
+    return f"{'-':>7s}" if count is None else f"{count:7.0f}"
 
 
 def numpy_state(model):
@@ -165,7 +164,7 @@ def run(name, target, build, args):
     ratio = t_ours / t_theirs
     verdict = "ok" if ratio <= target else "MISSED"
     return row + (f" {t_ours * 1e3:9.2f}ms {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s}"
-                  f" {median_faults(faults_ours)} {median_faults(faults_theirs)}  {verdict}")
+                  f" {faults_column(median_or_none(faults_ours))} {faults_column(median_or_none(faults_theirs))}  {verdict}")
 
 
 def steps_here(name, library, args):
@@ -179,32 +178,27 @@ def steps_here(name, library, args):
     first = step()
     faults = []
     (seconds,) = median_step_times([counting_faults(step, faults)], args.repeat, args.warmup, args.clock)
-    return {"first": first, "time": seconds, "faults": statistics.median(faults) if faults else None}
+    return {"first": first, "time": seconds, "faults": median_or_none(faults)}
 
 
 def run_apart(name, target, args):
     """The program's row, each library timed in processes of its own that take turns."""
-    options = ["--threads", str(args.threads), "--repeat", str(args.repeat), "--warmup", str(args.warmup)]
+    options = ["--threads", str(args.threads), "--repeat", str(args.repeat), "--warmup", str(args.warmup), "--steps", name]
     libraries = ["tinytorch"] + (["torch"] if torch is not None else [])
-    results = {library: [] for library in libraries}
-    for _ in range(args.rounds):
-        for library in libraries:
-            out = subprocess.run([sys.executable, __file__, *options, "--steps", name, "--library", library],
-                                 check=True, capture_output=True, text=True).stdout
-            results[library].append(json.loads(out.splitlines()[-1]))
-    t_ours = statistics.median(r["time"] for r in results["tinytorch"])
+    results = take_turns(__file__, options, libraries, args.rounds)
+    t_ours = median_of(results["tinytorch"], "time")
     row = f"{name:16s} {t_ours * 1e3:9.2f}ms"
     if torch is None:
         return row
     first, expected = results["tinytorch"][0]["first"], results["torch"][0]["first"]
     if "cnn" not in name:  # same weights and batch: same first loss (dropout aside)
         assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (name, first, expected)
-    t_theirs = statistics.median(r["time"] for r in results["torch"])
-    faults = [[r["faults"] for r in results[library] if r["faults"] is not None] for library in libraries]
+    t_theirs = median_of(results["torch"], "time")
+    faults = [median_of(results[library], "faults") for library in libraries]
     ratio = t_ours / t_theirs
     verdict = "ok" if ratio <= target else "MISSED"
     return row + (f" {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s}"
-                  f" {median_faults(faults[0])} {median_faults(faults[1])}  {verdict}")
+                  f" {faults_column(faults[0])} {faults_column(faults[1])}  {verdict}")
 
 
 def main():
@@ -223,7 +217,7 @@ def main():
     cases = build_cases()
     with limit_threads(args.threads, torch):
         if args.steps:
-            print(json.dumps(steps_here(args.steps, tinytorch if args.library == "tinytorch" else torch, args)))
+            report(steps_here(args.steps, tinytorch if args.library == "tinytorch" else torch, args))
             return
         print_runtime(args.threads, torch)
         if args.profile:

@@ -42,6 +42,7 @@ BROWSER = is_browser()  # the choices below are made for this; tests flip it to 
 FORMULATION = "auto"
 EINSUM_MIN_MACS = 1 << 18  # multiply-adds per matrix from which einsum beats `@` without BLAS
 CONV_BLOCK_BYTES = 1 << 20  # natively, a convolution's im2col columns are built this much at a time
+CONV_KEEP_BYTES = 16 << 20  # natively, up to this much of them are kept for the backward
 # natively, results from 128 kB (from where glibc starts to map an allocation of its own) are
 # pooled, up to 256 MB in all (a nanoGPT-sized step keeps ~70 MB, the MNIST CNN's ~90 MB)
 POOLED_MIN_BYTES = 1 << 17
@@ -109,6 +110,16 @@ def images_per_block(bytes_per_image, batch):
     """
     fitting = batch if BROWSER else CONV_BLOCK_BYTES // max(1, bytes_per_image)
     return max(1, min(batch, fitting))
+
+
+def keep_conv_columns(nbytes):
+    """Whether a convolution keeps the im2col columns of every block for its backward (else
+    the backward builds them again, but for the last block's).
+
+    Natively up to CONV_KEEP_BYTES of them (the small CNN's second conv, 7 MB: 0.8 ms of a
+    17 ms step saved); in the browser one block holds the whole batch anyway.
+    """
+    return not BROWSER and nbytes <= CONV_KEEP_BYTES
 
 
 def conv_weight_grad(g_cols, cols):

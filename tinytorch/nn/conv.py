@@ -172,19 +172,23 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
     # im2col, transposed: one column per (image, output pixel), one row per (channel, ki, kj).
     # Keeping Wo innermost makes this copy (and col2im's adds) walk memory contiguously.
     by_kernel = windows.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo), a view
-    step = kernels.images_per_block(C * kh * kw * Ho * Wo * x.itemsize, N)
+    per_image = C * kh * kw * Ho * Wo
+    step = kernels.images_per_block(per_image * x.itemsize, N)
     blocks = [(lo, min(lo + step, N)) for lo in range(0, N, step)]
-    buffer = kernels.empty((C * kh * kw * min(step, N) * Ho * Wo,), x.dtype)
-
-    held = None  # the block (lo, hi) whose columns are in `buffer`
+    # every block's columns kept for the backward where the runtime says so; else one block's
+    keep_all = kernels.keep_conv_columns(per_image * N * x.itemsize)
+    buffer = kernels.empty((per_image * (N if keep_all else min(step, N)),), x.dtype)
+    held = set()  # the blocks (lo, hi) whose columns are in `buffer`
 
     def columns(lo, hi):
         """im2col of images lo:hi into `buffer`: (G, K, (hi-lo)*Ho*Wo)."""
-        nonlocal held
-        cols = buffer[:C * kh * kw * (hi - lo) * Ho * Wo].reshape(C, kh, kw, hi - lo, Ho, Wo)
-        if held != (lo, hi):
+        start = per_image * lo if keep_all else 0
+        cols = buffer[start:start + per_image * (hi - lo)].reshape(C, kh, kw, hi - lo, Ho, Wo)
+        if (lo, hi) not in held:
             np.copyto(cols, by_kernel[:, :, :, lo:hi])
-            held = (lo, hi)
+            if not keep_all:
+                held.clear()
+            held.add((lo, hi))
         return cols.reshape(G, K, (hi - lo) * Ho * Wo)
 
     w = weight.data.reshape(G, Og, K)  # (G, Og, K)
@@ -197,7 +201,7 @@ def _conv(input, x, weight, bias, stride, dilation, pads, groups, op):
             np.add(out_cols.transpose(1, 0, 2, 3), bias.data.reshape(O, 1, 1), out=out[lo:hi])
         else:
             np.copyto(out[lo:hi], out_cols.transpose(1, 0, 2, 3))
-    # the last block's columns are still in `buffer` for the weight gradient (columns() knows); the others are rebuilt
+    # the blocks' columns still in `buffer` serve the weight gradient (columns() knows); the others are rebuilt
 
     def backward(g):
         grad_x = grad_w = grad_b = None
