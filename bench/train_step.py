@@ -193,7 +193,8 @@ def main():
         if torch is None:
             print("PyTorch is not installed: tinytorch timings only")
         clock = CLOCK_NAME if args.clock is cpu_time else "wall time"
-        how = ("in one process, taking turns" if args.together or sys.platform == "emscripten"
+        how = ("tinytorch only" if torch is None
+               else "in one process, taking turns" if args.together or sys.platform == "emscripten"
                else f"median of {args.rounds} processes per library, taking turns")
         print(f"optimizer: {args.optimizer}; median of {args.repeat} steps after {args.warmup} warm-up steps "
               f"({clock}; {how})\n")

@@ -2,6 +2,7 @@
 state_dict) and inputs give the same outputs and gradients, and the same errors."""
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -371,6 +372,26 @@ def test_exact_gelu_across_evaluation_blocks(dtype, rng):
     theirs = torch.nn.functional.gelu(torch.tensor(data)).numpy()
     finite = np.isfinite(data)
     assert np.all(np.abs(out.data - expected)[finite] <= np.abs(theirs - expected)[finite] + 1e-6)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, size", [
+    (2, 2, 0, 8), (2, 2, 0, 9), (3, 3, 0, 9), (3, 2, 1, 9), (2, 1, 0, 7), (3, 3, 1, 10)])
+def test_max_pool_and_relu_send_exact_zeros_under_inf_and_nan_gradients(kernel, stride, padding, size, rng):
+    """A diverging step's inf or NaN gradient reaches the winners only, as in PyTorch: 0 * inf
+    must not turn the other cells into NaN (a GradScaler's overflow check still sees it)."""
+    x = rng.standard_normal((2, 3, size, size)).astype(np.float32)
+    x[0, 0, :2, :2] = 0.0  # ties
+    ours, theirs = tt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = F.max_pool2d(F.relu(ours), kernel, stride, padding), torch.nn.functional.max_pool2d(
+        torch.relu(theirs), kernel, stride, padding)
+    g = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
+    g.flat[::5], g.flat[1::7], g.flat[2::11] = np.inf, -np.inf, np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and silently, as PyTorch
+        out.backward(tt.tensor(g))
+    expected.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-6, equal_nan=True)
+    assert np.array_equal(np.isnan(ours.grad.data), np.isnan(theirs.grad.numpy()))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -154,6 +154,22 @@ def relu(x):
 
 
 def masked(g, mask):
-    """`g` where the bool array `mask` (broadcasting to g) is True, 0 elsewhere: the backward of
-    ReLU and max pooling. As a multiply, so NaN or inf in `g` under a False stays NaN."""
-    return np.multiply(g, mask.view(np.uint8), out=result_buffer_like(g) if g.dtype.kind == "f" else None)
+    """`g` where the bool array `mask` (broadcasting to g) is True, exactly 0 elsewhere, even
+    under an inf or NaN in `g` (PyTorch's ReLU backward): a multiply, then, only if `g` holds
+    one (0 * inf is NaN), the zeros put back."""
+    out = result_buffer_like(g) if g.dtype.kind == "f" else None
+    if all_finite(g):
+        return np.multiply(g, mask.view(np.uint8), out=out)
+    with np.errstate(invalid="ignore"):
+        out = np.multiply(g, mask.view(np.uint8), out=out)
+    np.copyto(out, 0, where=~mask)
+    return out
+
+
+def all_finite(g):
+    """Whether every value of `g` is finite, in one pass and no array (its sum overflowing to
+    inf answers False: the callers' exact path is only slower)."""
+    if g.dtype.kind != "f" or g.size == 0:
+        return True
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, or a sum too large
+        return bool(np.isfinite(np.add.reduce(g, axis=None)))

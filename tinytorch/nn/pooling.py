@@ -87,8 +87,9 @@ def _max_pool(x, kernel, stride, padding, dilation, op):
 
     def backward(g):
         grad = np.zeros(xp.shape, dtype=x.dtype)
-        for k, (_, _, (rows, cols)) in enumerate(slices):
-            grad[:, :, rows, cols] += np.where(arg == k, g, 0)
+        with np.errstate(invalid="ignore"):  # inf and -inf meeting in a cell make NaN, as in PyTorch, silently
+            for k, (_, _, (rows, cols)) in enumerate(slices):
+                grad[:, :, rows, cols] += np.where(arg == k, g, 0)
         return _unpad(grad, pads)
 
     return out, backward
@@ -167,6 +168,7 @@ def _max_pool_tiles(x, kernel):
         # rule); a window whose maximum is NaN sends it to its first cell. The last offset
         # takes the windows no earlier offset served.
         offsets = [(i, j) for i in range(kh) for j in range(kw)]
+        finite = kernels.all_finite(g)  # else 0 * inf would be NaN where PyTorch's gradient is 0
         taken = None  # (N, C, Ho, Wo) bool: windows already served
         for k, (i, j) in enumerate(offsets):
             if taken is None:
@@ -179,10 +181,19 @@ def _max_pool_tiles(x, kernel):
                 pick = at(x, i, j) == out
                 np.greater(pick, taken, out=pick)  # a maximum here, and not served before
                 taken |= pick
-            np.multiply(g, pick.view(np.uint8), out=at(grad, i, j))  # see kernels.masked
+            if finite:
+                np.multiply(g, pick.view(np.uint8), out=at(grad, i, j))  # g or 0, exactly
+            else:
+                np.copyto(at(grad, i, j), np.where(pick, g, 0))
         return grad
 
     return out, backward
+
+
+def _route(g, mask, chosen, other):
+    """g where `mask` into `chosen`, g where not into `other`, 0 elsewhere in each (exact)."""
+    np.copyto(chosen, np.where(mask, g, 0))
+    np.copyto(other, np.where(mask, 0, g))
 
 
 def _max_pool_2x2(x):
@@ -209,15 +220,20 @@ def _max_pool_2x2(x):
 
     def backward(g):  # g (N, C, Ho, Wo)
         per_column = kernels.empty((N, C, Ho, Wo, 2), g.dtype)  # g on each window's winning column
-        np.multiply(g, cols, out=per_column[..., 1])
-        np.subtract(g, per_column[..., 1], out=per_column[..., 0])  # g or 0, exactly
-        per_column = per_column.reshape(N, C, Ho, 2 * Wo)
         covered = H == 2 * Ho and W == 2 * Wo
         grad = kernels.empty(x.shape, x.dtype)
         if not covered:
             grad.fill(0)
-        np.multiply(per_column, rows, out=grad[:, :, 1:2 * Ho:2, :2 * Wo])
-        np.subtract(per_column, grad[:, :, 1:2 * Ho:2, :2 * Wo], out=grad[:, :, 0:2 * Ho:2, :2 * Wo])
+        below, above = grad[:, :, 1:2 * Ho:2, :2 * Wo], grad[:, :, 0:2 * Ho:2, :2 * Wo]
+        if kernels.all_finite(g):  # g or 0, exactly, by a multiply and a subtraction
+            np.multiply(g, cols, out=per_column[..., 1])
+            np.subtract(g, per_column[..., 1], out=per_column[..., 0])
+            per_column = per_column.reshape(N, C, Ho, 2 * Wo)
+            np.multiply(per_column, rows, out=below)
+            np.subtract(per_column, below, out=above)
+        else:  # inf or NaN in g: 0 * inf would be NaN where PyTorch's gradient is 0
+            _route(g, take_right, per_column[..., 1], per_column[..., 0])
+            _route(per_column.reshape(N, C, Ho, 2 * Wo), lower, below, above)
         return grad
 
     return out, backward
