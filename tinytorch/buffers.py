@@ -8,7 +8,7 @@ bench/pytorch_programs.py, where PyTorch's step takes ~2,000. Keeping the freed 
 sizes a step uses and handing them out again (as PyTorch's caching allocator does for GPU
 memory) keeps that memory mapped.
 
-Each array is a view into a block of its own (`_Block`), which only the pool refers to
+Each array is a view into a block of its own (a uint8 array), which only the pool refers to
 directly; every array and view made from it refers to the block (NumPy points a view's
 `.base` at the memory's owner). A block is handed out again only when its reference count
 says nothing but the pool holds it, so a result can never be overwritten while something can

@@ -21,9 +21,9 @@ Result arrays: natively, the large results of products, arithmetic, GELU, normal
 convolution, ReLU, max pooling and dropout (and their gradients) come from a pool
 (`tinytorch.buffers`) that hands a freed one out again in the next step, so that a training
 step does not fault its activations in afresh each time (`bench/pytorch_programs.py` prints
-the faults per step). Pyodide's memory never goes back to
-the browser, so there is nothing to gain and the pool is off. It is off too while `tracemalloc`
-traces, so that the notebooks' memory measurements see every result allocated.
+the faults per step). Pyodide's memory never goes back to the browser, so there is nothing to
+gain and the pool is off. It is off too while `tracemalloc` traces, so that the notebooks'
+memory measurements see every result allocated.
 
 bench/matmul_formulations.py prints the measurements for the runtime it runs in.
 """
@@ -60,9 +60,20 @@ def result_buffer(shape, dtype):
 def result_buffer_like(x):
     """`result_buffer(x.shape, x.dtype)`, answering None for a small `x` at once (ops on the
     small arrays of token-by-token generation pay no more than a comparison)."""
-    if BROWSER or x.nbytes < POOLED_MIN_BYTES or tracemalloc.is_tracing():
+    if x.nbytes < POOLED_MIN_BYTES:
         return None
-    return RESULTS.take(x.shape, x.dtype)
+    return result_buffer(x.shape, x.dtype)
+
+
+def product(a, b):
+    """`a * b` for an array `a`; where the product has a's shape and float dtype (`b` of that
+    dtype or a mask, broadcasting to `a`) and is large, into a pooled array."""
+    out = None
+    if (a.nbytes >= POOLED_MIN_BYTES and a.dtype.kind == "f" and isinstance(b, np.ndarray)
+            and (b.dtype == a.dtype or b.dtype == np.bool_ or b.dtype == np.uint8)
+            and (b.shape == a.shape or np.broadcast_shapes(a.shape, b.shape) == a.shape)):
+        out = result_buffer_like(a)
+    return np.multiply(a, b, out=out)
 
 
 def empty(shape, dtype):
@@ -155,15 +166,11 @@ def relu(x):
 
 def masked(g, mask):
     """`g` where the bool array `mask` (broadcasting to g) is True, exactly 0 elsewhere, even
-    under an inf or NaN in `g` (PyTorch's ReLU backward): a multiply, then, only if `g` holds
-    one (0 * inf is NaN), the zeros put back."""
-    out = result_buffer_like(g) if g.dtype.kind == "f" else None
+    under an inf or NaN in `g` (PyTorch's ReLU backward): a multiply, or, only if `g` holds
+    one (0 * inf is NaN), a select."""
     if all_finite(g):
-        return np.multiply(g, mask.view(np.uint8), out=out)
-    with np.errstate(invalid="ignore"):
-        out = np.multiply(g, mask.view(np.uint8), out=out)
-    np.copyto(out, 0, where=~mask)
-    return out
+        return product(g, mask.view(np.uint8))
+    return np.where(mask, g, 0)
 
 
 def all_finite(g):

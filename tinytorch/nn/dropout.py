@@ -32,7 +32,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
             return differentiable.masked(g, mask)
         return (g * mask,)
 
-    return Tensor._result(np.multiply(x, mask, out=kernels.result_buffer_like(x)), (input,), backward, "DropoutBackward")
+    return Tensor._result(kernels.product(x, mask), (input,), backward, "DropoutBackward")
 
 
 @seam("Dropout")

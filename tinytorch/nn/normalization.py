@@ -50,10 +50,7 @@ def _standardize(x, axes, eps):
 
 def _scale_shift(xhat, weight, bias):
     """xhat * weight + bias; a new array even without affine (backward keeps xhat)."""
-    if weight is None or weight.dtype != xhat.dtype:
-        out = xhat.copy() if weight is None else xhat * weight
-    else:
-        out = np.multiply(xhat, weight, out=kernels.result_buffer_like(xhat))
+    out = xhat.copy() if weight is None else kernels.product(xhat, weight)
     if bias is not None:
         out += bias
     return out
@@ -77,7 +74,7 @@ def _layer_norm_backward(g, xhat, invstd, weight, shape, need_x, need_weight, ne
     D = math.prod(shape)
     rows = g.reshape(-1, D)  # (M, D)
     xhat_rows = xhat.reshape(-1, D)
-    g_xhat = np.multiply(rows, xhat_rows, out=kernels.result_buffer_like(rows) if rows.dtype == xhat.dtype else None)  # (M, D)
+    g_xhat = kernels.product(rows, xhat_rows)  # (M, D)
     grad_w = g_xhat.sum(axis=0).reshape(shape) if need_weight else None
     grad_b = rows.sum(axis=0).reshape(shape) if need_bias else None
     grad_x = None
@@ -87,7 +84,7 @@ def _layer_norm_backward(g, xhat, invstd, weight, shape, need_x, need_weight, ne
             mean_xhat, mean_g = g_xhat.sum(axis=1, keepdims=True), rows.sum(axis=1, keepdims=True)  # (M, 1)
         else:
             w = weight.reshape(D, 1)
-            grad = np.multiply(rows, weight.reshape(D), out=kernels.result_buffer_like(rows) if rows.dtype == weight.dtype else None)  # dxhat
+            grad = kernels.product(rows, weight.reshape(D))  # dxhat
             mean_xhat, mean_g = mm(g_xhat, w), mm(rows, w)  # (M, 1) sums
         mean_xhat /= D
         mean_g /= D

@@ -155,10 +155,7 @@ class ElementwiseOps:
         def backward(g):
             if twice is not None and not isinstance(g, (np.ndarray, np.generic)):
                 return twice(g, self)
-            local = local_grad()
-            if isinstance(local, np.ndarray) and local.shape == g.shape and local.dtype == g.dtype:
-                return (np.multiply(g, local, out=kernels.result_buffer_like(g)),)
-            return (g * local,)
+            return (kernels.product(g, local_grad()),)
 
         return self._result(out, (self,), backward, op)
 
@@ -353,8 +350,7 @@ class ElementwiseOps:
         def backward(g):  # out * (g - sum(g * out))
             if not isinstance(g, (np.ndarray, np.generic)):  # create_graph: a Tensor gradient, Tensor ops
                 return differentiable.softmax(g, self, axis)
-            pooled = g.shape == out.shape and g.dtype == out.dtype
-            grad = np.multiply(g, out, out=kernels.result_buffer_like(g) if pooled else None)
+            grad = kernels.product(g, out)
             total = np.add.reduce(grad, axis=axis, keepdims=True)
             np.subtract(g, total, out=grad)
             grad *= out

@@ -194,7 +194,7 @@ class ShapeOps:
         def backward(g):
             if not isinstance(g, (np.ndarray, np.generic)):
                 return differentiable.masked(g, keep)
-            return (np.multiply(g, keep, out=kernels.result_buffer_like(g) if g.dtype.kind == "f" else None),)
+            return (kernels.product(g, keep),)
 
         return self._result(out, (self,), backward, "MaskedFillBackward")
 
