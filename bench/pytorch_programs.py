@@ -74,6 +74,20 @@ def faults_column(count):
     return f"{'-':>7s}" if count is None else f"{count:7.0f}"
 
 
+def check_first_losses(name, first, expected):
+    """Same weights and batch: the same first loss (dropout aside), or the comparison is moot."""
+    if "cnn" not in name:
+        assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (name, first, expected)
+
+
+def row_text(name, target, t_ours, t_theirs, faults_ours, faults_theirs):
+    """A program's row: both times, their ratio against the target, page faults per step."""
+    ratio = t_ours / t_theirs
+    verdict = "ok" if ratio <= target else "MISSED"
+    return (f"{name:16s} {t_ours * 1e3:9.2f}ms {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s}"
+            f" {faults_column(faults_ours)} {faults_column(faults_theirs)}  {verdict}")
+
+
 def numpy_state(model):
     return {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v) for k, v in model.state_dict().items()}
 
@@ -155,16 +169,11 @@ def run(name, target, build, args):
         (t,) = median_step_times([ours], args.repeat, args.warmup, args.clock)
         return row + f" {t * 1e3:9.2f}ms"
     _, theirs = build(torch, numpy_state(model))
-    first, expected = ours(), theirs()  # same weights and batch: same first loss (dropout aside)
-    if "cnn" not in name:
-        assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (name, first, expected)
+    check_first_losses(name, ours(), theirs())
     faults_ours, faults_theirs = [], []
     t_ours, t_theirs = median_step_times(
         [counting_faults(ours, faults_ours), counting_faults(theirs, faults_theirs)], args.repeat, args.warmup, args.clock)
-    ratio = t_ours / t_theirs
-    verdict = "ok" if ratio <= target else "MISSED"
-    return row + (f" {t_ours * 1e3:9.2f}ms {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s}"
-                  f" {faults_column(median_or_none(faults_ours))} {faults_column(median_or_none(faults_theirs))}  {verdict}")
+    return row_text(name, target, t_ours, t_theirs, median_or_none(faults_ours), median_or_none(faults_theirs))
 
 
 def steps_here(name, library, args):
@@ -187,18 +196,11 @@ def run_apart(name, target, args):
     libraries = ["tinytorch"] + (["torch"] if torch is not None else [])
     results = take_turns(__file__, options, libraries, args.rounds)
     t_ours = median_of(results["tinytorch"], "time")
-    row = f"{name:16s} {t_ours * 1e3:9.2f}ms"
     if torch is None:
-        return row
-    first, expected = results["tinytorch"][0]["first"], results["torch"][0]["first"]
-    if "cnn" not in name:  # same weights and batch: same first loss (dropout aside)
-        assert abs(first - expected) < 1e-4 * max(1.0, abs(expected)), (name, first, expected)
-    t_theirs = median_of(results["torch"], "time")
-    faults = [median_of(results[library], "faults") for library in libraries]
-    ratio = t_ours / t_theirs
-    verdict = "ok" if ratio <= target else "MISSED"
-    return row + (f" {t_theirs * 1e3:9.2f}ms {ratio:7.2f} {'<= ' + str(target):>7s}"
-                  f" {faults_column(faults[0])} {faults_column(faults[1])}  {verdict}")
+        return f"{name:16s} {t_ours * 1e3:9.2f}ms"
+    check_first_losses(name, results["tinytorch"][0]["first"], results["torch"][0]["first"])
+    return row_text(name, target, t_ours, median_of(results["torch"], "time"),
+                    median_of(results["tinytorch"], "faults"), median_of(results["torch"], "faults"))
 
 
 def main():
